@@ -1,6 +1,18 @@
 //! proj: one command from a git URL to a running, supervised stack.
 //!
 //! The binary (`src/main.rs`) is a thin shell over this library so that tests can reach
-//! the pure parts (config validation, the instance state machine) directly.
+//! the pure parts (config validation, the instance state machine) directly. The flow:
+//! `config` turns proj.toml into a validated `Plan`; `supervisor` owns the instances'
+//! state and acts through `process` (spawn, reap, guardian); `logs` carries output to the
+//! log files and the terminal; `commands` holds one file per subcommand.
 
+pub mod cli;
+pub mod commands;
 pub mod config;
+pub mod diagnostics;
+pub mod error;
+pub mod logs;
+pub mod process;
+pub mod supervisor;
+
+pub use error::Error;

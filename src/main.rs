@@ -1,1 +1,20 @@
-fn main() {}
+//! The `proj` binary: parse the command line, run one command, map its error to an exit
+//! code. Everything else lives in the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use proj::cli::Cli;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    proj::diagnostics::init();
+    let color = proj::commands::stderr_color(cli.color);
+    match proj::commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{}", error.render(color));
+            ExitCode::from(error.exit_code())
+        }
+    }
+}

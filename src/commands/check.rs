@@ -1,0 +1,65 @@
+//! `proj check`: validate the config and print the plan.
+
+use std::fmt::Write;
+
+use crate::Error;
+use crate::config::Plan;
+
+use super::Context;
+
+pub(super) fn run(context: &Context) -> Result<(), Error> {
+    let plan = context.load_plan(None)?;
+    print!("{}", render(&plan));
+    Ok(())
+}
+
+/// The plan as `proj check` prints it.
+pub(super) fn render(plan: &Plan) -> String {
+    let mut out = String::new();
+    let instances: Vec<_> = plan.instances().collect();
+    let _ = writeln!(
+        out,
+        "{} is valid: project `{}`, {} process{}, {} instance{}",
+        plan.source.display(),
+        plan.name,
+        plan.processes.len(),
+        if plan.processes.len() == 1 { "" } else { "es" },
+        instances.len(),
+        if instances.len() == 1 { "" } else { "s" },
+    );
+    let _ = writeln!(out, "\nstart order:");
+    for (position, process) in plan.processes.iter().enumerate() {
+        let mut notes = Vec::new();
+        if process.lifecycle.oneshot {
+            notes.push("oneshot".to_string());
+        }
+        if !process.autostart {
+            notes.push("autostart = false".to_string());
+        }
+        if !process.depends_on.is_empty() {
+            notes.push(format!("after {}", process.depends_on.join(", ")));
+        }
+        let notes = if notes.is_empty() {
+            String::new()
+        } else {
+            format!("  ({})", notes.join("; "))
+        };
+        let _ = writeln!(out, "  {}. {}{notes}", position + 1, process.name);
+    }
+    let width = instances
+        .iter()
+        .map(|(_, i)| i.name.len())
+        .chain(["INSTANCE".len()])
+        .max()
+        .unwrap_or(0);
+    let _ = writeln!(out, "\n{:width$}  {:5}  COMMAND", "INSTANCE", "PORT");
+    for (process, instance) in &instances {
+        let port = instance.port.map_or("-".to_string(), |p| p.to_string());
+        let _ = writeln!(
+            out,
+            "{:width$}  {port:5}  {}",
+            instance.name, process.command
+        );
+    }
+    out
+}

@@ -1,0 +1,53 @@
+//! The errors a command can end with, and their exit codes (SPEC §4): 1 for a runtime
+//! failure, 2 for bad usage or an invalid config.
+
+use std::io;
+
+use crate::config::ConfigError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The command line asks for something that cannot be (an unknown process name).
+    #[error("{0}")]
+    Usage(String),
+    /// Something failed at run time.
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl Error {
+    pub fn io(context: impl Into<String>, source: io::Error) -> Error {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Config(_) | Error::Usage(_) => 2,
+            Error::Io { .. } => 1,
+        }
+    }
+
+    /// The message for stderr.
+    pub fn render(&self, color: bool) -> String {
+        match self {
+            Error::Config(error) => error.render(color),
+            other => {
+                let label = if color {
+                    "\x1b[1;31merror\x1b[0m"
+                } else {
+                    "error"
+                };
+                format!("{label}: {other}")
+            }
+        }
+    }
+}

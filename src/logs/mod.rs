@@ -1,0 +1,8 @@
+//! Process output: cutting it into lines, the log files (the source of truth), and the
+//! plain printer. Later consumers (the TUI, `logs -f` clients) hang off the same sink.
+
+pub mod clock;
+pub mod file;
+pub mod printer;
+pub mod reader;
+pub mod splitter;

@@ -1,0 +1,87 @@
+//! One task per output pipe: read, cut into lines, write the log file, hand on.
+//!
+//! The task reads as fast as the child writes: the log file write is a plain `write(2)`
+//! to a local file (page cache), and every other consumer gets the batch without being
+//! waited for (see [`super::printer`]). So the pipe never fills because of a slow viewer,
+//! and the child never blocks on proj. At end-of-file (the child and every descendant
+//! holding the pipe are gone) the last partial line is written too.
+
+use std::os::fd::OwnedFd;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use tokio::io::AsyncReadExt;
+use tokio::net::unix::pipe;
+
+use super::file::LogFile;
+use super::printer::{Label, Level, Printer};
+use super::splitter::LineSplitter;
+
+/// Bytes asked of the pipe per read.
+const READ_SIZE: usize = 64 * 1024;
+
+/// Where an instance's output goes. Shared by the readers of its successive runs, which
+/// can overlap while an old process's descendants still drain.
+pub struct OutputSink {
+    pub label: Arc<Label>,
+    pub file: Mutex<LogFile>,
+    pub printer: Option<Printer>,
+}
+
+impl OutputSink {
+    /// Deliver a batch of complete lines.
+    fn deliver(&self, at: SystemTime, lines: &[u8]) {
+        if lines.is_empty() {
+            return;
+        }
+        let written = self
+            .file
+            .lock()
+            .map_or(Ok(()), |mut file| {
+                file.write(lines).map_err(|error| {
+                    format!(
+                        "{}: cannot write {}: {error} (further errors are not shown; supervision goes on)",
+                        self.label.name,
+                        file.path().display()
+                    )
+                })
+            });
+        if let (Err(message), Some(printer)) = (&written, &self.printer) {
+            printer.message(Level::Warning, message.clone());
+        }
+        if let Some(printer) = &self.printer {
+            printer.lines(&self.label, at, lines);
+        }
+    }
+}
+
+/// Read `output` until end-of-file, delivering every line to `sink`.
+pub async fn pump(output: OwnedFd, sink: Arc<OutputSink>) {
+    let mut receiver = match pipe::Receiver::from_owned_fd(output) {
+        Ok(receiver) => receiver,
+        Err(error) => {
+            tracing::error!(%error, instance = %sink.label.name, "cannot read output");
+            return;
+        }
+    };
+    let mut splitter = LineSplitter::new();
+    let mut buffer = vec![0u8; READ_SIZE];
+    let mut lines = Vec::with_capacity(READ_SIZE + 1);
+    loop {
+        let read = match receiver.read(&mut buffer).await {
+            Ok(0) => break,
+            Ok(read) => read,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error) => {
+                tracing::warn!(%error, instance = %sink.label.name, "reading output failed");
+                break;
+            }
+        };
+        lines.clear();
+        splitter.push(&buffer[..read], &mut lines);
+        sink.deliver(SystemTime::now(), &lines);
+    }
+    lines.clear();
+    splitter.finish(&mut lines);
+    sink.deliver(SystemTime::now(), &lines);
+}

@@ -1,0 +1,177 @@
+//! Cutting a byte stream into lines.
+//!
+//! Lines end at `\n`. A line longer than [`MAX_LINE`] bytes is cut into pieces of that
+//! size, so memory per instance stays bounded whatever a process writes (a progress bar
+//! without newlines, a binary blob). Bytes are never altered: output that is not UTF-8 is
+//! kept as it is, and only the display decodes it lossily. The last partial line is held
+//! back until its newline arrives or [`LineSplitter::finish`] is called at end-of-file.
+
+/// The longest line kept in one piece (SPEC §5).
+pub const MAX_LINE: usize = 64 * 1024;
+
+#[derive(Debug, Default)]
+pub struct LineSplitter {
+    /// The start of a line whose newline has not arrived yet.
+    partial: Vec<u8>,
+}
+
+impl LineSplitter {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Append the complete lines in `partial + data` to `out`, each ending in `\n`, and
+    /// keep the rest for later.
+    pub fn push(&mut self, data: &[u8], out: &mut Vec<u8>) {
+        let mut rest = data;
+        while !rest.is_empty() {
+            let room = MAX_LINE - self.partial.len();
+            let window = &rest[..rest.len().min(room)];
+            match memchr::memchr(b'\n', window) {
+                Some(end) => {
+                    out.extend_from_slice(&self.partial);
+                    self.partial.clear();
+                    // Everything up to the last newline in reach of the line limit goes
+                    // out in one copy: the common case is many short lines per read.
+                    let last = end + memchr::memrchr(b'\n', &rest[end..]).unwrap_or(0);
+                    let whole = &rest[..=last];
+                    if whole.len() <= MAX_LINE || !has_long_line(whole) {
+                        out.extend_from_slice(whole);
+                        rest = &rest[last + 1..];
+                    } else {
+                        out.extend_from_slice(&rest[..=end]);
+                        rest = &rest[end + 1..];
+                    }
+                }
+                None if window.len() == room => {
+                    // The line reached the limit without a newline: cut it here.
+                    out.extend_from_slice(&self.partial);
+                    out.extend_from_slice(window);
+                    out.push(b'\n');
+                    self.partial.clear();
+                    rest = &rest[window.len()..];
+                }
+                None => {
+                    self.partial.extend_from_slice(window);
+                    rest = &rest[window.len()..];
+                }
+            }
+        }
+    }
+
+    /// End of input: the partial line, if any, becomes a line of its own.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        if !self.partial.is_empty() {
+            out.extend_from_slice(&self.partial);
+            out.push(b'\n');
+            self.partial.clear();
+        }
+    }
+}
+
+/// Whether a run of complete lines holds one longer than [`MAX_LINE`] (newline included
+/// in the count is fine: the limit is on content).
+fn has_long_line(lines: &[u8]) -> bool {
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', lines) {
+        if end - start > MAX_LINE {
+            return true;
+        }
+        start = end + 1;
+    }
+    false
+}
+
+/// The lines of a buffer produced by [`LineSplitter`], without their newlines.
+pub fn lines(buffer: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let body = buffer.strip_suffix(b"\n").unwrap_or(buffer);
+    body.split(|&b| b == b'\n')
+        .filter(move |_| !buffer.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(chunks: &[&[u8]]) -> Vec<Vec<u8>> {
+        let mut splitter = LineSplitter::new();
+        let mut out = Vec::new();
+        for chunk in chunks {
+            splitter.push(chunk, &mut out);
+        }
+        splitter.finish(&mut out);
+        lines(&out).map(<[u8]>::to_vec).collect()
+    }
+
+    #[test]
+    fn whole_lines_pass_through() {
+        assert_eq!(split(&[b"a\nbb\n"]), vec![b"a".to_vec(), b"bb".to_vec()]);
+    }
+
+    #[test]
+    fn a_line_across_reads_is_joined() {
+        assert_eq!(
+            split(&[b"hel", b"lo\nwor", b"ld\n"]),
+            vec![b"hello".to_vec(), b"world".to_vec()]
+        );
+    }
+
+    #[test]
+    fn the_final_partial_line_is_kept_at_end_of_input() {
+        assert_eq!(
+            split(&[b"one\ntw", b"o"]),
+            vec![b"one".to_vec(), b"two".to_vec()]
+        );
+    }
+
+    #[test]
+    fn nothing_in_nothing_out() {
+        assert!(split(&[]).is_empty());
+        assert!(split(&[b""]).is_empty());
+    }
+
+    #[test]
+    fn empty_lines_are_lines() {
+        assert_eq!(
+            split(&[b"\n\nx\n"]),
+            vec![b"".to_vec(), b"".to_vec(), b"x".to_vec()]
+        );
+    }
+
+    #[test]
+    fn a_line_over_the_limit_is_cut_into_pieces() {
+        let long = vec![b'x'; MAX_LINE * 2 + 10];
+        let mut input = long.clone();
+        input.extend_from_slice(b"\nafter\n");
+        let got = split(&[&input]);
+        assert_eq!(got.len(), 4);
+        assert_eq!(got[0].len(), MAX_LINE);
+        assert_eq!(got[1].len(), MAX_LINE);
+        assert_eq!(got[2].len(), 10);
+        assert_eq!(got[3], b"after");
+    }
+
+    #[test]
+    fn a_long_line_arriving_in_small_reads_is_cut_too() {
+        let chunk = vec![b'y'; 1000];
+        let chunks: Vec<&[u8]> = std::iter::repeat_n(chunk.as_slice(), 70).collect();
+        let got = split(&chunks);
+        assert_eq!(got[0].len(), MAX_LINE);
+        assert_eq!(got[1].len(), 70_000 - MAX_LINE);
+    }
+
+    #[test]
+    fn a_long_line_between_short_ones_in_one_read() {
+        let mut input = b"short\n".to_vec();
+        input.extend(vec![b'z'; MAX_LINE + 1]);
+        input.extend_from_slice(b"\nend\n");
+        let got = split(&[&input]);
+        let lengths: Vec<usize> = got.iter().map(Vec::len).collect();
+        assert_eq!(lengths, vec![5, MAX_LINE, 1, 3]);
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_kept() {
+        assert_eq!(split(&[b"\xff\xfe ok\n"]), vec![b"\xff\xfe ok".to_vec()]);
+    }
+}

@@ -1,0 +1,94 @@
+//! Reaping every child of proj, known or not.
+//!
+//! proj makes itself a child subreaper (`PR_SET_CHILD_SUBREAPER`, see prctl(2)): when a
+//! descendant's parent dies, the orphan is re-parented to proj instead of init, so proj
+//! can wait for it and, at shutdown, kill it. The reaper therefore sees exits of pids it
+//! never spawned; those are reaped and logged at debug level, never an error.
+//!
+//! Each exit is first *peeked* with `waitid(WNOWAIT)`: while the exited child is still a
+//! zombie its pid cannot be reused, so `killpg(pid, SIGKILL)` reaches exactly the rest of
+//! the group that child led (an instance's leftover background jobs) and nothing else.
+//! Only then is the child reaped and its exit handed to the supervisor. No timers, no
+//! polling: the loop runs on SIGCHLD.
+
+use std::io;
+use std::time::Instant;
+
+use nix::errno::Errno;
+use nix::sys::signal::Signal;
+use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid};
+use nix::unistd::Pid;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::spawn::signal_group;
+use crate::supervisor::lifecycle::ExitStatus;
+
+/// A child that exited, reaped.
+#[derive(Debug, Clone, Copy)]
+pub struct Exit {
+    pub pid: i32,
+    pub status: ExitStatus,
+    pub at: Instant,
+}
+
+/// Become a subreaper and start reaping. Call before spawning anything, inside the
+/// runtime: the SIGCHLD handler must exist before the first child can exit.
+pub fn start(exits: UnboundedSender<Exit>) -> io::Result<()> {
+    nix::sys::prctl::set_child_subreaper(true)?;
+    let mut sigchld = signal(SignalKind::child())?;
+    tokio::spawn(async move {
+        // Children may have exited before the handler was installed.
+        loop {
+            if reap_all(&exits).is_err() {
+                return;
+            }
+            if sigchld.recv().await.is_none() {
+                return;
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Reap every child that has exited. SIGCHLD coalesces, so one signal may stand for many
+/// exits: loop until none is left. Errs only once the supervisor has stopped listening.
+fn reap_all(exits: &UnboundedSender<Exit>) -> Result<(), ()> {
+    let peek = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+    loop {
+        let status = match waitid(Id::All, peek) {
+            Ok(WaitStatus::Exited(pid, code)) => (pid, ExitStatus::Code(code)),
+            Ok(WaitStatus::Signaled(pid, signal, _)) => (pid, ExitStatus::Signal(signal)),
+            Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => return Ok(()),
+            Ok(other) => {
+                tracing::debug!(?other, "unexpected wait status");
+                return Ok(());
+            }
+            Err(Errno::EINTR) => continue,
+            Err(error) => {
+                tracing::warn!(%error, "waitid failed");
+                return Ok(());
+            }
+        };
+        let (pid, status) = status;
+        let at = Instant::now();
+        signal_group(pid.as_raw(), Signal::SIGKILL);
+        reap(pid);
+        exits
+            .send(Exit {
+                pid: pid.as_raw(),
+                status,
+                at,
+            })
+            .map_err(|_| ())?;
+    }
+}
+
+fn reap(pid: Pid) {
+    loop {
+        match waitpid(pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG)) {
+            Err(Errno::EINTR) => continue,
+            Ok(_) | Err(_) => return,
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! Spawning one instance: `sh -c COMMAND` in its own process group, with an explicit
+//! environment, stdin from /dev/null and stdout+stderr into one pipe that proj reads.
+//!
+//! Why one pipe for both streams: the order between a process's stdout and stderr lines
+//! is kept as the process wrote them, which is what a developer reading a merged log
+//! expects (foreman and honcho do the same).
+//!
+//! Why not `tokio::process`: it reaps its own children, while proj reaps every child
+//! itself (it is a subreaper, see [`super::reaper`]), and must peek at an exit before
+//! reaping it to kill the rest of that process group safely.
+
+use std::ffi::OsString;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use nix::fcntl::OFlag;
+use nix::sys::signal::Signal;
+use nix::unistd::{Pid, getpid};
+
+/// A spawned child: its pid (also its process group id) and the read end of its output.
+#[derive(Debug)]
+pub struct Child {
+    pub pid: i32,
+    pub output: OwnedFd,
+}
+
+/// Spawn `sh -c command` in `cwd` with exactly `env` as its environment.
+///
+/// The child:
+/// - leads a new process group (`setpgid(0, 0)`), so proj can signal the whole group and
+///   the terminal's Ctrl-C reaches proj alone, which then stops children in order;
+/// - gets `SIGKILL` when proj dies (`PR_SET_PDEATHSIG`): the first line of defence, the
+///   guardian ([`super::guardian`]) is the second;
+/// - sees only fds 0, 1 and 2: everything proj opens is close-on-exec already, and the
+///   child marks every other descriptor close-on-exec before exec, whatever proj's own
+///   parent leaked to it.
+pub fn spawn(command: &str, cwd: &Path, env: &[(OsString, OsString)]) -> io::Result<Child> {
+    if !cwd.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("working directory {} does not exist", cwd.display()),
+        ));
+    }
+    let (read_end, write_end) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+    let stderr = write_end.try_clone()?;
+    let parent = getpid();
+
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c")
+        .arg(command)
+        .current_dir(cwd)
+        .env_clear()
+        .envs(env.iter().map(|(key, value)| (key, value)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(write_end))
+        .stderr(Stdio::from(stderr))
+        .process_group(0);
+    // SAFETY: the closure runs in the forked child before exec, where only
+    // async-signal-safe functions may be called. It makes three plain system calls
+    // (prctl(2), getppid(2), close_range(2)), allocates nothing and takes no lock.
+    #[allow(unsafe_code)]
+    unsafe {
+        cmd.pre_exec(move || {
+            die_with_parent(parent)?;
+            close_other_fds_on_exec();
+            Ok(())
+        });
+    }
+    let child = cmd.spawn()?;
+    // `cmd` still holds the pipe's write ends; dropping it here closes them in proj so the
+    // reader sees end-of-file once the child and its descendants are done.
+    drop(cmd);
+    let pid = i32::try_from(child.id()).map_err(io::Error::other)?;
+    Ok(Child {
+        pid,
+        output: read_end,
+    })
+}
+
+/// In the child, before exec: ask for SIGKILL when proj dies, and close the race where
+/// proj died between fork and prctl (then the parent is already someone else).
+///
+/// `PR_SET_PDEATHSIG` fires when the *thread* that forked exits, not the process. proj
+/// spawns only from its runtime's worker threads, which live as long as proj.
+fn die_with_parent(parent: Pid) -> io::Result<()> {
+    nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
+    if nix::unistd::getppid() != parent {
+        return Err(io::Error::other("proj exited while starting this process"));
+    }
+    Ok(())
+}
+
+/// In the child, before exec: mark every descriptor above stderr close-on-exec
+/// (`close_range(3, ~0, CLOSE_RANGE_CLOEXEC)`, Linux 5.11). Close-on-exec rather than
+/// close, because std's own exec-error pipe must stay open until exec. On an older
+/// kernel this does nothing, and only descriptors inherited without close-on-exec leak.
+fn close_other_fds_on_exec() {
+    // SAFETY: close_range(2) with CLOSE_RANGE_CLOEXEC only changes descriptor flags; it
+    // reads and writes no memory of ours.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        );
+    }
+}
+
+/// Send `signal` to the process group `pgid`. A group that is already gone is not an
+/// error: the exit is on its way to the reaper.
+pub fn signal_group(pgid: i32, signal: Signal) {
+    match nix::sys::signal::killpg(Pid::from_raw(pgid), signal) {
+        Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
+        Err(error) => tracing::warn!(pgid, %signal, %error, "cannot signal process group"),
+    }
+}

@@ -1,0 +1,395 @@
+//! The supervisor task and the slots it owns (see the module docs in `mod.rs`).
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::ffi::OsString;
+use std::io;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+use tokio_util::task::TaskTracker;
+
+use super::environment;
+use super::lifecycle::{Action, Input, Lifecycle, Report, State};
+use super::order::Graph;
+use crate::config::{Instance, Plan};
+use crate::logs::file::LogFile;
+use crate::logs::printer::{Label, Level, Printer};
+use crate::logs::reader::{self, OutputSink};
+use crate::process::guardian::Guardian;
+use crate::process::reaper::{self, Exit};
+use crate::process::{spawn, sweep};
+
+/// How long proj waits, once every instance is stopped, for their output to drain.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What `proj up` asks of the supervisor.
+pub struct Options {
+    /// Start only these processes or instances (and what they depend on); empty: every
+    /// process with `autostart = true`.
+    pub only: Vec<String>,
+    pub printer: Printer,
+}
+
+/// Supervise `plan` until a shutdown completes.
+pub async fn run(plan: Plan, options: Options) -> io::Result<()> {
+    let (exits_sender, mut exits) = mpsc::unbounded_channel();
+    reaper::start(exits_sender)?;
+    let marker = format!(
+        "{}-{:x}",
+        std::process::id(),
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos()
+    );
+    let guardian = Guardian::spawn(&marker)?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut hangup = signal(SignalKind::hangup())?;
+
+    let mut supervisor = Supervisor::new(plan, &options, marker);
+    supervisor.start(&options.only);
+    loop {
+        supervisor.start_ready_dependants();
+        if supervisor.shutting_down {
+            supervisor.advance_shutdown();
+            if supervisor.all_stopped() {
+                break;
+            }
+        }
+        let deadline = supervisor.next_deadline();
+        tokio::select! {
+            Some(exit) = exits.recv() => supervisor.on_exit(exit),
+            Some(()) = interrupt.recv() => supervisor.on_stop_request("SIGINT"),
+            Some(()) = terminate.recv() => supervisor.on_stop_request("SIGTERM"),
+            Some(()) = hangup.recv() => supervisor.report_proj(
+                Level::Warning,
+                "received SIGHUP: reloading is not available yet, nothing changed".into(),
+            ),
+            () = sleep_until(deadline), if deadline.is_some() => {
+                supervisor.on_timers(Instant::now());
+            }
+        }
+    }
+    supervisor.finish().await;
+    drop(guardian);
+    Ok(())
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    if let Some(deadline) = deadline {
+        tokio::time::sleep_until(deadline.into()).await;
+    }
+}
+
+/// One instance as the supervisor holds it.
+struct Slot {
+    instance: Instance,
+    /// Index into `plan.processes`.
+    process: usize,
+    machine: Lifecycle,
+    timer: Option<Instant>,
+    env: Vec<(OsString, OsString)>,
+    sink: Arc<OutputSink>,
+    /// Asked to start, waiting for its dependencies.
+    wanted: bool,
+}
+
+struct Supervisor {
+    plan: Plan,
+    graph: Graph,
+    slots: Vec<Slot>,
+    by_pid: HashMap<i32, usize>,
+    printer: Printer,
+    readers: TaskTracker,
+    marker: String,
+    shutting_down: bool,
+}
+
+impl Supervisor {
+    fn new(plan: Plan, options: &Options, marker: String) -> Supervisor {
+        let inherited: Vec<(OsString, OsString)> = std::env::vars_os()
+            .filter(|(key, _)| key != crate::process::SUPERVISOR_MARKER)
+            .collect();
+        let logs = plan.root.join(".proj").join("logs");
+        let slots = plan
+            .processes
+            .iter()
+            .enumerate()
+            .flat_map(|(process_index, process)| {
+                process
+                    .instances()
+                    .into_iter()
+                    .map(move |instance| (process_index, process, instance))
+            })
+            .enumerate()
+            .map(|(slot_index, (process_index, process, instance))| {
+                let file = LogFile::new(
+                    logs.join(format!("{}.log", instance.name)),
+                    plan.log_max_size,
+                    plan.log_backups,
+                );
+                let sink = Arc::new(OutputSink {
+                    label: Label::new(instance.name.clone(), slot_index),
+                    file: Mutex::new(file),
+                    printer: Some(options.printer.clone()),
+                });
+                Slot {
+                    env: environment::for_instance(&inherited, &plan, process, &instance, &marker),
+                    machine: Lifecycle::new(process.lifecycle.clone(), false),
+                    instance,
+                    process: process_index,
+                    timer: None,
+                    sink,
+                    wanted: false,
+                }
+            })
+            .collect();
+        Supervisor {
+            graph: Graph::new(&plan),
+            plan,
+            slots,
+            by_pid: HashMap::new(),
+            printer: options.printer.clone(),
+            readers: TaskTracker::new(),
+            marker,
+            shutting_down: false,
+        }
+    }
+
+    /// Mark the initial instances as wanted: the processes and instances named in `only`
+    /// (`proj up web db.2`), or every autostart process when `only` is empty, plus
+    /// everything those depend on.
+    fn start(&mut self, only: &[String]) {
+        let processes = &self.plan.processes;
+        let whole_process = |p: usize| {
+            only.contains(&processes[p].name) || (only.is_empty() && processes[p].autostart)
+        };
+        let roots: Vec<usize> = (0..processes.len())
+            .filter(|&p| {
+                whole_process(p)
+                    || self
+                        .slots
+                        .iter()
+                        .any(|slot| slot.process == p && only.contains(&slot.instance.name))
+            })
+            .collect();
+        let mut whole: BTreeSet<usize> = roots
+            .iter()
+            .copied()
+            .filter(|&p| whole_process(p))
+            .collect();
+        whole.extend(
+            self.graph.with_dependencies(
+                roots
+                    .iter()
+                    .flat_map(|&r| self.graph.dependencies[r].clone()),
+            ),
+        );
+        for slot in &mut self.slots {
+            // `proj up web.2` starts web.2 alone, not its siblings.
+            slot.wanted = whole.contains(&slot.process) || only.contains(&slot.instance.name);
+        }
+    }
+
+    /// Start every wanted instance whose dependencies are satisfied; put the others in
+    /// `pending`, saying what they wait for.
+    fn start_ready_dependants(&mut self) {
+        if self.shutting_down {
+            return;
+        }
+        for index in 0..self.slots.len() {
+            if !self.slots[index].wanted {
+                continue;
+            }
+            let waiting_for = self.unsatisfied_dependencies(self.slots[index].process);
+            if waiting_for.is_empty() {
+                self.slots[index].wanted = false;
+                self.apply(index, Input::Start, Instant::now());
+            } else if self.slots[index].machine.state() != State::Pending {
+                self.apply(index, Input::Wait, Instant::now());
+                let text = format!(
+                    "{}: waiting for {}",
+                    self.slots[index].instance.name,
+                    waiting_for.join(", ")
+                );
+                self.report_proj(Level::Info, text);
+            }
+        }
+    }
+
+    /// The dependencies of `process` that are not satisfied yet: a service must be
+    /// `running` (or have `exited` cleanly), a oneshot must have `exited`.
+    fn unsatisfied_dependencies(&self, process: usize) -> Vec<String> {
+        self.graph.dependencies[process]
+            .iter()
+            .filter(|&&dependency| {
+                let oneshot = self.plan.processes[dependency].lifecycle.oneshot;
+                self.slots
+                    .iter()
+                    .filter(|slot| slot.process == dependency)
+                    .any(|slot| match slot.machine.state() {
+                        State::Exited => false,
+                        State::Running => oneshot,
+                        _ => true,
+                    })
+            })
+            .map(|&dependency| self.plan.processes[dependency].name.clone())
+            .collect()
+    }
+
+    fn on_exit(&mut self, exit: Exit) {
+        match self.by_pid.remove(&exit.pid) {
+            Some(index) => self.apply(index, Input::Exited(exit.status), exit.at),
+            // An orphaned descendant re-parented to proj, or the guardian.
+            None => {
+                tracing::debug!(pid = exit.pid, status = ?exit.status, "reaped a process that is not an instance")
+            }
+        }
+    }
+
+    fn on_timers(&mut self, now: Instant) {
+        for index in 0..self.slots.len() {
+            if self.slots[index].timer.is_some_and(|at| at <= now) {
+                self.slots[index].timer = None;
+                self.apply(index, Input::Timer, now);
+            }
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.slots.iter().filter_map(|slot| slot.timer).min()
+    }
+
+    /// SIGINT or SIGTERM: the first stops everything in order, the next kills.
+    fn on_stop_request(&mut self, signal: &str) {
+        let now = Instant::now();
+        if self.shutting_down {
+            self.report_proj(
+                Level::Warning,
+                format!("{signal} again: killing every process now"),
+            );
+            for index in 0..self.slots.len() {
+                self.apply(index, Input::Kill, now);
+            }
+            return;
+        }
+        self.shutting_down = true;
+        self.report_proj(
+            Level::Info,
+            format!("{signal}: stopping every process (press Ctrl-C again to kill them now)"),
+        );
+        for index in 0..self.slots.len() {
+            self.slots[index].wanted = false;
+            self.apply(index, Input::Retire, now);
+        }
+    }
+
+    /// Ask each running instance to stop once nothing that depends on it is active.
+    fn advance_shutdown(&mut self) {
+        let now = Instant::now();
+        for index in 0..self.slots.len() {
+            if !matches!(
+                self.slots[index].machine.state(),
+                State::Starting | State::Running
+            ) {
+                continue;
+            }
+            let process = self.slots[index].process;
+            let dependants_active = self.graph.dependants[process].iter().any(|&dependant| {
+                self.slots
+                    .iter()
+                    .any(|slot| slot.process == dependant && slot.machine.state().is_active())
+            });
+            if !dependants_active {
+                self.apply(index, Input::Stop, now);
+            }
+        }
+    }
+
+    fn all_stopped(&self) -> bool {
+        !self
+            .slots
+            .iter()
+            .any(|slot| slot.machine.state().is_active())
+    }
+
+    /// Feed `input` to an instance's machine and carry out the actions, including those
+    /// that follow from the facts the actions produce (a spawn gives a pid).
+    fn apply(&mut self, index: usize, input: Input, now: Instant) {
+        let mut inputs = VecDeque::from([input]);
+        while let Some(input) = inputs.pop_front() {
+            let actions = self.slots[index].machine.handle(input, now);
+            for action in actions {
+                match action {
+                    Action::Spawn => inputs.extend(self.spawn(index)),
+                    Action::Signal(signal) => {
+                        if let Some(pid) = self.slots[index].machine.pid() {
+                            spawn::signal_group(pid, signal);
+                        }
+                    }
+                    Action::SetTimer(at) => self.slots[index].timer = Some(at),
+                    Action::CancelTimer => self.slots[index].timer = None,
+                    Action::Report(report) => self.report(index, &report),
+                }
+            }
+        }
+    }
+
+    /// Spawn an instance's command; answer with the inputs that report the outcome.
+    fn spawn(&mut self, index: usize) -> Vec<Input> {
+        let slot = &self.slots[index];
+        let process = &self.plan.processes[slot.process];
+        match spawn::spawn(&process.command, &process.cwd, &slot.env) {
+            Ok(child) => {
+                self.by_pid.insert(child.pid, index);
+                self.readers
+                    .spawn(reader::pump(child.output, slot.sink.clone()));
+                // Readiness probes arrive with their own issue; until then an instance is
+                // ready as soon as it is spawned.
+                vec![Input::Spawned { pid: child.pid }, Input::Ready]
+            }
+            Err(error) => vec![Input::SpawnFailed(format!("cannot be spawned: {error}"))],
+        }
+    }
+
+    fn report(&self, index: usize, report: &Report) {
+        let level = match report {
+            Report::Failed(_) => Level::Error,
+            Report::Exited(status) if !status.success() => Level::Warning,
+            Report::StopTimedOut { .. } => Level::Warning,
+            _ => Level::Info,
+        };
+        let name = &self.slots[index].instance.name;
+        tracing::debug!(instance = %name, %report);
+        self.printer.message(level, format!("{name}: {report}"));
+    }
+
+    fn report_proj(&self, level: Level, text: String) {
+        self.printer.message(level, text);
+    }
+
+    /// Every instance is stopped: kill descendants that escaped their process groups,
+    /// let the output drain, flush the printer.
+    async fn finish(&mut self) {
+        let marker = self.marker.clone();
+        let escaped = tokio::task::spawn_blocking(move || sweep::kill_marked(&marker))
+            .await
+            .unwrap_or(0);
+        // Processes still dying from their group's SIGKILL are counted too: this is a
+        // diagnostic, not a user message.
+        tracing::debug!(escaped, "swept marked descendants");
+        self.readers.close();
+        if tokio::time::timeout(DRAIN_TIMEOUT, self.readers.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("output still open after every process stopped");
+        }
+        self.report_proj(Level::Info, "all processes stopped".into());
+        let printer = self.printer.clone();
+        let _ = tokio::task::spawn_blocking(move || printer.flush(DRAIN_TIMEOUT)).await;
+    }
+}

@@ -1,0 +1,545 @@
+//! The lifecycle of one instance as a pure state machine.
+//!
+//! # Theory of operation
+//!
+//! [`Lifecycle::handle`] takes the instance's current state, one [`Input`] (a request such
+//! as start or stop, or a fact such as "the process exited with code 3") and the current
+//! monotonic time, and returns the [`Action`]s the caller must perform: spawn the command,
+//! signal its process group, arm or cancel the instance's single timer, report a message.
+//! It never touches a process, a clock or a file, so every transition is unit-tested below
+//! with made-up instants and no sleeps.
+//!
+//! Each instance has at most one timer, whose meaning depends on the state: in `backoff`
+//! it is the restart delay, in `stopping` the stop timeout (then SIGKILL), in `starting`
+//! the ready timeout. Arming a timer replaces the previous one.
+//!
+//! Restart policy: after an exit that the policy says to restart, the instance waits the
+//! current backoff (starting at `backoff`, doubling up to `backoff_max`, back to `backoff`
+//! once a run lasted at least `backoff_max`), unless `max_restarts` restarts already
+//! happened within the last `restart_window`, in which case it is `failed`. Every restart
+//! counts, whether the process crashed while starting or after it had been running for a
+//! while: a service that flaps every few seconds is a crash loop too.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+
+use crate::config::{Lifecycle as Settings, RestartPolicy};
+
+/// The SPEC §3 states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum State {
+    Pending,
+    Starting,
+    Running,
+    Backoff,
+    Stopping,
+    Stopped,
+    Exited,
+    Failed,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Pending => "pending",
+            State::Starting => "starting",
+            State::Running => "running",
+            State::Backoff => "backoff",
+            State::Stopping => "stopping",
+            State::Stopped => "stopped",
+            State::Exited => "exited",
+            State::Failed => "failed",
+        }
+    }
+
+    /// A process exists (or is about to be respawned) for this instance.
+    pub fn is_active(self) -> bool {
+        matches!(
+            self,
+            State::Starting | State::Running | State::Stopping | State::Backoff
+        )
+    }
+
+    /// A process is alive for this instance.
+    pub fn has_process(self) -> bool {
+        matches!(self, State::Starting | State::Running | State::Stopping)
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    Code(i32),
+    Signal(Signal),
+}
+
+impl ExitStatus {
+    pub fn success(self) -> bool {
+        self == ExitStatus::Code(0)
+    }
+
+    /// The code a shell would report: the exit code, or 128 + the signal number.
+    pub fn code(self) -> i32 {
+        match self {
+            ExitStatus::Code(code) => code,
+            ExitStatus::Signal(signal) => 128 + signal as i32,
+        }
+    }
+}
+
+impl fmt::Display for ExitStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExitStatus::Code(code) => write!(f, "exited with code {code}"),
+            ExitStatus::Signal(signal) => {
+                write!(f, "killed by signal {}", signal_name(*signal))
+            }
+        }
+    }
+}
+
+/// `SIGTERM` → `TERM`.
+pub fn signal_name(signal: Signal) -> &'static str {
+    let name = signal.as_str();
+    name.strip_prefix("SIG").unwrap_or(name)
+}
+
+/// Something that happened to the instance, or that someone asked of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// Its dependencies are not ready yet: wait in `pending`.
+    Wait,
+    /// Start it (its dependencies are satisfied). Resets the restart budget.
+    Start,
+    /// Stop it gracefully: stop_signal, then SIGKILL after stop_timeout.
+    Stop,
+    /// Stop it if it runs, then start it.
+    Restart,
+    /// SIGKILL now (the second Ctrl-C).
+    Kill,
+    /// proj is shutting down: never start again. What waits to start is `stopped` now;
+    /// a process that exits from here on is `stopped`, not restarted. The process itself
+    /// keeps running until its [`Input::Stop`], which comes in dependency order.
+    Retire,
+    /// The spawn requested by [`Action::Spawn`] succeeded.
+    Spawned { pid: i32 },
+    /// The spawn requested by [`Action::Spawn`] failed; the text says why.
+    SpawnFailed(String),
+    /// The readiness probe passed (or there is none).
+    Ready,
+    /// The process (its group leader) exited.
+    Exited(ExitStatus),
+    /// The instance's timer fired.
+    Timer,
+}
+
+/// What the caller must do after a transition, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Spawn the command; answer with [`Input::Spawned`] or [`Input::SpawnFailed`].
+    Spawn,
+    /// Send this signal to the instance's process group.
+    Signal(Signal),
+    /// Fire [`Input::Timer`] at this instant, replacing any armed timer.
+    SetTimer(Instant),
+    /// Disarm the timer.
+    CancelTimer,
+    /// Tell the user.
+    Report(Report),
+}
+
+/// A message for the user about one instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Report {
+    Started { pid: i32 },
+    Ready,
+    Exited(ExitStatus),
+    Restarting { delay: Duration },
+    Stopping { signal: Signal },
+    StopTimedOut { timeout: Duration },
+    Stopped,
+    Failed(String),
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Report::Started { pid } => write!(f, "started pid {pid}"),
+            Report::Ready => f.write_str("ready"),
+            Report::Exited(status) => write!(f, "{status}"),
+            Report::Restarting { delay } => {
+                write!(f, "restarting in {}", humantime::format_duration(*delay))
+            }
+            Report::Stopping { signal } => write!(f, "stopping (SIG{})", signal_name(*signal)),
+            Report::StopTimedOut { timeout } => write!(
+                f,
+                "still running {} after the stop signal: sending SIGKILL",
+                humantime::format_duration(*timeout)
+            ),
+            Report::Stopped => f.write_str("stopped"),
+            Report::Failed(reason) => write!(f, "failed: {reason}"),
+        }
+    }
+}
+
+/// Exit codes with which `sh -c` says the command could not be run at all.
+const COMMAND_NOT_FOUND: i32 = 127;
+const COMMAND_NOT_EXECUTABLE: i32 = 126;
+
+/// One instance's lifecycle state and the memory its restart policy needs.
+#[derive(Debug, Clone)]
+pub struct Lifecycle {
+    settings: Settings,
+    /// Whether a readiness probe decides `starting` → `running` (else the caller sends
+    /// [`Input::Ready`] right after the spawn).
+    has_probe: bool,
+    state: State,
+    pid: Option<i32>,
+    started_at: Option<Instant>,
+    /// When the restarts inside the current window happened.
+    restarts_in_window: VecDeque<Instant>,
+    /// Total restarts since the instance was last started by request (`ps` shows it).
+    restarts: u32,
+    next_backoff: Duration,
+    last_exit: Option<ExitStatus>,
+    /// Start again as soon as the current process is gone (a restart request).
+    start_after_stop: bool,
+    /// Why the instance will be `failed` once the process it is stopping is gone.
+    fail_after_stop: Option<String>,
+    /// proj is shutting down (see [`Input::Retire`]).
+    retired: bool,
+}
+
+impl Lifecycle {
+    pub fn new(settings: Settings, has_probe: bool) -> Self {
+        let next_backoff = settings.backoff;
+        Lifecycle {
+            settings,
+            has_probe,
+            state: State::Stopped,
+            pid: None,
+            started_at: None,
+            restarts_in_window: VecDeque::new(),
+            restarts: 0,
+            next_backoff,
+            last_exit: None,
+            start_after_stop: false,
+            fail_after_stop: None,
+            retired: false,
+        }
+    }
+
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    pub fn pid(&self) -> Option<i32> {
+        self.pid
+    }
+
+    pub fn restarts(&self) -> u32 {
+        self.restarts
+    }
+
+    pub fn last_exit(&self) -> Option<ExitStatus> {
+        self.last_exit
+    }
+
+    pub fn started_at(&self) -> Option<Instant> {
+        self.started_at
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Apply one input; return what the caller must do.
+    pub fn handle(&mut self, input: Input, now: Instant) -> Vec<Action> {
+        let mut actions = Vec::new();
+        match input {
+            Input::Wait => self.on_wait(),
+            Input::Start => self.on_start(&mut actions),
+            Input::Stop => self.on_stop(now, &mut actions),
+            Input::Restart => self.on_restart(now, &mut actions),
+            Input::Kill => self.on_kill(&mut actions),
+            Input::Retire => self.on_retire(&mut actions),
+            Input::Spawned { pid } => self.on_spawned(pid, now, &mut actions),
+            Input::SpawnFailed(reason) => {
+                if self.state == State::Starting {
+                    self.fail(reason, &mut actions);
+                }
+            }
+            Input::Ready => {
+                if self.state == State::Starting {
+                    self.state = State::Running;
+                    if self.has_probe {
+                        actions.push(Action::CancelTimer);
+                        actions.push(Action::Report(Report::Ready));
+                    }
+                }
+            }
+            Input::Exited(status) => self.on_exited(status, now, &mut actions),
+            Input::Timer => self.on_timer(now, &mut actions),
+        }
+        actions
+    }
+
+    fn on_wait(&mut self) {
+        if !self.state.is_active() {
+            self.state = State::Pending;
+        }
+    }
+
+    fn on_start(&mut self, actions: &mut Vec<Action>) {
+        if self.retired {
+            return;
+        }
+        match self.state {
+            State::Pending | State::Stopped | State::Exited | State::Failed => {
+                // A start by request gets a fresh restart budget.
+                self.restarts_in_window.clear();
+                self.restarts = 0;
+                self.next_backoff = self.settings.backoff;
+                self.spawn(actions);
+            }
+            State::Backoff => {
+                actions.push(Action::CancelTimer);
+                self.spawn(actions);
+            }
+            State::Stopping => {
+                self.start_after_stop = true;
+                self.fail_after_stop = None;
+            }
+            State::Starting | State::Running => {}
+        }
+    }
+
+    fn on_stop(&mut self, now: Instant, actions: &mut Vec<Action>) {
+        self.start_after_stop = false;
+        match self.state {
+            State::Starting | State::Running => self.begin_stop(now, actions),
+            State::Backoff => {
+                actions.push(Action::CancelTimer);
+                self.become_stopped(actions);
+            }
+            State::Pending => self.state = State::Stopped,
+            State::Stopping | State::Stopped | State::Exited | State::Failed => {}
+        }
+    }
+
+    fn on_restart(&mut self, now: Instant, actions: &mut Vec<Action>) {
+        match self.state {
+            State::Starting | State::Running => {
+                self.begin_stop(now, actions);
+                self.start_after_stop = true;
+            }
+            State::Stopping => {
+                self.start_after_stop = true;
+                self.fail_after_stop = None;
+            }
+            _ => self.on_start(actions),
+        }
+    }
+
+    fn on_kill(&mut self, actions: &mut Vec<Action>) {
+        self.start_after_stop = false;
+        match self.state {
+            State::Starting | State::Running | State::Stopping => {
+                self.state = State::Stopping;
+                actions.push(Action::CancelTimer);
+                actions.push(Action::Signal(Signal::SIGKILL));
+            }
+            State::Backoff => {
+                actions.push(Action::CancelTimer);
+                self.become_stopped(actions);
+            }
+            State::Pending => self.state = State::Stopped,
+            State::Stopped | State::Exited | State::Failed => {}
+        }
+    }
+
+    fn on_retire(&mut self, actions: &mut Vec<Action>) {
+        self.retired = true;
+        self.start_after_stop = false;
+        match self.state {
+            State::Backoff => {
+                actions.push(Action::CancelTimer);
+                self.become_stopped(actions);
+            }
+            State::Pending => self.state = State::Stopped,
+            _ => {}
+        }
+    }
+
+    fn on_spawned(&mut self, pid: i32, now: Instant, actions: &mut Vec<Action>) {
+        if self.state != State::Starting {
+            return;
+        }
+        self.pid = Some(pid);
+        self.started_at = Some(now);
+        actions.push(Action::Report(Report::Started { pid }));
+        if self.has_probe {
+            actions.push(Action::SetTimer(now + self.settings.ready_timeout));
+        }
+    }
+
+    fn on_exited(&mut self, status: ExitStatus, now: Instant, actions: &mut Vec<Action>) {
+        if !self.state.has_process() {
+            return;
+        }
+        let was = self.state;
+        let ran_for = self.started_at.map_or(Duration::ZERO, |started| {
+            now.saturating_duration_since(started)
+        });
+        self.pid = None;
+        self.last_exit = Some(status);
+
+        if was == State::Stopping {
+            actions.push(Action::CancelTimer);
+            if let Some(reason) = self.fail_after_stop.take() {
+                self.fail(reason, actions);
+            } else if std::mem::take(&mut self.start_after_stop) {
+                self.restarts += 1;
+                actions.push(Action::Report(Report::Stopped));
+                self.spawn(actions);
+            } else {
+                self.become_stopped(actions);
+            }
+            return;
+        }
+
+        if self.has_probe && was == State::Starting {
+            actions.push(Action::CancelTimer);
+        }
+        actions.push(Action::Report(Report::Exited(status)));
+        if self.retired {
+            self.state = State::Stopped;
+            return;
+        }
+        if let ExitStatus::Code(code @ (COMMAND_NOT_FOUND | COMMAND_NOT_EXECUTABLE)) = status {
+            let what = if code == COMMAND_NOT_FOUND {
+                "command not found"
+            } else {
+                "command not executable"
+            };
+            self.fail(
+                format!("cannot be spawned: {what} (sh exited with {code})"),
+                actions,
+            );
+            return;
+        }
+
+        let restart = match self.settings.restart {
+            RestartPolicy::Always => true,
+            RestartPolicy::OnFailure => !status.success(),
+            RestartPolicy::Never => false,
+        };
+        if !restart {
+            if status.success() {
+                self.state = State::Exited;
+            } else {
+                self.fail(format!("{status} (restart = \"never\")"), actions);
+            }
+            return;
+        }
+        self.schedule_restart(ran_for, now, actions);
+    }
+
+    fn schedule_restart(&mut self, ran_for: Duration, now: Instant, actions: &mut Vec<Action>) {
+        let window = self.settings.restart_window;
+        while self
+            .restarts_in_window
+            .front()
+            .is_some_and(|&at| now.saturating_duration_since(at) >= window)
+        {
+            self.restarts_in_window.pop_front();
+        }
+        let max = self.settings.max_restarts;
+        if self.restarts_in_window.len() >= max as usize {
+            self.fail(
+                format!(
+                    "restart limit reached ({max} restarts within {})",
+                    humantime::format_duration(window)
+                ),
+                actions,
+            );
+            return;
+        }
+        // A run that outlasted the longest delay we would impose was not part of a tight
+        // crash loop: start the backoff over.
+        if ran_for >= self.settings.backoff_max {
+            self.next_backoff = self.settings.backoff;
+        }
+        let delay = self.next_backoff;
+        self.next_backoff = (delay * 2).min(self.settings.backoff_max);
+        self.restarts_in_window.push_back(now);
+        self.restarts += 1;
+        actions.push(Action::Report(Report::Restarting { delay }));
+        if delay.is_zero() {
+            self.spawn(actions);
+        } else {
+            self.state = State::Backoff;
+            actions.push(Action::SetTimer(now + delay));
+        }
+    }
+
+    fn on_timer(&mut self, now: Instant, actions: &mut Vec<Action>) {
+        match self.state {
+            State::Backoff => self.spawn(actions),
+            State::Stopping => {
+                actions.push(Action::Report(Report::StopTimedOut {
+                    timeout: self.settings.stop_timeout,
+                }));
+                actions.push(Action::Signal(Signal::SIGKILL));
+            }
+            State::Starting if self.has_probe => {
+                let timeout = self.settings.ready_timeout;
+                self.begin_stop(now, actions);
+                self.fail_after_stop = Some(format!(
+                    "not ready after {} (ready_timeout)",
+                    humantime::format_duration(timeout)
+                ));
+            }
+            _ => {}
+        }
+    }
+
+    fn spawn(&mut self, actions: &mut Vec<Action>) {
+        self.state = State::Starting;
+        self.pid = None;
+        self.started_at = None;
+        actions.push(Action::Spawn);
+    }
+
+    fn begin_stop(&mut self, now: Instant, actions: &mut Vec<Action>) {
+        self.state = State::Stopping;
+        let signal = self.settings.stop_signal;
+        actions.push(Action::Report(Report::Stopping { signal }));
+        actions.push(Action::Signal(signal));
+        actions.push(Action::SetTimer(now + self.settings.stop_timeout));
+    }
+
+    fn become_stopped(&mut self, actions: &mut Vec<Action>) {
+        self.state = State::Stopped;
+        actions.push(Action::Report(Report::Stopped));
+    }
+
+    fn fail(&mut self, reason: String, actions: &mut Vec<Action>) {
+        self.state = State::Failed;
+        self.pid = None;
+        actions.push(Action::Report(Report::Failed(reason)));
+    }
+}
+
+#[cfg(test)]
+#[path = "lifecycle_tests.rs"]
+mod tests;

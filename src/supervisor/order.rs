@@ -1,0 +1,120 @@
+//! Dependency order between processes, as the supervisor needs it at run time.
+//!
+//! The plan already lists processes so that dependencies come first and has rejected
+//! cycles; this module answers the run-time questions: which processes does `proj up
+//! web` start (web and everything it depends on, transitively), which processes wait on
+//! a given one (its dependants, who must stop before it at shutdown).
+
+use std::collections::BTreeSet;
+
+use crate::config::Plan;
+
+/// Process indices (into `plan.processes`) and the edges between them.
+#[derive(Debug, Clone)]
+pub struct Graph {
+    /// `dependencies[p]`: the processes `p` depends on.
+    pub dependencies: Vec<Vec<usize>>,
+    /// `dependants[p]`: the processes that depend on `p`.
+    pub dependants: Vec<Vec<usize>>,
+}
+
+impl Graph {
+    pub fn new(plan: &Plan) -> Graph {
+        let index = |name: &str| plan.processes.iter().position(|p| p.name == name);
+        let dependencies: Vec<Vec<usize>> = plan
+            .processes
+            .iter()
+            .map(|p| p.depends_on.iter().filter_map(|d| index(d)).collect())
+            .collect();
+        let mut dependants = vec![Vec::new(); plan.processes.len()];
+        for (process, deps) in dependencies.iter().enumerate() {
+            for &dep in deps {
+                dependants[dep].push(process);
+            }
+        }
+        Graph {
+            dependencies,
+            dependants,
+        }
+    }
+
+    /// `roots` and everything they depend on, transitively.
+    pub fn with_dependencies(&self, roots: impl IntoIterator<Item = usize>) -> BTreeSet<usize> {
+        let mut chosen = BTreeSet::new();
+        let mut todo: Vec<usize> = roots.into_iter().collect();
+        while let Some(process) = todo.pop() {
+            if chosen.insert(process) {
+                todo.extend(&self.dependencies[process]);
+            }
+        }
+        chosen
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Lifecycle, ProcessSpec};
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    fn process(name: &str, depends_on: &[&str]) -> ProcessSpec {
+        ProcessSpec {
+            name: name.into(),
+            command: "true".into(),
+            cwd: PathBuf::from("/"),
+            env: Default::default(),
+            port: None,
+            scale: 1,
+            depends_on: depends_on.iter().map(|d| d.to_string()).collect(),
+            ready: None,
+            lifecycle: Lifecycle::default(),
+            watch: vec![],
+            watch_ignore: vec![],
+            watch_debounce: Duration::from_millis(200),
+            autostart: true,
+            user: None,
+            group: None,
+        }
+    }
+
+    fn plan(processes: Vec<ProcessSpec>) -> Plan {
+        Plan {
+            name: "t".into(),
+            root: PathBuf::from("/"),
+            source: PathBuf::from("/proj.toml"),
+            requires: vec![],
+            env: Default::default(),
+            env_files: vec![],
+            log_max_size: 1,
+            log_backups: 0,
+            setup: vec![],
+            processes,
+        }
+    }
+
+    #[test]
+    fn dependants_are_the_reverse_edges() {
+        let graph = Graph::new(&plan(vec![
+            process("db", &[]),
+            process("migrate", &["db"]),
+            process("web", &["db", "migrate"]),
+        ]));
+        assert_eq!(graph.dependants[0], vec![1, 2]);
+        assert_eq!(graph.dependants[1], vec![2]);
+        assert!(graph.dependants[2].is_empty());
+    }
+
+    #[test]
+    fn a_selection_pulls_in_its_dependencies_transitively_and_nothing_else() {
+        let graph = Graph::new(&plan(vec![
+            process("db", &[]),
+            process("cache", &[]),
+            process("migrate", &["db"]),
+            process("web", &["migrate"]),
+            process("worker", &["cache"]),
+        ]));
+        let chosen: Vec<usize> = graph.with_dependencies([3]).into_iter().collect();
+        assert_eq!(chosen, vec![0, 2, 3]);
+    }
+}

@@ -1,0 +1,185 @@
+//! The command line as a user meets it: finding the project, `check`, completions, and
+//! invalid configs refused before anything starts.
+
+mod support;
+
+use support::*;
+
+#[test]
+fn check_prints_instances_start_order_ports_and_commands() {
+    let project = Project::new(
+        r#"
+[project]
+name = "shop"
+
+[processes.web]
+command = "python3 -m http.server $PORT"
+port = 8000
+scale = 2
+depends_on = ["migrate"]
+
+[processes.migrate]
+command = "python3 migrate.py"
+oneshot = true
+"#,
+    );
+    let output = project.run(&["check"]);
+    assert!(output.status.success(), "{}", output.stderr);
+    let out = output.stdout;
+    assert!(
+        out.contains("project `shop`, 2 processes, 3 instances"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  1. migrate  (oneshot)\n  2. web  (after migrate)\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("web.1     8000   python3 -m http.server $PORT"),
+        "{out}"
+    );
+    assert!(
+        out.contains("web.2     8001   python3 -m http.server $PORT"),
+        "{out}"
+    );
+    assert!(out.contains("migrate   -      python3 migrate.py"), "{out}");
+}
+
+#[test]
+fn the_config_is_found_by_walking_up() {
+    let project = Project::new("[processes]\nweb = \"true\"\n");
+    std::fs::create_dir_all(project.path("src/deep")).unwrap();
+    let output = project
+        .command(&["check"])
+        .current_dir(project.path("src/deep"))
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("proj.toml is valid"), "{stdout}");
+}
+
+#[test]
+fn file_flag_names_the_config_before_or_after_the_subcommand() {
+    let project = Project::empty();
+    project.write("elsewhere/custom.toml", "[processes]\nweb = \"true\"\n");
+    for args in [
+        &["-f", "elsewhere/custom.toml", "check"][..],
+        &["check", "--file", "elsewhere/custom.toml"][..],
+    ] {
+        let output = project.run(args);
+        assert!(output.status.success(), "{args:?}: {}", output.stderr);
+        assert!(
+            output.stdout.contains("custom.toml is valid"),
+            "{}",
+            output.stdout
+        );
+    }
+}
+
+#[test]
+fn no_config_anywhere_is_a_clear_error() {
+    let project = Project::empty();
+    let output = project.run(&["check"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stderr.contains("proj.toml"), "{}", output.stderr);
+}
+
+#[test]
+fn a_procfile_and_its_env_file_work_without_proj_toml() {
+    let project = Project::empty();
+    project.write(
+        "Procfile",
+        "# a comment\n\nweb: echo \"web sees $GREETING\"; exec sleep 1000\n",
+    );
+    project.write(".env", "GREETING=hello from dotenv\n");
+    let mut proj = project.up(&[]);
+    proj.wait_for_output("web", "web sees hello from dotenv");
+    assert!(proj.stop().success());
+}
+
+#[test]
+fn an_invalid_config_exits_2_with_its_position_and_starts_nothing() {
+    let project = Project::new(
+        r#"
+[processes.web]
+command = "touch started; sleep 1000"
+restart = "sometimes"
+"#,
+    );
+    let output = project.run(&["up", "--no-tui"]);
+    assert_eq!(output.status.code(), Some(2), "{}", output.stderr);
+    assert!(
+        output.stderr.contains("proj.toml:4:11"),
+        "{}",
+        output.stderr
+    );
+    assert!(output.stderr.contains("help:"), "{}", output.stderr);
+    assert!(!project.path("started").exists());
+    assert!(!project.path(".proj").exists());
+}
+
+#[test]
+fn a_dependency_cycle_names_the_whole_cycle() {
+    let project = Project::new(
+        r#"
+[processes.a]
+command = "true"
+depends_on = ["b"]
+
+[processes.b]
+command = "true"
+depends_on = ["c"]
+
+[processes.c]
+command = "true"
+depends_on = ["a"]
+"#,
+    );
+    let output = project.run(&["check"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        output.stderr.contains("a -> b -> c -> a")
+            || output.stderr.contains("b -> c -> a -> b")
+            || output.stderr.contains("c -> a -> b -> c"),
+        "{}",
+        output.stderr
+    );
+}
+
+#[test]
+fn a_git_url_is_refused_clearly_for_now() {
+    let project = Project::empty();
+    let output = project.run(&["up", "https://example.com/acme/shop.git"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stderr.contains("git URL"), "{}", output.stderr);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let project = Project::empty();
+    let output = project.run(&["up", "--no-such-flag"]);
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn completions_in_the_repository_are_up_to_date() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (shell, file) in [
+        ("bash", "proj.bash"),
+        ("zsh", "_proj"),
+        ("fish", "proj.fish"),
+    ] {
+        let output = std::process::Command::new(proj_binary())
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        let committed = std::fs::read(root.join("completions").join(file)).unwrap_or_default();
+        assert!(
+            committed == output.stdout,
+            "completions/{file} is stale: run `proj completions {shell} > completions/{file}` \
+             (or scripts/update-completions)"
+        );
+    }
+}
