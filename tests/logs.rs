@@ -137,11 +137,10 @@ command = "python3 -c 'import sys\nfor i in range(400000): sys.stdout.write(f\"{
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     project.wait_for_file("flood.done");
-    let log = wait_until("every line in the log file", || {
+    wait_until("every line in the log file", || {
         let meta = std::fs::metadata(project.path(".proj/logs/flood.log")).ok()?;
         (meta.len() == 400_000 * 100).then_some(())
     });
-    let _ = log;
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGTERM,

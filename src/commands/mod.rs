@@ -37,12 +37,12 @@ impl Context {
     /// Find and load the config, starting the walk up at `start` (default: the current
     /// directory).
     pub fn load_plan(&self, start: Option<PathBuf>) -> Result<Plan, Error> {
-        let start = match start {
-            Some(dir) => dir,
-            None => std::env::current_dir()
-                .map_err(|error| Error::io("cannot read the current directory", error))?,
-        };
+        let cwd = std::env::current_dir()
+            .map_err(|error| Error::io("cannot read the current directory", error))?;
+        let start = start.unwrap_or_else(|| cwd.clone());
         let path = config::discover(&start, self.file.as_deref())?;
+        // Messages name the file as the user would: `proj.toml:3:1` when it is here.
+        let path = path.strip_prefix(&cwd).map(PathBuf::from).unwrap_or(path);
         Ok(config::load(&path)?)
     }
 

@@ -28,9 +28,9 @@ pub(super) fn run(context: &Context, args: UpArgs) -> Result<(), Error> {
         name_width,
     };
     let printer = Printer::start(style).map_err(|error| Error::io("cannot start output", error))?;
-    // Two workers: one can read output while the other runs the supervisor. The
-    // supervisor spawns children from a worker thread, which lives as long as the
-    // runtime (PR_SET_PDEATHSIG is tied to the forking thread).
+    // The supervisor runs on this thread (`block_on`) and forks every child from it; it
+    // lives as long as proj, which matters because PR_SET_PDEATHSIG fires when the
+    // forking *thread* exits. Two workers read output and write log files meanwhile.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -72,8 +72,8 @@ impl RestartPolicy {
 /// How proj decides that a started process is ready.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ReadyProbe {
-    /// A TCP connect to 127.0.0.1 on this port succeeds (`$PORT` already expanded per instance
-    /// by [`Instance::ready`]; here it may still hold the text `$PORT`).
+    /// A TCP connect to 127.0.0.1 on this port succeeds (the text may be `$PORT`, expanded
+    /// per instance).
     Tcp(String),
     /// A GET on this URL answers 2xx or 3xx.
     Http(String),

@@ -17,8 +17,10 @@ use super::file::LogFile;
 use super::printer::{Label, Level, Printer};
 use super::splitter::LineSplitter;
 
-/// Bytes asked of the pipe per read.
-const READ_SIZE: usize = 64 * 1024;
+/// Bytes asked of the pipe per read: a quiet process costs little memory (hundreds of
+/// idle instances are common), a chatty one gets large reads and few system calls.
+const FIRST_READ_SIZE: usize = 4 * 1024;
+const MAX_READ_SIZE: usize = 64 * 1024;
 
 /// Where an instance's output goes. Shared by the readers of its successive runs, which
 /// can overlap while an old process's descendants still drain.
@@ -65,8 +67,8 @@ pub async fn pump(output: OwnedFd, sink: Arc<OutputSink>) {
         }
     };
     let mut splitter = LineSplitter::new();
-    let mut buffer = vec![0u8; READ_SIZE];
-    let mut lines = Vec::with_capacity(READ_SIZE + 1);
+    let mut buffer = vec![0u8; FIRST_READ_SIZE];
+    let mut lines = Vec::new();
     loop {
         let read = match receiver.read(&mut buffer).await {
             Ok(0) => break,
@@ -80,6 +82,9 @@ pub async fn pump(output: OwnedFd, sink: Arc<OutputSink>) {
         lines.clear();
         splitter.push(&buffer[..read], &mut lines);
         sink.deliver(SystemTime::now(), &lines);
+        if read == buffer.len() && buffer.len() < MAX_READ_SIZE {
+            buffer.resize(buffer.len() * 2, 0);
+        }
     }
     lines.clear();
     splitter.finish(&mut lines);

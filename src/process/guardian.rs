@@ -43,6 +43,7 @@ impl Guardian {
     pub fn spawn(token: &str) -> io::Result<Guardian> {
         let (read_end, write_end) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
         let exe = std::env::current_exe()?;
+        let _reaper_held_back = super::spawn_lock();
         let mut guardian = Command::new(exe)
             .args([OsStr::new(SUBCOMMAND), OsStr::new(token)])
             .env_remove(super::SUPERVISOR_MARKER)

@@ -16,3 +16,18 @@ pub mod sweep;
 /// is reachable by nothing else: the variable is inherited through `fork`/`exec`, so a
 /// scan of `/proc/*/environ` finds it (see [`sweep`]).
 pub const SUPERVISOR_MARKER: &str = "PROJ_SUPERVISOR";
+
+/// Held while a child is being spawned, and by the reaper while it reaps.
+///
+/// When `exec` fails in the child (or the `pre_exec` hook does), std's `Command::spawn`
+/// reaps that child itself and asserts that it could. The reaper waits for any child, so
+/// without this lock it could reap the failed child first and make std panic. Spawns
+/// take about a millisecond, so the reaper is held back no longer than that.
+pub static SPAWN_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Take [`SPAWN_LOCK`]; a panic elsewhere while it was held does not matter to it.
+pub fn spawn_lock() -> std::sync::MutexGuard<'static, ()> {
+    SPAWN_LOCK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}

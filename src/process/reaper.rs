@@ -56,6 +56,8 @@ pub fn start(exits: UnboundedSender<Exit>) -> io::Result<()> {
 fn reap_all(exits: &UnboundedSender<Exit>) -> Result<(), ()> {
     let peek = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
     loop {
+        // No spawn is in flight while this is held (see `SPAWN_LOCK`).
+        let spawn_guard = super::spawn_lock();
         let status = match waitid(Id::All, peek) {
             Ok(WaitStatus::Exited(pid, code)) => (pid, ExitStatus::Code(code)),
             Ok(WaitStatus::Signaled(pid, signal, _)) => (pid, ExitStatus::Signal(signal)),
@@ -74,6 +76,7 @@ fn reap_all(exits: &UnboundedSender<Exit>) -> Result<(), ()> {
         let at = Instant::now();
         signal_group(pid.as_raw(), Signal::SIGKILL);
         reap(pid);
+        drop(spawn_guard);
         exits
             .send(Exit {
                 pid: pid.as_raw(),

@@ -69,7 +69,10 @@ pub fn spawn(command: &str, cwd: &Path, env: &[(OsString, OsString)]) -> io::Res
             Ok(())
         });
     }
-    let child = cmd.spawn()?;
+    let child = {
+        let _reaper_held_back = super::spawn_lock();
+        cmd.spawn()?
+    };
     // `cmd` still holds the pipe's write ends; dropping it here closes them in proj so the
     // reader sees end-of-file once the child and its descendants are done.
     drop(cmd);
@@ -84,7 +87,7 @@ pub fn spawn(command: &str, cwd: &Path, env: &[(OsString, OsString)]) -> io::Res
 /// proj died between fork and prctl (then the parent is already someone else).
 ///
 /// `PR_SET_PDEATHSIG` fires when the *thread* that forked exits, not the process. proj
-/// spawns only from its runtime's worker threads, which live as long as proj.
+/// spawns only from the thread that runs the supervisor, which lives as long as proj.
 fn die_with_parent(parent: Pid) -> io::Result<()> {
     nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
     if nix::unistd::getppid() != parent {

@@ -1,0 +1,281 @@
+//! One problem in one file, pinned to the exact bytes that cause it, rendered rustc-style.
+//!
+//! Every check in the config module reports a [`Diagnostic`] built from a byte span of
+//! the file the user wrote (proj.toml, a Procfile, a .env file). Keeping the span, not a
+//! line number, lets the renderer put the caret under the offending token and lets tests
+//! assert the exact `line:column`.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
+
+/// A file as the user knows it: the path they gave (or proj found) and its text.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct SourceFile {
+    path: PathBuf,
+    text: String,
+}
+
+impl SourceFile {
+    pub(crate) fn new(path: impl Into<PathBuf>, text: impl Into<String>) -> Arc<Self> {
+        Arc::new(SourceFile {
+            path: path.into(),
+            text: text.into(),
+        })
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// 1-based line and column (in chars) of a byte offset.
+    fn line_column(&self, offset: usize) -> (usize, usize) {
+        let offset = floor_char_boundary(&self.text, offset);
+        let before = &self.text[..offset];
+        let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
+        let line = before.matches('\n').count() + 1;
+        (line, before[line_start..].chars().count() + 1)
+    }
+}
+
+/// What is wrong, where, and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    file: Arc<SourceFile>,
+    span: Range<usize>,
+    message: String,
+    label: String,
+    context: Vec<(Range<usize>, String)>,
+    help: Option<String>,
+}
+
+impl Diagnostic {
+    /// An error about `span` of `file`; add a label and a help with the builder methods.
+    pub(crate) fn new(
+        file: &Arc<SourceFile>,
+        span: Range<usize>,
+        message: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            file: Arc::clone(file),
+            span,
+            message: message.into(),
+            label: String::new(),
+            context: Vec::new(),
+            help: None,
+        }
+    }
+
+    /// The short text under the caret.
+    pub(crate) fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = label.into();
+        self
+    }
+
+    /// How to fix it: rendered as `= help: …`.
+    pub(crate) fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Another place in the same file that explains the error (`first defined here`).
+    pub(crate) fn context(mut self, span: Range<usize>, label: impl Into<String>) -> Self {
+        self.context.push((span, label.into()));
+        self
+    }
+
+    /// The headline, e.g. "unknown key `comand` in process `web`".
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The text under the caret.
+    pub fn label_text(&self) -> &str {
+        &self.label
+    }
+
+    /// The fix, without the `help: ` prefix.
+    pub fn help_text(&self) -> Option<&str> {
+        self.help.as_deref()
+    }
+
+    /// The file, as the user named it.
+    pub fn path(&self) -> &Path {
+        self.file.path()
+    }
+
+    /// The byte range of the offending token.
+    pub fn span(&self) -> Range<usize> {
+        self.span.clone()
+    }
+
+    /// 1-based line of the offending token.
+    pub fn line(&self) -> usize {
+        self.file.line_column(self.span.start).0
+    }
+
+    /// 1-based column (in chars) of the offending token.
+    pub fn column(&self) -> usize {
+        self.file.line_column(self.span.start).1
+    }
+
+    /// The file this diagnostic points into.
+    pub(crate) fn file(&self) -> &Arc<SourceFile> {
+        &self.file
+    }
+
+    /// The rustc-style report: headline, `--> path:line:col`, the source line with a
+    /// caret under the span, and the help.
+    pub fn render(&self, color: bool) -> String {
+        let path = self.file.path.to_string_lossy();
+        let text = self.file.text.as_str();
+        let snippet = Snippet::source(text)
+            .path(path.as_ref())
+            .annotation(
+                AnnotationKind::Primary
+                    .span(clamp(text, &self.span))
+                    .label(self.label.as_str()),
+            )
+            .annotations(self.context.iter().map(|(span, label)| {
+                AnnotationKind::Context
+                    .span(clamp(text, span))
+                    .label(label.as_str())
+            }));
+        let mut group = Level::ERROR
+            .primary_title(self.message.as_str())
+            .element(snippet);
+        if let Some(help) = &self.help {
+            group = group.element(Level::HELP.message(help.as_str()));
+        }
+        renderer(color).render(&[group])
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    /// One line, for logs: `proj.toml:4:1: unknown key `comand` in process `web``.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file.path.display(),
+            self.line(),
+            self.column(),
+            self.message
+        )
+    }
+}
+
+/// A report without a source snippet: the headline and a help line.
+pub(crate) fn render_plain(message: &str, help: &str, color: bool) -> String {
+    let group =
+        Group::with_title(Level::ERROR.primary_title(message)).element(Level::HELP.message(help));
+    renderer(color).render(&[group])
+}
+
+/// The closing summary after several reports, like rustc's "aborting due to 3 previous errors".
+pub(crate) fn render_summary(message: &str, color: bool) -> String {
+    renderer(color).render(&[Group::with_title(Level::ERROR.primary_title(message))])
+}
+
+fn renderer(color: bool) -> Renderer {
+    if color {
+        Renderer::styled()
+    } else {
+        Renderer::plain()
+    }
+}
+
+/// Keeps a span inside the text and on char boundaries, so a bad span can never make
+/// the renderer panic; an empty span is widened to one char so the caret shows.
+fn clamp(text: &str, span: &Range<usize>) -> Range<usize> {
+    let start = floor_char_boundary(text, span.start);
+    let end = floor_char_boundary(text, span.end.max(start));
+    if start < end {
+        return start..end;
+    }
+    match text[start..].chars().next() {
+        Some(c) if c != '\n' => start..start + c.len_utf8(),
+        _ => start..start,
+    }
+}
+
+fn floor_char_boundary(text: &str, offset: usize) -> usize {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file() -> Arc<SourceFile> {
+        SourceFile::new(
+            "proj.toml",
+            "[processes.web]\ncomand = \"x\"\n# é\nport = 1\n",
+        )
+    }
+
+    #[test]
+    fn line_and_column_are_one_based() {
+        let file = file();
+        assert_eq!(file.line_column(0), (1, 1));
+        assert_eq!(file.line_column(16), (2, 1));
+        assert_eq!(file.line_column(25), (2, 10));
+        // Columns count chars, not bytes: `é` is two bytes.
+        let port = file.text().find("port").unwrap();
+        assert_eq!(file.line_column(port), (4, 1));
+        let after_e = file.text().find('é').unwrap() + 'é'.len_utf8();
+        assert_eq!(file.line_column(after_e), (3, 4));
+    }
+
+    #[test]
+    fn renders_rustc_style() {
+        let diagnostic = Diagnostic::new(&file(), 16..22, "unknown key `comand` in process `web`")
+            .label("unknown key")
+            .help("did you mean `command`?");
+        assert_eq!(
+            diagnostic.render(false),
+            "error: unknown key `comand` in process `web`\n \
+             --> proj.toml:2:1\n  \
+             |\n\
+             2 | comand = \"x\"\n  \
+             | ^^^^^^ unknown key\n  \
+             |\n  \
+             = help: did you mean `command`?"
+        );
+        assert_eq!(
+            diagnostic.to_string(),
+            "proj.toml:2:1: unknown key `comand` in process `web`"
+        );
+    }
+
+    #[test]
+    fn color_adds_escapes_only_when_asked() {
+        let diagnostic = Diagnostic::new(&file(), 16..22, "x").label("y");
+        assert!(!diagnostic.render(false).contains('\u{1b}'));
+        assert!(diagnostic.render(true).contains('\u{1b}'));
+    }
+
+    #[test]
+    fn spans_are_clamped() {
+        let text = "a = é\n";
+        assert_eq!(clamp(text, &(4..4)), 4..6, "empty span widened to one char");
+        assert_eq!(
+            clamp(text, &(5..5)),
+            4..6,
+            "inside a char: moved to its start"
+        );
+        assert_eq!(clamp(text, &(6..6)), 6..6, "a newline is not widened");
+        assert_eq!(clamp(text, &(3..100)), 3..7);
+    }
+}

@@ -1,0 +1,442 @@
+//! `[processes]`: each entry is a command string (Procfile style) or a table.
+
+use std::ops::Range;
+use std::path::PathBuf;
+
+use globset::GlobBuilder;
+use toml::de::{DeTable, DeValue};
+
+use super::fields::{Expected, Field, Key, Reader, Value, entries, misspells};
+use crate::config::plan::{ReadyProbe, RestartPolicy};
+use crate::config::raw::{RawProcess, check_process_name};
+use crate::config::suggest;
+
+const PROCESS_KEYS: [&str; 22] = [
+    "command",
+    "port",
+    "scale",
+    "cwd",
+    "env",
+    "depends_on",
+    "ready",
+    "ready_timeout",
+    "restart",
+    "backoff",
+    "backoff_max",
+    "max_restarts",
+    "restart_window",
+    "stop_signal",
+    "stop_timeout",
+    "watch",
+    "watch_ignore",
+    "watch_debounce",
+    "autostart",
+    "oneshot",
+    "user",
+    "group",
+];
+
+/// What other supervisors (compose, process-compose, supervisord, systemd) call the same
+/// settings: edit distance cannot guess these.
+const PROCESS_ALIASES: [(&str, &str); 16] = [
+    ("cmd", "command"),
+    ("run", "command"),
+    ("exec", "command"),
+    ("dir", "cwd"),
+    ("directory", "cwd"),
+    ("working_dir", "cwd"),
+    ("workdir", "cwd"),
+    ("environment", "env"),
+    ("depends", "depends_on"),
+    ("after", "depends_on"),
+    ("requires", "depends_on"),
+    ("replicas", "scale"),
+    ("instances", "scale"),
+    ("healthcheck", "ready"),
+    ("readiness_probe", "ready"),
+    ("kill_signal", "stop_signal"),
+];
+
+const PROBES: [&str; 4] = ["tcp", "http", "exec", "log"];
+const PROBE_EXAMPLES: &str = r#"write one of `{ tcp = 8000 }`, `{ http = "http://127.0.0.1:$PORT/" }`, `{ exec = "pg_isready" }` or `{ log = "listening on" }`"#;
+
+const RESTART_POLICIES: [(&str, RestartPolicy); 3] = [
+    ("always", RestartPolicy::Always),
+    ("on-failure", RestartPolicy::OnFailure),
+    ("never", RestartPolicy::Never),
+];
+
+/// Reads the `[processes]` table, in file order.
+pub(super) fn read_processes(
+    reader: &mut Reader,
+    field: Field<'_>,
+    value: &Value<'_>,
+) -> Vec<RawProcess> {
+    let Some(table) = reader.table(field, value) else {
+        return Vec::new();
+    };
+    let mut processes = Vec::new();
+    for (key, value) in entries(table) {
+        let name = key.get_ref().as_ref();
+        if let Err((message, help)) = check_process_name(name) {
+            let diagnostic = reader
+                .error(key.span(), message)
+                .label("process name")
+                .help(help);
+            reader.report(diagnostic);
+        }
+        // Kept even when the name or the entry is wrong, so that other processes'
+        // `depends_on` still find it and no misleading "unknown process" follows.
+        let mut process = RawProcess::new(name.to_owned(), key.span(), String::new());
+        // A string entry is itself the value of a setting: `web` in `[processes]`.
+        let entry = Field {
+            key: name,
+            place: "in `[processes]`",
+        };
+        match value.get_ref() {
+            DeValue::String(_) => {
+                if let Some(command) = reader.non_empty(entry, value, r#""python3 app.py""#) {
+                    process.spec.command = command;
+                }
+            }
+            DeValue::Table(table) => {
+                let place = format!("in process `{name}`");
+                read_process_table(reader, key, &place, table, &mut process);
+            }
+            _ => reader.wrong_type(entry, value, Expected::Process),
+        }
+        processes.push(process);
+    }
+    processes
+}
+
+fn read_process_table(
+    reader: &mut Reader,
+    name: &Key<'_>,
+    place: &str,
+    table: &DeTable<'_>,
+    process: &mut RawProcess,
+) {
+    let (spec, spans) = (&mut process.spec, &mut process.spans);
+    let mut restart = None;
+    for (key, value) in entries(table) {
+        let field = Field {
+            key: key.get_ref().as_ref(),
+            place,
+        };
+        let lifecycle = &mut spec.lifecycle;
+        match field.key {
+            "command" => {
+                if let Some(command) = reader.non_empty(field, value, r#""python3 app.py""#) {
+                    spec.command = command;
+                }
+            }
+            "port" => {
+                let help = "ports are 1 to 65535; instance i listens on `port + i - 1`";
+                if let Some(port) = reader.integer(field, value, 1..=65535, help) {
+                    spec.port = u16::try_from(port).ok();
+                    spans.port = Some(value.span());
+                }
+            }
+            "scale" => {
+                let help = if value
+                    .get_ref()
+                    .as_integer()
+                    .is_some_and(|n| n.as_str() == "0")
+                {
+                    "use `autostart = false` to keep a process from starting"
+                } else {
+                    "scale is the number of instances to run"
+                };
+                if let Some(scale) = reader.integer(field, value, 1..=i64::from(u32::MAX), help) {
+                    spec.scale = u32::try_from(scale).unwrap_or(u32::MAX);
+                    spans.scale = Some(value.span());
+                }
+            }
+            "cwd" => {
+                if let Some(cwd) = reader.non_empty(field, value, r#""frontend""#) {
+                    spec.cwd = PathBuf::from(cwd);
+                    spans.cwd = Some(value.span());
+                }
+            }
+            "env" => spec.env = reader.env_table(field, value),
+            "depends_on" => {
+                if let Some(names) = reader.string_list(field, value) {
+                    for dependency in names {
+                        // A repeated name adds nothing; keep the first.
+                        if !spec.depends_on.contains(dependency.get_ref()) {
+                            spans.depends_on.push(dependency.span());
+                            spec.depends_on.push(dependency.into_inner());
+                        }
+                    }
+                }
+            }
+            "ready" => {
+                if let Some((probe, span)) = read_probe(reader, field, value) {
+                    spec.ready = Some(probe);
+                    spans.ready = Some(span);
+                }
+            }
+            "restart" => restart = read_restart(reader, field, value),
+            "max_restarts" => {
+                let help = "the number of restarts allowed within `restart_window`";
+                if let Some(count) = reader.integer(field, value, 0..=i64::from(u32::MAX), help) {
+                    lifecycle.max_restarts = u32::try_from(count).unwrap_or(u32::MAX);
+                }
+            }
+            "backoff" => {
+                if let Some(duration) = reader.duration(field, value) {
+                    spans.backoff = Some(duration.span());
+                    lifecycle.backoff = duration.into_inner();
+                }
+            }
+            "backoff_max" => {
+                if let Some(duration) = reader.duration(field, value) {
+                    spans.backoff_max = Some(duration.span());
+                    lifecycle.backoff_max = duration.into_inner();
+                }
+            }
+            "ready_timeout" | "restart_window" | "stop_timeout" | "watch_debounce" => {
+                if let Some(duration) = reader.duration(field, value) {
+                    let target = match field.key {
+                        "ready_timeout" => &mut lifecycle.ready_timeout,
+                        "restart_window" => &mut lifecycle.restart_window,
+                        "stop_timeout" => &mut lifecycle.stop_timeout,
+                        _ => &mut spec.watch_debounce,
+                    };
+                    *target = duration.into_inner();
+                }
+            }
+            "stop_signal" => {
+                if let Some(signal) = reader.signal(field, value) {
+                    lifecycle.stop_signal = signal;
+                }
+            }
+            "watch" => spec.watch = read_globs(reader, field, value),
+            "watch_ignore" => spec.watch_ignore = read_globs(reader, field, value),
+            "autostart" => spec.autostart = reader.bool(field, value).unwrap_or(spec.autostart),
+            "oneshot" => lifecycle.oneshot = reader.bool(field, value).unwrap_or(false),
+            "user" => spec.user = reader.non_empty(field, value, r#""www-data""#),
+            "group" => spec.group = reader.non_empty(field, value, r#""www-data""#),
+            _ => reader.unknown_key(key, place, &PROCESS_KEYS, &PROCESS_ALIASES),
+        }
+    }
+    // A oneshot (a migration, a build) is expected to exit: restarting it by default
+    // would run it again and again.
+    spec.lifecycle.restart = restart.unwrap_or(if spec.lifecycle.oneshot {
+        RestartPolicy::Never
+    } else {
+        RestartPolicy::OnFailure
+    });
+    let misspelt = misspells(table, "command", &PROCESS_KEYS, &PROCESS_ALIASES);
+    if !table.contains_key("command") && !misspelt {
+        let process = name.get_ref();
+        let diagnostic = reader
+            .error(name.span(), format!("process `{process}` has no `command`"))
+            .label("defined here")
+            .help(r#"add the shell command that runs it: `command = "python3 app.py"`"#);
+        reader.report(diagnostic);
+    }
+}
+
+fn read_restart(reader: &mut Reader, field: Field<'_>, value: &Value<'_>) -> Option<RestartPolicy> {
+    let text = reader.string(field, value)?;
+    if let Some((_, policy)) = RESTART_POLICIES.iter().find(|(name, _)| *name == text) {
+        return Some(*policy);
+    }
+    let names = RESTART_POLICIES.map(|(name, _)| name);
+    let help = match suggest::closest(&text, names) {
+        Some(best) => {
+            format!(r#"did you mean "{best}"? valid values: "always", "on-failure", "never""#)
+        }
+        None => r#"valid values: "always", "on-failure", "never""#.to_owned(),
+    };
+    reader.invalid(
+        field,
+        value.span(),
+        format!("unknown restart policy `{text}`"),
+        help,
+    );
+    None
+}
+
+/// `watch` / `watch_ignore`: globs as the watcher will use them, so a bad one fails now.
+fn read_globs(reader: &mut Reader, field: Field<'_>, value: &Value<'_>) -> Vec<String> {
+    let Some(patterns) = reader.string_list(field, value) else {
+        return Vec::new();
+    };
+    let mut globs = Vec::new();
+    for pattern in patterns {
+        // `literal_separator`: `*` stays within a directory and `**` crosses them, as in
+        // .gitignore; the watcher builds its matcher the same way.
+        match GlobBuilder::new(pattern.get_ref()).literal_separator(true).build() {
+            Ok(_) => globs.push(pattern.into_inner()),
+            Err(error) => reader.invalid(
+                field,
+                pattern.span(),
+                format!("invalid glob: {}", error.kind()),
+                "globs look like `src/**/*.py`: `*` matches within a directory, `**` across directories",
+            ),
+        }
+    }
+    globs
+}
+
+/// `ready = { tcp | http | exec | log = … }`: exactly one probe. Returns the span of the
+/// probe's value.
+fn read_probe(
+    reader: &mut Reader,
+    field: Field<'_>,
+    value: &Value<'_>,
+) -> Option<(ReadyProbe, Range<usize>)> {
+    let Some(table) = value.get_ref().as_table() else {
+        let diagnostic = reader
+            .error(value.span(), format!("wrong type for {field}"))
+            .label(format!(
+                "expected a table, found {}",
+                value.get_ref().type_str()
+            ))
+            .help(PROBE_EXAMPLES);
+        reader.report(diagnostic);
+        return None;
+    };
+    let place = field.inner_place();
+    let mut unknown = false;
+    let mut chosen: Option<&Key<'_>> = None;
+    let mut probe = None;
+    for (key, value) in entries(table) {
+        let kind = key.get_ref().as_ref();
+        if !PROBES.contains(&kind) {
+            reader.unknown_key(
+                key,
+                &place,
+                &PROBES,
+                &[("cmd", "exec"), ("command", "exec"), ("port", "tcp")],
+            );
+            unknown = true;
+            continue;
+        }
+        if let Some(first) = chosen {
+            let diagnostic = reader
+                .error(
+                    key.span(),
+                    format!("`ready` of {} has more than one probe", field.owner()),
+                )
+                .label("second probe")
+                .context(first.span(), "first probe")
+                .help(format!("keep one of `{}` and `{kind}`", first.get_ref()));
+            reader.report(diagnostic);
+            continue;
+        }
+        chosen = Some(key);
+        let field = Field {
+            key: kind,
+            place: &place,
+        };
+        probe = read_one_probe(reader, field, value).map(|probe| (probe, value.span()));
+    }
+    // An unknown probe (`htp`) already got its diagnostic; "no probe" would repeat it.
+    if chosen.is_none() && !unknown {
+        let diagnostic = reader
+            .error(
+                value.span(),
+                format!("`ready` of {} has no probe", field.owner()),
+            )
+            .label("empty")
+            .help(PROBE_EXAMPLES);
+        reader.report(diagnostic);
+    }
+    probe
+}
+
+fn read_one_probe(reader: &mut Reader, field: Field<'_>, value: &Value<'_>) -> Option<ReadyProbe> {
+    match field.key {
+        "tcp" => read_tcp_probe(reader, field, value).map(ReadyProbe::Tcp),
+        "http" => {
+            let url = reader.non_empty(field, value, r#""http://127.0.0.1:$PORT/health""#)?;
+            if url.starts_with("http://") || url.starts_with("https://") {
+                return Some(ReadyProbe::Http(url));
+            }
+            reader.invalid(
+                field,
+                value.span(),
+                "expected an http:// or https:// URL",
+                r#"write the full URL: `http = "http://127.0.0.1:$PORT/health"`"#,
+            );
+            None
+        }
+        "exec" => reader
+            .non_empty(field, value, r#""pg_isready""#)
+            .map(ReadyProbe::Exec),
+        _ => {
+            let pattern = reader.string(field, value)?;
+            match regex::Regex::new(&pattern) {
+                Ok(_) => Some(ReadyProbe::Log(pattern)),
+                Err(error) => {
+                    reader.invalid(
+                        field,
+                        value.span(),
+                        format!("invalid regex: {}", regex_reason(&error)),
+                        r"`log` is a regular expression; escape special characters such as `.`, `(` or `[` with `\\`",
+                    );
+                    None
+                }
+            }
+        }
+    }
+}
+
+/// `tcp = 8000`, `tcp = "8000"` or `tcp = "$PORT"` (any `$VAR`, expanded per instance).
+fn read_tcp_probe(reader: &mut Reader, field: Field<'_>, value: &Value<'_>) -> Option<String> {
+    let help = r#"write a port: `tcp = 8000`, or `tcp = "$PORT"` for the instance's own port"#;
+    match value.get_ref() {
+        DeValue::Integer(_) => {
+            let port = reader.integer(field, value, 1..=65535, "ports are 1 to 65535")?;
+            Some(port.to_string())
+        }
+        DeValue::String(text) => {
+            let text = text.trim();
+            let is_port = text.parse::<u16>().is_ok_and(|port| port > 0);
+            let variable = text
+                .strip_prefix("${")
+                .and_then(|rest| rest.strip_suffix('}'))
+                .or_else(|| text.strip_prefix('$'));
+            let is_variable = variable.is_some_and(|name| {
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            });
+            if is_port || is_variable {
+                return Some(text.to_owned());
+            }
+            reader.invalid(
+                field,
+                value.span(),
+                "expected a port number or `$PORT`",
+                help,
+            );
+            None
+        }
+        _ => {
+            let diagnostic = reader
+                .error(value.span(), format!("wrong type for {field}"))
+                .label(format!(
+                    "expected a port, found {}",
+                    value.get_ref().type_str()
+                ))
+                .help(help);
+            reader.report(diagnostic);
+            None
+        }
+    }
+}
+
+/// The regex crate's message is a multi-line picture of the pattern; the caret already
+/// shows where, so keep only its last line, the reason.
+fn regex_reason(error: &regex::Error) -> String {
+    let text = error.to_string();
+    let last = text
+        .lines()
+        .rev()
+        .find(|line| !line.trim().is_empty())
+        .unwrap_or(&text);
+    last.trim().trim_start_matches("error: ").to_owned()
+}

@@ -1,0 +1,221 @@
+//! [`RawConfig`] → [`Plan`]: the checks that need more than one value, or the disk.
+//!
+//! Runs even when reading found problems, so that independent mistakes are all reported
+//! at once; the plan is only returned when there are none.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::diagnostic::{Diagnostic, SourceFile};
+use super::dotenv::{self, EnvFileError};
+use super::error::ConfigError;
+use super::graph;
+use super::plan::{EnvMap, Plan, ProcessSpec, ReadyProbe};
+use super::raw::{RawConfig, RawProcess};
+
+/// Builds the plan of the config read from `path` (as the user named it), rooted at `root`.
+pub(crate) fn build(
+    raw: RawConfig,
+    path: &Path,
+    root: &Path,
+    mut diagnostics: Vec<Diagnostic>,
+) -> Result<Plan, ConfigError> {
+    let file = Arc::clone(&raw.file);
+    let mut processes: Vec<ProcessSpec> = Vec::with_capacity(raw.processes.len());
+    for process in &raw.processes {
+        processes.push(check_process(process, root, &file, &mut diagnostics));
+    }
+    let order = graph::start_order(&raw.processes, &raw.setup, &file, &mut diagnostics);
+    let env = load_env(&raw, path, root, &mut diagnostics)?;
+
+    if !diagnostics.is_empty() {
+        // File order, with problems in other files (.env) after those in the config.
+        diagnostics.sort_by_key(|d| (!Arc::ptr_eq(d.file(), &file), d.span().start));
+        return Err(ConfigError::Invalid(diagnostics));
+    }
+
+    Ok(Plan {
+        name: raw.name.unwrap_or_else(|| directory_name(root)),
+        root: root.to_path_buf(),
+        source: root.join(path.file_name().unwrap_or(path.as_os_str())),
+        requires: raw.requires,
+        env,
+        env_files: raw
+            .env_files
+            .iter()
+            .map(|(file, _)| root.join(file))
+            .collect(),
+        log_max_size: raw.log_max_size,
+        log_backups: raw.log_backups,
+        setup: raw
+            .setup
+            .into_iter()
+            .map(|setup| {
+                let mut step = setup.step;
+                step.creates = step.creates.map(|creates| root.join(creates));
+                step
+            })
+            .collect(),
+        processes: order.into_iter().map(|i| processes[i].clone()).collect(),
+    })
+}
+
+/// The process's own checks; returns its spec with `cwd` resolved.
+fn check_process(
+    process: &RawProcess,
+    root: &Path,
+    file: &Arc<SourceFile>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> ProcessSpec {
+    let (spec, spans) = (&process.spec, &process.spans);
+    let name = &spec.name;
+    let mut resolved = spec.clone();
+
+    if let (Some(port), Some(scale_span)) = (spec.port, &spans.scale) {
+        let last = u32::from(port) + spec.scale - 1;
+        if last > u32::from(u16::MAX) {
+            let mut diagnostic = Diagnostic::new(
+                file,
+                scale_span.clone(),
+                format!("process `{name}` needs ports {port} to {last}, past 65535"),
+            )
+            .label(format!("{} instances", spec.scale))
+            .help("instance i listens on `port + i - 1`; lower `port` or `scale`");
+            if let Some(port_span) = &spans.port {
+                diagnostic = diagnostic.context(port_span.clone(), "first port");
+            }
+            diagnostics.push(diagnostic);
+        }
+    }
+
+    // An unset `backoff_max` follows a large `backoff` rather than contradicting it.
+    let lifecycle = &mut resolved.lifecycle;
+    match &spans.backoff_max {
+        None => lifecycle.backoff_max = lifecycle.backoff_max.max(lifecycle.backoff),
+        Some(max_span) if lifecycle.backoff_max < lifecycle.backoff => {
+            let backoff = humantime::format_duration(lifecycle.backoff);
+            let mut diagnostic = Diagnostic::new(
+                file,
+                max_span.clone(),
+                format!("`backoff_max` of process `{name}` is shorter than `backoff`"),
+            )
+            .label(format!("less than the first delay, {backoff}"))
+            .help("the delay starts at `backoff` and doubles up to `backoff_max`; make `backoff_max` at least `backoff`");
+            if let Some(backoff_span) = &spans.backoff {
+                diagnostic = diagnostic.context(backoff_span.clone(), "first delay");
+            }
+            diagnostics.push(diagnostic);
+        }
+        Some(_) => {}
+    }
+
+    if let (Some(probe), Some(span)) = (&spec.ready, &spans.ready) {
+        if spec.lifecycle.oneshot {
+            diagnostics.push(
+                Diagnostic::new(file, span.clone(), format!("process `{name}` is a oneshot with a `ready` probe"))
+                    .label("never used")
+                    .help("a oneshot is ready when it exits 0; remove `ready`, or remove `oneshot = true` to make it a service"),
+            );
+        } else if let ReadyProbe::Tcp(port) = probe
+            && matches!(port.as_str(), "$PORT" | "${PORT}")
+            && spec.port.is_none()
+        {
+            diagnostics.push(
+                Diagnostic::new(
+                    file,
+                    span.clone(),
+                    format!("process `{name}` has no `port` for `$PORT`"),
+                )
+                .label("PORT is only set for processes with a `port`")
+                .help("add `port = 8000` to the process, or write the port number here"),
+            );
+        }
+    }
+
+    resolved.cwd = resolve_cwd(spec, spans.cwd.as_ref(), root, file, diagnostics);
+    resolved
+}
+
+/// `cwd`, absolute; it must be an existing directory so that spawning cannot fail on it.
+fn resolve_cwd(
+    spec: &ProcessSpec,
+    span: Option<&std::ops::Range<usize>>,
+    root: &Path,
+    file: &Arc<SourceFile>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> PathBuf {
+    let Some(span) = span else {
+        return root.to_path_buf();
+    };
+    let joined = root.join(&spec.cwd);
+    match joined.canonicalize() {
+        Ok(cwd) if cwd.is_dir() => cwd,
+        found => {
+            let label = if found.is_ok() {
+                "not a directory"
+            } else {
+                "no such directory"
+            };
+            diagnostics.push(
+                Diagnostic::new(
+                    file,
+                    span.clone(),
+                    format!("`cwd` of process `{}` does not exist: `{}`", spec.name, joined.display()),
+                )
+                .label(label)
+                .help("`cwd` is relative to the directory of the config file; create the directory or fix the path"),
+            );
+            joined
+        }
+    }
+}
+
+/// The env files in order, then `[env]` (later wins).
+fn load_env(
+    raw: &RawConfig,
+    path: &Path,
+    root: &Path,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Result<EnvMap, ConfigError> {
+    // Messages name env files the way the user named the config: `.env` next to
+    // `proj.toml`, `/srv/app/.env` next to `/srv/app/proj.toml`.
+    let shown_dir = path.parent().unwrap_or(Path::new(""));
+    let mut env = EnvMap::new();
+    for (name, span) in &raw.env_files {
+        let shown = shown_dir.join(name);
+        match dotenv::load(&shown, &root.join(name), &mut env) {
+            Ok(()) => {}
+            Err(EnvFileError::Parse(diagnostic)) => diagnostics.push(diagnostic),
+            Err(EnvFileError::Read(source)) => match span {
+                Some(span) => diagnostics.push(
+                    Diagnostic::new(
+                        &raw.file,
+                        span.clone(),
+                        format!("cannot read `{}`", shown.display()),
+                    )
+                    .label(source.to_string())
+                    .help("`env_file` names dotenv files relative to the config file's directory"),
+                ),
+                // A Procfile's implicit `.env`: there is nothing in the file to point at.
+                None => {
+                    return Err(ConfigError::Read {
+                        path: shown,
+                        source,
+                    });
+                }
+            },
+        }
+    }
+    env.extend(
+        raw.env
+            .iter()
+            .map(|(key, value)| (key.clone(), value.clone())),
+    );
+    Ok(env)
+}
+
+fn directory_name(root: &Path) -> String {
+    root.file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "proj".to_owned())
+}
