@@ -39,5 +39,6 @@ class Shop(BaseHTTPRequestHandler):
         print(f"{self.address_string()} {format % args}", flush=True)
 
 
+server = ThreadingHTTPServer(("127.0.0.1", PORT), Shop)
 print(f"listening on http://127.0.0.1:{PORT}", flush=True)
-ThreadingHTTPServer(("127.0.0.1", PORT), Shop).serve_forever()
+server.serve_forever()
