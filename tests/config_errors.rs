@@ -1330,3 +1330,16 @@ user = "www-data"
     assert_eq!(web.instances()[0].name, "web");
     assert_eq!(web.instances()[0].port, Some(8000));
 }
+
+#[test]
+fn an_https_probe_is_refused_with_a_plain_http_or_tcp_alternative() {
+    let error = proj::config::load_str(
+        std::path::Path::new("proj.toml"),
+        "[processes.web]\ncommand = \"x\"\nready = { http = \"https://127.0.0.1:8443/\" }\n",
+    )
+    .unwrap_err();
+    let text = error.render(false);
+    assert!(text.contains("proj.toml:3:18"), "{text}");
+    assert!(text.contains("expected an http:// URL"), "{text}");
+    assert!(text.contains("tcp = 8443"), "{text}");
+}

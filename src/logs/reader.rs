@@ -57,8 +57,30 @@ impl OutputSink {
     }
 }
 
-/// Read `output` until end-of-file, delivering every line to `sink`.
-pub async fn pump(output: OwnedFd, sink: Arc<OutputSink>) {
+/// A regex the reader tests each line against until one matches (a `log` readiness
+/// probe), then says so once.
+pub struct LineWatch {
+    pub pattern: regex::Regex,
+    pub matched: tokio::sync::oneshot::Sender<()>,
+}
+
+impl LineWatch {
+    /// Test the lines of a batch; give the watch back while nothing matched.
+    fn check(self, lines: &[u8]) -> Option<LineWatch> {
+        let hit = super::splitter::lines(lines)
+            .any(|line| self.pattern.is_match(&String::from_utf8_lossy(line)));
+        if hit {
+            let _ = self.matched.send(());
+            None
+        } else {
+            Some(self)
+        }
+    }
+}
+
+/// Read `output` until end-of-file, delivering every line to `sink`, and to `watch`
+/// until it matches.
+pub async fn pump(output: OwnedFd, sink: Arc<OutputSink>, mut watch: Option<LineWatch>) {
     let mut receiver = match pipe::Receiver::from_owned_fd(output) {
         Ok(receiver) => receiver,
         Err(error) => {
@@ -82,6 +104,7 @@ pub async fn pump(output: OwnedFd, sink: Arc<OutputSink>) {
         lines.clear();
         splitter.push(&buffer[..read], &mut lines);
         sink.deliver(SystemTime::now(), &lines);
+        watch = watch.and_then(|watch| watch.check(&lines));
         if read == buffer.len() && buffer.len() < MAX_READ_SIZE {
             buffer.resize(buffer.len() * 2, 0);
         }
@@ -89,4 +112,7 @@ pub async fn pump(output: OwnedFd, sink: Arc<OutputSink>) {
     lines.clear();
     splitter.finish(&mut lines);
     sink.deliver(SystemTime::now(), &lines);
+    if let Some(watch) = watch {
+        watch.check(&lines);
+    }
 }

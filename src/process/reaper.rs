@@ -11,7 +11,9 @@
 //! Only then is the child reaped and its exit handed to the supervisor. No timers, no
 //! polling: the loop runs on SIGCHLD.
 
+use std::collections::BTreeMap;
 use std::io;
+use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
 use nix::errno::Errno;
@@ -20,6 +22,7 @@ use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid};
 use nix::unistd::Pid;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::oneshot;
 
 use super::spawn::signal_group;
 use crate::supervisor::lifecycle::ExitStatus;
@@ -30,6 +33,21 @@ pub struct Exit {
     pub pid: i32,
     pub status: ExitStatus,
     pub at: Instant,
+}
+
+/// Children whose exit someone other than the supervisor waits for (readiness probes).
+static CLAIMS: Mutex<BTreeMap<i32, oneshot::Sender<Exit>>> = Mutex::new(BTreeMap::new());
+
+/// Deliver the exit of `pid` to the returned receiver rather than to the supervisor.
+/// Call with [`super::SPAWN_LOCK`] held, right after spawning, so the exit cannot be
+/// reaped before the claim exists.
+pub fn claim(pid: i32) -> oneshot::Receiver<Exit> {
+    let (sender, receiver) = oneshot::channel();
+    CLAIMS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(pid, sender);
+    receiver
 }
 
 /// Become a subreaper and start reaping. Call before spawning anything, inside the
@@ -77,13 +95,20 @@ fn reap_all(exits: &UnboundedSender<Exit>) -> Result<(), ()> {
         signal_group(pid.as_raw(), Signal::SIGKILL);
         reap(pid);
         drop(spawn_guard);
-        exits
-            .send(Exit {
-                pid: pid.as_raw(),
-                status,
-                at,
-            })
-            .map_err(|_| ())?;
+        let exit = Exit {
+            pid: pid.as_raw(),
+            status,
+            at,
+        };
+        let claimed = CLAIMS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&exit.pid);
+        match claimed {
+            // The claimant may have given up waiting (an aborted probe): fine.
+            Some(claimant) => drop(claimant.send(exit)),
+            None => exits.send(exit).map_err(|_| ())?,
+        }
     }
 }
 

@@ -20,11 +20,21 @@ use nix::fcntl::OFlag;
 use nix::sys::signal::Signal;
 use nix::unistd::{Pid, getpid};
 
-/// A spawned child: its pid (also its process group id) and the read end of its output.
+/// A spawned child: its pid (also its process group id) and the read end of its output
+/// (none when the output was discarded).
 #[derive(Debug)]
 pub struct Child {
     pub pid: i32,
-    pub output: OwnedFd,
+    pub output: Option<OwnedFd>,
+}
+
+/// Where a child's stdout and stderr go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// One pipe for both, read by proj.
+    Pipe,
+    /// /dev/null (a readiness probe's chatter).
+    Discard,
 }
 
 /// Spawn `sh -c command` in `cwd` with exactly `env` as its environment.
@@ -37,17 +47,47 @@ pub struct Child {
 /// - sees only fds 0, 1 and 2: everything proj opens is close-on-exec already, and the
 ///   child marks every other descriptor close-on-exec before exec, whatever proj's own
 ///   parent leaked to it.
-pub fn spawn(command: &str, cwd: &Path, env: &[(OsString, OsString)]) -> io::Result<Child> {
+pub fn spawn(
+    command: &str,
+    cwd: &Path,
+    env: &[(OsString, OsString)],
+    output: Output,
+) -> io::Result<Child> {
+    Ok(spawn_inner(command, cwd, env, output, false)?.0)
+}
+
+/// [`spawn`], with the exit delivered to the returned receiver instead of the supervisor
+/// (a probe waits for it). The claim is registered before the reaper can see the child.
+pub fn spawn_claimed(
+    command: &str,
+    cwd: &Path,
+    env: &[(OsString, OsString)],
+    output: Output,
+) -> io::Result<(Child, tokio::sync::oneshot::Receiver<super::reaper::Exit>)> {
+    let (child, exit) = spawn_inner(command, cwd, env, output, true)?;
+    let exit = exit.ok_or_else(|| io::Error::other("invariant: a claimed spawn has a receiver"))?;
+    Ok((child, exit))
+}
+
+type Spawned = (
+    Child,
+    Option<tokio::sync::oneshot::Receiver<super::reaper::Exit>>,
+);
+
+fn spawn_inner(
+    command: &str,
+    cwd: &Path,
+    env: &[(OsString, OsString)],
+    output: Output,
+    claim: bool,
+) -> io::Result<Spawned> {
     if !cwd.is_dir() {
         return Err(io::Error::new(
             io::ErrorKind::NotFound,
             format!("working directory {} does not exist", cwd.display()),
         ));
     }
-    let (read_end, write_end) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
-    let stderr = write_end.try_clone()?;
     let parent = getpid();
-
     let mut cmd = Command::new("/bin/sh");
     cmd.arg("-c")
         .arg(command)
@@ -55,9 +95,20 @@ pub fn spawn(command: &str, cwd: &Path, env: &[(OsString, OsString)]) -> io::Res
         .env_clear()
         .envs(env.iter().map(|(key, value)| (key, value)))
         .stdin(Stdio::null())
-        .stdout(Stdio::from(write_end))
-        .stderr(Stdio::from(stderr))
         .process_group(0);
+    let read_end = match output {
+        Output::Pipe => {
+            let (read_end, write_end) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+            let stderr = write_end.try_clone()?;
+            cmd.stdout(Stdio::from(write_end))
+                .stderr(Stdio::from(stderr));
+            Some(read_end)
+        }
+        Output::Discard => {
+            cmd.stdout(Stdio::null()).stderr(Stdio::null());
+            None
+        }
+    };
     // SAFETY: the closure runs in the forked child before exec, where only
     // async-signal-safe functions may be called. It makes three plain system calls
     // (prctl(2), getppid(2), close_range(2)), allocates nothing and takes no lock.
@@ -69,18 +120,23 @@ pub fn spawn(command: &str, cwd: &Path, env: &[(OsString, OsString)]) -> io::Res
             Ok(())
         });
     }
-    let child = {
+    let (pid, exit) = {
         let _reaper_held_back = super::spawn_lock();
-        cmd.spawn()?
+        let child = cmd.spawn()?;
+        let pid = i32::try_from(child.id()).map_err(io::Error::other)?;
+        // Still under the lock: the reaper cannot have seen this child yet.
+        (pid, claim.then(|| super::reaper::claim(pid)))
     };
     // `cmd` still holds the pipe's write ends; dropping it here closes them in proj so the
     // reader sees end-of-file once the child and its descendants are done.
     drop(cmd);
-    let pid = i32::try_from(child.id()).map_err(io::Error::other)?;
-    Ok(Child {
-        pid,
-        output: read_end,
-    })
+    Ok((
+        Child {
+            pid,
+            output: read_end,
+        },
+        exit,
+    ))
 }
 
 /// In the child, before exec: ask for SIGKILL when proj dies, and close the race where

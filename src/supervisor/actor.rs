@@ -3,16 +3,18 @@
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::ffi::OsString;
 use std::io;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::AbortHandle;
 use tokio_util::task::TaskTracker;
 
 use super::environment;
 use super::lifecycle::{Action, Input, Lifecycle, Report, State};
 use super::order::Graph;
+use super::ready::{self, LastFailure};
 use crate::config::{Instance, Plan};
 use crate::logs::file::LogFile;
 use crate::logs::printer::{Label, Level, Printer};
@@ -49,7 +51,8 @@ pub async fn run(plan: Plan, options: Options) -> io::Result<()> {
     let mut terminate = signal(SignalKind::terminate())?;
     let mut hangup = signal(SignalKind::hangup())?;
 
-    let mut supervisor = Supervisor::new(plan, &options, marker);
+    let (events_sender, mut events) = mpsc::unbounded_channel();
+    let mut supervisor = Supervisor::new(plan, &options, marker, events_sender);
     supervisor.start(&options.only);
     loop {
         supervisor.start_ready_dependants();
@@ -62,6 +65,7 @@ pub async fn run(plan: Plan, options: Options) -> io::Result<()> {
         let deadline = supervisor.next_deadline();
         tokio::select! {
             Some(exit) = exits.recv() => supervisor.on_exit(exit),
+            Some(event) = events.recv() => supervisor.on_event(event),
             Some(()) = interrupt.recv() => supervisor.on_stop_request("SIGINT"),
             Some(()) = terminate.recv() => supervisor.on_stop_request("SIGTERM"),
             Some(()) = hangup.recv() => supervisor.report_proj(
@@ -78,10 +82,25 @@ pub async fn run(plan: Plan, options: Options) -> io::Result<()> {
     Ok(())
 }
 
+/// How a probe task learns that its instance is ready.
+enum ProbeTask {
+    /// The output reader saw a matching line.
+    Seen(oneshot::Receiver<()>),
+    /// Poll a tcp, http or exec probe.
+    Poll(ready::Probe),
+}
+
 async fn sleep_until(deadline: Option<Instant>) {
     if let Some(deadline) = deadline {
         tokio::time::sleep_until(deadline.into()).await;
     }
+}
+
+/// What the supervisor's own helpers (probe tasks) tell it.
+#[derive(Debug)]
+enum Event {
+    /// The readiness probe of `slot`'s run number `run` passed.
+    Ready { slot: usize, run: u64 },
 }
 
 /// One instance as the supervisor holds it.
@@ -95,6 +114,11 @@ struct Slot {
     sink: Arc<OutputSink>,
     /// Asked to start, waiting for its dependencies.
     wanted: bool,
+    /// Counts spawns, so that a probe's verdict about an earlier run is ignored.
+    run: u64,
+    /// The readiness probe of the current run, while it is `starting`.
+    probe: Option<AbortHandle>,
+    last_probe_failure: LastFailure,
 }
 
 struct Supervisor {
@@ -105,11 +129,17 @@ struct Supervisor {
     printer: Printer,
     readers: TaskTracker,
     marker: String,
+    events: mpsc::UnboundedSender<Event>,
     shutting_down: bool,
 }
 
 impl Supervisor {
-    fn new(plan: Plan, options: &Options, marker: String) -> Supervisor {
+    fn new(
+        plan: Plan,
+        options: &Options,
+        marker: String,
+        events: mpsc::UnboundedSender<Event>,
+    ) -> Supervisor {
         let inherited: Vec<(OsString, OsString)> = std::env::vars_os()
             .filter(|(key, _)| key != crate::process::SUPERVISOR_MARKER)
             .collect();
@@ -138,12 +168,15 @@ impl Supervisor {
                 });
                 Slot {
                     env: environment::for_instance(&inherited, &plan, process, &instance, &marker),
-                    machine: Lifecycle::new(process.lifecycle.clone(), false),
+                    machine: Lifecycle::new(process.lifecycle.clone(), process.ready.is_some()),
                     instance,
                     process: process_index,
                     timer: None,
                     sink,
                     wanted: false,
+                    run: 0,
+                    probe: None,
+                    last_probe_failure: LastFailure::default(),
                 }
             })
             .collect();
@@ -155,6 +188,7 @@ impl Supervisor {
             printer: options.printer.clone(),
             readers: TaskTracker::new(),
             marker,
+            events,
             shutting_down: false,
         }
     }
@@ -210,19 +244,30 @@ impl Supervisor {
                 self.apply(index, Input::Start, Instant::now());
             } else if self.slots[index].machine.state() != State::Pending {
                 self.apply(index, Input::Wait, Instant::now());
-                let text = format!(
-                    "{}: waiting for {}",
-                    self.slots[index].instance.name,
-                    waiting_for.join(", ")
-                );
-                self.report_proj(Level::Info, text);
+                let name = &self.slots[index].instance.name;
+                let (failed, waiting): (Vec<usize>, Vec<usize>) = waiting_for
+                    .into_iter()
+                    .partition(|&dependency| self.failure_of(dependency).is_some());
+                if !waiting.is_empty() {
+                    let names: Vec<&str> = waiting
+                        .iter()
+                        .map(|&d| self.plan.processes[d].name.as_str())
+                        .collect();
+                    self.report_proj(
+                        Level::Info,
+                        format!("{name}: waiting for {}", names.join(", ")),
+                    );
+                }
+                for dependency in failed {
+                    self.report_failed_dependency(index, dependency);
+                }
             }
         }
     }
 
     /// The dependencies of `process` that are not satisfied yet: a service must be
     /// `running` (or have `exited` cleanly), a oneshot must have `exited`.
-    fn unsatisfied_dependencies(&self, process: usize) -> Vec<String> {
+    fn unsatisfied_dependencies(&self, process: usize) -> Vec<usize> {
         self.graph.dependencies[process]
             .iter()
             .filter(|&&dependency| {
@@ -236,8 +281,41 @@ impl Supervisor {
                         _ => true,
                     })
             })
-            .map(|&dependency| self.plan.processes[dependency].name.clone())
+            .copied()
             .collect()
+    }
+
+    /// Why `process` is failed (the reason of its first failed instance), if it is.
+    fn failure_of(&self, process: usize) -> Option<String> {
+        self.slots
+            .iter()
+            .filter(|slot| slot.process == process)
+            .find_map(|slot| slot.machine.failure().map(str::to_string))
+    }
+
+    /// "web waits for db, which failed: …", for a pending instance.
+    fn report_failed_dependency(&self, index: usize, dependency: usize) {
+        let reason = self.failure_of(dependency).unwrap_or_default();
+        self.report_proj(
+            Level::Warning,
+            format!(
+                "{} waits for {}, which failed: {reason}",
+                self.slots[index].instance.name, self.plan.processes[dependency].name
+            ),
+        );
+    }
+
+    /// An instance just failed: tell each instance that waits for its process why it
+    /// will keep waiting (until the process is started again and becomes ready).
+    fn report_to_dependants(&self, failed: usize) {
+        let process = self.slots[failed].process;
+        for &dependant in &self.graph.dependants[process] {
+            for (index, slot) in self.slots.iter().enumerate() {
+                if slot.process == dependant && slot.machine.state() == State::Pending {
+                    self.report_failed_dependency(index, process);
+                }
+            }
+        }
     }
 
     fn on_exit(&mut self, exit: Exit) {
@@ -246,6 +324,16 @@ impl Supervisor {
             // An orphaned descendant re-parented to proj, or the guardian.
             None => {
                 tracing::debug!(pid = exit.pid, status = ?exit.status, "reaped a process that is not an instance")
+            }
+        }
+    }
+
+    fn on_event(&mut self, event: Event) {
+        match event {
+            Event::Ready { slot, run } => {
+                if self.slots[slot].run == run {
+                    self.apply(slot, Input::Ready, Instant::now());
+                }
             }
         }
     }
@@ -319,6 +407,7 @@ impl Supervisor {
     /// Feed `input` to an instance's machine and carry out the actions, including those
     /// that follow from the facts the actions produce (a spawn gives a pid).
     fn apply(&mut self, index: usize, input: Input, now: Instant) {
+        let before = self.slots[index].machine.state();
         let mut inputs = VecDeque::from([input]);
         while let Some(input) = inputs.pop_front() {
             let actions = self.slots[index].machine.handle(input, now);
@@ -336,23 +425,97 @@ impl Supervisor {
                 }
             }
         }
+        let after = self.slots[index].machine.state();
+        if after != State::Starting
+            && let Some(probe) = self.slots[index].probe.take()
+        {
+            probe.abort();
+        }
+        if after == State::Failed && before != State::Failed {
+            if let Some(reason) = self.slots[index]
+                .last_probe_failure
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take()
+                .filter(|_| {
+                    self.slots[index]
+                        .machine
+                        .failure()
+                        .is_some_and(|f| f.contains("ready_timeout"))
+                })
+            {
+                self.report_proj(
+                    Level::Error,
+                    format!(
+                        "{}: the last probe said: {reason}",
+                        self.slots[index].instance.name
+                    ),
+                );
+            }
+            self.report_to_dependants(index);
+        }
     }
 
     /// Spawn an instance's command; answer with the inputs that report the outcome.
     fn spawn(&mut self, index: usize) -> Vec<Input> {
-        let slot = &self.slots[index];
-        let process = &self.plan.processes[slot.process];
-        match spawn::spawn(&process.command, &process.cwd, &slot.env) {
-            Ok(child) => {
-                self.by_pid.insert(child.pid, index);
-                self.readers
-                    .spawn(reader::pump(child.output, slot.sink.clone()));
-                // Readiness probes arrive with their own issue; until then an instance is
-                // ready as soon as it is spawned.
-                vec![Input::Spawned { pid: child.pid }, Input::Ready]
+        let process = &self.plan.processes[self.slots[index].process];
+        let probe = match &process.ready {
+            None => None,
+            Some(probe) => {
+                match ready::resolve(probe, &self.slots[index].env, process.cwd.clone()) {
+                    Ok(probe) => Some(probe),
+                    Err(reason) => return vec![Input::SpawnFailed(reason)],
+                }
             }
-            Err(error) => vec![Input::SpawnFailed(format!("cannot be spawned: {error}"))],
+        };
+        let child = match spawn::spawn(
+            &process.command,
+            &process.cwd,
+            &self.slots[index].env,
+            spawn::Output::Pipe,
+        ) {
+            Ok(child) => child,
+            Err(error) => return vec![Input::SpawnFailed(format!("cannot be spawned: {error}"))],
+        };
+        let slot = &mut self.slots[index];
+        slot.run += 1;
+        self.by_pid.insert(child.pid, index);
+        let (watch, probe) = match probe {
+            Some(ready::Probe::Log(pattern)) => {
+                let (matched, seen) = oneshot::channel();
+                let watch = reader::LineWatch { pattern, matched };
+                (Some(watch), Some(ProbeTask::Seen(seen)))
+            }
+            Some(probe) => (None, Some(ProbeTask::Poll(probe))),
+            None => (None, None),
+        };
+        if let Some(output) = child.output {
+            self.readers
+                .spawn(reader::pump(output, slot.sink.clone(), watch));
         }
+        let Some(probe) = probe else {
+            return vec![Input::Spawned { pid: child.pid }, Input::Ready];
+        };
+        let (events, run, failure) = (
+            self.events.clone(),
+            slot.run,
+            slot.last_probe_failure.clone(),
+        );
+        *failure.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        let task = tokio::spawn(async move {
+            let passed = match probe {
+                ProbeTask::Seen(seen) => seen.await.is_ok(),
+                ProbeTask::Poll(probe) => {
+                    ready::wait_until_ready(probe, failure).await;
+                    true
+                }
+            };
+            if passed {
+                let _ = events.send(Event::Ready { slot: index, run });
+            }
+        });
+        slot.probe = Some(task.abort_handle());
+        vec![Input::Spawned { pid: child.pid }]
     }
 
     fn report(&self, index: usize, report: &Report) {

@@ -160,12 +160,23 @@ pub enum Action {
 /// A message for the user about one instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Report {
-    Started { pid: i32 },
-    Ready,
+    Started {
+        pid: i32,
+    },
+    /// The readiness probe passed this long after the spawn.
+    Ready {
+        after: Duration,
+    },
     Exited(ExitStatus),
-    Restarting { delay: Duration },
-    Stopping { signal: Signal },
-    StopTimedOut { timeout: Duration },
+    Restarting {
+        delay: Duration,
+    },
+    Stopping {
+        signal: Signal,
+    },
+    StopTimedOut {
+        timeout: Duration,
+    },
     Stopped,
     Failed(String),
 }
@@ -174,7 +185,7 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Report::Started { pid } => write!(f, "started pid {pid}"),
-            Report::Ready => f.write_str("ready"),
+            Report::Ready { after } => write!(f, "ready after {}", short_duration(*after)),
             Report::Exited(status) => write!(f, "{status}"),
             Report::Restarting { delay } => {
                 write!(f, "restarting in {}", humantime::format_duration(*delay))
@@ -188,6 +199,16 @@ impl fmt::Display for Report {
             Report::Stopped => f.write_str("stopped"),
             Report::Failed(reason) => write!(f, "failed: {reason}"),
         }
+    }
+}
+
+/// `250ms`, `1.2s`, `2m 5s`: precise enough for a human reading a start-up log.
+pub fn short_duration(duration: Duration) -> String {
+    let millis = duration.as_millis();
+    match millis {
+        0..1000 => format!("{millis}ms"),
+        1000..60_000 => format!("{:.1}s", duration.as_secs_f64()),
+        _ => humantime::format_duration(Duration::from_secs(duration.as_secs())).to_string(),
     }
 }
 
@@ -217,6 +238,8 @@ pub struct Lifecycle {
     fail_after_stop: Option<String>,
     /// proj is shutting down (see [`Input::Retire`]).
     retired: bool,
+    /// Why the instance is `failed`, while it is.
+    failure: Option<String>,
 }
 
 impl Lifecycle {
@@ -235,6 +258,7 @@ impl Lifecycle {
             start_after_stop: false,
             fail_after_stop: None,
             retired: false,
+            failure: None,
         }
     }
 
@@ -256,6 +280,13 @@ impl Lifecycle {
 
     pub fn started_at(&self) -> Option<Instant> {
         self.started_at
+    }
+
+    /// Why the instance is `failed`, if it is.
+    pub fn failure(&self) -> Option<&str> {
+        self.failure
+            .as_deref()
+            .filter(|_| self.state == State::Failed)
     }
 
     pub fn settings(&self) -> &Settings {
@@ -282,8 +313,11 @@ impl Lifecycle {
                 if self.state == State::Starting {
                     self.state = State::Running;
                     if self.has_probe {
+                        let after = self
+                            .started_at
+                            .map_or(Duration::ZERO, |at| now.saturating_duration_since(at));
                         actions.push(Action::CancelTimer);
-                        actions.push(Action::Report(Report::Ready));
+                        actions.push(Action::Report(Report::Ready { after }));
                     }
                 }
             }
@@ -536,6 +570,7 @@ impl Lifecycle {
     fn fail(&mut self, reason: String, actions: &mut Vec<Action>) {
         self.state = State::Failed;
         self.pid = None;
+        self.failure = Some(reason.clone());
         actions.push(Action::Report(Report::Failed(reason)));
     }
 }

@@ -563,6 +563,12 @@ fn ready_timeout_stops_the_process_and_then_fails_it() {
     assert_eq!(machine.state(), State::Failed);
     assert!(actions.iter().any(|a| matches!(a,
         Action::Report(Report::Failed(reason)) if reason.contains("not ready after 1m"))));
+    assert_eq!(
+        machine.failure(),
+        Some("not ready after 1m (ready_timeout)")
+    );
+    machine.handle(Input::Start, base);
+    assert_eq!(machine.failure(), None);
 }
 
 #[test]
@@ -572,8 +578,13 @@ fn ready_with_a_probe_cancels_the_ready_timeout() {
     machine.handle(Input::Start, base);
     machine.handle(Input::Spawned { pid: 7 }, base);
     assert_eq!(
-        machine.handle(Input::Ready, base),
-        vec![Action::CancelTimer, Action::Report(Report::Ready)]
+        machine.handle(Input::Ready, at(base, 1200)),
+        vec![
+            Action::CancelTimer,
+            Action::Report(Report::Ready {
+                after: Duration::from_millis(1200)
+            })
+        ]
     );
     assert_eq!(machine.handle(Input::Timer, at(base, 60_000)), vec![]);
     assert_eq!(machine.state(), State::Running);
@@ -624,4 +635,13 @@ fn reports_read_like_the_spec() {
         Report::Exited(ExitStatus::Signal(Signal::SIGKILL)).to_string(),
         "killed by signal KILL"
     );
+    assert_eq!(
+        Report::Ready {
+            after: Duration::from_millis(1234)
+        }
+        .to_string(),
+        "ready after 1.2s"
+    );
+    assert_eq!(short_duration(Duration::from_millis(42)), "42ms");
+    assert_eq!(short_duration(Duration::from_secs(125)), "2m 5s");
 }

@@ -22,5 +22,6 @@ mod actor;
 pub mod environment;
 pub mod lifecycle;
 pub mod order;
+pub mod ready;
 
 pub use actor::{Options, run};

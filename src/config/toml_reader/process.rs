@@ -354,15 +354,17 @@ fn read_one_probe(reader: &mut Reader, field: Field<'_>, value: &Value<'_>) -> O
         "tcp" => read_tcp_probe(reader, field, value).map(ReadyProbe::Tcp),
         "http" => {
             let url = reader.non_empty(field, value, r#""http://127.0.0.1:$PORT/health""#)?;
-            if url.starts_with("http://") || url.starts_with("https://") {
+            if url.starts_with("http://") {
                 return Some(ReadyProbe::Http(url));
             }
-            reader.invalid(
-                field,
-                value.span(),
-                "expected an http:// or https:// URL",
-                r#"write the full URL: `http = "http://127.0.0.1:$PORT/health"`"#,
-            );
+            // The probe speaks plain HTTP to the process itself; TLS is for the world
+            // outside, and a local health endpoint rarely needs it.
+            let help = if url.starts_with("https://") {
+                r#"probes speak plain HTTP to the process: `http = "http://127.0.0.1:$PORT/health"`, or check the port with `tcp = 8443`"#
+            } else {
+                r#"write the full URL: `http = "http://127.0.0.1:$PORT/health"`"#
+            };
+            reader.invalid(field, value.span(), "expected an http:// URL", help);
             None
         }
         "exec" => reader

@@ -1,0 +1,376 @@
+//! Readiness probes: when does a started instance count as `running`?
+//!
+//! # Theory of operation
+//!
+//! A probe is resolved per instance when it is spawned (`$PORT` and other variables are
+//! expanded from the instance's environment), then runs as its own task that ends by
+//! telling the supervisor "ready", or never ends: the supervisor aborts it when the
+//! instance leaves `starting` (it exited, was stopped, or `ready_timeout` fired). So a
+//! probe stops as soon as it passes and never outlives its instance.
+//!
+//! - `tcp` and `http` are polled: a connect (and for http, one `GET` whose status line
+//!   must be 2xx or 3xx) with a per-attempt timeout. Attempts come every 10 ms during the
+//!   first second, so a fast service is seen ready within a few milliseconds, then every
+//!   100 ms, then every 500 ms after 10 s: a slow service costs a few wake-ups a second.
+//! - `exec` runs the command (with the instance's environment and working directory,
+//!   output discarded) and waits for its exit, at 100 ms intervals and more slowly later.
+//! - `log` polls nothing: the instance's output reader tests each line against the regex
+//!   and fires once it matches.
+//!
+//! The last failed attempt is kept so that a ready timeout can say what went wrong.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use regex::Regex;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::{Instant, timeout};
+
+use crate::config::ReadyProbe;
+use crate::process::spawn::{self, Output};
+
+/// How long one tcp/http attempt may take.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long one exec attempt may take before its process group is killed.
+const EXEC_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A probe ready to run for one instance.
+#[derive(Debug, Clone)]
+pub enum Probe {
+    Tcp {
+        port: u16,
+    },
+    Http(HttpTarget),
+    Exec {
+        command: String,
+        cwd: PathBuf,
+        env: Vec<(OsString, OsString)>,
+    },
+    Log(Regex),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpTarget {
+    pub host: String,
+    pub port: u16,
+    pub path: String,
+}
+
+/// The last reason a probe attempt failed, shared with the supervisor.
+pub type LastFailure = Arc<Mutex<Option<String>>>;
+
+/// Resolve the configured probe for an instance with environment `env` and working
+/// directory `cwd`.
+pub fn resolve(
+    probe: &ReadyProbe,
+    env: &[(OsString, OsString)],
+    cwd: PathBuf,
+) -> Result<Probe, String> {
+    match probe {
+        ReadyProbe::Tcp(port) => {
+            let expanded = expand(port, env);
+            let port = expanded
+                .trim()
+                .parse::<u16>()
+                .ok()
+                .filter(|&port| port > 0)
+                .ok_or_else(|| format!("ready.tcp: `{port}` is `{expanded}`, not a port"))?;
+            Ok(Probe::Tcp { port })
+        }
+        ReadyProbe::Http(url) => parse_http_url(&expand(url, env)).map(Probe::Http),
+        ReadyProbe::Exec(command) => Ok(Probe::Exec {
+            command: command.clone(),
+            cwd,
+            env: env.to_vec(),
+        }),
+        ReadyProbe::Log(pattern) => Regex::new(pattern)
+            .map(Probe::Log)
+            .map_err(|error| format!("ready.log: {error}")),
+    }
+}
+
+/// Expand `$NAME` and `${NAME}` from `env`; unknown names expand to nothing, as in `sh`.
+pub fn expand(text: &str, env: &[(OsString, OsString)]) -> String {
+    let lookup = |name: &str| {
+        env.iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(dollar) = rest.find('$') {
+        out.push_str(&rest[..dollar]);
+        let after = &rest[dollar + 1..];
+        if let Some(braced) = after.strip_prefix('{')
+            && let Some(end) = braced.find('}')
+        {
+            out.push_str(&lookup(&braced[..end]));
+            rest = &braced[end + 1..];
+            continue;
+        }
+        let name_len = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(after.len());
+        if name_len == 0 {
+            out.push('$');
+        } else {
+            out.push_str(&lookup(&after[..name_len]));
+        }
+        rest = &after[name_len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `http://host[:port][/path]`.
+fn parse_http_url(url: &str) -> Result<HttpTarget, String> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("ready.http: `{url}` is not an http:// URL"))?;
+    let (authority, path) = match rest.find('/') {
+        Some(slash) => (&rest[..slash], &rest[slash..]),
+        None => (rest, "/"),
+    };
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => {
+            let port = port
+                .parse::<u16>()
+                .map_err(|_| format!("ready.http: `{url}` has no valid port"))?;
+            (host, port)
+        }
+        _ => (authority, 80),
+    };
+    if host.is_empty() {
+        return Err(format!("ready.http: `{url}` has no host"));
+    }
+    Ok(HttpTarget {
+        host: host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string(),
+        port,
+        path: path.to_string(),
+    })
+}
+
+/// Poll a tcp, http or exec probe until it passes. (A log probe is watched by the
+/// output reader instead; for it this waits forever.)
+pub async fn wait_until_ready(probe: Probe, last_failure: LastFailure) {
+    let started = Instant::now();
+    loop {
+        let attempt = match &probe {
+            Probe::Tcp { port } => tcp_attempt(*port).await,
+            Probe::Http(target) => http_attempt(target).await,
+            Probe::Exec { command, cwd, env } => exec_attempt(command, cwd, env).await,
+            Probe::Log(_) => std::future::pending().await,
+        };
+        match attempt {
+            Ok(()) => return,
+            Err(reason) => {
+                *last_failure.lock().unwrap_or_else(PoisonError::into_inner) = Some(reason);
+            }
+        }
+        let exec = matches!(probe, Probe::Exec { .. });
+        tokio::time::sleep(interval(started.elapsed(), exec)).await;
+    }
+}
+
+/// The pause between attempts: short at first, when a service is most likely to come up
+/// and a quick answer matters, longer once it is clearly slow.
+fn interval(elapsed: Duration, exec: bool) -> Duration {
+    let millis = match (elapsed.as_secs(), exec) {
+        (0, false) => 10,
+        (0..10, false) => 100,
+        (0..10, true) => 100,
+        _ => 500,
+    };
+    Duration::from_millis(millis)
+}
+
+async fn connect(host: &str, port: u16) -> Result<TcpStream, String> {
+    let hosts: &[&str] = if host == "localhost" {
+        // Resolving costs a thread hop per attempt; these are what localhost means.
+        &["127.0.0.1", "::1"]
+    } else {
+        &[host]
+    };
+    let mut last = String::new();
+    for host in hosts {
+        match timeout(ATTEMPT_TIMEOUT, TcpStream::connect((*host, port))).await {
+            Ok(Ok(stream)) => return Ok(stream),
+            Ok(Err(error)) => last = format!("{host}:{port}: {error}"),
+            Err(_) => last = format!("{host}:{port}: no answer within {ATTEMPT_TIMEOUT:?}"),
+        }
+    }
+    Err(last)
+}
+
+async fn tcp_attempt(port: u16) -> Result<(), String> {
+    match connect("127.0.0.1", port).await {
+        Ok(_) => Ok(()),
+        // A service listening on ::1 only is ready too.
+        Err(first) => connect("::1", port).await.map(drop).map_err(|_| first),
+    }
+}
+
+async fn http_attempt(target: &HttpTarget) -> Result<(), String> {
+    let url = format!("http://{}:{}{}", target.host, target.port, target.path);
+    let exchange = async {
+        let mut stream = connect(&target.host, target.port).await?;
+        let request = format!(
+            "GET {} HTTP/1.1\r\nHost: {}:{}\r\nUser-Agent: proj\r\nConnection: close\r\n\r\n",
+            target.path, target.host, target.port
+        );
+        stream
+            .write_all(request.as_bytes())
+            .await
+            .map_err(|error| format!("{url}: {error}"))?;
+        let mut head = Vec::with_capacity(64);
+        let mut buffer = [0u8; 256];
+        while !head.contains(&b'\n') && head.len() < 4096 {
+            let read = stream
+                .read(&mut buffer)
+                .await
+                .map_err(|error| format!("{url}: {error}"))?;
+            if read == 0 {
+                break;
+            }
+            head.extend_from_slice(&buffer[..read]);
+        }
+        let status_line = String::from_utf8_lossy(&head);
+        let status_line = status_line.lines().next().unwrap_or("");
+        match status_line.split_whitespace().nth(1).map(str::parse::<u16>) {
+            Some(Ok(200..=399)) => Ok(()),
+            Some(Ok(code)) => Err(format!("{url} answered {code}")),
+            _ => Err(format!("{url} answered no HTTP status line")),
+        }
+    };
+    timeout(ATTEMPT_TIMEOUT * 2, exchange)
+        .await
+        .unwrap_or_else(|_| Err(format!("{url}: no answer within {:?}", ATTEMPT_TIMEOUT * 2)))
+}
+
+async fn exec_attempt(
+    command: &str,
+    cwd: &std::path::Path,
+    env: &[(OsString, OsString)],
+) -> Result<(), String> {
+    let (child, exit) = spawn::spawn_claimed(command, cwd, env, Output::Discard)
+        .map_err(|error| format!("`{command}` cannot be spawned: {error}"))?;
+    // If this task is aborted (the instance stopped) the probe must not linger.
+    let guard = KillGroupOnDrop(child.pid);
+    let outcome = match timeout(EXEC_TIMEOUT, exit).await {
+        Ok(Ok(exit)) if exit.status.success() => Ok(()),
+        Ok(Ok(exit)) => Err(format!("`{command}` {}", exit.status)),
+        Ok(Err(_)) => Err(format!("`{command}`: exit status lost")),
+        Err(_) => Err(format!("`{command}` still running after {EXEC_TIMEOUT:?}")),
+    };
+    if outcome.is_ok() {
+        std::mem::forget(guard);
+    }
+    outcome
+}
+
+/// Kills a probe's process group when the probe is dropped before it finished.
+struct KillGroupOnDrop(i32);
+
+impl Drop for KillGroupOnDrop {
+    fn drop(&mut self) {
+        spawn::signal_group(self.0, nix::sys::signal::Signal::SIGKILL);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect()
+    }
+
+    #[test]
+    fn expands_dollar_and_braced_variables() {
+        let env = env(&[("PORT", "8001"), ("HOST", "127.0.0.1")]);
+        assert_eq!(
+            expand("http://$HOST:${PORT}/x", &env),
+            "http://127.0.0.1:8001/x"
+        );
+        assert_eq!(expand("$PORT", &env), "8001");
+        assert_eq!(expand("cost: 5$", &env), "cost: 5$");
+        assert_eq!(expand("$MISSING-x", &env), "-x");
+    }
+
+    #[test]
+    fn parses_http_urls() {
+        assert_eq!(
+            parse_http_url("http://127.0.0.1:8000/health").unwrap(),
+            HttpTarget {
+                host: "127.0.0.1".into(),
+                port: 8000,
+                path: "/health".into()
+            }
+        );
+        assert_eq!(parse_http_url("http://localhost").unwrap().port, 80);
+        assert_eq!(parse_http_url("http://localhost").unwrap().path, "/");
+        assert_eq!(parse_http_url("http://[::1]:9000/").unwrap().host, "::1");
+        assert!(parse_http_url("http://:80/").is_err());
+        assert!(parse_http_url("http://h:port/").is_err());
+    }
+
+    #[test]
+    fn a_tcp_probe_needs_a_port_after_expansion() {
+        let probe = ReadyProbe::Tcp("$PORT".into());
+        let resolved = resolve(&probe, &env(&[("PORT", "8002")]), PathBuf::from("/"));
+        assert!(matches!(resolved, Ok(Probe::Tcp { port: 8002 })));
+        let error = resolve(&probe, &env(&[]), PathBuf::from("/")).unwrap_err();
+        assert!(error.contains("not a port"), "{error}");
+    }
+
+    #[test]
+    fn attempts_slow_down_over_time() {
+        assert_eq!(interval(Duration::from_millis(500), false).as_millis(), 10);
+        assert_eq!(interval(Duration::from_secs(3), false).as_millis(), 100);
+        assert_eq!(interval(Duration::from_secs(30), false).as_millis(), 500);
+        assert_eq!(interval(Duration::ZERO, true).as_millis(), 100);
+    }
+
+    #[tokio::test]
+    async fn tcp_and_http_probes_against_a_real_listener() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            for status in ["204 No Content", "503 Service Unavailable"] {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                let mut request = [0u8; 1024];
+                let _ = stream.read(&mut request).await.unwrap();
+                let reply = format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n");
+                stream.write_all(reply.as_bytes()).await.unwrap();
+            }
+        });
+        let target = HttpTarget {
+            host: "127.0.0.1".into(),
+            port,
+            path: "/health".into(),
+        };
+        assert_eq!(http_attempt(&target).await, Ok(()));
+        let error = http_attempt(&target).await.unwrap_err();
+        assert!(error.ends_with("answered 503"), "{error}");
+        server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_tcp_probe_fails_on_a_closed_port() {
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        assert!(tcp_attempt(port).await.is_err());
+    }
+}
