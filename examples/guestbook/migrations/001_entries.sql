@@ -1,0 +1,4 @@
+CREATE TABLE entries (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL
+);

@@ -1,0 +1,1 @@
+ALTER TABLE entries ADD COLUMN signed_at TEXT NOT NULL DEFAULT (datetime('now'));
