@@ -30,39 +30,118 @@ always\t''
 never\t''"
 complete -c proj -n "__fish_proj_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c proj -n "__fish_proj_needs_command" -s V -l version -d 'Print version'
-complete -c proj -n "__fish_proj_needs_command" -f -a "up" -d 'Start the project\'s processes and supervise them in the foreground'
+complete -c proj -n "__fish_proj_needs_command" -f -a "up" -d 'Start the project\'s processes and supervise them in the foreground (cloning and setting up first when given a git URL)'
+complete -c proj -n "__fish_proj_needs_command" -f -a "clone" -d 'Clone a project and set it up; start nothing'
+complete -c proj -n "__fish_proj_needs_command" -f -a "setup" -d 'Run the setup steps (each skipped while its rule says it is done)'
 complete -c proj -n "__fish_proj_needs_command" -f -a "check" -d 'Validate the config and print the plan: instances, start order, ports, commands'
+complete -c proj -n "__fish_proj_needs_command" -f -a "ps" -d 'The running supervisor\'s instances and their states'
+complete -c proj -n "__fish_proj_needs_command" -f -a "start" -d 'Start processes of the running supervisor (a name without `.N` means all its instances)'
+complete -c proj -n "__fish_proj_needs_command" -f -a "stop" -d 'Stop processes of the running supervisor'
+complete -c proj -n "__fish_proj_needs_command" -f -a "restart" -d 'Restart processes of the running supervisor'
+complete -c proj -n "__fish_proj_needs_command" -f -a "logs" -d 'Recent output of the running supervisor\'s processes, merged in time order'
+complete -c proj -n "__fish_proj_needs_command" -f -a "reload" -d 'Re-read proj.toml: restart what changed, start what is new, stop what is gone'
+complete -c proj -n "__fish_proj_needs_command" -f -a "down" -d 'Stop everything (reverse dependency order) and end the supervisor'
 complete -c proj -n "__fish_proj_needs_command" -f -a "completions" -d 'Print shell completions'
 complete -c proj -n "__fish_proj_needs_command" -f -a "__guardian" -d 'The guardian that cleans up if proj is killed (internal)'
 complete -c proj -n "__fish_proj_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c proj -n "__fish_proj_using_subcommand up" -s f -l file -d 'The config file (default: proj.toml or Procfile, found by walking up)' -r -F
+complete -c proj -n "__fish_proj_using_subcommand up" -s b -l branch -d 'The branch to check out when cloning a URL' -r
 complete -c proj -n "__fish_proj_using_subcommand up" -l color -d 'When to use colours' -r -f -a "auto\t'Colours when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
 complete -c proj -n "__fish_proj_using_subcommand up" -l no-tui -d 'Print plain prefixed lines (the TUI is not available yet: this is the only mode)'
 complete -c proj -n "__fish_proj_using_subcommand up" -l no-setup -d 'Skip the setup steps'
+complete -c proj -n "__fish_proj_using_subcommand up" -s d -l detach -d 'Return once everything is running and leave the supervisor in the background'
+complete -c proj -n "__fish_proj_using_subcommand up" -l detached-child -d '(internal) This is the background supervisor that `up -d` started'
 complete -c proj -n "__fish_proj_using_subcommand up" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c proj -n "__fish_proj_using_subcommand up" -s V -l version -d 'Print version'
+complete -c proj -n "__fish_proj_using_subcommand clone" -s f -l file -d 'The config file (default: proj.toml or Procfile, found by walking up)' -r -F
+complete -c proj -n "__fish_proj_using_subcommand clone" -s b -l branch -d 'The branch to check out (default: the remote\'s default branch)' -r
+complete -c proj -n "__fish_proj_using_subcommand clone" -l color -d 'When to use colours' -r -f -a "auto\t'Colours when stdout is a terminal and NO_COLOR is not set'
+always\t''
+never\t''"
+complete -c proj -n "__fish_proj_using_subcommand clone" -l no-setup -d 'Clone only; skip the setup steps'
+complete -c proj -n "__fish_proj_using_subcommand clone" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c proj -n "__fish_proj_using_subcommand clone" -s V -l version -d 'Print version'
+complete -c proj -n "__fish_proj_using_subcommand setup" -s f -l file -d 'The config file (default: proj.toml or Procfile, found by walking up)' -r -F
+complete -c proj -n "__fish_proj_using_subcommand setup" -l color -d 'When to use colours' -r -f -a "auto\t'Colours when stdout is a terminal and NO_COLOR is not set'
+always\t''
+never\t''"
+complete -c proj -n "__fish_proj_using_subcommand setup" -l force -d 'Run every step (or every named one), whatever its rules say'
+complete -c proj -n "__fish_proj_using_subcommand setup" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c proj -n "__fish_proj_using_subcommand setup" -s V -l version -d 'Print version'
 complete -c proj -n "__fish_proj_using_subcommand check" -s f -l file -d 'The config file (default: proj.toml or Procfile, found by walking up)' -r -F
 complete -c proj -n "__fish_proj_using_subcommand check" -l color -d 'When to use colours' -r -f -a "auto\t'Colours when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
 complete -c proj -n "__fish_proj_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c proj -n "__fish_proj_using_subcommand check" -s V -l version -d 'Print version'
-complete -c proj -n "__fish_proj_using_subcommand completions" -s f -l file -d 'The config file (default: proj.toml or Procfile, found by walking up)' -r -F
+complete -c proj -n "__fish_proj_using_subcommand ps" -s f -l file -d 'The config file (default: proj.toml or Procfile, found by walking up)' -r -F
+complete -c proj -n "__fish_proj_using_subcommand ps" -l color -d 'When to use colours' -r -f -a "auto\t'Colours when stdout is a terminal and NO_COLOR is not set'
+always\t''
+never\t''"
+complete -c proj -n "__fish_proj_using_subcommand ps" -l json -d 'One JSON array (fields: name, process, state, pid, restarts, exit_code, port, ...)'
+complete -c proj -n "__fish_proj_using_subcommand ps" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c proj -n "__fish_proj_using_subcommand ps" -s V -l version -d 'Print version'
+complete -c proj -n "__fish_proj_using_subcommand start" -s f -l file -d 'The config file (default: proj.toml or Procfile, found by walking up)' -r -F
+complete -c proj -n "__fish_proj_using_subcommand start" -l color -d 'When to use colours' -r -f -a "auto\t'Colours when stdout is a terminal and NO_COLOR is not set'
+always\t''
+never\t''"
+complete -c proj -n "__fish_proj_using_subcommand start" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c proj -n "__fish_proj_using_subcommand start" -s V -l version -d 'Print version'
+complete -c proj -n "__fish_proj_using_subcommand stop" -s f -l file -d 'The config file (default: proj.toml or Procfile, found by walking up)' -r -F
+complete -c proj -n "__fish_proj_using_subcommand stop" -l color -d 'When to use colours' -r -f -a "auto\t'Colours when stdout is a terminal and NO_COLOR is not set'
+always\t''
+never\t''"
+complete -c proj -n "__fish_proj_using_subcommand stop" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c proj -n "__fish_proj_using_subcommand stop" -s V -l version -d 'Print version'
+complete -c proj -n "__fish_proj_using_subcommand restart" -s f -l file -d 'The config file (default: proj.toml or Procfile, found by walking up)' -r -F
+complete -c proj -n "__fish_proj_using_subcommand restart" -l color -d 'When to use colours' -r -f -a "auto\t'Colours when stdout is a terminal and NO_COLOR is not set'
+always\t''
+never\t''"
+complete -c proj -n "__fish_proj_using_subcommand restart" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c proj -n "__fish_proj_using_subcommand restart" -s V -l version -d 'Print version'
+complete -c proj -n "__fish_proj_using_subcommand logs" -l file -d 'The config file (default: proj.toml or Procfile, found by walking up)' -r -F
+complete -c proj -n "__fish_proj_using_subcommand logs" -s n -l lines -d 'How many recent lines to print' -r
+complete -c proj -n "__fish_proj_using_subcommand logs" -l color -d 'When to use colours' -r -f -a "auto\t'Colours when stdout is a terminal and NO_COLOR is not set'
+always\t''
+never\t''"
+complete -c proj -n "__fish_proj_using_subcommand logs" -s f -l follow -d 'Keep printing new lines as they come'
+complete -c proj -n "__fish_proj_using_subcommand logs" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c proj -n "__fish_proj_using_subcommand logs" -s V -l version -d 'Print version'
+complete -c proj -n "__fish_proj_using_subcommand reload" -s f -l file -d 'The config file (default: proj.toml or Procfile, found by walking up)' -r -F
+complete -c proj -n "__fish_proj_using_subcommand reload" -l color -d 'When to use colours' -r -f -a "auto\t'Colours when stdout is a terminal and NO_COLOR is not set'
+always\t''
+never\t''"
+complete -c proj -n "__fish_proj_using_subcommand reload" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c proj -n "__fish_proj_using_subcommand reload" -s V -l version -d 'Print version'
+complete -c proj -n "__fish_proj_using_subcommand down" -s f -l file -d 'The config file (default: proj.toml or Procfile, found by walking up)' -r -F
+complete -c proj -n "__fish_proj_using_subcommand down" -l color -d 'When to use colours' -r -f -a "auto\t'Colours when stdout is a terminal and NO_COLOR is not set'
+always\t''
+never\t''"
+complete -c proj -n "__fish_proj_using_subcommand down" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c proj -n "__fish_proj_using_subcommand down" -s V -l version -d 'Print version'
 complete -c proj -n "__fish_proj_using_subcommand completions" -l color -d 'When to use colours' -r -f -a "auto\t'Colours when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
 complete -c proj -n "__fish_proj_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c proj -n "__fish_proj_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c proj -n "__fish_proj_using_subcommand __guardian" -s f -l file -d 'The config file (default: proj.toml or Procfile, found by walking up)' -r -F
 complete -c proj -n "__fish_proj_using_subcommand __guardian" -l color -d 'When to use colours' -r -f -a "auto\t'Colours when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
 complete -c proj -n "__fish_proj_using_subcommand __guardian" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c proj -n "__fish_proj_using_subcommand __guardian" -s V -l version -d 'Print version'
-complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up check completions __guardian help" -f -a "up" -d 'Start the project\'s processes and supervise them in the foreground'
-complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up check completions __guardian help" -f -a "check" -d 'Validate the config and print the plan: instances, start order, ports, commands'
-complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up check completions __guardian help" -f -a "completions" -d 'Print shell completions'
-complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up check completions __guardian help" -f -a "__guardian" -d 'The guardian that cleans up if proj is killed (internal)'
-complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up check completions __guardian help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down completions __guardian help" -f -a "up" -d 'Start the project\'s processes and supervise them in the foreground (cloning and setting up first when given a git URL)'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down completions __guardian help" -f -a "clone" -d 'Clone a project and set it up; start nothing'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down completions __guardian help" -f -a "setup" -d 'Run the setup steps (each skipped while its rule says it is done)'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down completions __guardian help" -f -a "check" -d 'Validate the config and print the plan: instances, start order, ports, commands'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down completions __guardian help" -f -a "ps" -d 'The running supervisor\'s instances and their states'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down completions __guardian help" -f -a "start" -d 'Start processes of the running supervisor (a name without `.N` means all its instances)'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down completions __guardian help" -f -a "stop" -d 'Stop processes of the running supervisor'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down completions __guardian help" -f -a "restart" -d 'Restart processes of the running supervisor'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down completions __guardian help" -f -a "logs" -d 'Recent output of the running supervisor\'s processes, merged in time order'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down completions __guardian help" -f -a "reload" -d 'Re-read proj.toml: restart what changed, start what is new, stop what is gone'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down completions __guardian help" -f -a "down" -d 'Stop everything (reverse dependency order) and end the supervisor'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down completions __guardian help" -f -a "completions" -d 'Print shell completions'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down completions __guardian help" -f -a "__guardian" -d 'The guardian that cleans up if proj is killed (internal)'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down completions __guardian help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

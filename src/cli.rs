@@ -12,9 +12,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     propagate_version = true
 )]
 pub struct Cli {
-    /// The config file (default: proj.toml or Procfile, found by walking up)
-    #[arg(short = 'f', long = "file", global = true, value_name = "PATH")]
-    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub config: ConfigFile,
 
     /// When to use colours
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
@@ -22,6 +21,24 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `-f, --file PATH`, accepted before or after the subcommand (SPEC §4). It is repeated
+/// in each subcommand rather than marked global, because `proj logs -f` means follow:
+/// there only the long form names the file.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConfigFile {
+    /// The config file (default: proj.toml or Procfile, found by walking up)
+    #[arg(short = 'f', long = "file", value_name = "PATH")]
+    pub file: Option<PathBuf>,
+}
+
+/// `--file PATH` alone, for `proj logs`, whose `-f` is `--follow`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConfigFileLong {
+    /// The config file (default: proj.toml or Procfile, found by walking up)
+    #[arg(long = "file", value_name = "PATH")]
+    pub file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -34,10 +51,71 @@ pub enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Start the project's processes and supervise them in the foreground
+    /// Start the project's processes and supervise them in the foreground (cloning and
+    /// setting up first when given a git URL)
     Up(UpArgs),
+    /// Clone a project and set it up; start nothing
+    Clone(CloneArgs),
+    /// Run the setup steps (each skipped while its rule says it is done)
+    Setup(SetupArgs),
     /// Validate the config and print the plan: instances, start order, ports, commands
-    Check,
+    Check {
+        #[command(flatten)]
+        config: ConfigFile,
+    },
+    /// The running supervisor's instances and their states
+    Ps {
+        #[command(flatten)]
+        config: ConfigFile,
+        /// One JSON array (fields: name, process, state, pid, restarts, exit_code, port, ...)
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start processes of the running supervisor (a name without `.N` means all its instances)
+    Start {
+        #[command(flatten)]
+        config: ConfigFile,
+        #[arg(value_name = "NAME", required = true)]
+        names: Vec<String>,
+    },
+    /// Stop processes of the running supervisor
+    Stop {
+        #[command(flatten)]
+        config: ConfigFile,
+        #[arg(value_name = "NAME", required = true)]
+        names: Vec<String>,
+    },
+    /// Restart processes of the running supervisor
+    Restart {
+        #[command(flatten)]
+        config: ConfigFile,
+        #[arg(value_name = "NAME", required = true)]
+        names: Vec<String>,
+    },
+    /// Recent output of the running supervisor's processes, merged in time order
+    Logs {
+        #[command(flatten)]
+        config: ConfigFileLong,
+        /// Keep printing new lines as they come
+        #[arg(short, long)]
+        follow: bool,
+        /// How many recent lines to print
+        #[arg(short = 'n', long = "lines", value_name = "N", default_value_t = 100)]
+        lines: usize,
+        /// Only these processes or instances (default: all)
+        #[arg(value_name = "NAME")]
+        names: Vec<String>,
+    },
+    /// Re-read proj.toml: restart what changed, start what is new, stop what is gone
+    Reload {
+        #[command(flatten)]
+        config: ConfigFile,
+    },
+    /// Stop everything (reverse dependency order) and end the supervisor
+    Down {
+        #[command(flatten)]
+        config: ConfigFile,
+    },
     /// Print shell completions
     Completions {
         #[arg(value_enum)]
@@ -50,10 +128,18 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct UpArgs {
-    /// A project directory (default: found from the current directory), then the
-    /// processes or instances to start (default: every autostart process)
-    #[arg(value_name = "DIR|NAME")]
+    #[command(flatten)]
+    pub config: ConfigFile,
+
+    /// A git URL to clone into ./REPO-NAME, or a project directory (default: found from
+    /// the current directory), then the processes or instances to start (default: every
+    /// autostart process)
+    #[arg(value_name = "URL|DIR|NAME")]
     pub targets: Vec<String>,
+
+    /// The branch to check out when cloning a URL
+    #[arg(short, long, value_name = "BRANCH")]
+    pub branch: Option<String>,
 
     /// Print plain prefixed lines (the TUI is not available yet: this is the only mode)
     #[arg(long)]
@@ -62,4 +148,48 @@ pub struct UpArgs {
     /// Skip the setup steps
     #[arg(long)]
     pub no_setup: bool,
+
+    /// Return once everything is running and leave the supervisor in the background
+    #[arg(short, long)]
+    pub detach: bool,
+
+    /// (internal) This is the background supervisor that `up -d` started
+    #[arg(long, hide = true)]
+    pub detached_child: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CloneArgs {
+    #[command(flatten)]
+    pub config: ConfigFile,
+
+    /// The repository: https://, ssh://, git@host:path, file:// or a local path
+    #[arg(value_name = "URL")]
+    pub url: String,
+
+    /// Where to clone (default: ./REPO-NAME); reused when it already holds a clone of URL
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// The branch to check out (default: the remote's default branch)
+    #[arg(short, long, value_name = "BRANCH")]
+    pub branch: Option<String>,
+
+    /// Clone only; skip the setup steps
+    #[arg(long)]
+    pub no_setup: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    #[command(flatten)]
+    pub config: ConfigFile,
+
+    /// Run every step (or every named one), whatever its rules say
+    #[arg(long)]
+    pub force: bool,
+
+    /// Run only these steps, whatever their rules say (default: every step, by its rules)
+    #[arg(value_name = "STEP")]
+    pub steps: Vec<String>,
 }

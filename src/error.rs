@@ -4,6 +4,7 @@
 use std::io;
 
 use crate::config::ConfigError;
+use crate::setup::{CloneError, SetupError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -12,6 +13,15 @@ pub enum Error {
     /// The command line asks for something that cannot be (an unknown process name).
     #[error("{0}")]
     Usage(String),
+    /// A clone that failed (exit 1) or cannot be asked for (exit 2).
+    #[error(transparent)]
+    Clone(#[from] CloneError),
+    /// Setup that failed (exit 1) or names an unknown step (exit 2).
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+    /// A runtime failure, explained (exit 1).
+    #[error("{0}")]
+    Runtime(String),
     /// Something failed at run time.
     #[error("{context}: {source}")]
     Io {
@@ -32,7 +42,9 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Config(_) | Error::Usage(_) => 2,
-            Error::Io { .. } => 1,
+            Error::Clone(error) => error.exit_code(),
+            Error::Setup(error) => error.exit_code(),
+            Error::Io { .. } | Error::Runtime(_) => 1,
         }
     }
 

@@ -9,10 +9,12 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod control;
 pub mod diagnostics;
 pub mod error;
 pub mod logs;
 pub mod process;
+pub mod setup;
 pub mod supervisor;
 
 pub use error::Error;

@@ -148,14 +148,6 @@ depends_on = ["a"]
 }
 
 #[test]
-fn a_git_url_is_refused_clearly_for_now() {
-    let project = Project::empty();
-    let output = project.run(&["up", "https://example.com/acme/shop.git"]);
-    assert_eq!(output.status.code(), Some(2));
-    assert!(output.stderr.contains("git URL"), "{}", output.stderr);
-}
-
-#[test]
 fn usage_errors_exit_2() {
     let project = Project::empty();
     let output = project.run(&["up", "--no-such-flag"]);

@@ -18,8 +18,11 @@ fn copy_example(name: &str) -> Project {
     for entry in std::fs::read_dir(examples().join(name)).unwrap() {
         let entry = entry.unwrap();
         if entry.file_type().unwrap().is_file() {
-            std::fs::copy(entry.path(), project.path(entry.file_name().to_str().unwrap()))
-                .unwrap();
+            std::fs::copy(
+                entry.path(),
+                project.path(entry.file_name().to_str().unwrap()),
+            )
+            .unwrap();
         }
     }
     project

@@ -129,29 +129,43 @@ log_max_size = "100MiB"
 command = "python3 -c 'import sys\nfor i in range(400000): sys.stdout.write(f\"{i:08d} \" + \"y\" * 90 + \"\\n\")\nopen(\"flood.done\", \"w\").write(\"done\\n\")'; exec sleep 1000"
 "#,
     );
-    let mut child = project
-        .command(&["up", "--no-tui"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
+    let mut child = KillOnDrop(
+        project
+            .command(&["up", "--no-tui"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
     project.wait_for_file("flood.done");
     wait_until("every line in the log file", || {
         let meta = std::fs::metadata(project.path(".proj/logs/flood.log")).ok()?;
         (meta.len() == 400_000 * 100).then_some(())
     });
     nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::unistd::Pid::from_raw(child.0.id() as i32),
         nix::sys::signal::Signal::SIGTERM,
     )
     .unwrap();
     // Drain what proj wrote so it can exit.
     let mut sink = Vec::new();
     let _ = std::io::BufReader::new(stdout).read_to_end(&mut sink);
-    assert!(child.wait().unwrap().success());
+    assert!(child.0.wait().unwrap().success());
     let log = std::fs::read_to_string(project.path(".proj/logs/flood.log")).unwrap();
     for (expected, line) in log.lines().enumerate() {
         assert_eq!(&line[..8], format!("{expected:08}"));
+    }
+}
+
+/// A proj whose stdout the test holds itself: killed if the test fails half-way.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
     }
 }

@@ -214,3 +214,37 @@ command = "python3 -c 'import os, time; os.setsid(); open(\"in-own-session\", \"
     });
     assert!(proj.stop().success());
 }
+
+#[test]
+fn a_program_behind_a_shell_gets_its_graceful_stop() {
+    // `echo …; python3 …` keeps the shell as the group leader; SIGTERM kills the shell at
+    // once, but the program must still get to finish its own shutdown.
+    let project = Project::new(
+        r#"
+[processes.app]
+command = "echo wrapper; python3 graceful.py"
+stop_timeout = "10s"
+"#,
+    );
+    project.write(
+        "graceful.py",
+        "import signal, sys, time\n\
+         def stop(*_):\n    time.sleep(0.5)\n    print('drained', flush=True)\n    sys.exit(0)\n\
+         signal.signal(signal.SIGTERM, stop)\n\
+         open('app.pid', 'w').write(f'{__import__(\"os\").getpid()}\\n')\n\
+         while True:\n    time.sleep(1)\n",
+    );
+    let mut proj = project.up(&[]);
+    let app = project.wait_for_pid("app.pid");
+    let asked = Instant::now();
+    assert!(proj.stop().success());
+    let took = asked.elapsed();
+    proj.wait_for_output("app", "drained");
+    assert!(took >= Duration::from_millis(500), "stopped after {took:?}");
+    assert!(
+        took < Duration::from_secs(10),
+        "waited for the stop timeout: {took:?}"
+    );
+    assert!(is_gone(app));
+    assert_eq!(proj.count("sending SIGKILL"), 0, "{}", proj.text());
+}

@@ -1,7 +1,12 @@
 //! One file per subcommand; [`run`] dispatches.
 
 mod check;
+mod clone;
 mod completions;
+mod control;
+mod detach;
+mod logs;
+mod setup;
 mod up;
 
 use std::ffi::OsStr;
@@ -11,18 +16,54 @@ use std::path::PathBuf;
 use crate::Error;
 use crate::cli::{Cli, ColorChoice, Command};
 use crate::config::{self, Plan};
+use crate::control::protocol::Request;
 
 pub fn run(cli: Cli) -> Result<(), Error> {
+    let file = cli.command.config_file().or(cli.config.file.clone());
     let context = Context {
-        file: cli.file,
+        file,
         color: cli.color,
     };
     match cli.command {
         Command::Up(args) => up::run(&context, args),
-        Command::Check => check::run(&context),
+        Command::Clone(args) => clone::run(&context, args),
+        Command::Setup(args) => setup::run(&context, args),
+        Command::Check { .. } => check::run(&context),
+        Command::Ps { json, .. } => control::ps(&context, json),
+        Command::Start { names, .. } => control::act(&context, Request::Start { names }),
+        Command::Stop { names, .. } => control::act(&context, Request::Stop { names }),
+        Command::Restart { names, .. } => control::act(&context, Request::Restart { names }),
+        Command::Logs {
+            follow,
+            lines,
+            names,
+            ..
+        } => logs::run(&context, names, lines, follow),
+        Command::Reload { .. } => control::reload(&context),
+        Command::Down { .. } => control::down(&context),
         Command::Completions { shell } => completions::run(shell),
         Command::Guardian { token } => {
             crate::process::guardian::run(&token).map_err(|error| Error::io("guardian", error))
+        }
+    }
+}
+
+impl Command {
+    /// The `-f/--file` given after the subcommand, if any.
+    fn config_file(&self) -> Option<PathBuf> {
+        match self {
+            Command::Up(args) => args.config.file.clone(),
+            Command::Clone(args) => args.config.file.clone(),
+            Command::Setup(args) => args.config.file.clone(),
+            Command::Check { config }
+            | Command::Ps { config, .. }
+            | Command::Start { config, .. }
+            | Command::Stop { config, .. }
+            | Command::Restart { config, .. }
+            | Command::Reload { config }
+            | Command::Down { config } => config.file.clone(),
+            Command::Logs { config, .. } => config.file.clone(),
+            Command::Completions { .. } | Command::Guardian { .. } => None,
         }
     }
 }
@@ -44,6 +85,20 @@ impl Context {
         // Messages name the file as the user would: `proj.toml:3:1` when it is here.
         let path = path.strip_prefix(&cwd).map(PathBuf::from).unwrap_or(path);
         Ok(config::load(&path)?)
+    }
+
+    /// The root of the project (the config file's directory), without validating the
+    /// config: `proj ps` must work while proj.toml is being edited.
+    pub fn project_root(&self) -> Result<PathBuf, Error> {
+        let cwd = std::env::current_dir()
+            .map_err(|error| Error::io("cannot read the current directory", error))?;
+        let path = config::discover(&cwd, self.file.as_deref())?;
+        let dir = path
+            .parent()
+            .filter(|dir| !dir.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        dir.canonicalize()
+            .map_err(|error| Error::io(format!("cannot resolve {}", dir.display()), error))
     }
 
     /// Whether stdout gets colours.

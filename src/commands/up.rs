@@ -1,20 +1,64 @@
-//! `proj up [DIR] [NAME...]`: start the processes and supervise them in the foreground.
+//! `proj up [URL|DIR] [NAME...]`: clone when given a URL, run setup, start the processes
+//! and supervise them in the foreground.
 
 use std::path::{Path, PathBuf};
 
 use crate::Error;
 use crate::cli::UpArgs;
 use crate::config::Plan;
+use crate::control::endpoint;
 use crate::logs::clock::Clock;
 use crate::logs::printer::{PROJ_NAME, Printer, Style};
+use crate::setup::url;
 use crate::supervisor;
 
-use super::Context;
+use super::{Context, detach};
 
 pub(super) fn run(context: &Context, args: UpArgs) -> Result<(), Error> {
-    let (directory, names) = split_targets(args.targets)?;
+    let (source, names) = split_targets(args.targets)?;
+    if args.branch.is_some() && !matches!(source, Source::Repository(_)) {
+        return Err(Error::Usage(
+            "--branch applies only when `proj up` is given a git URL to clone".into(),
+        ));
+    }
+    // Watches Ctrl-C from the clone to the supervisor (or the end of `-d`).
+    let mut watcher = None;
+    let cloned_context;
+    let (context, directory) = match source {
+        Source::Found => (context, None),
+        Source::Directory(directory) => (context, Some(directory)),
+        Source::Repository(url) => {
+            let directory = super::clone::default_dir(&url)?;
+            super::clone::fetch(&url, &directory, args.branch.clone(), &mut watcher)?;
+            cloned_context = super::clone::in_clone(context, &directory);
+            (&cloned_context, None)
+        }
+    };
     let plan = context.load_plan(directory)?;
     check_names(&plan, &names)?;
+    // Before anything runs: one supervisor per project.
+    let claim = endpoint::claim(&plan.root).map_err(|error| Error::Runtime(error.to_string()))?;
+    // Setup in the foreground, before anything starts; a detached supervisor is started
+    // with --no-setup once it is done.
+    let plan = if args.no_setup || args.detached_child {
+        super::setup::requires_only(&plan)?;
+        plan
+    } else {
+        super::setup::before_start(context, plan, &mut watcher)?
+    };
+    if let Some(watcher) = &watcher {
+        watcher.exit_on_signal();
+    }
+    if args.detach {
+        drop(claim);
+        return detach::run(&plan, &names);
+    }
+    // From here the supervisor's own listeners take the signals.
+    drop(watcher);
+    if args.detached_child {
+        // A session of its own: no terminal, no hang-up from the shell that started it.
+        let _ = nix::unistd::setsid();
+    }
 
     let name_width = plan
         .instances()
@@ -39,6 +83,7 @@ pub(super) fn run(context: &Context, args: UpArgs) -> Result<(), Error> {
     let options = supervisor::Options {
         only: names,
         printer,
+        claim,
     };
     runtime
         .block_on(supervisor::run(plan, options))
@@ -48,26 +93,35 @@ pub(super) fn run(context: &Context, args: UpArgs) -> Result<(), Error> {
     Ok(())
 }
 
-/// The first target may be a project directory; the rest (or all) are names.
-fn split_targets(mut targets: Vec<String>) -> Result<(Option<PathBuf>, Vec<String>), Error> {
+/// Where the project comes from.
+#[derive(Debug, PartialEq, Eq)]
+enum Source {
+    /// Found by walking up from the current directory.
+    Found,
+    Directory(PathBuf),
+    /// A git URL (or a bare repository's directory) to clone into `./REPO-NAME`.
+    Repository(String),
+}
+
+/// The first target may be a URL or a project directory; the rest (or all) are names.
+/// A directory holding a bare repository has no project to run: it is cloned.
+fn split_targets(mut targets: Vec<String>) -> Result<(Source, Vec<String>), Error> {
     let Some(first) = targets.first() else {
-        return Ok((None, targets));
+        return Ok((Source::Found, targets));
     };
-    if looks_like_url(first) {
-        return Err(Error::Usage(format!(
-            "`{first}` looks like a git URL: cloning is not available in this version of proj; \
-             clone it with git, then run `proj up` inside it"
-        )));
+    if url::is_url(first) || is_bare_repository(Path::new(first)) {
+        let url = targets.remove(0);
+        return Ok((Source::Repository(url), targets));
     }
     if Path::new(first).is_dir() {
         let directory = PathBuf::from(targets.remove(0));
-        return Ok((Some(directory), targets));
+        return Ok((Source::Directory(directory), targets));
     }
-    Ok((None, targets))
+    Ok((Source::Found, targets))
 }
 
-fn looks_like_url(text: &str) -> bool {
-    text.contains("://") || text.starts_with("git@") || text.ends_with(".git")
+fn is_bare_repository(path: &Path) -> bool {
+    path.is_dir() && git2::Repository::open_bare(path).is_ok_and(|repo| repo.is_bare())
 }
 
 /// Every name must be a process (`web`) or an instance (`web.2`) of the plan.

@@ -3,6 +3,7 @@
 
 pub mod clock;
 pub mod file;
+pub mod history;
 pub mod printer;
 pub mod reader;
 pub mod splitter;

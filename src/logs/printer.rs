@@ -67,7 +67,7 @@ enum Item {
     Lines {
         label: Arc<Label>,
         at: SystemTime,
-        data: Vec<u8>,
+        data: Arc<[u8]>,
     },
     Message {
         at: SystemTime,
@@ -106,6 +106,7 @@ impl Printer {
             queued: printer.queued.clone(),
             dropped: printer.dropped.clone(),
             line: Vec::with_capacity(1024),
+            batch: Vec::new(),
         };
         std::thread::Builder::new()
             .name("proj-printer".into())
@@ -114,7 +115,7 @@ impl Printer {
     }
 
     /// Queue complete lines (as cut by the splitter) from one instance. Never blocks.
-    pub fn lines(&self, label: &Arc<Label>, at: SystemTime, data: &[u8]) {
+    pub fn lines(&self, label: &Arc<Label>, at: SystemTime, data: &Arc<[u8]>) {
         if self.queued.load(Ordering::Relaxed) + data.len() > QUEUE_LIMIT {
             let count = memchr::memchr_iter(b'\n', data).count() as u64;
             self.dropped.fetch_add(count, Ordering::Relaxed);
@@ -124,7 +125,7 @@ impl Printer {
         let item = Item::Lines {
             label: label.clone(),
             at,
-            data: data.to_vec(),
+            data: data.clone(),
         };
         if self.items.send(item).is_err() {
             self.queued.fetch_sub(data.len(), Ordering::Relaxed);
@@ -158,6 +159,8 @@ struct Worker<W: Write> {
     dropped: Arc<AtomicU64>,
     /// The formatted prefix of the current batch, reused.
     line: Vec<u8>,
+    /// The formatted lines of the current batch, reused.
+    batch: Vec<u8>,
 }
 
 impl<W: Write> Worker<W> {
@@ -225,17 +228,29 @@ impl<W: Write> Worker<W> {
         }
     }
 
+    /// The hot path of plain mode: one buffer for the whole batch, one UTF-8 check for
+    /// the whole batch (per-line lossy decoding only when it fails).
     fn write_lines(&mut self, name: &str, color: Option<u8>, at: SystemTime, data: &[u8]) {
         self.style.name_width = self.style.name_width.max(name.len());
         self.prefix(name, color, at);
-        let prefix_len = self.line.len();
+        let prefix = std::mem::take(&mut self.line);
+        let valid = std::str::from_utf8(data).is_ok();
+        let count = memchr::memchr_iter(b'\n', data).count();
+        let mut batch = std::mem::take(&mut self.batch);
+        batch.clear();
+        batch.reserve(data.len() + count * (prefix.len() + 1));
         for text in splitter::lines(data) {
-            self.line.truncate(prefix_len);
-            self.line
-                .extend_from_slice(String::from_utf8_lossy(text).as_bytes());
-            self.line.push(b'\n');
-            self.emit_line();
+            batch.extend_from_slice(&prefix);
+            if valid {
+                batch.extend_from_slice(text);
+            } else {
+                batch.extend_from_slice(String::from_utf8_lossy(text).as_bytes());
+            }
+            batch.push(b'\n');
         }
+        self.write_result(|out| out.write_all(&batch));
+        self.batch = batch;
+        self.line = prefix;
     }
 
     /// `HH:MM:SS.mmm NAME   | ` into `self.line`, the name padded and coloured.
@@ -319,7 +334,11 @@ mod tests {
     fn lines_are_prefixed_with_time_and_padded_name() {
         let (printer, out) = printer(false);
         let web = Label::new("web", 0);
-        printer.lines(&web, SystemTime::UNIX_EPOCH + NOON, b"hello\n\xffbytes\n");
+        printer.lines(
+            &web,
+            SystemTime::UNIX_EPOCH + NOON,
+            &Arc::from(&b"hello\n\xffbytes\n"[..]),
+        );
         printer.message(Level::Info, "web: started pid 3");
         printer.flush(Duration::from_secs(5));
         let got = text(&out);
@@ -336,7 +355,11 @@ mod tests {
     #[test]
     fn colour_wraps_names_only_when_asked() {
         let (printer, out) = printer(true);
-        printer.lines(&Label::new("web", 0), SystemTime::UNIX_EPOCH, b"x\n");
+        printer.lines(
+            &Label::new("web", 0),
+            SystemTime::UNIX_EPOCH,
+            &Arc::from(&b"x\n"[..]),
+        );
         printer.message(Level::Error, "web: failed: boom");
         printer.flush(Duration::from_secs(5));
         let got = text(&out);
@@ -347,7 +370,11 @@ mod tests {
     #[test]
     fn a_longer_name_widens_the_column() {
         let (printer, out) = printer(false);
-        printer.lines(&Label::new("worker.10", 0), SystemTime::UNIX_EPOCH, b"x\n");
+        printer.lines(
+            &Label::new("worker.10", 0),
+            SystemTime::UNIX_EPOCH,
+            &Arc::from(&b"x\n"[..]),
+        );
         printer.flush(Duration::from_secs(5));
         assert!(text(&out).contains(" worker.10 | x"));
     }

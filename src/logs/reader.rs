@@ -7,20 +7,29 @@
 //! holding the pipe are gone) the last partial line is written too.
 
 use std::os::fd::OwnedFd;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
+use nix::fcntl::{FcntlArg, fcntl};
 use tokio::io::AsyncReadExt;
 use tokio::net::unix::pipe;
+use tokio::sync::broadcast;
 
 use super::file::LogFile;
+use super::history::{Batch, History};
 use super::printer::{Label, Level, Printer};
 use super::splitter::LineSplitter;
 
 /// Bytes asked of the pipe per read: a quiet process costs little memory (hundreds of
 /// idle instances are common), a chatty one gets large reads and few system calls.
 const FIRST_READ_SIZE: usize = 4 * 1024;
-const MAX_READ_SIZE: usize = 64 * 1024;
+const MAX_READ_SIZE: usize = 256 * 1024;
+
+/// The pipe capacity a chatty process gets (Linux gives 64 KiB): the child can run
+/// further ahead of proj before a write blocks, which on a busy machine means fewer
+/// context switches. Asked for only once a read fills the largest buffer, so quiet
+/// instances do not use up the per-user pipe memory.
+const CHATTY_PIPE_SIZE: i32 = 1024 * 1024;
 
 /// Where an instance's output goes. Shared by the readers of its successive runs, which
 /// can overlap while an old process's descendants still drain.
@@ -28,6 +37,8 @@ pub struct OutputSink {
     pub label: Arc<Label>,
     pub file: Mutex<LogFile>,
     pub printer: Option<Printer>,
+    pub history: Mutex<History>,
+    pub feed: broadcast::Sender<Batch>,
 }
 
 impl OutputSink {
@@ -36,6 +47,11 @@ impl OutputSink {
         if lines.is_empty() {
             return;
         }
+        let batch = Batch {
+            instance: Arc::from(self.label.name.as_str()),
+            at,
+            lines: Arc::from(lines),
+        };
         let written = self
             .file
             .lock()
@@ -52,8 +68,14 @@ impl OutputSink {
             printer.message(Level::Warning, message.clone());
         }
         if let Some(printer) = &self.printer {
-            printer.lines(&self.label, at, lines);
+            printer.lines(&self.label, at, &batch.lines);
         }
+        // No subscriber is the common case, and not an error.
+        let _ = self.feed.send(batch.clone());
+        self.history
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(batch);
     }
 }
 
@@ -91,6 +113,7 @@ pub async fn pump(output: OwnedFd, sink: Arc<OutputSink>, mut watch: Option<Line
     let mut splitter = LineSplitter::new();
     let mut buffer = vec![0u8; FIRST_READ_SIZE];
     let mut lines = Vec::new();
+    let mut enlarged = false;
     loop {
         let read = match receiver.read(&mut buffer).await {
             Ok(0) => break,
@@ -105,8 +128,15 @@ pub async fn pump(output: OwnedFd, sink: Arc<OutputSink>, mut watch: Option<Line
         splitter.push(&buffer[..read], &mut lines);
         sink.deliver(SystemTime::now(), &lines);
         watch = watch.and_then(|watch| watch.check(&lines));
-        if read == buffer.len() && buffer.len() < MAX_READ_SIZE {
-            buffer.resize(buffer.len() * 2, 0);
+        if read == buffer.len() {
+            if buffer.len() < MAX_READ_SIZE {
+                buffer.resize(buffer.len() * 2, 0);
+            } else if !enlarged {
+                enlarged = true;
+                // Best effort: past the per-user limit the kernel says no, and 64 KiB
+                // still works.
+                let _ = fcntl(&receiver, FcntlArg::F_SETPIPE_SZ(CHATTY_PIPE_SIZE));
+            }
         }
     }
     lines.clear();

@@ -82,11 +82,19 @@ fn has_long_line(lines: &[u8]) -> bool {
     false
 }
 
-/// The lines of a buffer produced by [`LineSplitter`], without their newlines.
+/// The lines of a buffer produced by [`LineSplitter`], without their newlines (a last
+/// line without one counts too).
 pub fn lines(buffer: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let body = buffer.strip_suffix(b"\n").unwrap_or(buffer);
-    body.split(|&b| b == b'\n')
-        .filter(move |_| !buffer.is_empty())
+    let mut start = 0;
+    let mut ends = memchr::memchr_iter(b'\n', buffer);
+    std::iter::from_fn(move || {
+        let end = ends
+            .next()
+            .or_else(|| (start < buffer.len()).then_some(buffer.len()))?;
+        let line = &buffer[start..end];
+        start = end + 1;
+        Some(line)
+    })
 }
 
 #[cfg(test)]
@@ -168,6 +176,14 @@ mod tests {
         let got = split(&[&input]);
         let lengths: Vec<usize> = got.iter().map(Vec::len).collect();
         assert_eq!(lengths, vec![5, MAX_LINE, 1, 3]);
+    }
+
+    #[test]
+    fn lines_of_a_buffer_without_a_final_newline() {
+        let got: Vec<&[u8]> = lines(b"a\n\nb").collect();
+        assert_eq!(got, vec![&b"a"[..], b"", b"b"]);
+        assert_eq!(lines(b"").count(), 0);
+        assert_eq!(lines(b"\n").collect::<Vec<_>>(), vec![&b""[..]]);
     }
 
     #[test]

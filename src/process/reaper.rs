@@ -8,10 +8,11 @@
 //! Each exit is first *peeked* with `waitid(WNOWAIT)`: while the exited child is still a
 //! zombie its pid cannot be reused, so `killpg(pid, SIGKILL)` reaches exactly the rest of
 //! the group that child led (an instance's leftover background jobs) and nothing else.
-//! Only then is the child reaped and its exit handed to the supervisor. No timers, no
-//! polling: the loop runs on SIGCHLD.
+//! Only then is the child reaped and its exit handed to the supervisor. A group that is
+//! being stopped gracefully is spared (see [`drain`]): its other members get their stop
+//! timeout. No timers, no polling: the loop runs on SIGCHLD.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
@@ -48,6 +49,35 @@ pub fn claim(pid: i32) -> oneshot::Receiver<Exit> {
         .unwrap_or_else(PoisonError::into_inner)
         .insert(pid, sender);
     receiver
+}
+
+/// Process groups being stopped gracefully: when their leader exits, the rest of the
+/// group is left to finish its own shutdown (the supervisor waits for it, up to the stop
+/// timeout) instead of being killed at once.
+static DRAINING: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+
+/// Leave the group `pgid` alone when its leader exits (see [`DRAINING`]).
+pub fn drain(pgid: i32) {
+    DRAINING
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(pgid);
+}
+
+/// The group `pgid` is gone or no longer being stopped.
+pub fn undrain(pgid: i32) {
+    DRAINING
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .remove(&pgid);
+}
+
+/// Whether any process is left in the group `pgid`.
+pub fn group_alive(pgid: i32) -> bool {
+    !matches!(
+        nix::sys::signal::killpg(Pid::from_raw(pgid), None),
+        Err(Errno::ESRCH)
+    )
 }
 
 /// Become a subreaper and start reaping. Call before spawning anything, inside the
@@ -92,7 +122,13 @@ fn reap_all(exits: &UnboundedSender<Exit>) -> Result<(), ()> {
         };
         let (pid, status) = status;
         let at = Instant::now();
-        signal_group(pid.as_raw(), Signal::SIGKILL);
+        let draining = DRAINING
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(&pid.as_raw());
+        if !draining {
+            signal_group(pid.as_raw(), Signal::SIGKILL);
+        }
         reap(pid);
         drop(spawn_guard);
         let exit = Exit {

@@ -90,7 +90,7 @@ fn spawn_inner(
     let parent = getpid();
     let mut cmd = Command::new("/bin/sh");
     cmd.arg("-c")
-        .arg(command)
+        .arg(exec_if_simple(command).as_ref())
         .current_dir(cwd)
         .env_clear()
         .envs(env.iter().map(|(key, value)| (key, value)))
@@ -139,6 +139,35 @@ fn spawn_inner(
     ))
 }
 
+/// `exec COMMAND` when COMMAND is one simple command, so that it replaces the shell.
+///
+/// Debian's `sh` (dash) does not exec the last command of `sh -c` itself: without this,
+/// every instance would be two processes, and the shell, not the program, would get the
+/// stop signal first. Lists, pipelines, compound commands, builtins and leading variable
+/// assignments are left as they are (the shell must stay to run them); the check is
+/// conservative, any doubt leaves the command untouched.
+pub fn exec_if_simple(command: &str) -> std::borrow::Cow<'_, str> {
+    const NOT_EXECUTABLE: [&str; 32] = [
+        "!", "{", "}", "[[", "case", "do", "done", "elif", "else", "esac", "fi", "for", "function",
+        "if", "in", "select", "then", "until", "while", "alias", "cd", "eval", "exec", "exit",
+        "export", "local", "readonly", "return", "set", "shift", "trap", "unset",
+    ];
+    const OTHER_BUILTINS: [&str; 5] = [".", "source", "wait", "ulimit", "umask"];
+    let trimmed = command.trim();
+    let Some(first) = trimmed.split_whitespace().next() else {
+        return command.into();
+    };
+    let compound = trimmed.contains([';', '&', '|', '\n', '(', ')', '`']);
+    if compound
+        || first.contains('=')
+        || NOT_EXECUTABLE.contains(&first)
+        || OTHER_BUILTINS.contains(&first)
+    {
+        return command.into();
+    }
+    format!("exec {trimmed}").into()
+}
+
 /// In the child, before exec: ask for SIGKILL when proj dies, and close the race where
 /// proj died between fork and prctl (then the parent is already someone else).
 ///
@@ -176,5 +205,46 @@ pub fn signal_group(pgid: i32, signal: Signal) {
     match nix::sys::signal::killpg(Pid::from_raw(pgid), signal) {
         Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
         Err(error) => tracing::warn!(pgid, %signal, %error, "cannot signal process group"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::exec_if_simple;
+
+    #[test]
+    fn a_simple_command_replaces_the_shell() {
+        assert_eq!(
+            exec_if_simple("python3 -m http.server $PORT"),
+            "exec python3 -m http.server $PORT"
+        );
+        assert_eq!(
+            exec_if_simple("  sleep 10 > out.log "),
+            "exec sleep 10 > out.log"
+        );
+        assert_eq!(exec_if_simple("echo \"$HOME\""), "exec echo \"$HOME\"");
+    }
+
+    #[test]
+    fn anything_the_shell_must_run_itself_is_left_alone() {
+        for command in [
+            "a; b",
+            "a && b",
+            "a || b",
+            "a | b",
+            "a &",
+            "echo $(date)",
+            "echo `date`",
+            "(cd x && make)",
+            "while :; do sleep 1; done",
+            "FOO=1 server",
+            "cd web",
+            "trap '' TERM",
+            "exec server",
+            "line one\nline two",
+            "",
+        ] {
+            assert_eq!(exec_if_simple(command), command, "{command}");
+        }
     }
 }

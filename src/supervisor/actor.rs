@@ -3,22 +3,24 @@
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::ffi::OsString;
 use std::io;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::PoisonError;
 use std::time::{Duration, Instant, SystemTime};
 
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::{mpsc, oneshot};
-use tokio::task::AbortHandle;
+use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_util::task::TaskTracker;
 
-use super::environment;
-use super::lifecycle::{Action, Input, Lifecycle, Report, State};
+use super::lifecycle::{Action, Input, Report, State};
 use super::order::Graph;
-use super::ready::{self, LastFailure};
-use crate::config::{Instance, Plan};
-use crate::logs::file::LogFile;
-use crate::logs::printer::{Label, Level, Printer};
-use crate::logs::reader::{self, OutputSink};
+use super::ready;
+use super::requests::Waiter;
+use super::slot::{Draining, Slot, SlotContext};
+use crate::config::Plan;
+use crate::control::endpoint::Claim;
+use crate::control::server::{self, Answer};
+use crate::logs::history::{Batch, FEED_CAPACITY};
+use crate::logs::printer::{Level, Printer};
+use crate::logs::reader;
 use crate::process::guardian::Guardian;
 use crate::process::reaper::{self, Exit};
 use crate::process::{spawn, sweep};
@@ -26,12 +28,18 @@ use crate::process::{spawn, sweep};
 /// How long proj waits, once every instance is stopped, for their output to drain.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// How long after SIGKILL a process group may still look alive before proj stops
+/// waiting for it (see [`Draining::give_up_at`]).
+const KILL_GRACE: Duration = Duration::from_secs(1);
+
 /// What `proj up` asks of the supervisor.
 pub struct Options {
     /// Start only these processes or instances (and what they depend on); empty: every
     /// process with `autostart = true`.
     pub only: Vec<String>,
     pub printer: Printer,
+    /// The project, claimed for this supervisor (see [`crate::control::endpoint`]).
+    pub claim: Claim,
 }
 
 /// Supervise `plan` until a shutdown completes.
@@ -50,10 +58,12 @@ pub async fn run(plan: Plan, options: Options) -> io::Result<()> {
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
     let mut hangup = signal(SignalKind::hangup())?;
+    let (calls_sender, mut calls) = mpsc::unbounded_channel();
+    server::start(&options.claim.socket, calls_sender)?;
 
     let (events_sender, mut events) = mpsc::unbounded_channel();
     let mut supervisor = Supervisor::new(plan, &options, marker, events_sender);
-    supervisor.start(&options.only);
+    supervisor.start(&options.only, true);
     loop {
         supervisor.start_ready_dependants();
         if supervisor.shutting_down {
@@ -62,22 +72,23 @@ pub async fn run(plan: Plan, options: Options) -> io::Result<()> {
                 break;
             }
         }
+        supervisor.answer_waiters();
         let deadline = supervisor.next_deadline();
         tokio::select! {
             Some(exit) = exits.recv() => supervisor.on_exit(exit),
             Some(event) = events.recv() => supervisor.on_event(event),
+            Some(call) = calls.recv() => supervisor.on_call(call),
             Some(()) = interrupt.recv() => supervisor.on_stop_request("SIGINT"),
             Some(()) = terminate.recv() => supervisor.on_stop_request("SIGTERM"),
-            Some(()) = hangup.recv() => supervisor.report_proj(
-                Level::Warning,
-                "received SIGHUP: reloading is not available yet, nothing changed".into(),
-            ),
+            Some(()) = hangup.recv() => supervisor.on_hangup(),
             () = sleep_until(deadline), if deadline.is_some() => {
                 supervisor.on_timers(Instant::now());
             }
         }
     }
     supervisor.finish().await;
+    let _ = std::fs::remove_file(&options.claim.socket);
+    supervisor.answer_down().await;
     drop(guardian);
     Ok(())
 }
@@ -98,39 +109,31 @@ async fn sleep_until(deadline: Option<Instant>) {
 
 /// What the supervisor's own helpers (probe tasks) tell it.
 #[derive(Debug)]
-enum Event {
+pub(super) enum Event {
     /// The readiness probe of `slot`'s run number `run` passed.
     Ready { slot: usize, run: u64 },
 }
 
-/// One instance as the supervisor holds it.
-struct Slot {
-    instance: Instance,
-    /// Index into `plan.processes`.
-    process: usize,
-    machine: Lifecycle,
-    timer: Option<Instant>,
-    env: Vec<(OsString, OsString)>,
-    sink: Arc<OutputSink>,
-    /// Asked to start, waiting for its dependencies.
-    wanted: bool,
-    /// Counts spawns, so that a probe's verdict about an earlier run is ignored.
-    run: u64,
-    /// The readiness probe of the current run, while it is `starting`.
-    probe: Option<AbortHandle>,
-    last_probe_failure: LastFailure,
-}
-
-struct Supervisor {
-    plan: Plan,
-    graph: Graph,
-    slots: Vec<Slot>,
-    by_pid: HashMap<i32, usize>,
-    printer: Printer,
-    readers: TaskTracker,
-    marker: String,
-    events: mpsc::UnboundedSender<Event>,
-    shutting_down: bool,
+pub(super) struct Supervisor {
+    pub(super) plan: Plan,
+    pub(super) graph: Graph,
+    pub(super) slots: Vec<Slot>,
+    pub(super) by_pid: HashMap<i32, usize>,
+    pub(super) printer: Printer,
+    pub(super) readers: TaskTracker,
+    /// proj's own environment, the base of every child's.
+    pub(super) inherited: Vec<(OsString, OsString)>,
+    pub(super) marker: String,
+    pub(super) events: mpsc::UnboundedSender<Event>,
+    /// Every instance's output, for `logs -f` and (later) the TUI.
+    pub(super) feed: broadcast::Sender<Batch>,
+    /// Control requests answered once instances settle.
+    pub(super) waiters: Vec<Waiter>,
+    /// `proj down` callers, answered when the supervisor is done.
+    pub(super) down_replies: Vec<oneshot::Sender<Answer>>,
+    pub(super) shutting_down: bool,
+    /// Slots created so far (colours keep cycling across reloads).
+    pub(super) created: usize,
 }
 
 impl Supervisor {
@@ -143,60 +146,55 @@ impl Supervisor {
         let inherited: Vec<(OsString, OsString)> = std::env::vars_os()
             .filter(|(key, _)| key != crate::process::SUPERVISOR_MARKER)
             .collect();
-        let logs = plan.root.join(".proj").join("logs");
-        let slots = plan
-            .processes
-            .iter()
-            .enumerate()
-            .flat_map(|(process_index, process)| {
-                process
-                    .instances()
-                    .into_iter()
-                    .map(move |instance| (process_index, process, instance))
-            })
-            .enumerate()
-            .map(|(slot_index, (process_index, process, instance))| {
-                let file = LogFile::new(
-                    logs.join(format!("{}.log", instance.name)),
-                    plan.log_max_size,
-                    plan.log_backups,
-                );
-                let sink = Arc::new(OutputSink {
-                    label: Label::new(instance.name.clone(), slot_index),
-                    file: Mutex::new(file),
-                    printer: Some(options.printer.clone()),
-                });
-                Slot {
-                    env: environment::for_instance(&inherited, &plan, process, &instance, &marker),
-                    machine: Lifecycle::new(process.lifecycle.clone(), process.ready.is_some()),
-                    instance,
-                    process: process_index,
-                    timer: None,
-                    sink,
-                    wanted: false,
-                    run: 0,
-                    probe: None,
-                    last_probe_failure: LastFailure::default(),
-                }
-            })
-            .collect();
-        Supervisor {
+        let (feed, _) = broadcast::channel(FEED_CAPACITY);
+        let mut supervisor = Supervisor {
             graph: Graph::new(&plan),
             plan,
-            slots,
+            slots: Vec::new(),
             by_pid: HashMap::new(),
             printer: options.printer.clone(),
             readers: TaskTracker::new(),
+            inherited,
             marker,
             events,
+            feed,
+            waiters: Vec::new(),
+            down_replies: Vec::new(),
             shutting_down: false,
+            created: 0,
+        };
+        let instances: Vec<_> = supervisor
+            .plan
+            .processes
+            .iter()
+            .enumerate()
+            .flat_map(|(index, process)| process.instances().into_iter().map(move |i| (index, i)))
+            .collect();
+        for (process, instance) in instances {
+            supervisor.add_slot(process, instance);
         }
+        supervisor
+    }
+
+    /// Add a slot for `instance` of `plan.processes[process]`; returns its index.
+    pub(super) fn add_slot(&mut self, process: usize, instance: crate::config::Instance) -> usize {
+        let context = SlotContext {
+            plan: &self.plan,
+            inherited: &self.inherited,
+            marker: &self.marker,
+            printer: &self.printer,
+            feed: &self.feed,
+        };
+        let slot = Slot::new(&context, process, instance, self.created);
+        self.created += 1;
+        self.slots.push(slot);
+        self.slots.len() - 1
     }
 
     /// Mark the initial instances as wanted: the processes and instances named in `only`
     /// (`proj up web db.2`), or every autostart process when `only` is empty, plus
     /// everything those depend on.
-    fn start(&mut self, only: &[String]) {
+    pub(super) fn start(&mut self, only: &[String], initial: bool) {
         let processes = &self.plan.processes;
         let whole_process = |p: usize| {
             only.contains(&processes[p].name) || (only.is_empty() && processes[p].autostart)
@@ -222,20 +220,25 @@ impl Supervisor {
                     .flat_map(|&r| self.graph.dependencies[r].clone()),
             ),
         );
-        for slot in &mut self.slots {
+        for slot in self.slots.iter_mut().filter(|slot| !slot.is_removed()) {
             // `proj up web.2` starts web.2 alone, not its siblings.
-            slot.wanted = whole.contains(&slot.process) || only.contains(&slot.instance.name);
+            if whole.contains(&slot.process) || only.contains(&slot.instance.name) {
+                if !slot.machine.state().is_active() {
+                    slot.wanted = true;
+                }
+                slot.initial |= initial;
+            }
         }
     }
 
     /// Start every wanted instance whose dependencies are satisfied; put the others in
     /// `pending`, saying what they wait for.
-    fn start_ready_dependants(&mut self) {
+    pub(super) fn start_ready_dependants(&mut self) {
         if self.shutting_down {
             return;
         }
         for index in 0..self.slots.len() {
-            if !self.slots[index].wanted {
+            if !self.slots[index].wanted || self.slots[index].is_removed() {
                 continue;
             }
             let waiting_for = self.unsatisfied_dependencies(self.slots[index].process);
@@ -267,7 +270,7 @@ impl Supervisor {
 
     /// The dependencies of `process` that are not satisfied yet: a service must be
     /// `running` (or have `exited` cleanly), a oneshot must have `exited`.
-    fn unsatisfied_dependencies(&self, process: usize) -> Vec<usize> {
+    pub(super) fn unsatisfied_dependencies(&self, process: usize) -> Vec<usize> {
         self.graph.dependencies[process]
             .iter()
             .filter(|&&dependency| {
@@ -286,7 +289,7 @@ impl Supervisor {
     }
 
     /// Why `process` is failed (the reason of its first failed instance), if it is.
-    fn failure_of(&self, process: usize) -> Option<String> {
+    pub(super) fn failure_of(&self, process: usize) -> Option<String> {
         self.slots
             .iter()
             .filter(|slot| slot.process == process)
@@ -309,6 +312,9 @@ impl Supervisor {
     /// will keep waiting (until the process is started again and becomes ready).
     fn report_to_dependants(&self, failed: usize) {
         let process = self.slots[failed].process;
+        if process == super::slot::REMOVED {
+            return;
+        }
         for &dependant in &self.graph.dependants[process] {
             for (index, slot) in self.slots.iter().enumerate() {
                 if slot.process == dependant && slot.machine.state() == State::Pending {
@@ -319,11 +325,36 @@ impl Supervisor {
     }
 
     fn on_exit(&mut self, exit: Exit) {
-        match self.by_pid.remove(&exit.pid) {
-            Some(index) => self.apply(index, Input::Exited(exit.status), exit.at),
-            // An orphaned descendant re-parented to proj, or the guardian.
-            None => {
-                tracing::debug!(pid = exit.pid, status = ?exit.status, "reaped a process that is not an instance")
+        let Some(index) = self.by_pid.remove(&exit.pid) else {
+            // An orphaned descendant re-parented to proj (perhaps the last member of a
+            // draining group), or the guardian.
+            tracing::debug!(pid = exit.pid, status = ?exit.status, "reaped a process that is not an instance");
+            self.check_draining(exit.at);
+            return;
+        };
+        if self.slots[index].machine.state() == State::Stopping && reaper::group_alive(exit.pid) {
+            // The leader is gone; the rest of the group gets its stop timeout.
+            self.slots[index].draining = Some(Draining {
+                pgid: exit.pid,
+                leader_exit: exit.status,
+                give_up_at: None,
+            });
+            return;
+        }
+        reaper::undrain(exit.pid);
+        self.apply(index, Input::Exited(exit.status), exit.at);
+    }
+
+    /// Finish the stop of every draining instance whose group is now empty.
+    fn check_draining(&mut self, now: Instant) {
+        for index in 0..self.slots.len() {
+            if let Some(draining) = self.slots[index].draining
+                && (!reaper::group_alive(draining.pgid)
+                    || draining.give_up_at.is_some_and(|at| at <= now))
+            {
+                self.slots[index].draining = None;
+                reaper::undrain(draining.pgid);
+                self.apply(index, Input::Exited(draining.leader_exit), now);
             }
         }
     }
@@ -339,6 +370,7 @@ impl Supervisor {
     }
 
     fn on_timers(&mut self, now: Instant) {
+        self.check_draining(now);
         for index in 0..self.slots.len() {
             if self.slots[index].timer.is_some_and(|at| at <= now) {
                 self.slots[index].timer = None;
@@ -348,11 +380,29 @@ impl Supervisor {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        self.slots.iter().filter_map(|slot| slot.timer).min()
+        self.slots
+            .iter()
+            .flat_map(|slot| [slot.timer, slot.draining.and_then(|d| d.give_up_at)])
+            .flatten()
+            .min()
+    }
+
+    /// SIGHUP: reload, as `proj reload` does; ignored while shutting down.
+    fn on_hangup(&mut self) {
+        if self.shutting_down {
+            return;
+        }
+        let response = self.reload();
+        if let Some(error) = response.error {
+            self.report_proj(
+                Level::Error,
+                format!("SIGHUP: reload refused, nothing changed\n{error}"),
+            );
+        }
     }
 
     /// SIGINT or SIGTERM: the first stops everything in order, the next kills.
-    fn on_stop_request(&mut self, signal: &str) {
+    pub(super) fn on_stop_request(&mut self, signal: &str) {
         let now = Instant::now();
         if self.shutting_down {
             self.report_proj(
@@ -386,6 +436,10 @@ impl Supervisor {
                 continue;
             }
             let process = self.slots[index].process;
+            if process == super::slot::REMOVED {
+                self.apply(index, Input::Stop, now);
+                continue;
+            }
             let dependants_active = self.graph.dependants[process].iter().any(|&dependant| {
                 self.slots
                     .iter()
@@ -406,7 +460,7 @@ impl Supervisor {
 
     /// Feed `input` to an instance's machine and carry out the actions, including those
     /// that follow from the facts the actions produce (a spawn gives a pid).
-    fn apply(&mut self, index: usize, input: Input, now: Instant) {
+    pub(super) fn apply(&mut self, index: usize, input: Input, now: Instant) {
         let before = self.slots[index].machine.state();
         let mut inputs = VecDeque::from([input]);
         while let Some(input) = inputs.pop_front() {
@@ -416,7 +470,14 @@ impl Supervisor {
                     Action::Spawn => inputs.extend(self.spawn(index)),
                     Action::Signal(signal) => {
                         if let Some(pid) = self.slots[index].machine.pid() {
+                            // A stop: let the whole group finish, not just its leader.
+                            reaper::drain(pid);
                             spawn::signal_group(pid, signal);
+                        }
+                        if signal == nix::sys::signal::Signal::SIGKILL
+                            && let Some(draining) = &mut self.slots[index].draining
+                        {
+                            draining.give_up_at = Some(now + KILL_GRACE);
                         }
                     }
                     Action::SetTimer(at) => self.slots[index].timer = Some(at),
@@ -458,7 +519,9 @@ impl Supervisor {
 
     /// Spawn an instance's command; answer with the inputs that report the outcome.
     fn spawn(&mut self, index: usize) -> Vec<Input> {
-        let process = &self.plan.processes[self.slots[index].process];
+        let Some(process) = self.plan.processes.get(self.slots[index].process) else {
+            return vec![Input::SpawnFailed("removed from the config".into())];
+        };
         let probe = match &process.ready {
             None => None,
             Some(probe) => {
@@ -518,7 +581,7 @@ impl Supervisor {
         vec![Input::Spawned { pid: child.pid }]
     }
 
-    fn report(&self, index: usize, report: &Report) {
+    pub(super) fn report(&self, index: usize, report: &Report) {
         let level = match report {
             Report::Failed(_) => Level::Error,
             Report::Exited(status) if !status.success() => Level::Warning,
@@ -530,7 +593,7 @@ impl Supervisor {
         self.printer.message(level, format!("{name}: {report}"));
     }
 
-    fn report_proj(&self, level: Level, text: String) {
+    pub(super) fn report_proj(&self, level: Level, text: String) {
         self.printer.message(level, text);
     }
 

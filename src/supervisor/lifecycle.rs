@@ -262,6 +262,16 @@ impl Lifecycle {
         }
     }
 
+    /// New settings from a reloaded config; they apply from the next transition on.
+    pub fn set_settings(&mut self, settings: Settings, has_probe: bool) {
+        self.next_backoff = self
+            .next_backoff
+            .min(settings.backoff_max)
+            .max(settings.backoff);
+        self.settings = settings;
+        self.has_probe = has_probe;
+    }
+
     pub fn state(&self) -> State {
         self.state
     }

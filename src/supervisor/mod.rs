@@ -23,5 +23,8 @@ pub mod environment;
 pub mod lifecycle;
 pub mod order;
 pub mod ready;
+mod reload;
+mod requests;
+mod slot;
 
 pub use actor::{Options, run};

@@ -1,0 +1,111 @@
+//! `proj up -d`: start the supervisor in the background and return once everything it
+//! started is running.
+//!
+//! The background supervisor is this same binary, `proj up --no-tui --detached-child`,
+//! with stdin closed and its output appended to `.proj/logs/proj.log`; it calls
+//! `setsid()` first thing, so it has no controlling terminal and a closing shell does not
+//! hang it up. The foreground process waits for its control socket, asks it to answer
+//! once every instance it started is running (ready, when it has a probe) or one of them
+//! failed, prints the `ps` table, and exits 0, or 1 with the reason.
+
+use std::fs::OpenOptions;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::Error;
+use crate::config::Plan;
+use crate::control::client::{Client, ClientError};
+use crate::control::endpoint;
+use crate::control::protocol::Request;
+
+use super::control::{client_error, table};
+
+/// How long the background supervisor may take to open its socket.
+const SOCKET_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub(super) fn run(plan: &Plan, names: &[String]) -> Result<(), Error> {
+    let runtime = endpoint::runtime_dir(&plan.root);
+    let log_dir = runtime.join("logs");
+    std::fs::create_dir_all(&log_dir)
+        .map_err(|error| Error::io(format!("cannot create {}", log_dir.display()), error))?;
+    let log_path = log_dir.join("proj.log");
+    let log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .map_err(|error| Error::io(format!("cannot open {}", log_path.display()), error))?;
+    let stderr = log
+        .try_clone()
+        .map_err(|error| Error::io("cannot duplicate the log file", error))?;
+    let exe =
+        std::env::current_exe().map_err(|error| Error::io("cannot find the proj binary", error))?;
+    let mut command = Command::new(exe);
+    command
+        .arg("--file")
+        .arg(&plan.source)
+        .args([
+            "--color",
+            "never",
+            "up",
+            "--no-tui",
+            "--no-setup",
+            "--detached-child",
+        ])
+        .args(names)
+        .current_dir(&plan.root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(log))
+        .stderr(Stdio::from(stderr));
+    let mut child = command
+        .spawn()
+        .map_err(|error| Error::io("cannot start the background supervisor", error))?;
+
+    let mut client = wait_for_socket(plan, &mut child, &log_path)?;
+    let response = client.call(Request::WaitUp).map_err(client_error)?;
+    let instances = response.instances.clone().unwrap_or_default();
+    print!("{}", table(&instances));
+    if response.ok {
+        println!(
+            "proj runs in the background (pid {}); `proj logs -f` follows the output, `proj down` stops it",
+            child.id()
+        );
+        Ok(())
+    } else {
+        Err(Error::Runtime(format!(
+            "{} (the supervisor keeps running: see `proj ps`, `proj logs`, {})",
+            response.error.unwrap_or_else(|| "something failed".into()),
+            log_path.display()
+        )))
+    }
+}
+
+/// Connect to the new supervisor's socket as soon as it exists; fail if the
+/// supervisor exits first.
+fn wait_for_socket(
+    plan: &Plan,
+    child: &mut std::process::Child,
+    log_path: &std::path::Path,
+) -> Result<Client, Error> {
+    let deadline = Instant::now() + SOCKET_TIMEOUT;
+    loop {
+        match Client::connect(&plan.root) {
+            Ok(client) => return Ok(client),
+            Err(ClientError::NotRunning { .. }) => {}
+            Err(error) => return Err(client_error(error)),
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(Error::Runtime(format!(
+                "the background supervisor exited ({status}); see {}",
+                log_path.display()
+            )));
+        }
+        if Instant::now() > deadline {
+            return Err(Error::Runtime(format!(
+                "the background supervisor did not open its socket within {SOCKET_TIMEOUT:?}; see {}",
+                log_path.display()
+            )));
+        }
+        // The socket appears within milliseconds; this loop runs only that long.
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}

@@ -1,0 +1,146 @@
+//! `proj reload` and SIGHUP: re-read the config and apply only the difference.
+//!
+//! Instances are matched by (process name, instance number). An instance whose process
+//! definition changed (anything but `scale` and `autostart`) or whose environment changed
+//! (an `[env]` or env file edit) is restarted with the new definition; an instance that
+//! is new starts (when its process autostarts, or already runs); an instance that is gone
+//! stops, and its slot stays behind as a tombstone so that indices held by probe tasks
+//! and waiters stay valid. Everything else is left alone: `scale = 3` → `1` stops `.2`
+//! and `.3` only. An invalid file changes nothing.
+//!
+//! When `scale` goes from 1 to more (or back), an instance's name changes (`web` ↔
+//! `web.1`): the running process keeps running under its new name; its output goes to
+//! the new name's log file from its next start on.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use super::actor::Supervisor;
+use super::environment;
+use super::lifecycle::Input;
+use super::order::Graph;
+use super::slot::{self, REMOVED, SlotContext};
+use crate::config::{self, Plan};
+use crate::control::protocol::{ReloadSummary, Response};
+use crate::logs::printer::Level;
+
+impl Supervisor {
+    /// Reload the config file; the answer says what changed, or why nothing did.
+    pub(super) fn reload(&mut self) -> Response {
+        let plan = match config::load(&self.plan.source) {
+            Ok(plan) => plan,
+            Err(error) => return Response::error(2, error.render(false)),
+        };
+        let summary = self.apply_plan(plan);
+        self.report_proj(Level::Info, describe(&summary));
+        Response {
+            reload: Some(summary),
+            ..Response::ok()
+        }
+    }
+
+    fn apply_plan(&mut self, new: Plan) -> ReloadSummary {
+        let old = std::mem::replace(&mut self.plan, new);
+        self.graph = Graph::new(&self.plan);
+        let now = Instant::now();
+        let mut summary = ReloadSummary::default();
+        let mut live: HashMap<(String, u32), usize> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, slot)| !slot.is_removed())
+            .map(|(index, slot)| ((slot.instance.process.clone(), slot.instance.index), index))
+            .collect();
+        let mut to_start = Vec::new();
+
+        for process_index in 0..self.plan.processes.len() {
+            let process = self.plan.processes[process_index].clone();
+            let changed = old
+                .process(&process.name)
+                .is_none_or(|previous| slot::definition_changed(previous, &process));
+            let process_runs = self.slots.iter().any(|slot| {
+                !slot.is_removed()
+                    && slot.instance.process == process.name
+                    && (slot.machine.state().is_active() || slot.wanted)
+            });
+            for instance in process.instances() {
+                let key = (process.name.clone(), instance.index);
+                let Some(index) = live.remove(&key) else {
+                    let name = instance.name.clone();
+                    self.add_slot(process_index, instance);
+                    if process.autostart || process_runs {
+                        summary.started.push(name.clone());
+                        to_start.push(name);
+                    }
+                    continue;
+                };
+                let env = environment::for_instance(
+                    &self.inherited,
+                    &self.plan,
+                    &process,
+                    &instance,
+                    &self.marker,
+                );
+                if instance.name != self.slots[index].instance.name {
+                    let context = SlotContext {
+                        plan: &self.plan,
+                        inherited: &self.inherited,
+                        marker: &self.marker,
+                        printer: &self.printer,
+                        feed: &self.feed,
+                    };
+                    self.slots[index].sink =
+                        std::sync::Arc::new(slot::new_sink(&context, &instance.name, index));
+                }
+                let restart = changed || env != self.slots[index].env;
+                let slot = &mut self.slots[index];
+                slot.process = process_index;
+                slot.instance = instance;
+                slot.env = env;
+                if restart {
+                    slot.machine
+                        .set_settings(process.lifecycle.clone(), process.ready.is_some());
+                }
+                let name = slot.instance.name.clone();
+                if restart && slot.machine.state().is_active() {
+                    summary.restarted.push(name);
+                    self.apply(index, Input::Restart, now);
+                } else {
+                    summary.unchanged.push(name);
+                }
+            }
+        }
+        let mut removed: Vec<usize> = live.into_values().collect();
+        removed.sort_unstable();
+        for index in removed {
+            let slot = &mut self.slots[index];
+            slot.process = REMOVED;
+            slot.wanted = false;
+            if slot.machine.state().is_active() {
+                summary.stopped.push(slot.instance.name.clone());
+            }
+            self.apply(index, Input::Retire, now);
+            self.apply(index, Input::Stop, now);
+        }
+        self.start(&to_start, false);
+        summary
+    }
+}
+
+/// "reloaded: web restarted; worker.3 started; cron stopped" (or "nothing changed").
+fn describe(summary: &ReloadSummary) -> String {
+    let parts: Vec<String> = [
+        ("restarted", &summary.restarted),
+        ("started", &summary.started),
+        ("stopped", &summary.stopped),
+    ]
+    .iter()
+    .filter(|(_, names)| !names.is_empty())
+    .map(|(what, names)| format!("{} {what}", names.join(", ")))
+    .collect();
+    if parts.is_empty() {
+        "reloaded: nothing changed".into()
+    } else {
+        format!("reloaded: {}", parts.join("; "))
+    }
+}

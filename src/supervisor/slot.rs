@@ -1,0 +1,150 @@
+//! One instance as the supervisor holds it: its lifecycle machine, timer, environment,
+//! output sink and readiness probe.
+
+use std::ffi::OsString;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use tokio::sync::broadcast;
+use tokio::task::AbortHandle;
+
+use super::environment;
+use super::lifecycle::{ExitStatus, Lifecycle};
+use super::ready::LastFailure;
+use crate::config::{Instance, Plan, ProcessSpec};
+use crate::control::protocol::InstanceStatus;
+use crate::logs::file::LogFile;
+use crate::logs::history::{Batch, History};
+use crate::logs::printer::{Label, Printer};
+use crate::logs::reader::OutputSink;
+
+pub(super) struct Slot {
+    pub(super) instance: Instance,
+    /// Index into `plan.processes`; [`REMOVED`] once a reload dropped the instance.
+    pub(super) process: usize,
+    pub(super) machine: Lifecycle,
+    pub(super) timer: Option<Instant>,
+    pub(super) env: Vec<(OsString, OsString)>,
+    pub(super) sink: Arc<OutputSink>,
+    /// Asked to start, waiting for its dependencies.
+    pub(super) wanted: bool,
+    /// Part of what `proj up` started (what `up -d` waits for).
+    pub(super) initial: bool,
+    /// Counts spawns, so that a probe's verdict about an earlier run is ignored.
+    pub(super) run: u64,
+    /// The readiness probe of the current run, while it is `starting`.
+    pub(super) probe: Option<AbortHandle>,
+    pub(super) last_probe_failure: LastFailure,
+    /// The leader exited while stopping, and the rest of its group is finishing.
+    pub(super) draining: Option<Draining>,
+}
+
+/// A stopping instance whose main process is gone but whose process group is not yet
+/// empty (a `sh -c` leader dies at once on SIGTERM while the real program shuts down).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Draining {
+    pub(super) pgid: i32,
+    pub(super) leader_exit: ExitStatus,
+    /// After SIGKILL, stop waiting at this point even if the group still looks alive
+    /// (a member whose parent left the group is reaped by that parent, not by proj).
+    pub(super) give_up_at: Option<Instant>,
+}
+
+/// The `process` of a slot whose instance a reload removed: it is stopped and then
+/// kept as a tombstone, so that slot indices held elsewhere stay valid.
+pub(super) const REMOVED: usize = usize::MAX;
+
+/// What every new slot needs from the supervisor.
+pub(super) struct SlotContext<'a> {
+    pub(super) plan: &'a Plan,
+    pub(super) inherited: &'a [(OsString, OsString)],
+    pub(super) marker: &'a str,
+    pub(super) printer: &'a Printer,
+    pub(super) feed: &'a broadcast::Sender<Batch>,
+}
+
+impl Slot {
+    pub(super) fn new(
+        context: &SlotContext<'_>,
+        process_index: usize,
+        instance: Instance,
+        color: usize,
+    ) -> Slot {
+        let plan = context.plan;
+        let process = &plan.processes[process_index];
+        Slot {
+            env: environment::for_instance(
+                context.inherited,
+                plan,
+                process,
+                &instance,
+                context.marker,
+            ),
+            machine: Lifecycle::new(process.lifecycle.clone(), process.ready.is_some()),
+            sink: Arc::new(new_sink(context, &instance.name, color)),
+            instance,
+            process: process_index,
+            timer: None,
+            wanted: false,
+            initial: false,
+            run: 0,
+            probe: None,
+            last_probe_failure: LastFailure::default(),
+            draining: None,
+        }
+    }
+
+    pub(super) fn is_removed(&self) -> bool {
+        self.process == REMOVED
+    }
+
+    /// The `ps` row of this instance.
+    pub(super) fn status(&self, now: Instant) -> InstanceStatus {
+        let machine = &self.machine;
+        InstanceStatus {
+            name: self.instance.name.clone(),
+            process: self.instance.process.clone(),
+            state: machine.state().as_str().to_string(),
+            pid: machine.pid(),
+            restarts: machine.restarts(),
+            exit_code: machine.last_exit().map(|status| status.code()),
+            port: self.instance.port,
+            uptime_ms: machine.pid().and(machine.started_at()).map(|at| {
+                u64::try_from(now.saturating_duration_since(at).as_millis()).unwrap_or(u64::MAX)
+            }),
+            last_exit: machine.last_exit().map(|status| status.to_string()),
+            reason: machine.failure().map(str::to_string),
+        }
+    }
+}
+
+/// The output sink of instance `name`: its log file, the printer, history and feed.
+pub(super) fn new_sink(context: &SlotContext<'_>, name: &str, color: usize) -> OutputSink {
+    let plan = context.plan;
+    let file = LogFile::new(
+        plan.root
+            .join(".proj")
+            .join("logs")
+            .join(format!("{name}.log")),
+        plan.log_max_size,
+        plan.log_backups,
+    );
+    OutputSink {
+        label: Label::new(name, color),
+        file: Mutex::new(file),
+        printer: Some(context.printer.clone()),
+        history: Mutex::new(History::default()),
+        feed: context.feed.clone(),
+    }
+}
+
+/// Whether two definitions of a process differ in a way its running instances must be
+/// restarted for (everything but `scale` and `autostart`).
+pub(super) fn definition_changed(old: &ProcessSpec, new: &ProcessSpec) -> bool {
+    let normalize = |spec: &ProcessSpec| ProcessSpec {
+        scale: 1,
+        autostart: true,
+        ..spec.clone()
+    };
+    normalize(old) != normalize(new)
+}
