@@ -573,3 +573,34 @@ depends_on = ["migrate"]
     );
     assert!(project.run(&["down"]).status.success());
 }
+
+#[test]
+fn watch_streams_a_snapshot_now_and_after_every_change() {
+    let project = Project::new("[processes]\nweb = \"exec sleep 1000\"\n");
+    let mut proj = project.up(&[]);
+    proj.wait_for("web: started pid");
+    let stream = UnixStream::connect(project.path(".proj/proj.sock")).unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    writer
+        .write_all(b"{\"v\":1,\"command\":\"watch\"}\n")
+        .unwrap();
+    let mut next = || {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        serde_json::from_str::<serde_json::Value>(&line).unwrap()["snapshot"].clone()
+    };
+    let first = next();
+    assert_eq!(first["progress"]["phase"], "up");
+    assert_eq!(first["instances"][0]["state"], "running");
+    assert!(project.run(&["stop", "web"]).status.success());
+    let stopped = wait_until("a snapshot with web stopped", || {
+        let snapshot = next();
+        (snapshot["instances"][0]["state"] == "stopped").then_some(snapshot)
+    });
+    assert_eq!(
+        stopped["project"],
+        project.root().file_name().unwrap().to_str().unwrap()
+    );
+    assert!(proj.stop().success());
+}

@@ -84,6 +84,7 @@ pub(super) fn run(context: &Context, args: UpArgs) -> Result<(), Error> {
         only: names,
         printer,
         claim,
+        handle: None,
     };
     runtime
         .block_on(supervisor::run(plan, options))

@@ -63,6 +63,31 @@ pub enum Request {
     /// Answered once every instance `proj up` started is running (or exited, for a
     /// oneshot), or as soon as one of them failed (`proj up -d` waits with this).
     WaitUp,
+    /// A stream of snapshots: every instance and the overall progress, now and after
+    /// every change (the TUI of `proj attach` follows this).
+    Watch,
+}
+
+/// Where the stack as a whole stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "phase", rename_all = "snake_case")]
+pub enum Progress {
+    /// Some instance `proj up` started is not running (or, for a oneshot, exited) yet.
+    Starting,
+    /// Every instance `proj up` started is running, or exited cleanly.
+    Up,
+    /// One of them failed.
+    Failed { reason: String },
+    /// proj is stopping everything.
+    Stopping,
+}
+
+/// Every instance and the overall progress, at one moment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub project: String,
+    pub progress: Progress,
+    pub instances: Vec<InstanceStatus>,
 }
 
 fn default_log_lines() -> usize {
@@ -121,6 +146,9 @@ pub struct Response {
     /// `reload`: what changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reload: Option<ReloadSummary>,
+    /// `watch`: the state now (one per answer line).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<Snapshot>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -193,8 +221,8 @@ pub fn parse_request(line: &str) -> Result<Request, Refusal> {
         ));
     }
     if let Some(command) = value.get("command").and_then(serde_json::Value::as_str) {
-        const KNOWN: [&str; 9] = [
-            "hello", "ps", "start", "stop", "restart", "logs", "reload", "down", "wait_up",
+        const KNOWN: [&str; 10] = [
+            "hello", "ps", "start", "stop", "restart", "logs", "reload", "down", "wait_up", "watch",
         ];
         if !KNOWN.contains(&command) {
             return Err(Refusal::new(2, format!("unknown command `{command}`")));

@@ -15,9 +15,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
-use super::protocol::{self, LogLine, Request, Response};
+use super::protocol::{self, LogLine, Request, Response, Snapshot};
 use crate::logs::history::Batch;
 use crate::logs::splitter;
 
@@ -35,6 +35,8 @@ pub enum Answer {
     /// The last answer of a supervisor that is about to exit (`down`): once it is
     /// written, the connection says so, and the supervisor may end.
     Final(Response, oneshot::Sender<()>),
+    /// `watch`: the latest snapshot, now and whenever it changes.
+    Watch(watch::Receiver<Snapshot>),
     /// `logs`: a header, the backlog, and for `-f` what to follow.
     Logs {
         header: Response,
@@ -120,6 +122,14 @@ async fn serve(stream: UnixStream, calls: mpsc::UnboundedSender<Call>) {
                     return;
                 }
             }
+            Answer::Watch(mut snapshots) => {
+                // Ends when the client hangs up or the supervisor goes away.
+                tokio::select! {
+                    () = stream_snapshots(&mut write, &mut snapshots) => {}
+                    _ = lines.next_line() => {}
+                }
+                return;
+            }
             Answer::Final(response, written) => {
                 let _ = send(&mut write, &response).await;
                 let _ = written.send(());
@@ -150,6 +160,22 @@ async fn serve(stream: UnixStream, calls: mpsc::UnboundedSender<Call>) {
                     return;
                 }
             }
+        }
+    }
+}
+
+async fn stream_snapshots(
+    write: &mut tokio::net::unix::OwnedWriteHalf,
+    snapshots: &mut watch::Receiver<Snapshot>,
+) {
+    loop {
+        let snapshot = snapshots.borrow_and_update().clone();
+        let response = Response {
+            snapshot: Some(snapshot),
+            ..Response::ok()
+        };
+        if send(write, &response).await.is_err() || snapshots.changed().await.is_err() {
+            return;
         }
     }
 }

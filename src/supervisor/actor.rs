@@ -7,7 +7,7 @@ use std::sync::PoisonError;
 use std::time::{Duration, Instant, SystemTime};
 
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio_util::task::TaskTracker;
 
 use super::lifecycle::{Action, Input, Report, State};
@@ -17,7 +17,8 @@ use super::requests::Waiter;
 use super::slot::{Draining, Slot, SlotContext};
 use crate::config::Plan;
 use crate::control::endpoint::Claim;
-use crate::control::server::{self, Answer};
+use crate::control::protocol::{Progress, Snapshot};
+use crate::control::server::{self, Answer, Call};
 use crate::logs::history::{Batch, FEED_CAPACITY};
 use crate::logs::printer::{Level, Printer};
 use crate::logs::reader;
@@ -40,6 +41,19 @@ pub struct Options {
     pub printer: Printer,
     /// The project, claimed for this supervisor (see [`crate::control::endpoint`]).
     pub claim: Claim,
+    /// Receives a [`Handle`] once the supervisor runs, for in-process clients (the TUI,
+    /// systemd notifications).
+    pub handle: Option<oneshot::Sender<Handle>>,
+}
+
+/// What an in-process client gets: the same requests the control socket serves, the
+/// latest snapshot (a `watch` channel: a slow reader just sees the newest), and the
+/// output feed.
+#[derive(Clone)]
+pub struct Handle {
+    pub calls: mpsc::UnboundedSender<Call>,
+    pub status: watch::Receiver<Snapshot>,
+    pub feed: broadcast::Sender<Batch>,
 }
 
 /// Supervise `plan` until a shutdown completes.
@@ -59,20 +73,29 @@ pub async fn run(plan: Plan, options: Options) -> io::Result<()> {
     let mut terminate = signal(SignalKind::terminate())?;
     let mut hangup = signal(SignalKind::hangup())?;
     let (calls_sender, mut calls) = mpsc::unbounded_channel();
-    server::start(&options.claim.socket, calls_sender)?;
+    server::start(&options.claim.socket, calls_sender.clone())?;
 
     let (events_sender, mut events) = mpsc::unbounded_channel();
     let mut supervisor = Supervisor::new(plan, &options, marker, events_sender);
+    if let Some(handle) = options.handle {
+        let _ = handle.send(Handle {
+            calls: calls_sender,
+            status: supervisor.status.subscribe(),
+            feed: supervisor.feed.clone(),
+        });
+    }
     supervisor.start(&options.only, true);
     loop {
         supervisor.start_ready_dependants();
         if supervisor.shutting_down {
             supervisor.advance_shutdown();
             if supervisor.all_stopped() {
+                supervisor.publish_status();
                 break;
             }
         }
         supervisor.answer_waiters();
+        supervisor.publish_status();
         let deadline = supervisor.next_deadline();
         tokio::select! {
             Some(exit) = exits.recv() => supervisor.on_exit(exit),
@@ -107,11 +130,17 @@ async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
-/// What the supervisor's own helpers (probe tasks) tell it.
+/// What the supervisor's own helpers (probe tasks, file watchers) tell it.
 #[derive(Debug)]
-pub(super) enum Event {
+pub enum Event {
     /// The readiness probe of `slot`'s run number `run` passed.
     Ready { slot: usize, run: u64 },
+    /// A file that `process` watches changed: restart it (or start it again when it
+    /// failed or finished).
+    FileChanged {
+        process: String,
+        path: std::path::PathBuf,
+    },
 }
 
 pub(super) struct Supervisor {
@@ -131,6 +160,10 @@ pub(super) struct Supervisor {
     pub(super) waiters: Vec<Waiter>,
     /// `proj down` callers, answered when the supervisor is done.
     pub(super) down_replies: Vec<oneshot::Sender<Answer>>,
+    /// The latest snapshot, for watchers; refreshed after every event that changed
+    /// something (see `changed`).
+    pub(super) status: watch::Sender<Snapshot>,
+    pub(super) changed: bool,
     pub(super) shutting_down: bool,
     /// Slots created so far (colours keep cycling across reloads).
     pub(super) created: usize,
@@ -147,7 +180,14 @@ impl Supervisor {
             .filter(|(key, _)| key != crate::process::SUPERVISOR_MARKER)
             .collect();
         let (feed, _) = broadcast::channel(FEED_CAPACITY);
+        let (status, _) = watch::channel(Snapshot {
+            project: plan.name.clone(),
+            progress: Progress::Starting,
+            instances: Vec::new(),
+        });
         let mut supervisor = Supervisor {
+            status,
+            changed: true,
             graph: Graph::new(&plan),
             plan,
             slots: Vec::new(),
@@ -366,6 +406,37 @@ impl Supervisor {
                     self.apply(slot, Input::Ready, Instant::now());
                 }
             }
+            Event::FileChanged { process, path } => self.on_file_changed(&process, &path),
+        }
+    }
+
+    /// A watched file changed: a graceful restart of the process's instances, through
+    /// the same machine transitions as `proj restart`. A failed or finished instance
+    /// starts again (a fix should bring it back); one stopped by request stays stopped.
+    fn on_file_changed(&mut self, process: &str, path: &std::path::Path) {
+        if self.shutting_down {
+            return;
+        }
+        let now = Instant::now();
+        let display = path.strip_prefix(&self.plan.root).unwrap_or(path);
+        for index in 0..self.slots.len() {
+            let slot = &self.slots[index];
+            if slot.is_removed() || slot.instance.process != process {
+                continue;
+            }
+            if matches!(
+                slot.machine.state(),
+                State::Stopped | State::Stopping | State::Pending
+            ) {
+                continue;
+            }
+            let text = format!(
+                "{}: {} changed: restarting",
+                slot.instance.name,
+                display.display()
+            );
+            self.report_proj(Level::Info, text);
+            self.apply(index, Input::Restart, now);
         }
     }
 
@@ -385,6 +456,18 @@ impl Supervisor {
             .flat_map(|slot| [slot.timer, slot.draining.and_then(|d| d.give_up_at)])
             .flatten()
             .min()
+    }
+
+    /// Send watchers a new snapshot if anything changed since the last one.
+    pub(super) fn publish_status(&mut self) {
+        if std::mem::take(&mut self.changed) {
+            let snapshot = self.snapshot();
+            self.status.send_if_modified(|current| {
+                let modified = *current != snapshot;
+                *current = snapshot;
+                modified
+            });
+        }
     }
 
     /// SIGHUP: reload, as `proj reload` does; ignored while shutting down.
@@ -461,6 +544,7 @@ impl Supervisor {
     /// Feed `input` to an instance's machine and carry out the actions, including those
     /// that follow from the facts the actions produce (a spawn gives a pid).
     pub(super) fn apply(&mut self, index: usize, input: Input, now: Instant) {
+        self.changed = true;
         let before = self.slots[index].machine.state();
         let mut inputs = VecDeque::from([input]);
         while let Some(input) = inputs.pop_front() {

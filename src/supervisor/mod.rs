@@ -27,4 +27,4 @@ mod reload;
 mod requests;
 mod slot;
 
-pub use actor::{Options, run};
+pub use actor::{Event, Handle, Options, run};

@@ -11,7 +11,9 @@ use std::time::Instant;
 
 use super::actor::Supervisor;
 use super::lifecycle::{Input, State};
-use crate::control::protocol::{Hello, InstanceStatus, LogLine, Refusal, Request, Response};
+use crate::control::protocol::{
+    Hello, InstanceStatus, LogLine, Progress, Refusal, Request, Response, Snapshot,
+};
 use crate::control::server::{self, Answer, Call, Follow};
 use crate::logs::printer::Level;
 
@@ -71,6 +73,10 @@ impl Supervisor {
                 if !self.shutting_down {
                     self.on_stop_request("proj down");
                 }
+                return;
+            }
+            Request::Watch => {
+                let _ = reply.send(Answer::Watch(self.status.subscribe()));
                 return;
             }
             Request::WaitUp => {
@@ -248,29 +254,48 @@ impl Supervisor {
                 let indices: Vec<usize> = slots.iter().map(|&(index, _)| index).collect();
                 settled.then(|| self.ps(Some(&indices)))
             }
-            WaitFor::Up => {
-                if self.shutting_down {
-                    return Some(Response::error(1, "proj is shutting down"));
-                }
-                let initial = || {
-                    self.slots
-                        .iter()
-                        .filter(|slot| slot.initial && !slot.is_removed())
-                };
-                if let Some(failed) = initial().find(|slot| slot.machine.state() == State::Failed) {
-                    let reason = failed.machine.failure().unwrap_or("failed");
-                    return Some(Response {
-                        error: Some(format!("{}: {reason}", failed.instance.name)),
-                        exit_code: Some(1),
-                        ok: false,
-                        ..self.ps(None)
-                    });
-                }
-                let up = initial().all(|slot| {
-                    matches!(slot.machine.state(), State::Running | State::Exited) && !slot.wanted
-                });
-                up.then(|| self.ps(None))
-            }
+            WaitFor::Up => match self.progress() {
+                Progress::Starting => None,
+                Progress::Up => Some(self.ps(None)),
+                Progress::Stopping => Some(Response::error(1, "proj is shutting down")),
+                Progress::Failed { reason } => Some(Response {
+                    error: Some(reason),
+                    exit_code: Some(1),
+                    ok: false,
+                    ..self.ps(None)
+                }),
+            },
+        }
+    }
+
+    /// Where the stack stands: what `up -d`, the TUI and systemd's READY=1 wait for.
+    pub(super) fn progress(&self) -> Progress {
+        if self.shutting_down {
+            return Progress::Stopping;
+        }
+        let initial = || {
+            self.slots
+                .iter()
+                .filter(|slot| slot.initial && !slot.is_removed())
+        };
+        if let Some(failed) = initial().find(|slot| slot.machine.state() == State::Failed) {
+            let reason = failed.machine.failure().unwrap_or("failed");
+            return Progress::Failed {
+                reason: format!("{}: {reason}", failed.instance.name),
+            };
+        }
+        let up = initial().all(|slot| {
+            matches!(slot.machine.state(), State::Running | State::Exited) && !slot.wanted
+        });
+        if up { Progress::Up } else { Progress::Starting }
+    }
+
+    /// The state of every instance and of the whole, for watchers.
+    pub(super) fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            project: self.plan.name.clone(),
+            progress: self.progress(),
+            instances: self.ps(None).instances.unwrap_or_default(),
         }
     }
 
