@@ -9,9 +9,10 @@
 //! probe stops as soon as it passes and never outlives its instance.
 //!
 //! - `tcp` and `http` are polled: a connect (and for http, one `GET` whose status line
-//!   must be 2xx or 3xx) with a per-attempt timeout. Attempts come every 10 ms during the
-//!   first second, so a fast service is seen ready within a few milliseconds, then every
-//!   100 ms, then every 500 ms after 10 s: a slow service costs a few wake-ups a second.
+//!   must be 2xx or 3xx) with a per-attempt timeout. Attempts come every 2 ms for the
+//!   first 200 ms (a refused connect to a local port costs microseconds), so a fast
+//!   service is seen ready almost at once, then every 10 ms up to 1 s, 100 ms up to 10 s,
+//!   then 500 ms: a slow service costs a few wake-ups a second.
 //! - `exec` runs the command (with the instance's environment and working directory,
 //!   output discarded) and waits for its exit, at 100 ms intervals and more slowly later.
 //! - `log` polls nothing: the instance's output reader tests each line against the regex
@@ -182,10 +183,10 @@ pub async fn wait_until_ready(probe: Probe, last_failure: LastFailure) {
 /// The pause between attempts: short at first, when a service is most likely to come up
 /// and a quick answer matters, longer once it is clearly slow.
 fn interval(elapsed: Duration, exec: bool) -> Duration {
-    let millis = match (elapsed.as_secs(), exec) {
-        (0, false) => 10,
-        (0..10, false) => 100,
-        (0..10, true) => 100,
+    let millis = match (elapsed.as_millis(), exec) {
+        (0..200, false) => 2,
+        (0..1000, false) => 10,
+        (0..10_000, _) => 100,
         _ => 500,
     };
     Duration::from_millis(millis)
@@ -335,6 +336,7 @@ mod tests {
 
     #[test]
     fn attempts_slow_down_over_time() {
+        assert_eq!(interval(Duration::from_millis(50), false).as_millis(), 2);
         assert_eq!(interval(Duration::from_millis(500), false).as_millis(), 10);
         assert_eq!(interval(Duration::from_secs(3), false).as_millis(), 100);
         assert_eq!(interval(Duration::from_secs(30), false).as_millis(), 500);
