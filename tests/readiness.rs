@@ -22,14 +22,6 @@ open("listening", "w")
 time.sleep(1000)
 "#;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn a_tcp_probe_gates_the_dependant_until_the_port_accepts() {
     let port = free_port();

@@ -22,6 +22,8 @@ mod dotenv;
 mod error;
 mod graph;
 pub mod plan;
+#[cfg(test)]
+pub(crate) mod fixtures;
 mod procfile;
 mod raw;
 mod suggest;

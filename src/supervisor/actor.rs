@@ -77,6 +77,10 @@ pub async fn run(plan: Plan, options: Options) -> io::Result<()> {
 
     let (events_sender, mut events) = mpsc::unbounded_channel();
     let mut supervisor = Supervisor::new(plan, &options, marker, events_sender);
+    // Watchers live as long as the supervisor (reload brings them in line).
+    supervisor
+        .watches
+        .sync(&supervisor.plan, &supervisor.events, &supervisor.printer);
     if let Some(handle) = options.handle {
         let _ = handle.send(Handle {
             calls: calls_sender,
@@ -167,6 +171,8 @@ pub(super) struct Supervisor {
     pub(super) shutting_down: bool,
     /// Slots created so far (colours keep cycling across reloads).
     pub(super) created: usize,
+    /// The file watchers of processes with `watch` (see [`crate::watch`]).
+    pub(super) watches: crate::watch::Watches,
 }
 
 impl Supervisor {
@@ -202,6 +208,7 @@ impl Supervisor {
             down_replies: Vec::new(),
             shutting_down: false,
             created: 0,
+            watches: crate::watch::Watches::default(),
         };
         let instances: Vec<_> = supervisor
             .plan
@@ -216,16 +223,20 @@ impl Supervisor {
         supervisor
     }
 
-    /// Add a slot for `instance` of `plan.processes[process]`; returns its index.
-    pub(super) fn add_slot(&mut self, process: usize, instance: crate::config::Instance) -> usize {
-        let context = SlotContext {
+    /// What a new slot (or a renamed one's sink) is made from.
+    pub(super) fn slot_context(&self) -> SlotContext<'_> {
+        SlotContext {
             plan: &self.plan,
             inherited: &self.inherited,
             marker: &self.marker,
             printer: &self.printer,
             feed: &self.feed,
-        };
-        let slot = Slot::new(&context, process, instance, self.created);
+        }
+    }
+
+    /// Add a slot for `instance` of `plan.processes[process]`; returns its index.
+    pub(super) fn add_slot(&mut self, process: usize, instance: crate::config::Instance) -> usize {
+        let slot = Slot::new(&self.slot_context(), process, instance, self.created);
         self.created += 1;
         self.slots.push(slot);
         self.slots.len() - 1

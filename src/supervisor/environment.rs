@@ -36,9 +36,7 @@ pub fn for_instance(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Lifecycle;
-    use std::path::PathBuf;
-    use std::time::Duration;
+    use crate::config::fixtures;
 
     fn os(pairs: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
         pairs
@@ -56,33 +54,14 @@ mod tests {
         process_env.insert("B".to_string(), "from-process".to_string());
         process_env.insert("PORT".to_string(), "overridden-by-port".to_string());
         let process = ProcessSpec {
-            name: "web".into(),
-            command: "true".into(),
-            cwd: PathBuf::from("/"),
             env: process_env,
             port: Some(8000),
             scale: 3,
-            depends_on: vec![],
-            ready: None,
-            lifecycle: Lifecycle::default(),
-            watch: vec![],
-            watch_ignore: vec![],
-            watch_debounce: Duration::from_millis(200),
-            autostart: true,
-            user: None,
-            group: None,
+            ..fixtures::process("web", "true")
         };
         let plan = Plan {
-            name: "t".into(),
-            root: PathBuf::from("/"),
-            source: PathBuf::from("/proj.toml"),
-            requires: vec![],
             env: plan_env,
-            env_files: vec![],
-            log_max_size: 1,
-            log_backups: 0,
-            setup: vec![],
-            processes: vec![process.clone()],
+            ..fixtures::plan(vec![process.clone()])
         };
         let instance = &process.instances()[1];
         let env: BTreeMap<OsString, OsString> = for_instance(

@@ -54,43 +54,17 @@ impl Graph {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Lifecycle, ProcessSpec};
-    use std::path::PathBuf;
-    use std::time::Duration;
+    use crate::config::{ProcessSpec, fixtures};
 
     fn process(name: &str, depends_on: &[&str]) -> ProcessSpec {
         ProcessSpec {
-            name: name.into(),
-            command: "true".into(),
-            cwd: PathBuf::from("/"),
-            env: Default::default(),
-            port: None,
-            scale: 1,
             depends_on: depends_on.iter().map(|d| d.to_string()).collect(),
-            ready: None,
-            lifecycle: Lifecycle::default(),
-            watch: vec![],
-            watch_ignore: vec![],
-            watch_debounce: Duration::from_millis(200),
-            autostart: true,
-            user: None,
-            group: None,
+            ..fixtures::process(name, "true")
         }
     }
 
     fn plan(processes: Vec<ProcessSpec>) -> Plan {
-        Plan {
-            name: "t".into(),
-            root: PathBuf::from("/"),
-            source: PathBuf::from("/proj.toml"),
-            requires: vec![],
-            env: Default::default(),
-            env_files: vec![],
-            log_max_size: 1,
-            log_backups: 0,
-            setup: vec![],
-            processes,
-        }
+        fixtures::plan(processes)
     }
 
     #[test]

@@ -19,7 +19,7 @@ use super::actor::Supervisor;
 use super::environment;
 use super::lifecycle::Input;
 use super::order::Graph;
-use super::slot::{self, REMOVED, SlotContext};
+use super::slot::{self, REMOVED};
 use crate::config::{self, Plan};
 use crate::control::protocol::{ReloadSummary, Response};
 use crate::logs::printer::Level;
@@ -82,15 +82,8 @@ impl Supervisor {
                     &self.marker,
                 );
                 if instance.name != self.slots[index].instance.name {
-                    let context = SlotContext {
-                        plan: &self.plan,
-                        inherited: &self.inherited,
-                        marker: &self.marker,
-                        printer: &self.printer,
-                        feed: &self.feed,
-                    };
-                    self.slots[index].sink =
-                        std::sync::Arc::new(slot::new_sink(&context, &instance.name, index));
+                    let sink = slot::new_sink(&self.slot_context(), &instance.name, index);
+                    self.slots[index].sink = std::sync::Arc::new(sink);
                 }
                 let restart = changed || env != self.slots[index].env;
                 let slot = &mut self.slots[index];
@@ -123,6 +116,7 @@ impl Supervisor {
             self.apply(index, Input::Stop, now);
         }
         self.start(&to_start, false);
+        self.watches.sync(&self.plan, &self.events, &self.printer);
         summary
     }
 }

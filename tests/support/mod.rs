@@ -289,6 +289,14 @@ fn collect(
     });
 }
 
+/// A TCP port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
+}
+
 /// `HH:MM:SS.mmm NAME   | TEXT` → `(NAME, TEXT)`.
 pub fn split_line(line: &str) -> Option<(&str, &str)> {
     let (name, text) = line.get(13..)?.split_once(" | ")?;

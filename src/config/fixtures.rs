@@ -1,0 +1,43 @@
+//! Plans and processes with the SPEC defaults, for unit tests elsewhere in the crate.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::{Lifecycle, Plan, ProcessSpec};
+
+/// A process running `command` in `/` with every default.
+pub(crate) fn process(name: &str, command: &str) -> ProcessSpec {
+    ProcessSpec {
+        name: name.into(),
+        command: command.into(),
+        cwd: PathBuf::from("/"),
+        env: Default::default(),
+        port: None,
+        scale: 1,
+        depends_on: vec![],
+        ready: None,
+        lifecycle: Lifecycle::default(),
+        watch: vec![],
+        watch_ignore: vec![],
+        watch_debounce: Duration::from_millis(200),
+        autostart: true,
+        user: None,
+        group: None,
+    }
+}
+
+/// A project rooted at `/` holding `processes`.
+pub(crate) fn plan(processes: Vec<ProcessSpec>) -> Plan {
+    Plan {
+        name: "t".into(),
+        root: PathBuf::from("/"),
+        source: PathBuf::from("/proj.toml"),
+        requires: vec![],
+        env: Default::default(),
+        env_files: vec![],
+        log_max_size: 1,
+        log_backups: 0,
+        setup: vec![],
+        processes,
+    }
+}
