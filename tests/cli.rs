@@ -175,3 +175,43 @@ fn completions_in_the_repository_are_up_to_date() {
         );
     }
 }
+
+#[test]
+fn check_lists_requirements_and_setup_steps_with_their_rules() {
+    let project = Project::new(
+        r#"
+[project]
+requires = ["python3"]
+
+[[setup]]
+name = "deps"
+command = "pip install -r requirements.txt"
+sources = ["requirements.txt"]
+
+[[setup]]
+name = "db"
+command = "make db"
+creates = "var/db"
+
+[[setup]]
+name = "always"
+command = "echo hi"
+
+[processes]
+web = "true"
+"#,
+    );
+    let output = project.run(&["check"]);
+    assert!(output.status.success(), "{}", output.stderr);
+    let out = output.stdout;
+    assert!(out.contains("requires: python3"), "{out}");
+    assert!(
+        out.contains("  1. deps: pip install -r requirements.txt  (sources requirements.txt)"),
+        "{out}"
+    );
+    assert!(out.contains("  2. db: make db  (creates var/db)"), "{out}");
+    assert!(
+        out.contains("  3. always: echo hi  (runs every time)"),
+        "{out}"
+    );
+}

@@ -27,6 +27,37 @@ pub(super) fn render(plan: &Plan) -> String {
         instances.len(),
         if instances.len() == 1 { "" } else { "s" },
     );
+    if !plan.requires.is_empty() {
+        let _ = writeln!(out, "\nrequires: {}", plan.requires.join(", "));
+    }
+    if !plan.setup.is_empty() {
+        let _ = writeln!(out, "\nsetup steps:");
+        for (position, step) in plan.setup.iter().enumerate() {
+            let mut rules = Vec::new();
+            if !step.sources.is_empty() {
+                rules.push(format!("sources {}", step.sources.join(" ")));
+            }
+            if let Some(skip_if) = &step.skip_if {
+                rules.push(format!("skip_if `{skip_if}`"));
+            }
+            if let Some(creates) = &step.creates {
+                let shown = creates.strip_prefix(&plan.root).unwrap_or(creates);
+                rules.push(format!("creates {}", shown.display()));
+            }
+            let rules = if rules.is_empty() {
+                "runs every time".to_string()
+            } else {
+                rules.join("; ")
+            };
+            let _ = writeln!(
+                out,
+                "  {}. {}: {}  ({rules})",
+                position + 1,
+                step.name,
+                step.command
+            );
+        }
+    }
     let _ = writeln!(out, "\nstart order:");
     for (position, process) in plan.processes.iter().enumerate() {
         let mut notes = Vec::new();
