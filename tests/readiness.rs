@@ -233,3 +233,25 @@ command = "exec sleep 1000"
     assert!(position(&proj, "api: stopped") < position(&proj, "db: stopping"));
     assert!(position(&proj, "other: stopping") < position(&proj, "web: stopped"));
 }
+
+#[test]
+fn a_dependant_starts_once_its_failed_dependency_is_restarted_and_succeeds() {
+    let project = Project::new(
+        r#"
+[processes.migrate]
+command = "test -e fixed"
+oneshot = true
+
+[processes.web]
+command = "echo web up; exec sleep 1000"
+depends_on = ["migrate"]
+"#,
+    );
+    let mut proj = project.up(&[]);
+    proj.wait_for("web waits for migrate, which failed: exited with code 1");
+    project.write("fixed", "");
+    let output = project.run(&["restart", "migrate"]);
+    assert!(output.status.success(), "{}", output.stderr);
+    proj.wait_for_output("web", "web up");
+    assert!(proj.stop().success());
+}

@@ -10,8 +10,9 @@
 //! One supervisor per project: the supervisor holds an exclusive `flock` on
 //! `.proj/proj.lock` for its whole life and writes its pid there. The kernel drops the
 //! lock however the supervisor ends, SIGKILL included, so a lock that can be taken means
-//! any socket file left behind is stale: it is removed and bound anew. A lock that
-//! cannot be taken means a live supervisor, whose pid the error names.
+//! any socket file left behind is stale: after a connect probe that finds nobody
+//! listening, it is removed and bound anew. A lock that cannot be taken means a live
+//! supervisor, whose pid the error names.
 //!
 //! Privacy: the socket is created inside a directory only its owner can enter (`.proj`
 //! or the fallback directory, mode 0700), then set to 0600; and the server refuses
@@ -144,7 +145,14 @@ pub fn claim(root: &Path) -> Result<Claim, ClaimError> {
     if let Some(parent) = socket.parent() {
         private_dir(parent).map_err(io_error(parent))?;
     }
-    // Nobody holds the lock, so nobody serves this socket: whatever is there is stale.
+    // Nobody holds the lock, so nobody should serve this socket. Probe it anyway: a
+    // supervisor that does not take the lock (an older proj) would still answer.
+    if std::os::unix::net::UnixStream::connect(&socket).is_ok() {
+        return Err(ClaimError::AlreadyRunning {
+            pid: "unknown".into(),
+        });
+    }
+    // Whatever is there is stale: remove it.
     if let Err(error) = fs::remove_file(&socket)
         && error.kind() != io::ErrorKind::NotFound
     {
@@ -193,6 +201,18 @@ mod tests {
         }
         drop(first);
         claim(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn a_socket_someone_listens_on_is_not_taken_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = runtime_dir(dir.path());
+        fs::create_dir_all(&runtime).unwrap();
+        let _listener = std::os::unix::net::UnixListener::bind(runtime.join("proj.sock")).unwrap();
+        assert!(matches!(
+            claim(dir.path()),
+            Err(ClaimError::AlreadyRunning { .. })
+        ));
     }
 
     #[test]
