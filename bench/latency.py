@@ -12,6 +12,9 @@
    answer, table), median of 20.
 3. `proj restart one` until it answers with the new pid (the instance exits at once on
    SIGTERM), median of 20.
+4. systemd READY=1: a datagram socket stands in for systemd (NOTIFY_SOCKET); the last
+   service prints `ready` with its CLOCK_MONOTONIC time (a `log` probe); the harness
+   stamps READY=1 when it arrives. Median of 5.
 """
 
 import argparse
@@ -129,6 +132,42 @@ def control(proj: str) -> None:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def ready_notification(proj: str) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="proj-latency-"))
+    try:
+        (workdir / "proj.toml").write_text(
+            '[processes.first]\ncommand = "exec sleep 1000"\n\n'
+            '[processes.last]\n'
+            'command = "python3 -c \'import time; print(\\"ready\\", time.clock_gettime_ns(time.CLOCK_MONOTONIC), flush=True); time.sleep(1000)\'"\n'
+            'ready = { log = "^ready" }\n'
+            'depends_on = ["first"]\n')
+        samples = []
+        for run in range(5):
+            path = workdir / f"notify-{run}.sock"
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            sock.bind(str(path))
+            sock.settimeout(30)
+            env = dict(os.environ, NOTIFY_SOCKET=str(path))
+            proc = subprocess.Popen([proj, "up", "--no-tui"], cwd=workdir, env=env,
+                                    stdout=subprocess.PIPE, text=True)
+            try:
+                while True:
+                    message = sock.recv(4096).decode()
+                    if "READY=1" in message.split("\n"):
+                        received = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+                        break
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                output, _ = proc.communicate(timeout=30)
+                sock.close()
+            stamp = next(int(line.split()[-1]) for line in output.splitlines() if "| ready " in line)
+            samples.append((received - stamp) / 1e6)
+        print(f"last service ready -> READY=1: median {statistics.median(samples):.2f} ms "
+              f"(min {min(samples):.2f}, max {max(samples):.2f}, 5 runs)")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     default = Path(__file__).resolve().parent.parent / "target" / "release" / "proj"
@@ -139,6 +178,7 @@ def main() -> None:
         raise SystemExit("no proj binary: cargo build --release, or pass --proj")
     readiness(args.proj)
     control(args.proj)
+    ready_notification(args.proj)
 
 
 main()

@@ -19,6 +19,9 @@ _proj() {
             proj,__guardian)
                 cmd="proj__subcmd____guardian"
                 ;;
+            proj,attach)
+                cmd="proj__subcmd__attach"
+                ;;
             proj,check)
                 cmd="proj__subcmd__check"
                 ;;
@@ -30,6 +33,9 @@ _proj() {
                 ;;
             proj,down)
                 cmd="proj__subcmd__down"
+                ;;
+            proj,export)
+                cmd="proj__subcmd__export"
                 ;;
             proj,help)
                 cmd="proj__subcmd__help"
@@ -61,6 +67,9 @@ _proj() {
             proj__subcmd__help,__guardian)
                 cmd="proj__subcmd__help__subcmd____guardian"
                 ;;
+            proj__subcmd__help,attach)
+                cmd="proj__subcmd__help__subcmd__attach"
+                ;;
             proj__subcmd__help,check)
                 cmd="proj__subcmd__help__subcmd__check"
                 ;;
@@ -72,6 +81,9 @@ _proj() {
                 ;;
             proj__subcmd__help,down)
                 cmd="proj__subcmd__help__subcmd__down"
+                ;;
+            proj__subcmd__help,export)
+                cmd="proj__subcmd__help__subcmd__export"
                 ;;
             proj__subcmd__help,help)
                 cmd="proj__subcmd__help__subcmd__help"
@@ -107,7 +119,7 @@ _proj() {
 
     case "${cmd}" in
         proj)
-            opts="-f -h -V --file --color --help --version up clone setup check ps start stop restart logs reload down completions __guardian help"
+            opts="-f -h -V --file --color --help --version up clone setup check ps start stop restart logs reload down attach export completions __guardian help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -139,6 +151,36 @@ _proj() {
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        proj__subcmd__attach)
+            opts="-f -h -V --file --scrollback --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scrollback)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -254,8 +296,54 @@ _proj() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        proj__subcmd__export)
+            opts="-f -o -h -V --file --output --per-process --watchdog --user --type --color --help --version systemd"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --watchdog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --type)
+                    COMPREPLY=($(compgen -W "notify notify-reload" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         proj__subcmd__help)
-            opts="up clone setup check ps start stop restart logs reload down completions __guardian help"
+            opts="up clone setup check ps start stop restart logs reload down attach export completions __guardian help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -269,6 +357,20 @@ _proj() {
             return 0
             ;;
         proj__subcmd__help__subcmd____guardian)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        proj__subcmd__help__subcmd__attach)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -325,6 +427,20 @@ _proj() {
             return 0
             ;;
         proj__subcmd__help__subcmd__down)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        proj__subcmd__help__subcmd__export)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -651,7 +767,7 @@ _proj() {
             return 0
             ;;
         proj__subcmd__up)
-            opts="-f -b -d -h -V --file --branch --no-tui --no-setup --detach --detached-child --color --help --version"
+            opts="-f -b -d -h -V --file --branch --tui --no-tui --scrollback --no-setup --detach --detached-child --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -670,6 +786,10 @@ _proj() {
                     return 0
                     ;;
                 -b)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scrollback)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -41,15 +41,19 @@ complete -c proj -n "__fish_proj_needs_command" -f -a "restart" -d 'Restart proc
 complete -c proj -n "__fish_proj_needs_command" -f -a "logs" -d 'Recent output of the running supervisor\'s processes, merged in time order'
 complete -c proj -n "__fish_proj_needs_command" -f -a "reload" -d 'Re-read proj.toml: restart what changed, start what is new, stop what is gone'
 complete -c proj -n "__fish_proj_needs_command" -f -a "down" -d 'Stop everything (reverse dependency order) and end the supervisor'
+complete -c proj -n "__fish_proj_needs_command" -f -a "attach" -d 'The TUI on the running supervisor (`q` detaches, the processes keep running)'
+complete -c proj -n "__fish_proj_needs_command" -f -a "export" -d 'Write unit files for running the project in production (`proj export systemd`)'
 complete -c proj -n "__fish_proj_needs_command" -f -a "completions" -d 'Print shell completions'
 complete -c proj -n "__fish_proj_needs_command" -f -a "__guardian" -d 'The guardian that cleans up if proj is killed (internal)'
 complete -c proj -n "__fish_proj_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c proj -n "__fish_proj_using_subcommand up" -s f -l file -d 'The config file (default: proj.toml or Procfile, found by walking up)' -r -F
 complete -c proj -n "__fish_proj_using_subcommand up" -s b -l branch -d 'The branch to check out when cloning a URL' -r
+complete -c proj -n "__fish_proj_using_subcommand up" -l scrollback -d 'Lines of output the TUI keeps per instance' -r
 complete -c proj -n "__fish_proj_using_subcommand up" -l color -d 'When to use colours' -r -f -a "auto\t'Colours when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
-complete -c proj -n "__fish_proj_using_subcommand up" -l no-tui -d 'Print plain prefixed lines (the TUI is not available yet: this is the only mode)'
+complete -c proj -n "__fish_proj_using_subcommand up" -l tui -d 'Show the TUI even when stdout is not a terminal (default: when it is)'
+complete -c proj -n "__fish_proj_using_subcommand up" -l no-tui -d 'Print plain prefixed lines even on a terminal'
 complete -c proj -n "__fish_proj_using_subcommand up" -l no-setup -d 'Skip the setup steps'
 complete -c proj -n "__fish_proj_using_subcommand up" -s d -l detach -d 'Return once everything is running and leave the supervisor in the background'
 complete -c proj -n "__fish_proj_using_subcommand up" -l detached-child -d '(internal) This is the background supervisor that `up -d` started'
@@ -121,6 +125,25 @@ always\t''
 never\t''"
 complete -c proj -n "__fish_proj_using_subcommand down" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c proj -n "__fish_proj_using_subcommand down" -s V -l version -d 'Print version'
+complete -c proj -n "__fish_proj_using_subcommand attach" -s f -l file -d 'The config file (default: proj.toml or Procfile, found by walking up)' -r -F
+complete -c proj -n "__fish_proj_using_subcommand attach" -l scrollback -d 'Lines of output the TUI keeps per instance' -r
+complete -c proj -n "__fish_proj_using_subcommand attach" -l color -d 'When to use colours' -r -f -a "auto\t'Colours when stdout is a terminal and NO_COLOR is not set'
+always\t''
+never\t''"
+complete -c proj -n "__fish_proj_using_subcommand attach" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c proj -n "__fish_proj_using_subcommand attach" -s V -l version -d 'Print version'
+complete -c proj -n "__fish_proj_using_subcommand export" -s f -l file -d 'The config file (default: proj.toml or Procfile, found by walking up)' -r -F
+complete -c proj -n "__fish_proj_using_subcommand export" -s o -l output -d 'The directory to write the files into (default: the current directory)' -r -F
+complete -c proj -n "__fish_proj_using_subcommand export" -l watchdog -d 'WatchdogSec=: systemd restarts proj when its supervisor stops answering for this long (e.g. 30s)' -r
+complete -c proj -n "__fish_proj_using_subcommand export" -l user -d 'User=: the account proj itself runs as (with --per-process: every process without its own `user`)' -r
+complete -c proj -n "__fish_proj_using_subcommand export" -l type -d 'Type= of PROJECT.service (default: notify-reload when this machine\'s systemd has it, version 253 or later; notify otherwise)' -r -f -a "notify\t'Type=notify, ExecReload= sends SIGHUP (any systemd)'
+notify-reload\t'Type=notify-reload: `systemctl reload` waits until the reload is done (systemd 253+)'"
+complete -c proj -n "__fish_proj_using_subcommand export" -l color -d 'When to use colours' -r -f -a "auto\t'Colours when stdout is a terminal and NO_COLOR is not set'
+always\t''
+never\t''"
+complete -c proj -n "__fish_proj_using_subcommand export" -l per-process -d 'One unit per instance plus PROJECT.target (foreman\'s layout): systemd runs each process itself, without proj\'s probes, dependency gating or log files'
+complete -c proj -n "__fish_proj_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c proj -n "__fish_proj_using_subcommand export" -s V -l version -d 'Print version'
 complete -c proj -n "__fish_proj_using_subcommand completions" -l color -d 'When to use colours' -r -f -a "auto\t'Colours when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
@@ -131,17 +154,19 @@ always\t''
 never\t''"
 complete -c proj -n "__fish_proj_using_subcommand __guardian" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c proj -n "__fish_proj_using_subcommand __guardian" -s V -l version -d 'Print version'
-complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down completions __guardian help" -f -a "up" -d 'Start the project\'s processes and supervise them in the foreground (cloning and setting up first when given a git URL)'
-complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down completions __guardian help" -f -a "clone" -d 'Clone a project and set it up; start nothing'
-complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down completions __guardian help" -f -a "setup" -d 'Run the setup steps (each skipped while its rule says it is done)'
-complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down completions __guardian help" -f -a "check" -d 'Validate the config and print the plan: instances, start order, ports, commands'
-complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down completions __guardian help" -f -a "ps" -d 'The running supervisor\'s instances and their states'
-complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down completions __guardian help" -f -a "start" -d 'Start processes of the running supervisor (a name without `.N` means all its instances)'
-complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down completions __guardian help" -f -a "stop" -d 'Stop processes of the running supervisor'
-complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down completions __guardian help" -f -a "restart" -d 'Restart processes of the running supervisor'
-complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down completions __guardian help" -f -a "logs" -d 'Recent output of the running supervisor\'s processes, merged in time order'
-complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down completions __guardian help" -f -a "reload" -d 'Re-read proj.toml: restart what changed, start what is new, stop what is gone'
-complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down completions __guardian help" -f -a "down" -d 'Stop everything (reverse dependency order) and end the supervisor'
-complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down completions __guardian help" -f -a "completions" -d 'Print shell completions'
-complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down completions __guardian help" -f -a "__guardian" -d 'The guardian that cleans up if proj is killed (internal)'
-complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down completions __guardian help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions __guardian help" -f -a "up" -d 'Start the project\'s processes and supervise them in the foreground (cloning and setting up first when given a git URL)'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions __guardian help" -f -a "clone" -d 'Clone a project and set it up; start nothing'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions __guardian help" -f -a "setup" -d 'Run the setup steps (each skipped while its rule says it is done)'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions __guardian help" -f -a "check" -d 'Validate the config and print the plan: instances, start order, ports, commands'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions __guardian help" -f -a "ps" -d 'The running supervisor\'s instances and their states'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions __guardian help" -f -a "start" -d 'Start processes of the running supervisor (a name without `.N` means all its instances)'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions __guardian help" -f -a "stop" -d 'Stop processes of the running supervisor'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions __guardian help" -f -a "restart" -d 'Restart processes of the running supervisor'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions __guardian help" -f -a "logs" -d 'Recent output of the running supervisor\'s processes, merged in time order'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions __guardian help" -f -a "reload" -d 'Re-read proj.toml: restart what changed, start what is new, stop what is gone'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions __guardian help" -f -a "down" -d 'Stop everything (reverse dependency order) and end the supervisor'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions __guardian help" -f -a "attach" -d 'The TUI on the running supervisor (`q` detaches, the processes keep running)'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions __guardian help" -f -a "export" -d 'Write unit files for running the project in production (`proj export systemd`)'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions __guardian help" -f -a "completions" -d 'Print shell completions'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions __guardian help" -f -a "__guardian" -d 'The guardian that cleans up if proj is killed (internal)'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions __guardian help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

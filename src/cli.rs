@@ -116,6 +116,16 @@ pub enum Command {
         #[command(flatten)]
         config: ConfigFile,
     },
+    /// The TUI on the running supervisor (`q` detaches, the processes keep running)
+    Attach {
+        #[command(flatten)]
+        config: ConfigFile,
+        /// Lines of output the TUI keeps per instance
+        #[arg(long, value_name = "LINES", default_value_t = crate::tui::store::DEFAULT_SCROLLBACK)]
+        scrollback: usize,
+    },
+    /// Write unit files for running the project in production (`proj export systemd`)
+    Export(ExportArgs),
     /// Print shell completions
     Completions {
         #[arg(value_enum)]
@@ -141,9 +151,17 @@ pub struct UpArgs {
     #[arg(short, long, value_name = "BRANCH")]
     pub branch: Option<String>,
 
-    /// Print plain prefixed lines (the TUI is not available yet: this is the only mode)
+    /// Show the TUI even when stdout is not a terminal (default: when it is)
+    #[arg(long, conflicts_with = "no_tui")]
+    pub tui: bool,
+
+    /// Print plain prefixed lines even on a terminal
     #[arg(long)]
     pub no_tui: bool,
+
+    /// Lines of output the TUI keeps per instance
+    #[arg(long, value_name = "LINES", default_value_t = crate::tui::store::DEFAULT_SCROLLBACK)]
+    pub scrollback: usize,
 
     /// Skip the setup steps
     #[arg(long)]
@@ -192,4 +210,52 @@ pub struct SetupArgs {
     /// Run only these steps, whatever their rules say (default: every step, by its rules)
     #[arg(value_name = "STEP")]
     pub steps: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub config: ConfigFile,
+
+    /// What to export for
+    #[arg(value_enum)]
+    pub target: ExportTarget,
+
+    /// The directory to write the files into (default: the current directory)
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+
+    /// One unit per instance plus PROJECT.target (foreman's layout): systemd runs each
+    /// process itself, without proj's probes, dependency gating or log files
+    #[arg(long)]
+    pub per_process: bool,
+
+    /// WatchdogSec=: systemd restarts proj when its supervisor stops answering for this
+    /// long (e.g. 30s)
+    #[arg(long, value_name = "DURATION")]
+    pub watchdog: Option<String>,
+
+    /// User=: the account proj itself runs as (with --per-process: every process without
+    /// its own `user`)
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+
+    /// Type= of PROJECT.service (default: notify-reload when this machine's systemd has
+    /// it, version 253 or later; notify otherwise)
+    #[arg(long = "type", value_enum, value_name = "TYPE")]
+    pub service_type: Option<ServiceTypeArg>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportTarget {
+    /// systemd units
+    Systemd,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ServiceTypeArg {
+    /// Type=notify, ExecReload= sends SIGHUP (any systemd)
+    Notify,
+    /// Type=notify-reload: `systemctl reload` waits until the reload is done (systemd 253+)
+    NotifyReload,
 }

@@ -4,7 +4,8 @@
 //! the pure parts (config validation, the instance state machine) directly. The flow:
 //! `config` turns proj.toml into a validated `Plan`; `supervisor` owns the instances'
 //! state and acts through `process` (spawn, reap, guardian); `logs` carries output to the
-//! log files and the terminal; `commands` holds one file per subcommand.
+//! log files and the terminal; `systemd` speaks to systemd (notify socket, journald,
+//! unit files); `commands` holds one file per subcommand.
 
 pub mod cli;
 pub mod commands;
@@ -16,5 +17,8 @@ pub mod logs;
 pub mod process;
 pub mod setup;
 pub mod supervisor;
+pub mod systemd;
+pub mod tui;
+pub mod watch;
 
 pub use error::Error;

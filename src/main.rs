@@ -13,7 +13,15 @@ fn main() -> ExitCode {
     match proj::commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("{}", error.render(color));
+            let text = error.render(color);
+            if proj::systemd::journal::stderr_is_journal() {
+                // Under systemd: logged as an error, not as info.
+                let text =
+                    proj::systemd::journal::with_priority(proj::systemd::journal::ERROR, &text);
+                eprintln!("{text}");
+            } else {
+                eprintln!("{text}");
+            }
             ExitCode::from(error.exit_code())
         }
     }

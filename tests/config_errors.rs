@@ -1107,7 +1107,7 @@ fn a_full_process_table() {
         "watch_debounce = \"1s\"",
         "autostart = false",
         "user = \"www-data\"",
-        "group = \"www\"",
+        "group = \"www-data\"",
         "[processes.migrate]",
         "command = \"./migrate\"",
         "oneshot = true",
@@ -1132,7 +1132,7 @@ fn a_full_process_table() {
     assert_eq!(web.watch_debounce, Duration::from_secs(1));
     assert!(!web.autostart);
     assert_eq!(web.user.as_deref(), Some("www-data"));
-    assert_eq!(web.group.as_deref(), Some("www"));
+    assert_eq!(web.group.as_deref(), Some("www-data"));
     let migrate = plan.process("migrate").unwrap();
     assert!(migrate.lifecycle.oneshot);
     assert_eq!(

@@ -524,6 +524,7 @@ command = "exec sleep 1000"
 depends_on = ["slow"]
 "#,
     );
+    let _cleanup = Detached(&project);
     let output = project.run(&["up", "-d"]);
     assert!(output.status.success(), "{}", output.stderr);
     assert!(
@@ -562,6 +563,7 @@ command = "exec sleep 1000"
 depends_on = ["migrate"]
 "#,
     );
+    let _cleanup = Detached(&project);
     let output = project.run(&["up", "-d"]);
     assert_eq!(output.status.code(), Some(1), "{}", output.stdout);
     let stderr = &output.stderr;
@@ -603,4 +605,31 @@ fn watch_streams_a_snapshot_now_and_after_every_change() {
         project.root().file_name().unwrap().to_str().unwrap()
     );
     assert!(proj.stop().success());
+}
+
+#[test]
+fn kill_ends_everything_at_once_without_waiting_for_stop_timeouts() {
+    let project = Project::new(
+        r#"
+[processes.stubborn]
+command = "trap '' TERM; echo $$ > stubborn.pid; while :; do sleep 0.05; done"
+stop_timeout = "60s"
+"#,
+    );
+    let mut proj = project.up(&[]);
+    proj.wait_for("stubborn: started pid");
+    let stubborn = project.wait_for_pid("stubborn.pid");
+    let stream = UnixStream::connect(project.path(".proj/proj.sock")).unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    writer
+        .write_all(b"{\"v\":1,\"command\":\"kill\"}\n")
+        .unwrap();
+    let mut answer = String::new();
+    reader.read_line(&mut answer).unwrap();
+    assert_eq!(answer.trim(), r#"{"ok":true}"#);
+    // Far sooner than the 60 s stop timeout.
+    assert!(proj.wait_exit(DEADLINE).success());
+    assert!(is_gone(stubborn));
+    proj.wait_for("killing every process now");
 }

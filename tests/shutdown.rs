@@ -161,6 +161,11 @@ fn children_see_only_stdin_stdout_and_stderr() {
         .current_dir(project.root());
     let mut proj = Running::start(command);
     let child = project.wait_for_pid("child.pid");
+    // The shell's own redirection of `echo` may still be open until it execs sleep.
+    wait_until("the shell to exec sleep", || {
+        let comm = std::fs::read_to_string(format!("/proc/{child}/comm")).ok()?;
+        (comm.trim() == "sleep").then_some(())
+    });
     let mut fds: Vec<String> = std::fs::read_dir(format!("/proc/{child}/fd"))
         .unwrap()
         .map(|entry| entry.unwrap().file_name().into_string().unwrap())

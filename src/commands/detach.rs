@@ -53,6 +53,10 @@ pub(super) fn run(plan: &Plan, names: &[String]) -> Result<(), Error> {
         ])
         .args(names)
         .current_dir(&plan.root)
+        // Only a foreground proj is systemd's service: the background one stays silent.
+        .env_remove("NOTIFY_SOCKET")
+        .env_remove("WATCHDOG_USEC")
+        .env_remove("WATCHDOG_PID")
         .stdin(Stdio::null())
         .stdout(Stdio::from(log))
         .stderr(Stdio::from(stderr));

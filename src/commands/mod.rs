@@ -5,6 +5,7 @@ mod clone;
 mod completions;
 mod control;
 mod detach;
+mod export;
 mod logs;
 mod setup;
 mod up;
@@ -41,11 +42,22 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         } => logs::run(&context, names, lines, follow),
         Command::Reload { .. } => control::reload(&context),
         Command::Down { .. } => control::down(&context),
+        Command::Attach { scrollback, .. } => attach(&context, scrollback),
+        Command::Export(args) => export::run(&context, args),
         Command::Completions { shell } => completions::run(shell),
         Command::Guardian { token } => {
             crate::process::guardian::run(&token).map_err(|error| Error::io("guardian", error))
         }
     }
+}
+
+/// `proj attach`: the TUI on the running supervisor; `q` detaches.
+fn attach(context: &Context, scrollback: usize) -> Result<(), Error> {
+    let root = context.project_root()?;
+    if crate::tui::attach(&root, scrollback)? == crate::tui::Outcome::SupervisorGone {
+        println!("proj stopped");
+    }
+    Ok(())
 }
 
 impl Command {
@@ -55,13 +67,15 @@ impl Command {
             Command::Up(args) => args.config.file.clone(),
             Command::Clone(args) => args.config.file.clone(),
             Command::Setup(args) => args.config.file.clone(),
+            Command::Export(args) => args.config.file.clone(),
             Command::Check { config }
             | Command::Ps { config, .. }
             | Command::Start { config, .. }
             | Command::Stop { config, .. }
             | Command::Restart { config, .. }
             | Command::Reload { config }
-            | Command::Down { config } => config.file.clone(),
+            | Command::Down { config }
+            | Command::Attach { config, .. } => config.file.clone(),
             Command::Logs { config, .. } => config.file.clone(),
             Command::Completions { .. } | Command::Guardian { .. } => None,
         }

@@ -36,6 +36,7 @@ pub(super) fn run(context: &Context, args: UpArgs) -> Result<(), Error> {
     };
     let plan = context.load_plan(directory)?;
     check_names(&plan, &names)?;
+    check_accounts(&plan)?;
     // Before anything runs: one supervisor per project.
     let claim = endpoint::claim(&plan.root).map_err(|error| Error::Runtime(error.to_string()))?;
     // Setup in the foreground, before anything starts; a detached supervisor is started
@@ -71,7 +72,19 @@ pub(super) fn run(context: &Context, args: UpArgs) -> Result<(), Error> {
         clock: Clock::default(),
         name_width,
     };
-    let printer = Printer::start(style).map_err(|error| Error::io("cannot start output", error))?;
+    let mut tui = None;
+    let printer = if crate::tui::wanted(args.tui, args.no_tui, args.detached_child) {
+        // The TUI owns the terminal; proj's messages go to .proj/logs/proj.log too.
+        let (printer, launched) = crate::tui::launch(&plan.root, style, args.scrollback)?;
+        tui = Some(launched);
+        Ok(printer)
+    } else if crate::systemd::journal::stdout_is_journal() {
+        // Under systemd with stdout in the journal: priorities, no timestamps.
+        Printer::start_journal(style, std::io::stdout())
+    } else {
+        Printer::start(style)
+    }
+    .map_err(|error| Error::io("cannot start output", error))?;
     // The supervisor runs on this thread (`block_on`) and forks every child from it; it
     // lives as long as proj, which matters because PR_SET_PDEATHSIG fires when the
     // forking *thread* exits. Two workers read output and write log files meanwhile.
@@ -84,11 +97,13 @@ pub(super) fn run(context: &Context, args: UpArgs) -> Result<(), Error> {
         only: names,
         printer,
         claim,
-        handle: None,
+        handle: tui.as_mut().and_then(|tui| tui.handle.take()),
     };
-    runtime
-        .block_on(supervisor::run(plan, options))
-        .map_err(|error| Error::io("supervisor", error))?;
+    let result = runtime.block_on(supervisor::run(plan, options));
+    // The terminal is given back before anything else is printed.
+    let shown = tui.map_or(Ok(()), crate::tui::Launched::join);
+    result.map_err(|error| Error::io("supervisor", error))?;
+    shown?;
     // Output readers of escaped processes may still hold a pipe: don't wait for them.
     runtime.shutdown_background();
     Ok(())
@@ -154,4 +169,17 @@ fn check_names(plan: &Plan, names: &[String]) -> Result<(), Error> {
         plan.source.display(),
         list(&known.iter().collect::<Vec<_>>()),
     )))
+}
+
+/// Every `user`/`group` must be one proj can switch to: as root, any account; as anyone
+/// else, only their own. Said once, before anything starts, rather than by every spawn.
+fn check_accounts(plan: &Plan) -> Result<(), Error> {
+    for process in &plan.processes {
+        crate::process::identity::Identity::resolve(
+            process.user.as_deref(),
+            process.group.as_deref(),
+        )
+        .map_err(|reason| Error::Runtime(format!("process `{}`: {reason}", process.name)))?;
+    }
+    Ok(())
 }

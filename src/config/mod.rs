@@ -20,10 +20,10 @@ mod diagnostic;
 mod discover;
 mod dotenv;
 mod error;
-mod graph;
-pub mod plan;
 #[cfg(test)]
 pub(crate) mod fixtures;
+mod graph;
+pub mod plan;
 mod procfile;
 mod raw;
 mod suggest;

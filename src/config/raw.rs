@@ -83,6 +83,8 @@ pub(crate) struct ProcessSpans {
     pub(crate) ready: Option<Range<usize>>,
     pub(crate) backoff: Option<Range<usize>>,
     pub(crate) backoff_max: Option<Range<usize>>,
+    pub(crate) user: Option<Range<usize>>,
+    pub(crate) group: Option<Range<usize>>,
 }
 
 impl RawProcess {

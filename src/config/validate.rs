@@ -132,8 +132,40 @@ fn check_process(
         }
     }
 
+    check_accounts(spec, spans, file, diagnostics);
     resolved.cwd = resolve_cwd(spec, spans.cwd.as_ref(), root, file, diagnostics);
     resolved
+}
+
+/// `user` and `group` must exist on this machine: better refused by `proj check` than
+/// met as a process that cannot be spawned. (Whether proj may switch to them depends on
+/// who runs it, which `proj up` checks.)
+fn check_accounts(
+    spec: &ProcessSpec,
+    spans: &super::raw::ProcessSpans,
+    file: &Arc<SourceFile>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    use crate::process::identity::{group_exists, user_exists};
+    let name = &spec.name;
+    if let (Some(user), Some(span)) = (&spec.user, &spans.user)
+        && let Err(reason) = user_exists(user)
+    {
+        diagnostics.push(
+            Diagnostic::new(file, span.clone(), format!("unknown user `{user}` for process `{name}`"))
+                .label(reason)
+                .help("`user` names an account on the machine proj runs on (see /etc/passwd); create it, or fix the name"),
+        );
+    }
+    if let (Some(group), Some(span)) = (&spec.group, &spans.group)
+        && let Err(reason) = group_exists(group)
+    {
+        diagnostics.push(
+            Diagnostic::new(file, span.clone(), format!("unknown group `{group}` for process `{name}`"))
+                .label(reason)
+                .help("`group` names a group on the machine proj runs on (see /etc/group); create it, or fix the name"),
+        );
+    }
 }
 
 /// `cwd`, absolute; it must be an existing directory so that spawning cannot fail on it.

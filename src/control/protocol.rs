@@ -60,6 +60,9 @@ pub enum Request {
     Reload,
     /// Stop everything and end the supervisor; answered when it is done.
     Down,
+    /// Like `down`, but kill every process group now (SIGKILL) instead of stopping it
+    /// gracefully: what a second Ctrl-C does. Answered when the supervisor is done.
+    Kill,
     /// Answered once every instance `proj up` started is running (or exited, for a
     /// oneshot), or as soon as one of them failed (`proj up -d` waits with this).
     WaitUp,
@@ -221,8 +224,9 @@ pub fn parse_request(line: &str) -> Result<Request, Refusal> {
         ));
     }
     if let Some(command) = value.get("command").and_then(serde_json::Value::as_str) {
-        const KNOWN: [&str; 10] = [
-            "hello", "ps", "start", "stop", "restart", "logs", "reload", "down", "wait_up", "watch",
+        const KNOWN: [&str; 11] = [
+            "hello", "ps", "start", "stop", "restart", "logs", "reload", "down", "kill", "wait_up",
+            "watch",
         ];
         if !KNOWN.contains(&command) {
             return Err(Refusal::new(2, format!("unknown command `{command}`")));

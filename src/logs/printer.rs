@@ -19,6 +19,7 @@ use std::time::{Duration, SystemTime};
 
 use super::clock::Clock;
 use super::splitter;
+use crate::systemd::journal;
 
 /// Bytes of output that may wait for the terminal before batches are dropped.
 pub const QUEUE_LIMIT: usize = 32 * 1024 * 1024;
@@ -83,6 +84,17 @@ pub struct Printer {
     items: mpsc::Sender<Item>,
     queued: Arc<AtomicUsize>,
     dropped: Arc<AtomicU64>,
+    /// The TUI: proj's messages are also handed to it, and process lines are not
+    /// written (the TUI shows them; each instance's log file has them).
+    tap: Option<tokio::sync::mpsc::UnboundedSender<Message>>,
+}
+
+/// A message from proj, as the TUI receives it.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub at: SystemTime,
+    pub level: Level,
+    pub text: String,
 }
 
 impl Printer {
@@ -93,14 +105,31 @@ impl Printer {
 
     /// Start the printer thread writing to `out` (tests write to a buffer).
     pub fn start_with<W: Write + Send + 'static>(style: Style, out: W) -> io::Result<Printer> {
+        Printer::start_inner(style, out, false)
+    }
+
+    /// journald mode (stdout is the journal, see [`crate::systemd::journal`]): no
+    /// timestamps, journald records its own, and each line starts with its priority:
+    /// `<6>` for processes' lines and proj's info, `<4>` warnings, `<3>` errors.
+    pub fn start_journal<W: Write + Send + 'static>(style: Style, out: W) -> io::Result<Printer> {
+        Printer::start_inner(style, out, true)
+    }
+
+    fn start_inner<W: Write + Send + 'static>(
+        style: Style,
+        out: W,
+        journal: bool,
+    ) -> io::Result<Printer> {
         let (items, receiver) = mpsc::channel();
         let printer = Printer {
             items,
             queued: Arc::new(AtomicUsize::new(0)),
             dropped: Arc::new(AtomicU64::new(0)),
+            tap: None,
         };
         let worker = Worker {
             style,
+            journal,
             out: io::BufWriter::with_capacity(256 * 1024, out),
             broken: false,
             queued: printer.queued.clone(),
@@ -114,8 +143,23 @@ impl Printer {
         Ok(printer)
     }
 
+    /// TUI mode: write only proj's messages to `out` (`.proj/logs/proj.log`) and hand
+    /// each one to `tap` as well.
+    pub fn start_for_tui<W: Write + Send + 'static>(
+        style: Style,
+        out: W,
+        tap: tokio::sync::mpsc::UnboundedSender<Message>,
+    ) -> io::Result<Printer> {
+        let mut printer = Printer::start_with(style, out)?;
+        printer.tap = Some(tap);
+        Ok(printer)
+    }
+
     /// Queue complete lines (as cut by the splitter) from one instance. Never blocks.
     pub fn lines(&self, label: &Arc<Label>, at: SystemTime, data: &Arc<[u8]>) {
+        if self.tap.is_some() {
+            return;
+        }
         if self.queued.load(Ordering::Relaxed) + data.len() > QUEUE_LIMIT {
             let count = memchr::memchr_iter(b'\n', data).count() as u64;
             self.dropped.fetch_add(count, Ordering::Relaxed);
@@ -134,11 +178,16 @@ impl Printer {
 
     /// Queue a message from proj itself.
     pub fn message(&self, level: Level, text: impl Into<String>) {
-        let _ = self.items.send(Item::Message {
-            at: SystemTime::now(),
-            level,
-            text: text.into(),
-        });
+        let (at, text) = (SystemTime::now(), text.into());
+        if let Some(tap) = &self.tap {
+            let message = Message {
+                at,
+                level,
+                text: text.clone(),
+            };
+            let _ = tap.send(message);
+        }
+        let _ = self.items.send(Item::Message { at, level, text });
     }
 
     /// Wait until everything queued so far is written, at most `timeout`.
@@ -152,6 +201,8 @@ impl Printer {
 
 struct Worker<W: Write> {
     style: Style,
+    /// journald mode: priority prefixes instead of timestamps.
+    journal: bool,
     out: io::BufWriter<W>,
     /// stdout is gone (EPIPE): keep draining, stop writing.
     broken: bool,
@@ -210,7 +261,12 @@ impl<W: Write> Worker<W> {
             Level::Error => Some(31),
         };
         self.style.name_width = self.style.name_width.max(PROJ_NAME.len());
-        self.prefix(PROJ_NAME, None, at);
+        let priority = match level {
+            Level::Info => journal::INFO,
+            Level::Warning => journal::WARNING,
+            Level::Error => journal::ERROR,
+        };
+        self.prefix(PROJ_NAME, None, at, priority);
         let prefix_len = self.line.len();
         for text in splitter::lines(&data) {
             self.line.truncate(prefix_len);
@@ -232,7 +288,8 @@ impl<W: Write> Worker<W> {
     /// the whole batch (per-line lossy decoding only when it fails).
     fn write_lines(&mut self, name: &str, color: Option<u8>, at: SystemTime, data: &[u8]) {
         self.style.name_width = self.style.name_width.max(name.len());
-        self.prefix(name, color, at);
+        // One stream carries stdout and stderr: every process line is info.
+        self.prefix(name, color, at, journal::INFO);
         let prefix = std::mem::take(&mut self.line);
         let valid = std::str::from_utf8(data).is_ok();
         let count = memchr::memchr_iter(b'\n', data).count();
@@ -253,11 +310,16 @@ impl<W: Write> Worker<W> {
         self.line = prefix;
     }
 
-    /// `HH:MM:SS.mmm NAME   | ` into `self.line`, the name padded and coloured.
-    fn prefix(&mut self, name: &str, color: Option<u8>, at: SystemTime) {
+    /// `HH:MM:SS.mmm NAME   | ` into `self.line`, the name padded and coloured; in
+    /// journald mode `<N>NAME   | `, with `priority` instead of the time.
+    fn prefix(&mut self, name: &str, color: Option<u8>, at: SystemTime, priority: &str) {
         self.line.clear();
-        self.style.clock.write_time(at, &mut self.line);
-        self.line.push(b' ');
+        if self.journal {
+            self.line.extend_from_slice(priority.as_bytes());
+        } else {
+            self.style.clock.write_time(at, &mut self.line);
+            self.line.push(b' ');
+        }
         let padding = self.style.name_width - name.len();
         match (self.style.color, color) {
             (true, Some(code)) => {
@@ -368,6 +430,38 @@ mod tests {
     }
 
     #[test]
+    fn journald_mode_has_priorities_and_no_time() {
+        let out = Shared::default();
+        let style = Style {
+            color: false,
+            clock: Clock::new(jiff::tz::TimeZone::UTC),
+            name_width: 6,
+        };
+        let printer = Printer::start_journal(style, out.clone()).unwrap();
+        printer.lines(
+            &Label::new("web", 0),
+            SystemTime::UNIX_EPOCH,
+            &Arc::from(&b"hello\n"[..]),
+        );
+        printer.message(Level::Info, "web: started pid 3");
+        printer.message(Level::Warning, "web: exited with code 1");
+        printer.message(Level::Error, "web: failed: boom\nsecond line");
+        printer.flush(Duration::from_secs(5));
+        let got = text(&out);
+        let lines: Vec<&str> = got.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "<6>web    | hello",
+                "<6>proj   | web: started pid 3",
+                "<4>proj   | web: exited with code 1",
+                "<3>proj   | web: failed: boom",
+                "<3>proj   | second line",
+            ]
+        );
+    }
+
+    #[test]
     fn a_longer_name_widens_the_column() {
         let (printer, out) = printer(false);
         printer.lines(
@@ -377,5 +471,35 @@ mod tests {
         );
         printer.flush(Duration::from_secs(5));
         assert!(text(&out).contains(" worker.10 | x"));
+    }
+
+    #[test]
+    fn for_the_tui_only_messages_are_written_and_each_is_handed_on() {
+        let out = Shared::default();
+        let style = Style {
+            color: false,
+            clock: Clock::new(jiff::tz::TimeZone::UTC),
+            name_width: 4,
+        };
+        let (tap, mut messages) = tokio::sync::mpsc::unbounded_channel();
+        let printer = Printer::start_for_tui(style, out.clone(), tap).unwrap();
+        printer.lines(
+            &Label::new("web", 0),
+            SystemTime::UNIX_EPOCH,
+            &Arc::from(&b"process output\n"[..]),
+        );
+        printer.message(Level::Warning, "web: exited with code 1");
+        printer.flush(Duration::from_secs(5));
+        let written = text(&out);
+        assert!(!written.contains("process output"), "{written}");
+        assert!(
+            written.contains("proj | web: exited with code 1"),
+            "{written}"
+        );
+        let message = messages.try_recv().unwrap();
+        assert_eq!(
+            (message.level, message.text.as_str()),
+            (Level::Warning, "web: exited with code 1")
+        );
     }
 }

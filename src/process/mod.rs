@@ -5,6 +5,7 @@
 //! This is the only module with `unsafe` code: the `pre_exec` hook in [`spawn`].
 
 pub mod guardian;
+pub mod identity;
 pub mod reaper;
 pub mod spawn;
 pub mod sweep;

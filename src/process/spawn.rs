@@ -53,7 +53,21 @@ pub fn spawn(
     env: &[(OsString, OsString)],
     output: Output,
 ) -> io::Result<Child> {
-    Ok(spawn_inner(command, cwd, env, output, false)?.0)
+    Ok(spawn_inner(command, cwd, env, output, None, false)?.0)
+}
+
+/// [`spawn`] as `identity` (`user`/`group`, resolved beforehand): the child sets its
+/// supplementary groups, group and user in that order, then asks for its parent-death
+/// signal, which the kernel clears on a change of credentials. `HOME`, `USER` and
+/// `LOGNAME` come with `env` ([`super::identity::login_environment`]).
+pub fn spawn_as(
+    command: &str,
+    cwd: &Path,
+    env: &[(OsString, OsString)],
+    output: Output,
+    identity: Option<&super::identity::Identity>,
+) -> io::Result<Child> {
+    Ok(spawn_inner(command, cwd, env, output, identity, false)?.0)
 }
 
 /// [`spawn`], with the exit delivered to the returned receiver instead of the supervisor
@@ -64,7 +78,7 @@ pub fn spawn_claimed(
     env: &[(OsString, OsString)],
     output: Output,
 ) -> io::Result<(Child, tokio::sync::oneshot::Receiver<super::reaper::Exit>)> {
-    let (child, exit) = spawn_inner(command, cwd, env, output, true)?;
+    let (child, exit) = spawn_inner(command, cwd, env, output, None, true)?;
     let exit = exit.ok_or_else(|| io::Error::other("invariant: a claimed spawn has a receiver"))?;
     Ok((child, exit))
 }
@@ -79,6 +93,7 @@ fn spawn_inner(
     cwd: &Path,
     env: &[(OsString, OsString)],
     output: Output,
+    identity: Option<&super::identity::Identity>,
     claim: bool,
 ) -> io::Result<Spawned> {
     if !cwd.is_dir() {
@@ -109,12 +124,19 @@ fn spawn_inner(
             None
         }
     };
+    // Moved into the closure whole, so the child never allocates to read it.
+    let identity = identity.cloned();
     // SAFETY: the closure runs in the forked child before exec, where only
-    // async-signal-safe functions may be called. It makes three plain system calls
-    // (prctl(2), getppid(2), close_range(2)), allocates nothing and takes no lock.
+    // async-signal-safe functions may be called. It makes plain system calls only
+    // (setgroups(2), setgid(2), setuid(2) on data prepared before the fork, prctl(2),
+    // getppid(2), close_range(2)), allocates nothing and takes no lock.
     #[allow(unsafe_code)]
     unsafe {
         cmd.pre_exec(move || {
+            if let Some(identity) = &identity {
+                identity.switch()?;
+            }
+            // After the switch: changing credentials clears the parent-death signal.
             die_with_parent(parent)?;
             close_other_fds_on_exec();
             Ok(())

@@ -212,9 +212,12 @@ fn interrupted(elapsed: Duration) -> Outcome {
     }
 }
 
-/// proj's environment with the project's variables over it.
+/// proj's environment (without systemd's private variables, which are proj's alone)
+/// with the project's variables over it.
 fn environment(project: &config::EnvMap) -> Vec<(OsString, OsString)> {
-    let mut env: std::collections::BTreeMap<OsString, OsString> = std::env::vars_os().collect();
+    let mut env: std::collections::BTreeMap<OsString, OsString> = std::env::vars_os()
+        .filter(|(key, _)| !crate::systemd::notify::is_private(key))
+        .collect();
     for (key, value) in project {
         env.insert(key.into(), value.into());
     }

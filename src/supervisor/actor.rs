@@ -1,6 +1,6 @@
 //! The supervisor task and the slots it owns (see the module docs in `mod.rs`).
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::ffi::OsString;
 use std::io;
 use std::sync::PoisonError;
@@ -12,7 +12,6 @@ use tokio_util::task::TaskTracker;
 
 use super::lifecycle::{Action, Input, Report, State};
 use super::order::Graph;
-use super::ready;
 use super::requests::Waiter;
 use super::slot::{Draining, Slot, SlotContext};
 use crate::config::Plan;
@@ -21,7 +20,6 @@ use crate::control::protocol::{Progress, Snapshot};
 use crate::control::server::{self, Answer, Call};
 use crate::logs::history::{Batch, FEED_CAPACITY};
 use crate::logs::printer::{Level, Printer};
-use crate::logs::reader;
 use crate::process::guardian::Guardian;
 use crate::process::reaper::{self, Exit};
 use crate::process::{spawn, sweep};
@@ -89,6 +87,7 @@ pub async fn run(plan: Plan, options: Options) -> io::Result<()> {
         });
     }
     supervisor.start(&options.only, true);
+    let mut watchdog = supervisor.systemd.watchdog_timer();
     loop {
         supervisor.start_ready_dependants();
         if supervisor.shutting_down {
@@ -108,6 +107,8 @@ pub async fn run(plan: Plan, options: Options) -> io::Result<()> {
             Some(()) = interrupt.recv() => supervisor.on_stop_request("SIGINT"),
             Some(()) = terminate.recv() => supervisor.on_stop_request("SIGTERM"),
             Some(()) = hangup.recv() => supervisor.on_hangup(),
+            // From this loop, not a task of its own: a stuck supervisor stops pinging.
+            () = super::systemd::watchdog_due(&mut watchdog) => supervisor.systemd.watchdog(),
             () = sleep_until(deadline), if deadline.is_some() => {
                 supervisor.on_timers(Instant::now());
             }
@@ -118,14 +119,6 @@ pub async fn run(plan: Plan, options: Options) -> io::Result<()> {
     supervisor.answer_down().await;
     drop(guardian);
     Ok(())
-}
-
-/// How a probe task learns that its instance is ready.
-enum ProbeTask {
-    /// The output reader saw a matching line.
-    Seen(oneshot::Receiver<()>),
-    /// Poll a tcp, http or exec probe.
-    Poll(ready::Probe),
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
@@ -156,6 +149,8 @@ pub(super) struct Supervisor {
     pub(super) readers: TaskTracker,
     /// proj's own environment, the base of every child's.
     pub(super) inherited: Vec<(OsString, OsString)>,
+    /// Per process (plan order): the environment its instances share.
+    pub(super) shared_env: Vec<std::sync::Arc<Vec<(OsString, OsString)>>>,
     pub(super) marker: String,
     pub(super) events: mpsc::UnboundedSender<Event>,
     /// Every instance's output, for `logs -f` and (later) the TUI.
@@ -171,6 +166,8 @@ pub(super) struct Supervisor {
     pub(super) shutting_down: bool,
     /// Slots created so far (colours keep cycling across reloads).
     pub(super) created: usize,
+    /// What systemd has been told (nothing happens when proj is not under systemd).
+    pub(super) systemd: super::systemd::Link,
     /// The file watchers of processes with `watch` (see [`crate::watch`]).
     pub(super) watches: crate::watch::Watches,
 }
@@ -191,9 +188,11 @@ impl Supervisor {
             progress: Progress::Starting,
             instances: Vec::new(),
         });
+        let shared_env = super::environment::for_plan(&inherited, &plan);
         let mut supervisor = Supervisor {
             status,
             changed: true,
+            shared_env,
             graph: Graph::new(&plan),
             plan,
             slots: Vec::new(),
@@ -207,6 +206,7 @@ impl Supervisor {
             waiters: Vec::new(),
             down_replies: Vec::new(),
             shutting_down: false,
+            systemd: super::systemd::Link::from_env(),
             created: 0,
             watches: crate::watch::Watches::default(),
         };
@@ -227,7 +227,7 @@ impl Supervisor {
     pub(super) fn slot_context(&self) -> SlotContext<'_> {
         SlotContext {
             plan: &self.plan,
-            inherited: &self.inherited,
+            shared_env: &self.shared_env,
             marker: &self.marker,
             printer: &self.printer,
             feed: &self.feed,
@@ -240,139 +240,6 @@ impl Supervisor {
         self.created += 1;
         self.slots.push(slot);
         self.slots.len() - 1
-    }
-
-    /// Mark the initial instances as wanted: the processes and instances named in `only`
-    /// (`proj up web db.2`), or every autostart process when `only` is empty, plus
-    /// everything those depend on.
-    pub(super) fn start(&mut self, only: &[String], initial: bool) {
-        let processes = &self.plan.processes;
-        let whole_process = |p: usize| {
-            only.contains(&processes[p].name) || (only.is_empty() && processes[p].autostart)
-        };
-        let roots: Vec<usize> = (0..processes.len())
-            .filter(|&p| {
-                whole_process(p)
-                    || self
-                        .slots
-                        .iter()
-                        .any(|slot| slot.process == p && only.contains(&slot.instance.name))
-            })
-            .collect();
-        let mut whole: BTreeSet<usize> = roots
-            .iter()
-            .copied()
-            .filter(|&p| whole_process(p))
-            .collect();
-        whole.extend(
-            self.graph.with_dependencies(
-                roots
-                    .iter()
-                    .flat_map(|&r| self.graph.dependencies[r].clone()),
-            ),
-        );
-        for slot in self.slots.iter_mut().filter(|slot| !slot.is_removed()) {
-            // `proj up web.2` starts web.2 alone, not its siblings.
-            if whole.contains(&slot.process) || only.contains(&slot.instance.name) {
-                if !slot.machine.state().is_active() {
-                    slot.wanted = true;
-                }
-                slot.initial |= initial;
-            }
-        }
-    }
-
-    /// Start every wanted instance whose dependencies are satisfied; put the others in
-    /// `pending`, saying what they wait for.
-    pub(super) fn start_ready_dependants(&mut self) {
-        if self.shutting_down {
-            return;
-        }
-        for index in 0..self.slots.len() {
-            if !self.slots[index].wanted || self.slots[index].is_removed() {
-                continue;
-            }
-            let waiting_for = self.unsatisfied_dependencies(self.slots[index].process);
-            if waiting_for.is_empty() {
-                self.slots[index].wanted = false;
-                self.apply(index, Input::Start, Instant::now());
-            } else if self.slots[index].machine.state() != State::Pending {
-                self.apply(index, Input::Wait, Instant::now());
-                let name = &self.slots[index].instance.name;
-                let (failed, waiting): (Vec<usize>, Vec<usize>) = waiting_for
-                    .into_iter()
-                    .partition(|&dependency| self.failure_of(dependency).is_some());
-                if !waiting.is_empty() {
-                    let names: Vec<&str> = waiting
-                        .iter()
-                        .map(|&d| self.plan.processes[d].name.as_str())
-                        .collect();
-                    self.report_proj(
-                        Level::Info,
-                        format!("{name}: waiting for {}", names.join(", ")),
-                    );
-                }
-                for dependency in failed {
-                    self.report_failed_dependency(index, dependency);
-                }
-            }
-        }
-    }
-
-    /// The dependencies of `process` that are not satisfied yet: a service must be
-    /// `running` (or have `exited` cleanly), a oneshot must have `exited`.
-    pub(super) fn unsatisfied_dependencies(&self, process: usize) -> Vec<usize> {
-        self.graph.dependencies[process]
-            .iter()
-            .filter(|&&dependency| {
-                let oneshot = self.plan.processes[dependency].lifecycle.oneshot;
-                self.slots
-                    .iter()
-                    .filter(|slot| slot.process == dependency)
-                    .any(|slot| match slot.machine.state() {
-                        State::Exited => false,
-                        State::Running => oneshot,
-                        _ => true,
-                    })
-            })
-            .copied()
-            .collect()
-    }
-
-    /// Why `process` is failed (the reason of its first failed instance), if it is.
-    pub(super) fn failure_of(&self, process: usize) -> Option<String> {
-        self.slots
-            .iter()
-            .filter(|slot| slot.process == process)
-            .find_map(|slot| slot.machine.failure().map(str::to_string))
-    }
-
-    /// "web waits for db, which failed: …", for a pending instance.
-    fn report_failed_dependency(&self, index: usize, dependency: usize) {
-        let reason = self.failure_of(dependency).unwrap_or_default();
-        self.report_proj(
-            Level::Warning,
-            format!(
-                "{} waits for {}, which failed: {reason}",
-                self.slots[index].instance.name, self.plan.processes[dependency].name
-            ),
-        );
-    }
-
-    /// An instance just failed: tell each instance that waits for its process why it
-    /// will keep waiting (until the process is started again and becomes ready).
-    fn report_to_dependants(&self, failed: usize) {
-        let process = self.slots[failed].process;
-        if process == super::slot::REMOVED {
-            return;
-        }
-        for &dependant in &self.graph.dependants[process] {
-            for (index, slot) in self.slots.iter().enumerate() {
-                if slot.process == dependant && slot.machine.state() == State::Pending {
-                    self.report_failed_dependency(index, process);
-                }
-            }
-        }
     }
 
     fn on_exit(&mut self, exit: Exit) {
@@ -473,6 +340,7 @@ impl Supervisor {
     pub(super) fn publish_status(&mut self) {
         if std::mem::take(&mut self.changed) {
             let snapshot = self.snapshot();
+            self.systemd.observe(&snapshot);
             self.status.send_if_modified(|current| {
                 let modified = *current != snapshot;
                 *current = snapshot;
@@ -610,70 +478,6 @@ impl Supervisor {
             }
             self.report_to_dependants(index);
         }
-    }
-
-    /// Spawn an instance's command; answer with the inputs that report the outcome.
-    fn spawn(&mut self, index: usize) -> Vec<Input> {
-        let Some(process) = self.plan.processes.get(self.slots[index].process) else {
-            return vec![Input::SpawnFailed("removed from the config".into())];
-        };
-        let probe = match &process.ready {
-            None => None,
-            Some(probe) => {
-                match ready::resolve(probe, &self.slots[index].env, process.cwd.clone()) {
-                    Ok(probe) => Some(probe),
-                    Err(reason) => return vec![Input::SpawnFailed(reason)],
-                }
-            }
-        };
-        let child = match spawn::spawn(
-            &process.command,
-            &process.cwd,
-            &self.slots[index].env,
-            spawn::Output::Pipe,
-        ) {
-            Ok(child) => child,
-            Err(error) => return vec![Input::SpawnFailed(format!("cannot be spawned: {error}"))],
-        };
-        let slot = &mut self.slots[index];
-        slot.run += 1;
-        self.by_pid.insert(child.pid, index);
-        let (watch, probe) = match probe {
-            Some(ready::Probe::Log(pattern)) => {
-                let (matched, seen) = oneshot::channel();
-                let watch = reader::LineWatch { pattern, matched };
-                (Some(watch), Some(ProbeTask::Seen(seen)))
-            }
-            Some(probe) => (None, Some(ProbeTask::Poll(probe))),
-            None => (None, None),
-        };
-        if let Some(output) = child.output {
-            self.readers
-                .spawn(reader::pump(output, slot.sink.clone(), watch));
-        }
-        let Some(probe) = probe else {
-            return vec![Input::Spawned { pid: child.pid }, Input::Ready];
-        };
-        let (events, run, failure) = (
-            self.events.clone(),
-            slot.run,
-            slot.last_probe_failure.clone(),
-        );
-        *failure.lock().unwrap_or_else(PoisonError::into_inner) = None;
-        let task = tokio::spawn(async move {
-            let passed = match probe {
-                ProbeTask::Seen(seen) => seen.await.is_ok(),
-                ProbeTask::Poll(probe) => {
-                    ready::wait_until_ready(probe, failure).await;
-                    true
-                }
-            };
-            if passed {
-                let _ = events.send(Event::Ready { slot: index, run });
-            }
-        });
-        slot.probe = Some(task.abort_handle());
-        vec![Input::Spawned { pid: child.pid }]
     }
 
     pub(super) fn report(&self, index: usize, report: &Report) {

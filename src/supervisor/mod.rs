@@ -19,12 +19,15 @@
 //! independent instances stop in parallel.
 
 mod actor;
+mod dependencies;
 pub mod environment;
+mod launch;
 pub mod lifecycle;
 pub mod order;
 pub mod ready;
 mod reload;
 mod requests;
 mod slot;
+mod systemd;
 
 pub use actor::{Event, Handle, Options, run};

@@ -27,11 +27,17 @@ use crate::logs::printer::Level;
 impl Supervisor {
     /// Reload the config file; the answer says what changed, or why nothing did.
     pub(super) fn reload(&mut self) -> Response {
+        self.systemd.reloading();
         let plan = match config::load(&self.plan.source) {
             Ok(plan) => plan,
-            Err(error) => return Response::error(2, error.render(false)),
+            Err(error) => {
+                self.systemd.reload_refused();
+                return Response::error(2, error.render(false));
+            }
         };
         let summary = self.apply_plan(plan);
+        // Even when nothing changed, the next snapshot ends the reload for systemd.
+        self.changed = true;
         self.report_proj(Level::Info, describe(&summary));
         Response {
             reload: Some(summary),
@@ -42,6 +48,7 @@ impl Supervisor {
     fn apply_plan(&mut self, new: Plan) -> ReloadSummary {
         let old = std::mem::replace(&mut self.plan, new);
         self.graph = Graph::new(&self.plan);
+        self.shared_env = environment::for_plan(&self.inherited, &self.plan);
         let now = Instant::now();
         let mut summary = ReloadSummary::default();
         let mut live: HashMap<(String, u32), usize> = self
@@ -75,9 +82,7 @@ impl Supervisor {
                     continue;
                 };
                 let env = environment::for_instance(
-                    &self.inherited,
-                    &self.plan,
-                    &process,
+                    self.shared_env[process_index].clone(),
                     &instance,
                     &self.marker,
                 );

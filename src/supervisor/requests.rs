@@ -75,6 +75,15 @@ impl Supervisor {
                 }
                 return;
             }
+            Request::Kill => {
+                self.down_replies.push(reply);
+                // The first stop request retires everything, the second kills.
+                if !self.shutting_down {
+                    self.on_stop_request("kill");
+                }
+                self.on_stop_request("kill");
+                return;
+            }
             Request::Watch => {
                 let _ = reply.send(Answer::Watch(self.status.subscribe()));
                 return;

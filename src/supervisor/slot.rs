@@ -8,7 +8,7 @@ use std::time::Instant;
 use tokio::sync::broadcast;
 use tokio::task::AbortHandle;
 
-use super::environment;
+use super::environment::{self, Environment};
 use super::lifecycle::{ExitStatus, Lifecycle};
 use super::ready::LastFailure;
 use crate::config::{Instance, Plan, ProcessSpec};
@@ -24,7 +24,7 @@ pub(super) struct Slot {
     pub(super) process: usize,
     pub(super) machine: Lifecycle,
     pub(super) timer: Option<Instant>,
-    pub(super) env: Vec<(OsString, OsString)>,
+    pub(super) env: Environment,
     pub(super) sink: Arc<OutputSink>,
     /// Asked to start, waiting for its dependencies.
     pub(super) wanted: bool,
@@ -57,7 +57,8 @@ pub(super) const REMOVED: usize = usize::MAX;
 /// What every new slot needs from the supervisor.
 pub(super) struct SlotContext<'a> {
     pub(super) plan: &'a Plan,
-    pub(super) inherited: &'a [(OsString, OsString)],
+    /// The variables all instances of each process share (see [`Environment`]).
+    pub(super) shared_env: &'a [Arc<Vec<(OsString, OsString)>>],
     pub(super) marker: &'a str,
     pub(super) printer: &'a Printer,
     pub(super) feed: &'a broadcast::Sender<Batch>,
@@ -74,9 +75,7 @@ impl Slot {
         let process = &plan.processes[process_index];
         Slot {
             env: environment::for_instance(
-                context.inherited,
-                plan,
-                process,
+                context.shared_env[process_index].clone(),
                 &instance,
                 context.marker,
             ),

@@ -127,6 +127,30 @@ impl Project {
     }
 }
 
+/// Stops a supervisor started with `proj up -d` when the test ends, even when an
+/// assertion failed first: `proj down`, then SIGKILL to the pid in the lock file.
+pub struct Detached<'a>(pub &'a Project);
+
+impl Drop for Detached<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.command(&["down"]).output();
+        // The pid in the lock file is only trusted while the lock is held: an old pid
+        // may belong to someone else by now.
+        let Ok(file) = std::fs::File::open(self.0.path(".proj/proj.lock")) else {
+            return;
+        };
+        let mut pid = String::new();
+        let _ = (&file).read_to_string(&mut pid);
+        let held = matches!(
+            nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock),
+            Err((_, nix::errno::Errno::EWOULDBLOCK))
+        );
+        if held && let Ok(pid) = pid.trim().parse::<i32>() {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+    }
+}
+
 pub struct Output {
     pub status: ExitStatus,
     pub stdout: String,

@@ -216,8 +216,14 @@ fn read_process_table(
             "watch_ignore" => spec.watch_ignore = read_globs(reader, field, value),
             "autostart" => spec.autostart = reader.bool(field, value).unwrap_or(spec.autostart),
             "oneshot" => lifecycle.oneshot = reader.bool(field, value).unwrap_or(false),
-            "user" => spec.user = reader.non_empty(field, value, r#""www-data""#),
-            "group" => spec.group = reader.non_empty(field, value, r#""www-data""#),
+            "user" => {
+                spec.user = reader.non_empty(field, value, r#""www-data""#);
+                spans.user = spec.user.as_ref().map(|_| value.span());
+            }
+            "group" => {
+                spec.group = reader.non_empty(field, value, r#""www-data""#);
+                spans.group = spec.group.as_ref().map(|_| value.span());
+            }
             _ => reader.unknown_key(key, place, &PROCESS_KEYS, &PROCESS_ALIASES),
         }
     }

@@ -1,0 +1,148 @@
+//! Which instances start, when, and what waiting instances are told.
+//!
+//! `proj up` (or `proj start`) marks instances *wanted*; each loop of the supervisor
+//! starts the wanted instances whose dependencies are satisfied (a service `running`, a
+//! oneshot `exited` with code 0) and puts the others in `pending`, saying what they wait
+//! for, or which dependency failed and why.
+
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use super::actor::Supervisor;
+use super::lifecycle::{Input, State};
+use crate::logs::printer::Level;
+
+impl Supervisor {
+    /// Mark the initial instances as wanted: the processes and instances named in `only`
+    /// (`proj up web db.2`), or every autostart process when `only` is empty, plus
+    /// everything those depend on.
+    pub(super) fn start(&mut self, only: &[String], initial: bool) {
+        let processes = &self.plan.processes;
+        let whole_process = |p: usize| {
+            only.contains(&processes[p].name) || (only.is_empty() && processes[p].autostart)
+        };
+        let roots: Vec<usize> = (0..processes.len())
+            .filter(|&p| {
+                whole_process(p)
+                    || self
+                        .slots
+                        .iter()
+                        .any(|slot| slot.process == p && only.contains(&slot.instance.name))
+            })
+            .collect();
+        let mut whole: BTreeSet<usize> = roots
+            .iter()
+            .copied()
+            .filter(|&p| whole_process(p))
+            .collect();
+        whole.extend(
+            self.graph.with_dependencies(
+                roots
+                    .iter()
+                    .flat_map(|&r| self.graph.dependencies[r].clone()),
+            ),
+        );
+        for slot in self.slots.iter_mut().filter(|slot| !slot.is_removed()) {
+            // `proj up web.2` starts web.2 alone, not its siblings.
+            if whole.contains(&slot.process) || only.contains(&slot.instance.name) {
+                if !slot.machine.state().is_active() {
+                    slot.wanted = true;
+                }
+                slot.initial |= initial;
+            }
+        }
+    }
+
+    /// Start every wanted instance whose dependencies are satisfied; put the others in
+    /// `pending`, saying what they wait for.
+    pub(super) fn start_ready_dependants(&mut self) {
+        if self.shutting_down {
+            return;
+        }
+        for index in 0..self.slots.len() {
+            if !self.slots[index].wanted || self.slots[index].is_removed() {
+                continue;
+            }
+            let waiting_for = self.unsatisfied_dependencies(self.slots[index].process);
+            if waiting_for.is_empty() {
+                self.slots[index].wanted = false;
+                self.apply(index, Input::Start, Instant::now());
+            } else if self.slots[index].machine.state() != State::Pending {
+                self.apply(index, Input::Wait, Instant::now());
+                let name = &self.slots[index].instance.name;
+                let (failed, waiting): (Vec<usize>, Vec<usize>) = waiting_for
+                    .into_iter()
+                    .partition(|&dependency| self.failure_of(dependency).is_some());
+                if !waiting.is_empty() {
+                    let names: Vec<&str> = waiting
+                        .iter()
+                        .map(|&d| self.plan.processes[d].name.as_str())
+                        .collect();
+                    self.report_proj(
+                        Level::Info,
+                        format!("{name}: waiting for {}", names.join(", ")),
+                    );
+                }
+                for dependency in failed {
+                    self.report_failed_dependency(index, dependency);
+                }
+            }
+        }
+    }
+
+    /// The dependencies of `process` that are not satisfied yet: a service must be
+    /// `running` (or have `exited` cleanly), a oneshot must have `exited`.
+    pub(super) fn unsatisfied_dependencies(&self, process: usize) -> Vec<usize> {
+        self.graph.dependencies[process]
+            .iter()
+            .filter(|&&dependency| {
+                let oneshot = self.plan.processes[dependency].lifecycle.oneshot;
+                self.slots
+                    .iter()
+                    .filter(|slot| slot.process == dependency)
+                    .any(|slot| match slot.machine.state() {
+                        State::Exited => false,
+                        State::Running => oneshot,
+                        _ => true,
+                    })
+            })
+            .copied()
+            .collect()
+    }
+
+    /// Why `process` is failed (the reason of its first failed instance), if it is.
+    pub(super) fn failure_of(&self, process: usize) -> Option<String> {
+        self.slots
+            .iter()
+            .filter(|slot| slot.process == process)
+            .find_map(|slot| slot.machine.failure().map(str::to_string))
+    }
+
+    /// "web waits for db, which failed: …", for a pending instance.
+    fn report_failed_dependency(&self, index: usize, dependency: usize) {
+        let reason = self.failure_of(dependency).unwrap_or_default();
+        self.report_proj(
+            Level::Warning,
+            format!(
+                "{} waits for {}, which failed: {reason}",
+                self.slots[index].instance.name, self.plan.processes[dependency].name
+            ),
+        );
+    }
+
+    /// An instance just failed: tell each instance that waits for its process why it
+    /// will keep waiting (until the process is started again and becomes ready).
+    pub(super) fn report_to_dependants(&self, failed: usize) {
+        let process = self.slots[failed].process;
+        if process == super::slot::REMOVED {
+            return;
+        }
+        for &dependant in &self.graph.dependants[process] {
+            for (index, slot) in self.slots.iter().enumerate() {
+                if slot.process == dependant && slot.machine.state() == State::Pending {
+                    self.report_failed_dependency(index, process);
+                }
+            }
+        }
+    }
+}

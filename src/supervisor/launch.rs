@@ -1,0 +1,96 @@
+//! Spawning an instance's process, with its output reader and readiness probe.
+//!
+//! The child is spawned by [`crate::process::spawn`] in its own process group; its
+//! output pipe goes to a reader task ([`crate::logs::reader`]); a probe, when the process
+//! has one, runs as a task that reports `Event::Ready` for this run (a `log` probe is
+//! checked by the reader itself, with no polling).
+
+use std::sync::PoisonError;
+
+use tokio::sync::oneshot;
+
+use super::actor::{Event, Supervisor};
+use super::lifecycle::Input;
+use super::ready;
+use crate::logs::reader;
+use crate::process::identity::Identity;
+use crate::process::spawn;
+
+/// How a probe task learns that its instance is ready.
+enum ProbeTask {
+    /// The output reader saw a matching line.
+    Seen(oneshot::Receiver<()>),
+    /// Poll a tcp, http or exec probe.
+    Poll(ready::Probe),
+}
+
+impl Supervisor {
+    /// Spawn an instance's command; answer with the inputs that report the outcome.
+    pub(super) fn spawn(&mut self, index: usize) -> Vec<Input> {
+        let Some(process) = self.plan.processes.get(self.slots[index].process) else {
+            return vec![Input::SpawnFailed("removed from the config".into())];
+        };
+        // Built for this spawn and dropped after it: slots keep the shared form.
+        let env = self.slots[index].env.to_vec();
+        let probe = match &process.ready {
+            None => None,
+            Some(probe) => match ready::resolve(probe, &env, process.cwd.clone()) {
+                Ok(probe) => Some(probe),
+                Err(reason) => return vec![Input::SpawnFailed(reason)],
+            },
+        };
+        let identity = match Identity::resolve(process.user.as_deref(), process.group.as_deref()) {
+            Ok(identity) => identity,
+            Err(reason) => return vec![Input::SpawnFailed(reason)],
+        };
+        let child = match spawn::spawn_as(
+            &process.command,
+            &process.cwd,
+            &env,
+            spawn::Output::Pipe,
+            identity.as_ref(),
+        ) {
+            Ok(child) => child,
+            Err(error) => return vec![Input::SpawnFailed(format!("cannot be spawned: {error}"))],
+        };
+        let slot = &mut self.slots[index];
+        slot.run += 1;
+        self.by_pid.insert(child.pid, index);
+        let (watch, probe) = match probe {
+            Some(ready::Probe::Log(pattern)) => {
+                let (matched, seen) = oneshot::channel();
+                let watch = reader::LineWatch { pattern, matched };
+                (Some(watch), Some(ProbeTask::Seen(seen)))
+            }
+            Some(probe) => (None, Some(ProbeTask::Poll(probe))),
+            None => (None, None),
+        };
+        if let Some(output) = child.output {
+            self.readers
+                .spawn(reader::pump(output, slot.sink.clone(), watch));
+        }
+        let Some(probe) = probe else {
+            return vec![Input::Spawned { pid: child.pid }, Input::Ready];
+        };
+        let (events, run, failure) = (
+            self.events.clone(),
+            slot.run,
+            slot.last_probe_failure.clone(),
+        );
+        *failure.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        let task = tokio::spawn(async move {
+            let passed = match probe {
+                ProbeTask::Seen(seen) => seen.await.is_ok(),
+                ProbeTask::Poll(probe) => {
+                    ready::wait_until_ready(probe, failure).await;
+                    true
+                }
+            };
+            if passed {
+                let _ = events.send(Event::Ready { slot: index, run });
+            }
+        });
+        slot.probe = Some(task.abort_handle());
+        vec![Input::Spawned { pid: child.pid }]
+    }
+}
