@@ -495,11 +495,7 @@ fn day_one_on_the_guestbook_example_from_a_clone() {
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/guestbook"),
         &origin,
     );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let config = std::fs::read_to_string(origin.join("proj.toml"))
         .unwrap()
         .replace("port = 8100", &format!("port = {port}"));
