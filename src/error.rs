@@ -19,6 +19,10 @@ pub enum Error {
     /// Setup that failed (exit 1) or names an unknown step (exit 2).
     #[error(transparent)]
     Setup(#[from] SetupError),
+    /// A config's diagnostics, rendered elsewhere (by the supervisor, for `proj reload`):
+    /// printed as they are (exit 2).
+    #[error("{0}")]
+    Diagnostics(String),
     /// A runtime failure, explained (exit 1).
     #[error("{0}")]
     Runtime(String),
@@ -41,7 +45,7 @@ impl Error {
 
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Config(_) | Error::Usage(_) => 2,
+            Error::Config(_) | Error::Usage(_) | Error::Diagnostics(_) => 2,
             Error::Clone(error) => error.exit_code(),
             Error::Setup(error) => error.exit_code(),
             Error::Io { .. } | Error::Runtime(_) => 1,
@@ -52,6 +56,7 @@ impl Error {
     pub fn render(&self, color: bool) -> String {
         match self {
             Error::Config(error) => error.render(color),
+            Error::Diagnostics(text) => text.trim_end().to_string(),
             other => {
                 let label = if color {
                     "\x1b[1;31merror\x1b[0m"

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::Error;
 use crate::control::client::{Client, ClientError};
-use crate::control::protocol::{InstanceStatus, Request, Response};
+use crate::control::protocol::{InstanceStatus, RefusalKind, Request, Response};
 use crate::supervisor::lifecycle::short_duration;
 
 use super::Context;
@@ -70,8 +70,10 @@ pub(super) fn check(response: Response) -> Result<Response, Error> {
         return Ok(response);
     }
     let message = response.error.unwrap_or_else(|| "proj refused".into());
-    Err(match response.exit_code {
-        Some(2) => Error::Usage(message),
+    Err(match (response.refusal, response.exit_code) {
+        // Already rendered, `error:` and all.
+        (Some(RefusalKind::InvalidConfig), _) => Error::Diagnostics(message),
+        (_, Some(2)) => Error::Usage(message),
         _ => Error::Runtime(message),
     })
 }
@@ -88,7 +90,7 @@ pub(super) fn table(instances: &[InstanceStatus]) -> String {
             let dash = || "-".to_string();
             [
                 instance.name.clone(),
-                instance.state.clone(),
+                instance.state.to_string(),
                 instance.pid.map_or_else(dash, |pid| pid.to_string()),
                 instance
                     .uptime_ms
@@ -144,7 +146,7 @@ mod tests {
             InstanceStatus {
                 name: "web".into(),
                 process: "web".into(),
-                state: "running".into(),
+                state: crate::supervisor::State::Running,
                 pid: Some(4242),
                 restarts: 1,
                 exit_code: Some(3),
@@ -156,7 +158,7 @@ mod tests {
             InstanceStatus {
                 name: "migrate".into(),
                 process: "migrate".into(),
-                state: "exited".into(),
+                state: crate::supervisor::State::Exited,
                 pid: None,
                 restarts: 0,
                 exit_code: Some(0),

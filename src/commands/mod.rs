@@ -8,6 +8,7 @@ mod detach;
 mod export;
 mod logs;
 mod setup;
+mod supervise;
 mod up;
 
 use std::ffi::OsStr;

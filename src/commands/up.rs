@@ -96,10 +96,9 @@ pub(super) fn run(context: &Context, args: UpArgs) -> Result<(), Error> {
     let options = supervisor::Options {
         only: names,
         printer,
-        claim,
         handle: tui.as_mut().and_then(|tui| tui.handle.take()),
     };
-    let result = runtime.block_on(supervisor::run(plan, options));
+    let result = runtime.block_on(super::supervise::supervise(plan, options, &claim));
     // The terminal is given back before anything else is printed.
     let shown = tui.map_or(Ok(()), crate::tui::Launched::join);
     result.map_err(|error| Error::io("supervisor", error))?;

@@ -19,6 +19,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::supervisor::Refusal;
+pub use crate::supervisor::snapshot::{
+    About, InstanceStatus, LogLine, Progress, ReloadSummary, Snapshot,
+};
+
 /// Bumped when a change would confuse an older client or supervisor.
 pub const VERSION: u32 = 1;
 
@@ -71,58 +76,8 @@ pub enum Request {
     Watch,
 }
 
-/// Where the stack as a whole stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "phase", rename_all = "snake_case")]
-pub enum Progress {
-    /// Some instance `proj up` started is not running (or, for a oneshot, exited) yet.
-    Starting,
-    /// Every instance `proj up` started is running, or exited cleanly.
-    Up,
-    /// One of them failed.
-    Failed { reason: String },
-    /// proj is stopping everything.
-    Stopping,
-}
-
-/// Every instance and the overall progress, at one moment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Snapshot {
-    pub project: String,
-    pub progress: Progress,
-    pub instances: Vec<InstanceStatus>,
-}
-
 fn default_log_lines() -> usize {
     100
-}
-
-/// One instance in `ps` (SPEC §4: `proj ps --json` prints an array of these).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct InstanceStatus {
-    pub name: String,
-    pub process: String,
-    pub state: String,
-    pub pid: Option<i32>,
-    pub restarts: u32,
-    pub exit_code: Option<i32>,
-    pub port: Option<u16>,
-    /// Milliseconds since the current process started, while one runs.
-    pub uptime_ms: Option<u64>,
-    /// How the last process ended, in words ("exited with code 3").
-    pub last_exit: Option<String>,
-    /// Why the instance is `failed`, while it is.
-    pub reason: Option<String>,
-}
-
-/// One line of output in a `logs` answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LogLine {
-    /// Milliseconds since the Unix epoch when proj read the line.
-    pub time_ms: u64,
-    pub name: String,
-    /// The line, decoded lossily (the log file keeps the bytes).
-    pub text: String,
 }
 
 /// An answer. Exactly one of the optional parts is set, depending on the request.
@@ -134,6 +89,10 @@ pub struct Response {
     /// The exit code the client should end with when `ok` is false (1 or 2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
+    /// What kind of refusal `error` is, when the supervisor refused
+    /// ([`RefusalKind`]): a client prints `invalid_config` diagnostics as they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<RefusalKind>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hello: Option<Hello>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -154,21 +113,12 @@ pub struct Response {
     pub snapshot: Option<Snapshot>,
 }
 
+/// The answer to `hello`: who the supervisor is, and which protocol it speaks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Hello {
-    pub pid: u32,
-    pub project: String,
-    pub root: String,
-    pub version: String,
+    #[serde(flatten)]
+    pub about: About,
     pub protocol: u32,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ReloadSummary {
-    pub started: Vec<String>,
-    pub stopped: Vec<String>,
-    pub restarted: Vec<String>,
-    pub unchanged: Vec<String>,
 }
 
 impl Response {
@@ -190,38 +140,60 @@ impl Response {
     }
 }
 
-/// Why a request is refused: the message and the exit code for the client.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    pub exit_code: i32,
-    pub message: String,
+/// The kinds of [`Refusal`], as the wire names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefusalKind {
+    /// The request itself is wrong (malformed, unknown command, wrong version).
+    BadRequest,
+    NoNames,
+    UnknownNames,
+    ShuttingDown,
+    Stopped,
+    InvalidConfig,
+    NotUp,
 }
 
-impl Refusal {
-    pub fn new(exit_code: i32, message: impl Into<String>) -> Refusal {
-        Refusal {
-            exit_code,
-            message: message.into(),
+impl Response {
+    /// The answer for a refusal of the supervisor's.
+    pub fn refused(refusal: &Refusal) -> Response {
+        let kind = match refusal {
+            Refusal::NoNames => RefusalKind::NoNames,
+            Refusal::UnknownNames { .. } => RefusalKind::UnknownNames,
+            Refusal::ShuttingDown => RefusalKind::ShuttingDown,
+            Refusal::Stopped => RefusalKind::Stopped,
+            Refusal::InvalidConfig(_) => RefusalKind::InvalidConfig,
+            Refusal::NotUp(_) => RefusalKind::NotUp,
+        };
+        Response {
+            refusal: Some(kind),
+            ..Response::error(refusal.exit_code(), refusal.to_string())
         }
     }
 }
 
-impl From<Refusal> for Response {
-    fn from(refusal: Refusal) -> Response {
-        Response::error(refusal.exit_code, refusal.message)
+/// A request line that cannot be served (always exit code 2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadRequest(pub String);
+
+impl From<BadRequest> for Response {
+    fn from(bad: BadRequest) -> Response {
+        Response {
+            refusal: Some(RefusalKind::BadRequest),
+            ..Response::error(2, bad.0)
+        }
     }
 }
 
 /// Parse one request line.
-pub fn parse_request(line: &str) -> Result<Request, Refusal> {
+pub fn parse_request(line: &str) -> Result<Request, BadRequest> {
     let value: serde_json::Value = serde_json::from_str(line)
-        .map_err(|error| Refusal::new(2, format!("malformed request: {error}")))?;
+        .map_err(|error| BadRequest(format!("malformed request: {error}")))?;
     let version = value.get("v").and_then(serde_json::Value::as_u64);
     if version != Some(u64::from(VERSION)) {
-        return Err(Refusal::new(
-            2,
-            format!("unsupported protocol version {version:?}: this supervisor speaks v{VERSION}"),
-        ));
+        return Err(BadRequest(format!(
+            "unsupported protocol version {version:?}: this supervisor speaks v{VERSION}"
+        )));
     }
     if let Some(command) = value.get("command").and_then(serde_json::Value::as_str) {
         const KNOWN: [&str; 11] = [
@@ -229,12 +201,12 @@ pub fn parse_request(line: &str) -> Result<Request, Refusal> {
             "watch",
         ];
         if !KNOWN.contains(&command) {
-            return Err(Refusal::new(2, format!("unknown command `{command}`")));
+            return Err(BadRequest(format!("unknown command `{command}`")));
         }
     }
     serde_json::from_value::<Envelope>(value)
         .map(|envelope| envelope.request)
-        .map_err(|error| Refusal::new(2, format!("invalid request: {error}")))
+        .map_err(|error| BadRequest(format!("invalid request: {error}")))
 }
 
 #[cfg(test)]
@@ -275,13 +247,8 @@ mod tests {
             (r#"{"v":1,"command":"start"}"#, "invalid request"),
             (r#"{"v":1}"#, "invalid request"),
         ] {
-            let refusal = parse_request(line).unwrap_err();
-            assert_eq!(refusal.exit_code, 2);
-            assert!(
-                refusal.message.contains(expected),
-                "{line}: {}",
-                refusal.message
-            );
+            let BadRequest(message) = parse_request(line).unwrap_err();
+            assert!(message.contains(expected), "{line}: {message}");
         }
     }
 

@@ -6,57 +6,26 @@
 //! itself, so a slow client only ever slows down its own connection: the feed drops
 //! what it cannot keep, and says how much.
 
-use std::collections::HashMap;
 use std::io;
 use std::os::fd::AsFd;
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
-use super::protocol::{self, LogLine, Request, Response, Snapshot};
+/// Where requests go: the supervisor's command channel.
+pub type Commands = mpsc::UnboundedSender<Command>;
+
+use super::protocol::{self, Hello, LogLine, Request, Response, Snapshot};
 use crate::logs::history::Batch;
 use crate::logs::splitter;
-
-/// A request on its way to the supervisor, with where to send the answer.
-#[derive(Debug)]
-pub struct Call {
-    pub request: Request,
-    pub reply: oneshot::Sender<Answer>,
-}
-
-/// The supervisor's answer to a [`Call`].
-#[derive(Debug)]
-pub enum Answer {
-    Done(Response),
-    /// The last answer of a supervisor that is about to exit (`down`): once it is
-    /// written, the connection says so, and the supervisor may end.
-    Final(Response, oneshot::Sender<()>),
-    /// `watch`: the latest snapshot, now and whenever it changes.
-    Watch(watch::Receiver<Snapshot>),
-    /// `logs`: a header, the backlog, and for `-f` what to follow.
-    Logs {
-        header: Response,
-        backlog: Vec<LogLine>,
-        follow: Option<Follow>,
-    },
-}
-
-/// What a `logs -f` connection streams after the backlog.
-#[derive(Debug)]
-pub struct Follow {
-    /// Subscribed before the backlog was taken, so nothing falls in between.
-    pub feed: broadcast::Receiver<Batch>,
-    /// The instances to show, each with the time of its newest batch already in the
-    /// backlog: batches up to then came through the feed too and are skipped.
-    pub instances: HashMap<String, Option<SystemTime>>,
-}
+use crate::supervisor::command::{Follow, Logs, Refusal, Reply, WaitUp};
+use crate::supervisor::{Command, InstanceStatus, ShutdownMode};
 
 /// Bind the socket at `path` (mode 0600) and serve it until the runtime ends.
-pub fn start(path: &Path, calls: mpsc::UnboundedSender<Call>) -> io::Result<()> {
+pub fn start(path: &Path, commands: Commands) -> io::Result<()> {
     let listener = UnixListener::bind(path)?;
     std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
     tokio::spawn(async move {
@@ -67,7 +36,7 @@ pub fn start(path: &Path, calls: mpsc::UnboundedSender<Call>) -> io::Result<()> 
                         tracing::warn!(%reason, "refused a control connection");
                         continue;
                     }
-                    tokio::spawn(serve(stream, calls.clone()));
+                    tokio::spawn(serve(stream, commands.clone()));
                 }
                 Err(error) => {
                     // EMFILE and the like: keep serving once descriptors free up.
@@ -92,7 +61,7 @@ fn check_peer(stream: &UnixStream) -> Result<(), String> {
     }
 }
 
-async fn serve(stream: UnixStream, calls: mpsc::UnboundedSender<Call>) {
+async fn serve(stream: UnixStream, commands: Commands) {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read).lines();
     while let Ok(Some(line)) = lines.next_line().await {
@@ -101,18 +70,14 @@ async fn serve(stream: UnixStream, calls: mpsc::UnboundedSender<Call>) {
         }
         let request = match protocol::parse_request(&line) {
             Ok(request) => request,
-            Err(refusal) => {
-                if send(&mut write, &refusal.into()).await.is_err() {
+            Err(bad) => {
+                if send(&mut write, &bad.into()).await.is_err() {
                     return;
                 }
                 continue;
             }
         };
-        let (reply, answer) = oneshot::channel();
-        if calls.send(Call { request, reply }).is_err() {
-            return;
-        }
-        let Ok(answer) = answer.await else {
+        let Some(answer) = ask(&commands, request).await else {
             // The supervisor is gone (it answered `down` or ended).
             return;
         };
@@ -130,16 +95,21 @@ async fn serve(stream: UnixStream, calls: mpsc::UnboundedSender<Call>) {
                 }
                 return;
             }
-            Answer::Final(response, written) => {
-                let _ = send(&mut write, &response).await;
+            Answer::Farewell(written) => {
+                let _ = send(&mut write, &Response::ok()).await;
                 let _ = written.send(());
                 return;
             }
-            Answer::Logs {
-                header,
-                backlog,
-                follow,
-            } => {
+            Answer::Logs(logs) => {
+                let Logs {
+                    names,
+                    backlog,
+                    follow,
+                } = logs;
+                let header = Response {
+                    names: Some(names),
+                    ..Response::ok()
+                };
                 if send(&mut write, &header).await.is_err() {
                     return;
                 }
@@ -162,6 +132,108 @@ async fn serve(stream: UnixStream, calls: mpsc::UnboundedSender<Call>) {
             }
         }
     }
+}
+
+/// What the supervisor answered, in the shape the connection writes it.
+enum Answer {
+    Done(Box<Response>),
+    /// The last answer of a supervisor about to exit: once written, say so.
+    Farewell(oneshot::Sender<()>),
+    Watch(watch::Receiver<Snapshot>),
+    Logs(Logs),
+}
+
+fn done(response: Response) -> Answer {
+    Answer::Done(Box::new(response))
+}
+
+/// Turn a wire request into a [`Command`], send it, and wait for the typed answer;
+/// `None` once the supervisor is gone.
+async fn ask(commands: &Commands, request: Request) -> Option<Answer> {
+    /// Send a command made with a fresh reply channel and wait for the reply.
+    async fn call<T>(commands: &Commands, make: impl FnOnce(Reply<T>) -> Command) -> Option<T> {
+        let (reply, answer) = oneshot::channel();
+        commands.send(make(reply)).ok()?;
+        answer.await.ok()
+    }
+    let instances = |result: Result<Vec<InstanceStatus>, Refusal>| match result {
+        Ok(instances) => Response {
+            instances: Some(instances),
+            ..Response::ok()
+        },
+        Err(refusal) => Response::refused(&refusal),
+    };
+    Some(match request {
+        Request::Hello => {
+            let about = call(commands, |reply| Command::Hello { reply }).await?;
+            done(Response {
+                hello: Some(Hello {
+                    about,
+                    protocol: protocol::VERSION,
+                }),
+                ..Response::ok()
+            })
+        }
+        Request::Ps => {
+            let status = call(commands, |reply| Command::Status { reply }).await?;
+            done(instances(Ok(status)))
+        }
+        Request::Start { names } => done(instances(
+            call(commands, |reply| Command::Start { names, reply }).await?,
+        )),
+        Request::Stop { names } => done(instances(
+            call(commands, |reply| Command::Stop { names, reply }).await?,
+        )),
+        Request::Restart { names } => done(instances(
+            call(commands, |reply| Command::Restart { names, reply }).await?,
+        )),
+        Request::Reload => done(
+            match call(commands, |reply| Command::Reload { reply }).await? {
+                Ok(summary) => Response {
+                    reload: Some(summary),
+                    ..Response::ok()
+                },
+                Err(refusal) => Response::refused(&refusal),
+            },
+        ),
+        Request::Down | Request::Kill => {
+            let mode = if request == Request::Kill {
+                ShutdownMode::Kill
+            } else {
+                ShutdownMode::Graceful
+            };
+            let farewell = call(commands, |reply| Command::Shutdown { mode, reply }).await?;
+            Answer::Farewell(farewell.written)
+        }
+        Request::Logs {
+            names,
+            lines,
+            follow,
+        } => match call(commands, |reply| Command::Logs {
+            names,
+            lines,
+            follow,
+            reply,
+        })
+        .await?
+        {
+            Ok(logs) => Answer::Logs(logs),
+            Err(refusal) => done(Response::refused(&refusal)),
+        },
+        Request::WaitUp => {
+            let WaitUp { instances, outcome } =
+                call(commands, |reply| Command::WaitUp { reply }).await?;
+            let response = match outcome {
+                Ok(()) => Response::ok(),
+                Err(refusal) => Response::refused(&refusal),
+            };
+            done(Response {
+                instances: Some(instances),
+                ..response
+            })
+        }
+        Request::Watch => Answer::Watch(call(commands, |reply| Command::Watch { reply }).await?),
+    })
 }
 
 async fn stream_snapshots(
@@ -216,17 +288,11 @@ async fn stream_feed(write: &mut tokio::net::unix::OwnedWriteHalf, follow: Follo
 
 /// The lines of a batch as protocol lines.
 pub fn batch_lines(batch: &Batch) -> impl Iterator<Item = LogLine> + '_ {
-    let time_ms = millis(batch.at);
+    let time_ms = crate::logs::clock::unix_millis(batch.at);
     splitter::lines(&batch.lines).map(move |line| LogLine {
         time_ms,
         name: batch.instance.to_string(),
         text: String::from_utf8_lossy(line).into_owned(),
-    })
-}
-
-pub fn millis(at: SystemTime) -> u64 {
-    at.duration_since(UNIX_EPOCH).map_or(0, |since| {
-        u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
     })
 }
 

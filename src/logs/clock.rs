@@ -7,6 +7,14 @@ use std::time::SystemTime;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
+/// Milliseconds since the Unix epoch (0 before it, `u64::MAX` far after it).
+pub fn unix_millis(at: SystemTime) -> u64 {
+    at.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |since| {
+            u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+        })
+}
+
 /// Formats instants as local `HH:MM:SS.mmm`. The time zone is read once.
 #[derive(Debug, Clone)]
 pub struct Clock {

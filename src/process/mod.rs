@@ -4,11 +4,14 @@
 //!
 //! This is the only module with `unsafe` code: the `pre_exec` hook in [`spawn`].
 
+mod exit;
 pub mod guardian;
 pub mod identity;
 pub mod reaper;
 pub mod spawn;
 pub mod sweep;
+
+pub use exit::{ExitStatus, signal_name};
 
 /// The environment variable that marks every descendant of one proj supervisor.
 ///

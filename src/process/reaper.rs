@@ -25,8 +25,8 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::oneshot;
 
+use super::ExitStatus;
 use super::spawn::signal_group;
-use crate::supervisor::lifecycle::ExitStatus;
 
 /// A child that exited, reaped.
 #[derive(Debug, Clone, Copy)]

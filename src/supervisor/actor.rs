@@ -1,28 +1,29 @@
-//! The supervisor task and the slots it owns (see the module docs in `mod.rs`).
+//! The supervisor task and what it owns (see the module docs in `mod.rs`).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::ffi::OsString;
-use std::io;
-use std::sync::PoisonError;
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use tokio::signal::unix::{SignalKind, signal};
+use nix::sys::signal::Signal;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio_util::task::TaskTracker;
 
+use super::clock::now;
+use super::command::{Command, Farewell, Reply, ShutdownMode};
+use super::edges::{Inputs, Processes, SignalEvent};
+use super::failure::Failure;
 use super::lifecycle::{Action, Input, Report, State};
 use super::order::Graph;
 use super::requests::Waiter;
 use super::slot::{Draining, Slot, SlotContext};
+use super::snapshot::{Progress, Snapshot};
+use super::table::InstanceTable;
 use crate::config::Plan;
-use crate::control::endpoint::Claim;
-use crate::control::protocol::{Progress, Snapshot};
-use crate::control::server::{self, Answer, Call};
 use crate::logs::history::{Batch, FEED_CAPACITY};
 use crate::logs::printer::{Level, Printer};
-use crate::process::guardian::Guardian;
-use crate::process::reaper::{self, Exit};
-use crate::process::{spawn, sweep};
+use crate::process::identity::Identity;
+use crate::process::reaper::Exit;
 
 /// How long proj waits, once every instance is stopped, for their output to drain.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
@@ -31,57 +32,90 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 /// waiting for it (see [`Draining::give_up_at`]).
 const KILL_GRACE: Duration = Duration::from_secs(1);
 
+/// How long the supervisor waits, at the very end, for its farewells to be written.
+const FAREWELL_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// What `proj up` asks of the supervisor.
 pub struct Options {
     /// Start only these processes or instances (and what they depend on); empty: every
     /// process with `autostart = true`.
     pub only: Vec<String>,
     pub printer: Printer,
-    /// The project, claimed for this supervisor (see [`crate::control::endpoint`]).
-    pub claim: Claim,
-    /// Receives a [`Handle`] once the supervisor runs, for in-process clients (the TUI,
-    /// systemd notifications).
+    /// Receives a [`Handle`] once the supervisor runs, for in-process clients (the TUI).
     pub handle: Option<oneshot::Sender<Handle>>,
 }
 
-/// What an in-process client gets: the same requests the control socket serves, the
-/// latest snapshot (a `watch` channel: a slow reader just sees the newest), and the
-/// output feed.
+/// What an in-process client gets: the commands the control socket serves, the latest
+/// snapshot (a `watch` channel: a slow reader just sees the newest), and the output
+/// feed.
 #[derive(Clone)]
 pub struct Handle {
-    pub calls: mpsc::UnboundedSender<Call>,
+    pub commands: mpsc::UnboundedSender<Command>,
     pub status: watch::Receiver<Snapshot>,
     pub feed: broadcast::Sender<Batch>,
 }
 
-/// Supervise `plan` until a shutdown completes.
-pub async fn run(plan: Plan, options: Options) -> io::Result<()> {
-    let (exits_sender, mut exits) = mpsc::unbounded_channel();
-    reaper::start(exits_sender)?;
-    let marker = format!(
-        "{}-{:x}",
-        std::process::id(),
-        SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos()
-    );
-    let guardian = Guardian::spawn(&marker)?;
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
-    let mut hangup = signal(SignalKind::hangup())?;
-    let (calls_sender, mut calls) = mpsc::unbounded_channel();
-    server::start(&options.claim.socket, calls_sender.clone())?;
+/// What the supervisor's own helpers (probe tasks, file watchers) tell it.
+#[derive(Debug)]
+pub enum Event {
+    /// The readiness probe of `slot`'s run number `run` passed.
+    Ready { slot: usize, run: u64 },
+    /// An attempt of that probe failed, for a reason other than the last one's.
+    ProbeSaid {
+        slot: usize,
+        run: u64,
+        reason: String,
+    },
+    /// A file that `process` watches changed: restart it (or start it again when it
+    /// failed or finished).
+    FileChanged {
+        process: String,
+        path: std::path::PathBuf,
+    },
+}
 
+/// A supervisor that has stopped everything: the callers of `proj down` still wait for
+/// their answer, which [`Finished::say_goodbye`] gives once the caller has done what
+/// must come first (removing the socket, so a new `proj up` may start at once).
+pub struct Finished {
+    farewells: Vec<Reply<Farewell>>,
+}
+
+impl Finished {
+    /// Answer every `down`/`kill` caller and wait (briefly) until each answer is written.
+    pub async fn say_goodbye(self) {
+        let mut written = Vec::new();
+        for reply in self.farewells {
+            let (done, wait) = oneshot::channel();
+            if reply.send(Farewell { written: done }).is_ok() {
+                written.push(wait);
+            }
+        }
+        let all = async {
+            for wait in written {
+                let _ = wait.await;
+            }
+        };
+        let _ = tokio::time::timeout(FAREWELL_TIMEOUT, all).await;
+    }
+}
+
+/// Supervise `plan` on the given inputs until a shutdown completes.
+pub async fn run(
+    plan: Plan,
+    options: Options,
+    mut inputs: Inputs,
+    processes: Arc<dyn Processes>,
+) -> Finished {
     let (events_sender, mut events) = mpsc::unbounded_channel();
-    let mut supervisor = Supervisor::new(plan, &options, marker, events_sender);
+    let mut supervisor = Supervisor::new(plan, &options, processes, events_sender);
     // Watchers live as long as the supervisor (reload brings them in line).
     supervisor
         .watches
         .sync(&supervisor.plan, &supervisor.events, &supervisor.printer);
     if let Some(handle) = options.handle {
         let _ = handle.send(Handle {
-            calls: calls_sender,
+            commands: inputs.command_sender.clone(),
             status: supervisor.status.subscribe(),
             feed: supervisor.feed.clone(),
         });
@@ -101,24 +135,16 @@ pub async fn run(plan: Plan, options: Options) -> io::Result<()> {
         supervisor.publish_status();
         let deadline = supervisor.next_deadline();
         tokio::select! {
-            Some(exit) = exits.recv() => supervisor.on_exit(exit),
+            Some(exit) = inputs.exits.recv() => supervisor.on_exit(exit),
             Some(event) = events.recv() => supervisor.on_event(event),
-            Some(call) = calls.recv() => supervisor.on_call(call),
-            Some(()) = interrupt.recv() => supervisor.on_stop_request("SIGINT"),
-            Some(()) = terminate.recv() => supervisor.on_stop_request("SIGTERM"),
-            Some(()) = hangup.recv() => supervisor.on_hangup(),
+            Some(command) = inputs.commands.recv() => supervisor.on_command(command),
+            Some(signal) = inputs.signals.recv() => supervisor.on_signal(signal),
             // From this loop, not a task of its own: a stuck supervisor stops pinging.
             () = super::systemd::watchdog_due(&mut watchdog) => supervisor.systemd.watchdog(),
-            () = sleep_until(deadline), if deadline.is_some() => {
-                supervisor.on_timers(Instant::now());
-            }
+            () = sleep_until(deadline), if deadline.is_some() => supervisor.on_timers(now()),
         }
     }
-    supervisor.finish().await;
-    let _ = std::fs::remove_file(&options.claim.socket);
-    supervisor.answer_down().await;
-    drop(guardian);
-    Ok(())
+    supervisor.finish().await
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
@@ -127,45 +153,37 @@ async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
-/// What the supervisor's own helpers (probe tasks, file watchers) tell it.
-#[derive(Debug)]
-pub enum Event {
-    /// The readiness probe of `slot`'s run number `run` passed.
-    Ready { slot: usize, run: u64 },
-    /// A file that `process` watches changed: restart it (or start it again when it
-    /// failed or finished).
-    FileChanged {
-        process: String,
-        path: std::path::PathBuf,
-    },
-}
-
+/// The supervisor's state. Instances live in the [`InstanceTable`]; the fields here are
+/// what surrounds them: the plan they come from, the edges, and the clients waiting for
+/// answers.
 pub(super) struct Supervisor {
     pub(super) plan: Plan,
+    /// The plan's dependency edges, by process index.
     pub(super) graph: Graph,
-    pub(super) slots: Vec<Slot>,
-    pub(super) by_pid: HashMap<i32, usize>,
+    /// Per process (plan order): the account its instances run as, resolved once per
+    /// plan (or why it cannot be switched to).
+    pub(super) accounts: Vec<Result<Option<Identity>, String>>,
+    pub(super) slots: InstanceTable,
+    pub(super) processes: Arc<dyn Processes>,
     pub(super) printer: Printer,
     pub(super) readers: TaskTracker,
     /// proj's own environment, the base of every child's.
     pub(super) inherited: Vec<(OsString, OsString)>,
     /// Per process (plan order): the environment its instances share.
-    pub(super) shared_env: Vec<std::sync::Arc<Vec<(OsString, OsString)>>>,
+    pub(super) shared_env: Vec<Arc<Vec<(OsString, OsString)>>>,
     pub(super) marker: String,
     pub(super) events: mpsc::UnboundedSender<Event>,
-    /// Every instance's output, for `logs -f` and (later) the TUI.
+    /// Every instance's output, for `logs -f` and the TUI.
     pub(super) feed: broadcast::Sender<Batch>,
-    /// Control requests answered once instances settle.
+    /// Requests answered once instances settle.
     pub(super) waiters: Vec<Waiter>,
-    /// `proj down` callers, answered when the supervisor is done.
-    pub(super) down_replies: Vec<oneshot::Sender<Answer>>,
+    /// `down`/`kill` callers, answered when the supervisor is done.
+    pub(super) farewells: Vec<Reply<Farewell>>,
     /// The latest snapshot, for watchers; refreshed after every event that changed
     /// something (see `changed`).
     pub(super) status: watch::Sender<Snapshot>,
     pub(super) changed: bool,
     pub(super) shutting_down: bool,
-    /// Slots created so far (colours keep cycling across reloads).
-    pub(super) created: usize,
     /// What systemd has been told (nothing happens when proj is not under systemd).
     pub(super) systemd: super::systemd::Link,
     /// The file watchers of processes with `watch` (see [`crate::watch`]).
@@ -176,7 +194,7 @@ impl Supervisor {
     fn new(
         plan: Plan,
         options: &Options,
-        marker: String,
+        processes: Arc<dyn Processes>,
         events: mpsc::UnboundedSender<Event>,
     ) -> Supervisor {
         let inherited: Vec<(OsString, OsString)> = std::env::vars_os()
@@ -194,20 +212,20 @@ impl Supervisor {
             changed: true,
             shared_env,
             graph: Graph::new(&plan),
+            accounts: resolve_accounts(&plan),
             plan,
-            slots: Vec::new(),
-            by_pid: HashMap::new(),
+            slots: InstanceTable::default(),
             printer: options.printer.clone(),
             readers: TaskTracker::new(),
             inherited,
-            marker,
+            marker: processes.marker().to_string(),
+            processes,
             events,
             feed,
             waiters: Vec::new(),
-            down_replies: Vec::new(),
+            farewells: Vec::new(),
             shutting_down: false,
             systemd: super::systemd::Link::from_env(),
-            created: 0,
             watches: crate::watch::Watches::default(),
         };
         let instances: Vec<_> = supervisor
@@ -223,6 +241,15 @@ impl Supervisor {
         supervisor
     }
 
+    /// Adopt a new plan (a reload): its dependency edges, environments and accounts.
+    pub(super) fn adopt(&mut self, plan: Plan) -> Plan {
+        let old = std::mem::replace(&mut self.plan, plan);
+        self.graph = Graph::new(&self.plan);
+        self.accounts = resolve_accounts(&self.plan);
+        self.shared_env = super::environment::for_plan(&self.inherited, &self.plan);
+        old
+    }
+
     /// What a new slot (or a renamed one's sink) is made from.
     pub(super) fn slot_context(&self) -> SlotContext<'_> {
         SlotContext {
@@ -236,21 +263,28 @@ impl Supervisor {
 
     /// Add a slot for `instance` of `plan.processes[process]`; returns its index.
     pub(super) fn add_slot(&mut self, process: usize, instance: crate::config::Instance) -> usize {
-        let slot = Slot::new(&self.slot_context(), process, instance, self.created);
-        self.created += 1;
-        self.slots.push(slot);
-        self.slots.len() - 1
+        let context = SlotContext {
+            plan: &self.plan,
+            shared_env: &self.shared_env,
+            marker: &self.marker,
+            printer: &self.printer,
+            feed: &self.feed,
+        };
+        self.slots
+            .add(|color| Slot::new(&context, process, instance, color))
     }
 
     fn on_exit(&mut self, exit: Exit) {
-        let Some(index) = self.by_pid.remove(&exit.pid) else {
+        let Some(index) = self.slots.take_pid(exit.pid) else {
             // An orphaned descendant re-parented to proj (perhaps the last member of a
             // draining group), or the guardian.
             tracing::debug!(pid = exit.pid, status = ?exit.status, "reaped a process that is not an instance");
             self.check_draining(exit.at);
             return;
         };
-        if self.slots[index].machine.state() == State::Stopping && reaper::group_alive(exit.pid) {
+        if self.slots[index].machine.state() == State::Stopping
+            && self.processes.group_alive(exit.pid)
+        {
             // The leader is gone; the rest of the group gets its stop timeout.
             self.slots[index].draining = Some(Draining {
                 pgid: exit.pid,
@@ -259,7 +293,7 @@ impl Supervisor {
             });
             return;
         }
-        reaper::undrain(exit.pid);
+        self.processes.release_group(exit.pid);
         self.apply(index, Input::Exited(exit.status), exit.at);
     }
 
@@ -267,11 +301,11 @@ impl Supervisor {
     fn check_draining(&mut self, now: Instant) {
         for index in 0..self.slots.len() {
             if let Some(draining) = self.slots[index].draining
-                && (!reaper::group_alive(draining.pgid)
+                && (!self.processes.group_alive(draining.pgid)
                     || draining.give_up_at.is_some_and(|at| at <= now))
             {
                 self.slots[index].draining = None;
-                reaper::undrain(draining.pgid);
+                self.processes.release_group(draining.pgid);
                 self.apply(index, Input::Exited(draining.leader_exit), now);
             }
         }
@@ -281,7 +315,12 @@ impl Supervisor {
         match event {
             Event::Ready { slot, run } => {
                 if self.slots[slot].run == run {
-                    self.apply(slot, Input::Ready, Instant::now());
+                    self.apply(slot, Input::Ready, now());
+                }
+            }
+            Event::ProbeSaid { slot, run, reason } => {
+                if self.slots[slot].run == run {
+                    self.slots[slot].last_probe_failure = Some(reason);
                 }
             }
             Event::FileChanged { process, path } => self.on_file_changed(&process, &path),
@@ -295,7 +334,7 @@ impl Supervisor {
         if self.shutting_down {
             return;
         }
-        let now = Instant::now();
+        let now = now();
         let display = path.strip_prefix(&self.plan.root).unwrap_or(path);
         for index in 0..self.slots.len() {
             let slot = &self.slots[index];
@@ -349,47 +388,82 @@ impl Supervisor {
         }
     }
 
+    fn on_signal(&mut self, signal: SignalEvent) {
+        match signal {
+            SignalEvent::Hangup => self.on_hangup(),
+            SignalEvent::Interrupt | SignalEvent::Terminate => {
+                if self.shutting_down {
+                    self.kill_all(&format!("{} again", signal.name()));
+                } else {
+                    self.begin_shutdown(Some(format!(
+                        "{}: stopping every process (press Ctrl-C again to kill them now)",
+                        signal.name()
+                    )));
+                }
+            }
+        }
+    }
+
     /// SIGHUP: reload, as `proj reload` does; ignored while shutting down.
     fn on_hangup(&mut self) {
         if self.shutting_down {
             return;
         }
-        let response = self.reload();
-        if let Some(error) = response.error {
+        if let Err(refusal) = self.reload() {
             self.report_proj(
                 Level::Error,
-                format!("SIGHUP: reload refused, nothing changed\n{error}"),
+                format!("SIGHUP: reload refused, nothing changed\n{refusal}"),
             );
         }
     }
 
-    /// SIGINT or SIGTERM: the first stops everything in order, the next kills.
-    pub(super) fn on_stop_request(&mut self, signal: &str) {
-        let now = Instant::now();
-        if self.shutting_down {
-            self.report_proj(
-                Level::Warning,
-                format!("{signal} again: killing every process now"),
-            );
-            for index in 0..self.slots.len() {
-                self.apply(index, Input::Kill, now);
+    /// `proj down`, `q`, a second Ctrl-C in the TUI: stop (or kill) everything and end.
+    pub(super) fn on_shutdown(&mut self, mode: ShutdownMode, reply: Reply<Farewell>) {
+        self.farewells.push(reply);
+        match mode {
+            ShutdownMode::Graceful if !self.shutting_down => {
+                self.begin_shutdown(Some("proj down: stopping every process".into()));
             }
-            return;
+            ShutdownMode::Graceful => {}
+            ShutdownMode::Kill => {
+                if !self.shutting_down {
+                    self.begin_shutdown(None);
+                }
+                self.kill_all("kill");
+            }
         }
+    }
+
+    /// Stop everything in reverse dependency order: nothing starts again, and each
+    /// running instance is asked to stop once nothing that depends on it is active
+    /// ([`Self::advance_shutdown`]).
+    fn begin_shutdown(&mut self, message: Option<String>) {
         self.shutting_down = true;
-        self.report_proj(
-            Level::Info,
-            format!("{signal}: stopping every process (press Ctrl-C again to kill them now)"),
-        );
+        if let Some(message) = message {
+            self.report_proj(Level::Info, message);
+        }
+        let now = now();
         for index in 0..self.slots.len() {
             self.slots[index].wanted = false;
             self.apply(index, Input::Retire, now);
         }
     }
 
+    /// SIGKILL to every process group now.
+    fn kill_all(&mut self, cause: &str) {
+        self.report_proj(
+            Level::Warning,
+            format!("{cause}: killing every process now"),
+        );
+        let now = now();
+        for index in 0..self.slots.len() {
+            self.apply(index, Input::Kill, now);
+        }
+    }
+
     /// Ask each running instance to stop once nothing that depends on it is active.
     fn advance_shutdown(&mut self) {
-        let now = Instant::now();
+        let now = now();
         for index in 0..self.slots.len() {
             if !matches!(
                 self.slots[index].machine.state(),
@@ -397,15 +471,14 @@ impl Supervisor {
             ) {
                 continue;
             }
-            let process = self.slots[index].process;
-            if process == super::slot::REMOVED {
+            let Some(process) = self.slots[index].process else {
                 self.apply(index, Input::Stop, now);
                 continue;
-            }
+            };
             let dependants_active = self.graph.dependants[process].iter().any(|&dependant| {
                 self.slots
-                    .iter()
-                    .any(|slot| slot.process == dependant && slot.machine.state().is_active())
+                    .of_process(dependant)
+                    .any(|slot| slot.machine.state().is_active())
             });
             if !dependants_active {
                 self.apply(index, Input::Stop, now);
@@ -431,18 +504,7 @@ impl Supervisor {
             for action in actions {
                 match action {
                     Action::Spawn => inputs.extend(self.spawn(index)),
-                    Action::Signal(signal) => {
-                        if let Some(pid) = self.slots[index].machine.pid() {
-                            // A stop: let the whole group finish, not just its leader.
-                            reaper::drain(pid);
-                            spawn::signal_group(pid, signal);
-                        }
-                        if signal == nix::sys::signal::Signal::SIGKILL
-                            && let Some(draining) = &mut self.slots[index].draining
-                        {
-                            draining.give_up_at = Some(now + KILL_GRACE);
-                        }
-                    }
+                    Action::Signal(signal) => self.signal(index, signal, now),
                     Action::SetTimer(at) => self.slots[index].timer = Some(at),
                     Action::CancelTimer => self.slots[index].timer = None,
                     Action::Report(report) => self.report(index, &report),
@@ -456,27 +518,33 @@ impl Supervisor {
             probe.abort();
         }
         if after == State::Failed && before != State::Failed {
-            if let Some(reason) = self.slots[index]
-                .last_probe_failure
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .take()
-                .filter(|_| {
-                    self.slots[index]
-                        .machine
-                        .failure()
-                        .is_some_and(|f| f.contains("ready_timeout"))
-                })
+            let said = self.slots[index].last_probe_failure.take();
+            if let (Some(Failure::ReadyTimeout { .. }), Some(said)) =
+                (self.slots[index].machine.failure(), said)
             {
                 self.report_proj(
                     Level::Error,
                     format!(
-                        "{}: the last probe said: {reason}",
+                        "{}: the last probe said: {said}",
                         self.slots[index].instance.name
                     ),
                 );
             }
             self.report_to_dependants(index);
+        }
+    }
+
+    /// Signal an instance's process group (a stop lets the whole group finish, not just
+    /// its leader).
+    fn signal(&mut self, index: usize, signal: Signal, now: Instant) {
+        if let Some(pid) = self.slots[index].machine.pid() {
+            self.processes.spare_group(pid);
+            self.processes.signal_group(pid, signal);
+        }
+        if signal == Signal::SIGKILL
+            && let Some(draining) = &mut self.slots[index].draining
+        {
+            draining.give_up_at = Some(now + KILL_GRACE);
         }
     }
 
@@ -497,10 +565,10 @@ impl Supervisor {
     }
 
     /// Every instance is stopped: kill descendants that escaped their process groups,
-    /// let the output drain, flush the printer.
-    async fn finish(&mut self) {
-        let marker = self.marker.clone();
-        let escaped = tokio::task::spawn_blocking(move || sweep::kill_marked(&marker))
+    /// let the output drain, flush the printer, tell the waiters.
+    async fn finish(mut self) -> Finished {
+        let processes = self.processes.clone();
+        let escaped = tokio::task::spawn_blocking(move || processes.sweep())
             .await
             .unwrap_or(0);
         // Processes still dying from their group's SIGKILL are counted too: this is a
@@ -516,5 +584,17 @@ impl Supervisor {
         self.report_proj(Level::Info, "all processes stopped".into());
         let printer = self.printer.clone();
         let _ = tokio::task::spawn_blocking(move || printer.flush(DRAIN_TIMEOUT)).await;
+        self.refuse_waiters();
+        Finished {
+            farewells: std::mem::take(&mut self.farewells),
+        }
     }
+}
+
+/// The account of each process of `plan`, looked up once.
+fn resolve_accounts(plan: &Plan) -> Vec<Result<Option<Identity>, String>> {
+    plan.processes
+        .iter()
+        .map(|process| Identity::resolve(process.user.as_deref(), process.group.as_deref()))
+        .collect()
 }

@@ -6,9 +6,10 @@
 //! for, or which dependency failed and why.
 
 use std::collections::BTreeSet;
-use std::time::Instant;
 
 use super::actor::Supervisor;
+use super::clock::now;
+use super::failure::Failure;
 use super::lifecycle::{Input, State};
 use crate::logs::printer::Level;
 
@@ -26,8 +27,8 @@ impl Supervisor {
                 whole_process(p)
                     || self
                         .slots
-                        .iter()
-                        .any(|slot| slot.process == p && only.contains(&slot.instance.name))
+                        .of_process(p)
+                        .any(|slot| only.contains(&slot.instance.name))
             })
             .collect();
         let mut whole: BTreeSet<usize> = roots
@@ -44,7 +45,9 @@ impl Supervisor {
         );
         for slot in self.slots.iter_mut().filter(|slot| !slot.is_removed()) {
             // `proj up web.2` starts web.2 alone, not its siblings.
-            if whole.contains(&slot.process) || only.contains(&slot.instance.name) {
+            if slot.process.is_some_and(|p| whole.contains(&p))
+                || only.contains(&slot.instance.name)
+            {
                 if !slot.machine.state().is_active() {
                     slot.wanted = true;
                 }
@@ -63,12 +66,15 @@ impl Supervisor {
             if !self.slots[index].wanted || self.slots[index].is_removed() {
                 continue;
             }
-            let waiting_for = self.unsatisfied_dependencies(self.slots[index].process);
+            let Some(process) = self.slots[index].process else {
+                continue;
+            };
+            let waiting_for = self.unsatisfied_dependencies(process);
             if waiting_for.is_empty() {
                 self.slots[index].wanted = false;
-                self.apply(index, Input::Start, Instant::now());
+                self.apply(index, Input::Start, now());
             } else if self.slots[index].machine.state() != State::Pending {
-                self.apply(index, Input::Wait, Instant::now());
+                self.apply(index, Input::Wait, now());
                 let name = &self.slots[index].instance.name;
                 let (failed, waiting): (Vec<usize>, Vec<usize>) = waiting_for
                     .into_iter()
@@ -98,8 +104,7 @@ impl Supervisor {
             .filter(|&&dependency| {
                 let oneshot = self.plan.processes[dependency].lifecycle.oneshot;
                 self.slots
-                    .iter()
-                    .filter(|slot| slot.process == dependency)
+                    .of_process(dependency)
                     .any(|slot| match slot.machine.state() {
                         State::Exited => false,
                         State::Running => oneshot,
@@ -111,16 +116,18 @@ impl Supervisor {
     }
 
     /// Why `process` is failed (the reason of its first failed instance), if it is.
-    pub(super) fn failure_of(&self, process: usize) -> Option<String> {
+    pub(super) fn failure_of(&self, process: usize) -> Option<&Failure> {
         self.slots
-            .iter()
-            .filter(|slot| slot.process == process)
-            .find_map(|slot| slot.machine.failure().map(str::to_string))
+            .of_process(process)
+            .find_map(|slot| slot.machine.failure())
     }
 
     /// "web waits for db, which failed: …", for a pending instance.
     fn report_failed_dependency(&self, index: usize, dependency: usize) {
-        let reason = self.failure_of(dependency).unwrap_or_default();
+        let reason = self
+            .failure_of(dependency)
+            .map(ToString::to_string)
+            .unwrap_or_default();
         self.report_proj(
             Level::Warning,
             format!(
@@ -133,13 +140,12 @@ impl Supervisor {
     /// An instance just failed: tell each instance that waits for its process why it
     /// will keep waiting (until the process is started again and becomes ready).
     pub(super) fn report_to_dependants(&self, failed: usize) {
-        let process = self.slots[failed].process;
-        if process == super::slot::REMOVED {
+        let Some(process) = self.slots[failed].process else {
             return;
-        }
+        };
         for &dependant in &self.graph.dependants[process] {
             for (index, slot) in self.slots.iter().enumerate() {
-                if slot.process == dependant && slot.machine.state() == State::Pending {
+                if slot.process == Some(dependant) && slot.machine.state() == State::Pending {
                     self.report_failed_dependency(index, process);
                 }
             }

@@ -5,16 +5,14 @@
 //! has one, runs as a task that reports `Event::Ready` for this run (a `log` probe is
 //! checked by the reader itself, with no polling).
 
-use std::sync::PoisonError;
-
 use tokio::sync::oneshot;
 
 use super::actor::{Event, Supervisor};
+use super::edges::SpawnRequest;
+use super::failure::SpawnProblem;
 use super::lifecycle::Input;
 use super::ready;
 use crate::logs::reader;
-use crate::process::identity::Identity;
-use crate::process::spawn;
 
 /// How a probe task learns that its instance is ready.
 enum ProbeTask {
@@ -27,35 +25,36 @@ enum ProbeTask {
 impl Supervisor {
     /// Spawn an instance's command; answer with the inputs that report the outcome.
     pub(super) fn spawn(&mut self, index: usize) -> Vec<Input> {
-        let Some(process) = self.plan.processes.get(self.slots[index].process) else {
-            return vec![Input::SpawnFailed("removed from the config".into())];
+        let Some(process_index) = self.slots[index].process else {
+            return vec![Input::SpawnFailed(SpawnProblem::Removed)];
         };
+        let process = &self.plan.processes[process_index];
         // Built for this spawn and dropped after it: slots keep the shared form.
         let env = self.slots[index].env.to_vec();
         let probe = match &process.ready {
             None => None,
             Some(probe) => match ready::resolve(probe, &env, process.cwd.clone()) {
                 Ok(probe) => Some(probe),
-                Err(reason) => return vec![Input::SpawnFailed(reason)],
+                Err(reason) => return vec![Input::SpawnFailed(SpawnProblem::Probe(reason))],
             },
         };
-        let identity = match Identity::resolve(process.user.as_deref(), process.group.as_deref()) {
-            Ok(identity) => identity,
-            Err(reason) => return vec![Input::SpawnFailed(reason)],
+        let identity = match &self.accounts[process_index] {
+            Ok(identity) => identity.as_ref(),
+            Err(reason) => return vec![Input::SpawnFailed(SpawnProblem::Account(reason.clone()))],
         };
-        let child = match spawn::spawn_as(
-            &process.command,
-            &process.cwd,
-            &env,
-            spawn::Output::Pipe,
-            identity.as_ref(),
-        ) {
+        let request = SpawnRequest {
+            command: &process.command,
+            cwd: &process.cwd,
+            env: &env,
+            identity,
+        };
+        let child = match self.processes.spawn(&request) {
             Ok(child) => child,
-            Err(error) => return vec![Input::SpawnFailed(format!("cannot be spawned: {error}"))],
+            Err(error) => return vec![Input::SpawnFailed(SpawnProblem::Os(error.to_string()))],
         };
+        self.slots.note_pid(child.pid, index);
         let slot = &mut self.slots[index];
         slot.run += 1;
-        self.by_pid.insert(child.pid, index);
         let (watch, probe) = match probe {
             Some(ready::Probe::Log(pattern)) => {
                 let (matched, seen) = oneshot::channel();
@@ -72,17 +71,20 @@ impl Supervisor {
         let Some(probe) = probe else {
             return vec![Input::Spawned { pid: child.pid }, Input::Ready];
         };
-        let (events, run, failure) = (
-            self.events.clone(),
-            slot.run,
-            slot.last_probe_failure.clone(),
-        );
-        *failure.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        let (events, run) = (self.events.clone(), slot.run);
+        slot.last_probe_failure = None;
         let task = tokio::spawn(async move {
             let passed = match probe {
                 ProbeTask::Seen(seen) => seen.await.is_ok(),
                 ProbeTask::Poll(probe) => {
-                    ready::wait_until_ready(probe, failure).await;
+                    let said = |reason| {
+                        let _ = events.send(Event::ProbeSaid {
+                            slot: index,
+                            run,
+                            reason,
+                        });
+                    };
+                    ready::wait_until_ready(probe, said).await;
                     true
                 }
             };

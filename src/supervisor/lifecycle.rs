@@ -26,10 +26,13 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
+use super::failure::{Failure, SpawnProblem};
 use crate::config::{Lifecycle as Settings, RestartPolicy};
+pub use crate::process::{ExitStatus, signal_name};
 
 /// The SPEC §3 states.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum State {
     Pending,
     Starting,
@@ -42,6 +45,19 @@ pub enum State {
 }
 
 impl State {
+    /// Every state, in the order a reader cares about them: what works, what is on its
+    /// way, what is not working (the TUI's header and systemd's `STATUS=` count them so).
+    pub const BY_CONCERN: [State; 8] = [
+        State::Running,
+        State::Starting,
+        State::Pending,
+        State::Backoff,
+        State::Stopping,
+        State::Stopped,
+        State::Exited,
+        State::Failed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             State::Pending => "pending",
@@ -75,44 +91,6 @@ impl fmt::Display for State {
     }
 }
 
-/// How a process ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExitStatus {
-    Code(i32),
-    Signal(Signal),
-}
-
-impl ExitStatus {
-    pub fn success(self) -> bool {
-        self == ExitStatus::Code(0)
-    }
-
-    /// The code a shell would report: the exit code, or 128 + the signal number.
-    pub fn code(self) -> i32 {
-        match self {
-            ExitStatus::Code(code) => code,
-            ExitStatus::Signal(signal) => 128 + signal as i32,
-        }
-    }
-}
-
-impl fmt::Display for ExitStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ExitStatus::Code(code) => write!(f, "exited with code {code}"),
-            ExitStatus::Signal(signal) => {
-                write!(f, "killed by signal {}", signal_name(*signal))
-            }
-        }
-    }
-}
-
-/// `SIGTERM` → `TERM`.
-pub fn signal_name(signal: Signal) -> &'static str {
-    let name = signal.as_str();
-    name.strip_prefix("SIG").unwrap_or(name)
-}
-
 /// Something that happened to the instance, or that someone asked of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
@@ -132,8 +110,8 @@ pub enum Input {
     Retire,
     /// The spawn requested by [`Action::Spawn`] succeeded.
     Spawned { pid: i32 },
-    /// The spawn requested by [`Action::Spawn`] failed; the text says why.
-    SpawnFailed(String),
+    /// The spawn requested by [`Action::Spawn`] failed.
+    SpawnFailed(SpawnProblem),
     /// The readiness probe passed (or there is none).
     Ready,
     /// The process (its group leader) exited.
@@ -178,7 +156,7 @@ pub enum Report {
         timeout: Duration,
     },
     Stopped,
-    Failed(String),
+    Failed(Failure),
 }
 
 impl fmt::Display for Report {
@@ -232,14 +210,26 @@ pub struct Lifecycle {
     restarts: u32,
     next_backoff: Duration,
     last_exit: Option<ExitStatus>,
-    /// Start again as soon as the current process is gone (a restart request).
-    start_after_stop: bool,
-    /// Why the instance will be `failed` once the process it is stopping is gone.
-    fail_after_stop: Option<String>,
-    /// proj is shutting down (see [`Input::Retire`]).
+    /// While `stopping`: what happens once the process is gone.
+    after_stop: AfterStop,
+    /// proj is shutting down (see [`Input::Retire`]): nothing starts again, whatever the
+    /// state. Not a state of its own, because a retired instance still goes through
+    /// `stopping` in dependency order.
     retired: bool,
     /// Why the instance is `failed`, while it is.
-    failure: Option<String>,
+    failure: Option<Failure>,
+}
+
+/// What a stopping instance does once its process is gone.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+enum AfterStop {
+    /// Become `stopped`.
+    #[default]
+    Rest,
+    /// Start again (a restart request).
+    Start,
+    /// Become `failed` for this reason (the ready timeout stopped it).
+    Fail(Failure),
 }
 
 impl Lifecycle {
@@ -255,8 +245,7 @@ impl Lifecycle {
             restarts: 0,
             next_backoff,
             last_exit: None,
-            start_after_stop: false,
-            fail_after_stop: None,
+            after_stop: AfterStop::Rest,
             retired: false,
             failure: None,
         }
@@ -293,9 +282,9 @@ impl Lifecycle {
     }
 
     /// Why the instance is `failed`, if it is.
-    pub fn failure(&self) -> Option<&str> {
+    pub fn failure(&self) -> Option<&Failure> {
         self.failure
-            .as_deref()
+            .as_ref()
             .filter(|_| self.state == State::Failed)
     }
 
@@ -314,9 +303,9 @@ impl Lifecycle {
             Input::Kill => self.on_kill(&mut actions),
             Input::Retire => self.on_retire(&mut actions),
             Input::Spawned { pid } => self.on_spawned(pid, now, &mut actions),
-            Input::SpawnFailed(reason) => {
+            Input::SpawnFailed(problem) => {
                 if self.state == State::Starting {
-                    self.fail(reason, &mut actions);
+                    self.fail(Failure::NotSpawnable(problem), &mut actions);
                 }
             }
             Input::Ready => {
@@ -359,16 +348,13 @@ impl Lifecycle {
                 actions.push(Action::CancelTimer);
                 self.spawn(actions);
             }
-            State::Stopping => {
-                self.start_after_stop = true;
-                self.fail_after_stop = None;
-            }
+            State::Stopping => self.after_stop = AfterStop::Start,
             State::Starting | State::Running => {}
         }
     }
 
     fn on_stop(&mut self, now: Instant, actions: &mut Vec<Action>) {
-        self.start_after_stop = false;
+        self.cancel_start_after_stop();
         match self.state {
             State::Starting | State::Running => self.begin_stop(now, actions),
             State::Backoff => {
@@ -384,18 +370,15 @@ impl Lifecycle {
         match self.state {
             State::Starting | State::Running => {
                 self.begin_stop(now, actions);
-                self.start_after_stop = true;
+                self.after_stop = AfterStop::Start;
             }
-            State::Stopping => {
-                self.start_after_stop = true;
-                self.fail_after_stop = None;
-            }
+            State::Stopping => self.after_stop = AfterStop::Start,
             _ => self.on_start(actions),
         }
     }
 
     fn on_kill(&mut self, actions: &mut Vec<Action>) {
-        self.start_after_stop = false;
+        self.cancel_start_after_stop();
         match self.state {
             State::Starting | State::Running | State::Stopping => {
                 self.state = State::Stopping;
@@ -413,7 +396,7 @@ impl Lifecycle {
 
     fn on_retire(&mut self, actions: &mut Vec<Action>) {
         self.retired = true;
-        self.start_after_stop = false;
+        self.cancel_start_after_stop();
         match self.state {
             State::Backoff => {
                 actions.push(Action::CancelTimer);
@@ -449,14 +432,14 @@ impl Lifecycle {
 
         if was == State::Stopping {
             actions.push(Action::CancelTimer);
-            if let Some(reason) = self.fail_after_stop.take() {
-                self.fail(reason, actions);
-            } else if std::mem::take(&mut self.start_after_stop) {
-                self.restarts += 1;
-                actions.push(Action::Report(Report::Stopped));
-                self.spawn(actions);
-            } else {
-                self.become_stopped(actions);
+            match std::mem::take(&mut self.after_stop) {
+                AfterStop::Fail(failure) => self.fail(failure, actions),
+                AfterStop::Start => {
+                    self.restarts += 1;
+                    actions.push(Action::Report(Report::Stopped));
+                    self.spawn(actions);
+                }
+                AfterStop::Rest => self.become_stopped(actions),
             }
             return;
         }
@@ -470,15 +453,12 @@ impl Lifecycle {
             return;
         }
         if let ExitStatus::Code(code @ (COMMAND_NOT_FOUND | COMMAND_NOT_EXECUTABLE)) = status {
-            let what = if code == COMMAND_NOT_FOUND {
-                "command not found"
+            let problem = if code == COMMAND_NOT_FOUND {
+                SpawnProblem::CommandNotFound
             } else {
-                "command not executable"
+                SpawnProblem::CommandNotExecutable
             };
-            self.fail(
-                format!("cannot be spawned: {what} (sh exited with {code})"),
-                actions,
-            );
+            self.fail(Failure::NotSpawnable(problem), actions);
             return;
         }
 
@@ -491,7 +471,7 @@ impl Lifecycle {
             if status.success() {
                 self.state = State::Exited;
             } else {
-                self.fail(format!("{status} (restart = \"never\")"), actions);
+                self.fail(Failure::Exited(status), actions);
             }
             return;
         }
@@ -509,13 +489,7 @@ impl Lifecycle {
         }
         let max = self.settings.max_restarts;
         if self.restarts_in_window.len() >= max as usize {
-            self.fail(
-                format!(
-                    "restart limit reached ({max} restarts within {})",
-                    humantime::format_duration(window)
-                ),
-                actions,
-            );
+            self.fail(Failure::RestartLimit { max, window }, actions);
             return;
         }
         // A run that outlasted the longest delay we would impose was not part of a tight
@@ -546,12 +520,9 @@ impl Lifecycle {
                 actions.push(Action::Signal(Signal::SIGKILL));
             }
             State::Starting if self.has_probe => {
-                let timeout = self.settings.ready_timeout;
+                let after = self.settings.ready_timeout;
                 self.begin_stop(now, actions);
-                self.fail_after_stop = Some(format!(
-                    "not ready after {} (ready_timeout)",
-                    humantime::format_duration(timeout)
-                ));
+                self.after_stop = AfterStop::Fail(Failure::ReadyTimeout { after });
             }
             _ => {}
         }
@@ -577,11 +548,19 @@ impl Lifecycle {
         actions.push(Action::Report(Report::Stopped));
     }
 
-    fn fail(&mut self, reason: String, actions: &mut Vec<Action>) {
+    fn fail(&mut self, failure: Failure, actions: &mut Vec<Action>) {
         self.state = State::Failed;
         self.pid = None;
-        self.failure = Some(reason.clone());
-        actions.push(Action::Report(Report::Failed(reason)));
+        self.failure = Some(failure.clone());
+        actions.push(Action::Report(Report::Failed(failure)));
+    }
+
+    /// A stop, kill or shutdown overrides a pending restart (but not a pending failure:
+    /// the ready timeout's verdict stands).
+    fn cancel_start_after_stop(&mut self) {
+        if self.after_stop == AfterStop::Start {
+            self.after_stop = AfterStop::Rest;
+        }
     }
 }
 

@@ -88,11 +88,14 @@ fn spawn_failure_is_failed_with_the_reason() {
     let base = Instant::now();
     let mut machine = Lifecycle::new(settings(), false);
     machine.handle(Input::Start, base);
-    let actions = machine.handle(Input::SpawnFailed("no such directory".into()), base);
+    let problem = SpawnProblem::Os("no such directory".into());
+    let actions = machine.handle(Input::SpawnFailed(problem.clone()), base);
     assert_eq!(machine.state(), State::Failed);
     assert_eq!(
         actions,
-        vec![Action::Report(Report::Failed("no such directory".into()))]
+        vec![Action::Report(Report::Failed(Failure::NotSpawnable(
+            problem
+        )))]
     );
 }
 
@@ -102,8 +105,12 @@ fn command_not_found_fails_without_restarting() {
     let mut machine = running(settings(), base);
     let actions = machine.handle(crash(127), at(base, 5));
     assert_eq!(machine.state(), State::Failed);
-    assert!(actions.iter().any(|a| matches!(a,
-        Action::Report(Report::Failed(reason)) if reason.contains("command not found"))));
+    assert!(actions.iter().any(|a| matches!(
+        a,
+        Action::Report(Report::Failed(Failure::NotSpawnable(
+            SpawnProblem::CommandNotFound
+        )))
+    )));
     assert!(!actions.contains(&Action::Spawn));
 }
 
@@ -258,7 +265,7 @@ fn max_restarts_allows_that_many_restarts_then_fails() {
     let actions = machine.handle(crash(1), now + Duration::from_millis(1));
     assert_eq!(machine.state(), State::Failed);
     assert!(actions.iter().any(|a| matches!(a,
-        Action::Report(Report::Failed(reason)) if reason.contains("restart limit reached (3 restarts within 10s)"))));
+        Action::Report(Report::Failed(failure)) if failure.to_string() == "restart limit reached (3 restarts within 10s)")));
     assert_eq!(machine.restarts(), 3);
 }
 
@@ -561,10 +568,12 @@ fn ready_timeout_stops_the_process_and_then_fails_it() {
     assert_eq!(machine.state(), State::Stopping);
     let actions = machine.handle(Input::Exited(ExitStatus::Signal(Signal::SIGTERM)), base);
     assert_eq!(machine.state(), State::Failed);
-    assert!(actions.iter().any(|a| matches!(a,
-        Action::Report(Report::Failed(reason)) if reason.contains("not ready after 1m"))));
+    assert!(actions.iter().any(|a| matches!(
+        a,
+        Action::Report(Report::Failed(Failure::ReadyTimeout { .. }))
+    )));
     assert_eq!(
-        machine.failure(),
+        machine.failure().map(ToString::to_string).as_deref(),
         Some("not ready after 1m (ready_timeout)")
     );
     machine.handle(Input::Start, base);

@@ -2,13 +2,21 @@
 //!
 //! # Theory of operation
 //!
-//! [`run`] is a single task. It owns a slot per instance (its [`lifecycle::Lifecycle`]
-//! machine, its timer, its environment, its output sink) and waits on four sources:
-//! exits from the reaper, signals to proj, the earliest instance timer, and (later)
-//! commands from the control socket and the TUI. Each event becomes an input to one
-//! instance's machine, and the machine's actions are carried out here: spawn, signal the
-//! process group, arm or cancel the timer, report. Nothing else mutates process state, so
-//! there are no locks around it. When nothing happens the task sleeps: no polling.
+//! [`run`] is a single task. It owns the [instance table](table) (per instance: its
+//! [`lifecycle::Lifecycle`] machine, its timer, its environment, its output sink) and
+//! waits on what it is given ([`Inputs`]): exits from the reaper, signals to proj,
+//! [`Command`]s from the control socket and the TUI, plus its own helpers' events
+//! (probes, file watchers) and the earliest instance timer. Each becomes an input to one
+//! instance's machine, and the machine's actions are carried out here through the
+//! [`Processes`] edge: spawn, signal the process group, arm or cancel the timer, report.
+//! Nothing else mutates process state, so there are no locks around it. When nothing
+//! happens the task sleeps: no polling.
+//!
+//! The edges are injected: the binary wires the real reaper, signal streams, control
+//! socket and process spawner (`commands::supervise`); the unit tests in `tests.rs`
+//! wire a fake spawner on tokio's paused clock. The supervisor speaks in types
+//! ([`Command`], [`Refusal`], [`Snapshot`], [`State`], [`Failure`]); turning them into
+//! JSON is [`crate::control`]'s business.
 //!
 //! Output does not pass through this task: each spawn starts a reader task that writes
 //! the log file and feeds the printer directly ([`crate::logs::reader`]).
@@ -19,8 +27,12 @@
 //! independent instances stop in parallel.
 
 mod actor;
+mod clock;
+pub mod command;
 mod dependencies;
+pub mod edges;
 pub mod environment;
+pub mod failure;
 mod launch;
 pub mod lifecycle;
 pub mod order;
@@ -28,6 +40,14 @@ pub mod ready;
 mod reload;
 mod requests;
 mod slot;
+pub mod snapshot;
 mod systemd;
+mod table;
+#[cfg(test)]
+mod tests;
 
-pub use actor::{Event, Handle, Options, run};
+pub use actor::{Event, Finished, Handle, Options, run};
+pub use command::{Command, Refusal, ShutdownMode};
+pub use edges::{InputSenders, Inputs, Processes, SignalEvent, SpawnRequest, Spawned};
+pub use failure::Failure;
+pub use snapshot::{InstanceStatus, Progress, Snapshot, State};

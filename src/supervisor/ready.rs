@@ -18,11 +18,11 @@
 //! - `log` polls nothing: the instance's output reader tests each line against the regex
 //!   and fires once it matches.
 //!
-//! The last failed attempt is kept so that a ready timeout can say what went wrong.
+//! The reason of the last failed attempt is reported so that a ready timeout can say what
+//! went wrong.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use regex::Regex;
@@ -59,9 +59,6 @@ pub struct HttpTarget {
     pub port: u16,
     pub path: String,
 }
-
-/// The last reason a probe attempt failed, shared with the supervisor.
-pub type LastFailure = Arc<Mutex<Option<String>>>;
 
 /// Resolve the configured probe for an instance with environment `env` and working
 /// directory `cwd`.
@@ -159,9 +156,12 @@ fn parse_http_url(url: &str) -> Result<HttpTarget, String> {
 }
 
 /// Poll a tcp, http or exec probe until it passes. (A log probe is watched by the
-/// output reader instead; for it this waits forever.)
-pub async fn wait_until_ready(probe: Probe, last_failure: LastFailure) {
+/// output reader instead; for it this waits forever.) `said` hears why an attempt
+/// failed, each time that differs from the attempt before (a refused connect repeated
+/// a hundred times is one message), so a ready timeout can quote the last one.
+pub async fn wait_until_ready(probe: Probe, mut said: impl FnMut(String)) {
     let started = Instant::now();
+    let mut last = String::new();
     loop {
         let attempt = match &probe {
             Probe::Tcp { port } => tcp_attempt(*port).await,
@@ -172,7 +172,10 @@ pub async fn wait_until_ready(probe: Probe, last_failure: LastFailure) {
         match attempt {
             Ok(()) => return,
             Err(reason) => {
-                *last_failure.lock().unwrap_or_else(PoisonError::into_inner) = Some(reason);
+                if reason != last {
+                    last.clone_from(&reason);
+                    said(reason);
+                }
             }
         }
         let exec = matches!(probe, Probe::Exec { .. });

@@ -13,50 +13,46 @@
 //! the new name's log file from its next start on.
 
 use std::collections::HashMap;
-use std::time::Instant;
 
 use super::actor::Supervisor;
+use super::clock::now;
+use super::command::Refusal;
 use super::environment;
 use super::lifecycle::Input;
-use super::order::Graph;
-use super::slot::{self, REMOVED};
+use super::slot;
+use super::snapshot::ReloadSummary;
 use crate::config::{self, Plan};
-use crate::control::protocol::{ReloadSummary, Response};
 use crate::logs::printer::Level;
 
 impl Supervisor {
     /// Reload the config file; the answer says what changed, or why nothing did.
-    pub(super) fn reload(&mut self) -> Response {
+    pub(super) fn reload(&mut self) -> Result<ReloadSummary, Refusal> {
         self.systemd.reloading();
         let plan = match config::load(&self.plan.source) {
             Ok(plan) => plan,
             Err(error) => {
                 self.systemd.reload_refused();
-                return Response::error(2, error.render(false));
+                return Err(Refusal::InvalidConfig(error.render(false)));
             }
         };
         let summary = self.apply_plan(plan);
         // Even when nothing changed, the next snapshot ends the reload for systemd.
         self.changed = true;
         self.report_proj(Level::Info, describe(&summary));
-        Response {
-            reload: Some(summary),
-            ..Response::ok()
-        }
+        Ok(summary)
     }
 
-    fn apply_plan(&mut self, new: Plan) -> ReloadSummary {
-        let old = std::mem::replace(&mut self.plan, new);
-        self.graph = Graph::new(&self.plan);
-        self.shared_env = environment::for_plan(&self.inherited, &self.plan);
-        let now = Instant::now();
+    pub(super) fn apply_plan(&mut self, new: Plan) -> ReloadSummary {
+        let old = self.adopt(new);
+        let now = now();
         let mut summary = ReloadSummary::default();
         let mut live: HashMap<(String, u32), usize> = self
             .slots
-            .iter()
-            .enumerate()
-            .filter(|(_, slot)| !slot.is_removed())
-            .map(|(index, slot)| ((slot.instance.process.clone(), slot.instance.index), index))
+            .live()
+            .map(|index| {
+                let instance = &self.slots[index].instance;
+                ((instance.process.clone(), instance.index), index)
+            })
             .collect();
         let mut to_start = Vec::new();
 
@@ -92,7 +88,7 @@ impl Supervisor {
                 }
                 let restart = changed || env != self.slots[index].env;
                 let slot = &mut self.slots[index];
-                slot.process = process_index;
+                slot.process = Some(process_index);
                 slot.instance = instance;
                 slot.env = env;
                 if restart {
@@ -112,7 +108,7 @@ impl Supervisor {
         removed.sort_unstable();
         for index in removed {
             let slot = &mut self.slots[index];
-            slot.process = REMOVED;
+            slot.process = None;
             slot.wanted = false;
             if slot.machine.state().is_active() {
                 summary.stopped.push(slot.instance.name.clone());

@@ -1,201 +1,125 @@
-//! Control requests (`proj ps`, `start`, `stop`, `restart`, `logs`, `down`, `up -d`),
-//! answered by the supervisor, which alone knows the instances.
+//! Commands from clients (`proj ps`, `start`, `stop`, `restart`, `logs`, `reload`,
+//! `down`, `up -d`, the TUI), answered by the supervisor, which alone knows the
+//! instances.
 //!
-//! A request that changes states is answered once the instances it touched have settled
+//! A command that changes states is answered once the instances it touched have settled
 //! (no longer `starting` or `stopping`, and for a restart, running a new process), so
 //! `proj restart web` returns with web's new pid, and `proj stop web` once it is gone.
 //! Such pending answers are [`Waiter`]s, checked after every event: no polling.
 
 use std::collections::HashMap;
-use std::time::Instant;
 
 use super::actor::Supervisor;
+use super::clock::now;
+use super::command::{self, Command, Follow, Logs, Refusal, Reply};
 use super::lifecycle::{Input, State};
-use crate::control::protocol::{
-    Hello, InstanceStatus, LogLine, Progress, Refusal, Request, Response, Snapshot,
-};
-use crate::control::server::{self, Answer, Call, Follow};
+use super::snapshot::{About, InstanceStatus, LogLine, Progress, Snapshot};
 use crate::logs::printer::Level;
 
 /// An answer that waits for instances to settle.
-pub(super) struct Waiter {
-    kind: WaitFor,
-    reply: tokio::sync::oneshot::Sender<Answer>,
-}
-
-enum WaitFor {
+pub(super) enum Waiter {
     /// These slots are neither starting nor stopping; for a restart, each has spawned
     /// since (its run number moved past the one recorded).
     Settled {
         slots: Vec<(usize, u64)>,
         restart: bool,
+        reply: Reply<Result<Vec<InstanceStatus>, Refusal>>,
     },
     /// Every instance `proj up` started is running (or exited cleanly), or one failed.
-    Up,
+    Up { reply: Reply<command::WaitUp> },
+}
+
+/// What [`Supervisor::act`] does to the instances it is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verb {
+    Start,
+    Stop,
+    Restart,
 }
 
 impl Supervisor {
-    pub(super) fn on_call(&mut self, call: Call) {
-        let Call { request, reply } = call;
-        let answer = match request {
-            Request::Hello => Response {
-                hello: Some(Hello {
+    pub(super) fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Hello { reply } => {
+                let _ = reply.send(About {
                     pid: std::process::id(),
                     project: self.plan.name.clone(),
                     root: self.plan.root.display().to_string(),
                     version: env!("CARGO_PKG_VERSION").to_string(),
-                    protocol: crate::control::protocol::VERSION,
-                }),
-                ..Response::ok()
-            },
-            Request::Ps => self.ps(None),
-            Request::Start { names } => return self.act(names, reply, Action::Start),
-            Request::Stop { names } => return self.act(names, reply, Action::Stop),
-            Request::Restart { names } => return self.act(names, reply, Action::Restart),
-            Request::Logs {
+                });
+            }
+            Command::Status { reply } => {
+                let _ = reply.send(self.ps(None));
+            }
+            Command::Start { names, reply } => self.act(names, reply, Verb::Start),
+            Command::Stop { names, reply } => self.act(names, reply, Verb::Stop),
+            Command::Restart { names, reply } => self.act(names, reply, Verb::Restart),
+            Command::Logs {
                 names,
                 lines,
                 follow,
+                reply,
             } => {
-                let answer = self.logs(&names, lines, follow);
-                let _ = reply.send(answer);
-                return;
+                let _ = reply.send(self.logs(&names, lines, follow));
             }
-            Request::Reload => {
-                if self.shutting_down {
-                    Response::error(1, "proj is shutting down")
+            Command::Reload { reply } => {
+                let answer = if self.shutting_down {
+                    Err(Refusal::ShuttingDown)
                 } else {
                     self.reload()
-                }
+                };
+                let _ = reply.send(answer);
             }
-            Request::Down => {
-                self.down_replies.push(reply);
-                if !self.shutting_down {
-                    self.on_stop_request("proj down");
-                }
-                return;
+            Command::Shutdown { mode, reply } => self.on_shutdown(mode, reply),
+            Command::Watch { reply } => {
+                let _ = reply.send(self.status.subscribe());
             }
-            Request::Kill => {
-                self.down_replies.push(reply);
-                // The first stop request retires everything, the second kills.
-                if !self.shutting_down {
-                    self.on_stop_request("kill");
-                }
-                self.on_stop_request("kill");
-                return;
+            Command::WaitUp { reply } => {
+                self.waiters.push(Waiter::Up { reply });
+                self.answer_waiters();
             }
-            Request::Watch => {
-                let _ = reply.send(Answer::Watch(self.status.subscribe()));
-                return;
-            }
-            Request::WaitUp => {
-                self.waiters.push(Waiter {
-                    kind: WaitFor::Up,
-                    reply,
-                });
-                return;
-            }
-        };
-        let _ = reply.send(Answer::Done(answer));
+        }
     }
 
     /// `ps`: every instance (or those at `slots`), in plan order.
-    fn ps(&self, slots: Option<&[usize]>) -> Response {
-        let now = Instant::now();
-        let instances: Vec<InstanceStatus> = match slots {
+    pub(super) fn ps(&self, slots: Option<&[usize]>) -> Vec<InstanceStatus> {
+        let now = now();
+        match slots {
             Some(slots) => slots.iter().map(|&s| self.slots[s].status(now)).collect(),
             None => {
                 // Plan order, also for instances a reload added at the end of the slots.
-                let mut live: Vec<_> = self
-                    .slots
-                    .iter()
-                    .filter(|slot| !slot.is_removed())
-                    .collect();
+                let mut live: Vec<_> = self.slots.live().map(|s| &self.slots[s]).collect();
                 live.sort_by_key(|slot| (slot.process, slot.instance.index));
                 live.into_iter().map(|slot| slot.status(now)).collect()
             }
-        };
-        Response {
-            instances: Some(instances),
-            ..Response::ok()
         }
-    }
-
-    /// The slots `names` mean: a process name means all its instances. Unknown names are
-    /// an error (exit 2) that lists the known ones.
-    fn resolve(&self, names: &[String]) -> Result<Vec<usize>, Refusal> {
-        let mut chosen = Vec::new();
-        let mut unknown = Vec::new();
-        for name in names {
-            let matching: Vec<usize> = self
-                .slots
-                .iter()
-                .enumerate()
-                .filter(|(_, slot)| {
-                    !slot.is_removed()
-                        && (slot.instance.name == *name || slot.instance.process == *name)
-                })
-                .map(|(index, _)| index)
-                .collect();
-            if matching.is_empty() {
-                unknown.push(format!("`{name}`"));
-            }
-            for index in matching {
-                if !chosen.contains(&index) {
-                    chosen.push(index);
-                }
-            }
-        }
-        if unknown.is_empty() {
-            return Ok(chosen);
-        }
-        let mut known: Vec<String> = Vec::new();
-        for slot in self.slots.iter().filter(|slot| !slot.is_removed()) {
-            for name in [&slot.instance.process, &slot.instance.name] {
-                let quoted = format!("`{name}`");
-                if !known.contains(&quoted) {
-                    known.push(quoted);
-                }
-            }
-        }
-        Err(Refusal::new(
-            2,
-            format!(
-                "no process or instance named {}; known: {}",
-                unknown.join(", "),
-                known.join(", ")
-            ),
-        ))
     }
 
     fn act(
         &mut self,
         names: Vec<String>,
-        reply: tokio::sync::oneshot::Sender<Answer>,
-        action: Action,
+        reply: Reply<Result<Vec<InstanceStatus>, Refusal>>,
+        verb: Verb,
     ) {
         if names.is_empty() {
-            let _ = reply.send(Answer::Done(Response::error(
-                2,
-                "name at least one process",
-            )));
+            let _ = reply.send(Err(Refusal::NoNames));
             return;
         }
         if self.shutting_down {
-            let _ = reply.send(Answer::Done(Response::error(1, "proj is shutting down")));
+            let _ = reply.send(Err(Refusal::ShuttingDown));
             return;
         }
-        let slots = match self.resolve(&names) {
+        let slots = match self.slots.resolve(&names) {
             Ok(slots) => slots,
             Err(refusal) => {
-                let _ = reply.send(Answer::Done(refusal.into()));
+                let _ = reply.send(Err(refusal));
                 return;
             }
         };
-        let now = Instant::now();
+        let now = now();
         let before: Vec<(usize, u64)> = slots.iter().map(|&s| (s, self.slots[s].run)).collect();
-        match action {
-            Action::Start => {
+        match verb {
+            Verb::Start => {
                 // Like `proj up NAME`: what they depend on starts too.
                 let names: Vec<String> = slots
                     .iter()
@@ -204,13 +128,13 @@ impl Supervisor {
                 self.start(&names, false);
                 self.start_ready_dependants();
             }
-            Action::Stop => {
+            Verb::Stop => {
                 for &slot in &slots {
                     self.slots[slot].wanted = false;
                     self.apply(slot, Input::Stop, now);
                 }
             }
-            Action::Restart => {
+            Verb::Restart => {
                 for &slot in &slots {
                     if self.slots[slot].machine.state() == State::Pending {
                         continue;
@@ -223,11 +147,9 @@ impl Supervisor {
                 }
             }
         }
-        self.waiters.push(Waiter {
-            kind: WaitFor::Settled {
-                slots: before,
-                restart: action == Action::Restart,
-            },
+        self.waiters.push(Waiter::Settled {
+            slots: before,
+            restart: verb == Verb::Restart,
             reply,
         });
         self.answer_waiters();
@@ -238,42 +160,70 @@ impl Supervisor {
         if self.waiters.is_empty() {
             return;
         }
-        let waiters = std::mem::take(&mut self.waiters);
-        for waiter in waiters {
-            match self.verdict(&waiter.kind) {
-                Some(response) => {
-                    let _ = waiter.reply.send(Answer::Done(response));
+        for waiter in std::mem::take(&mut self.waiters) {
+            match waiter {
+                Waiter::Settled {
+                    slots,
+                    restart,
+                    reply,
+                } => {
+                    if self.settled(&slots, restart) {
+                        let indices: Vec<usize> = slots.iter().map(|&(index, _)| index).collect();
+                        let _ = reply.send(Ok(self.ps(Some(&indices))));
+                    } else {
+                        self.waiters.push(Waiter::Settled {
+                            slots,
+                            restart,
+                            reply,
+                        });
+                    }
                 }
-                None => self.waiters.push(waiter),
+                Waiter::Up { reply } => {
+                    let outcome = match self.progress() {
+                        Progress::Starting => {
+                            self.waiters.push(Waiter::Up { reply });
+                            continue;
+                        }
+                        Progress::Up => Ok(()),
+                        Progress::Stopping => Err(Refusal::ShuttingDown),
+                        Progress::Failed { reason } => Err(Refusal::NotUp(reason)),
+                    };
+                    let _ = reply.send(command::WaitUp {
+                        instances: self.ps(None),
+                        outcome,
+                    });
+                }
             }
         }
     }
 
-    fn verdict(&self, kind: &WaitFor) -> Option<Response> {
-        match kind {
-            WaitFor::Settled { slots, restart } => {
-                let settled = slots.iter().all(|&(index, run_before)| {
-                    let slot = &self.slots[index];
-                    let state = slot.machine.state();
-                    let moving = matches!(state, State::Starting | State::Stopping);
-                    let respawned = slot.run > run_before
-                        || matches!(state, State::Failed | State::Pending | State::Stopped);
-                    !moving && (!restart || respawned)
-                });
-                let indices: Vec<usize> = slots.iter().map(|&(index, _)| index).collect();
-                settled.then(|| self.ps(Some(&indices)))
+    /// Every slot is neither starting nor stopping; for a restart, each has spawned since
+    /// (or gave up).
+    fn settled(&self, slots: &[(usize, u64)], restart: bool) -> bool {
+        slots.iter().all(|&(index, run_before)| {
+            let slot = &self.slots[index];
+            let state = slot.machine.state();
+            let moving = matches!(state, State::Starting | State::Stopping);
+            let respawned = slot.run > run_before
+                || matches!(state, State::Failed | State::Pending | State::Stopped);
+            !moving && (!restart || respawned)
+        })
+    }
+
+    /// The supervisor is ending: whoever still waits is told so.
+    pub(super) fn refuse_waiters(&mut self) {
+        for waiter in self.waiters.drain(..) {
+            match waiter {
+                Waiter::Settled { reply, .. } => {
+                    let _ = reply.send(Err(Refusal::Stopped));
+                }
+                Waiter::Up { reply } => {
+                    let _ = reply.send(command::WaitUp {
+                        instances: Vec::new(),
+                        outcome: Err(Refusal::Stopped),
+                    });
+                }
             }
-            WaitFor::Up => match self.progress() {
-                Progress::Starting => None,
-                Progress::Up => Some(self.ps(None)),
-                Progress::Stopping => Some(Response::error(1, "proj is shutting down")),
-                Progress::Failed { reason } => Some(Response {
-                    error: Some(reason),
-                    exit_code: Some(1),
-                    ok: false,
-                    ..self.ps(None)
-                }),
-            },
         }
     }
 
@@ -288,7 +238,10 @@ impl Supervisor {
                 .filter(|slot| slot.initial && !slot.is_removed())
         };
         if let Some(failed) = initial().find(|slot| slot.machine.state() == State::Failed) {
-            let reason = failed.machine.failure().unwrap_or("failed");
+            let reason = failed
+                .machine
+                .failure()
+                .map_or_else(|| "failed".to_string(), ToString::to_string);
             return Progress::Failed {
                 reason: format!("{}: {reason}", failed.instance.name),
             };
@@ -304,45 +257,17 @@ impl Supervisor {
         Snapshot {
             project: self.plan.name.clone(),
             progress: self.progress(),
-            instances: self.ps(None).instances.unwrap_or_default(),
+            instances: self.ps(None),
         }
-    }
-
-    /// `down`: answer the callers right before the supervisor exits, and wait (briefly)
-    /// until the answers are written.
-    pub(super) async fn answer_down(&mut self) {
-        let mut written = Vec::new();
-        for reply in self.down_replies.drain(..) {
-            let (done, wait) = tokio::sync::oneshot::channel();
-            if reply.send(Answer::Final(Response::ok(), done)).is_ok() {
-                written.push(wait);
-            }
-        }
-        for waiter in self.waiters.drain(..) {
-            let _ = waiter
-                .reply
-                .send(Answer::Done(Response::error(1, "proj stopped")));
-        }
-        let all = async {
-            for wait in written {
-                let _ = wait.await;
-            }
-        };
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), all).await;
     }
 
     /// `logs`: the last `count` lines of the named instances (all when empty), merged in
     /// time order, and for `follow` a subscription to what comes next.
-    fn logs(&self, names: &[String], count: usize, follow: bool) -> Answer {
-        let slots = if names.is_empty() {
-            (0..self.slots.len())
-                .filter(|&s| !self.slots[s].is_removed())
-                .collect()
+    fn logs(&self, names: &[String], count: usize, follow: bool) -> Result<Logs, Refusal> {
+        let slots: Vec<usize> = if names.is_empty() {
+            self.slots.live().collect()
         } else {
-            match self.resolve(names) {
-                Ok(slots) => slots,
-                Err(refusal) => return Answer::Done(refusal.into()),
-            }
+            self.slots.resolve(names)?
         };
         // Subscribe before reading the history: a batch delivered in between is then in
         // both, and the follower skips it by time, instead of being in neither.
@@ -359,7 +284,7 @@ impl Supervisor {
             let lines = history.last_lines(count);
             seen_until.insert(name.clone(), lines.last().map(|(at, _)| *at));
             backlog.extend(lines.into_iter().map(|(at, line)| LogLine {
-                time_ms: server::millis(at),
+                time_ms: crate::logs::clock::unix_millis(at),
                 name: name.clone(),
                 text: String::from_utf8_lossy(line).into_owned(),
             }));
@@ -368,27 +293,16 @@ impl Supervisor {
         backlog.sort_by_key(|line| line.time_ms);
         let skip = backlog.len().saturating_sub(count);
         backlog.drain(..skip);
-        let names: Vec<String> = slots
-            .iter()
-            .map(|&s| self.slots[s].instance.name.clone())
-            .collect();
-        Answer::Logs {
-            header: Response {
-                names: Some(names),
-                ..Response::ok()
-            },
+        Ok(Logs {
+            names: slots
+                .iter()
+                .map(|&s| self.slots[s].instance.name.clone())
+                .collect(),
             backlog,
             follow: feed.map(|feed| Follow {
                 feed,
                 instances: seen_until,
             }),
-        }
+        })
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Action {
-    Start,
-    Stop,
-    Restart,
 }

@@ -10,9 +10,8 @@ use tokio::task::AbortHandle;
 
 use super::environment::{self, Environment};
 use super::lifecycle::{ExitStatus, Lifecycle};
-use super::ready::LastFailure;
+use super::snapshot::InstanceStatus;
 use crate::config::{Instance, Plan, ProcessSpec};
-use crate::control::protocol::InstanceStatus;
 use crate::logs::file::LogFile;
 use crate::logs::history::{Batch, History};
 use crate::logs::printer::{Label, Printer};
@@ -20,8 +19,9 @@ use crate::logs::reader::OutputSink;
 
 pub(super) struct Slot {
     pub(super) instance: Instance,
-    /// Index into `plan.processes`; [`REMOVED`] once a reload dropped the instance.
-    pub(super) process: usize,
+    /// Index into `plan.processes`; `None` once a reload dropped the instance (the slot
+    /// stays as a tombstone, see [`super::table`]).
+    pub(super) process: Option<usize>,
     pub(super) machine: Lifecycle,
     pub(super) timer: Option<Instant>,
     pub(super) env: Environment,
@@ -34,7 +34,8 @@ pub(super) struct Slot {
     pub(super) run: u64,
     /// The readiness probe of the current run, while it is `starting`.
     pub(super) probe: Option<AbortHandle>,
-    pub(super) last_probe_failure: LastFailure,
+    /// What the current run's probe said when its last attempt failed.
+    pub(super) last_probe_failure: Option<String>,
     /// The leader exited while stopping, and the rest of its group is finishing.
     pub(super) draining: Option<Draining>,
 }
@@ -49,10 +50,6 @@ pub(super) struct Draining {
     /// (a member whose parent left the group is reaped by that parent, not by proj).
     pub(super) give_up_at: Option<Instant>,
 }
-
-/// The `process` of a slot whose instance a reload removed: it is stopped and then
-/// kept as a tombstone, so that slot indices held elsewhere stay valid.
-pub(super) const REMOVED: usize = usize::MAX;
 
 /// What every new slot needs from the supervisor.
 pub(super) struct SlotContext<'a> {
@@ -82,19 +79,19 @@ impl Slot {
             machine: Lifecycle::new(process.lifecycle.clone(), process.ready.is_some()),
             sink: Arc::new(new_sink(context, &instance.name, color)),
             instance,
-            process: process_index,
+            process: Some(process_index),
             timer: None,
             wanted: false,
             initial: false,
             run: 0,
             probe: None,
-            last_probe_failure: LastFailure::default(),
+            last_probe_failure: None,
             draining: None,
         }
     }
 
     pub(super) fn is_removed(&self) -> bool {
-        self.process == REMOVED
+        self.process.is_none()
     }
 
     /// The `ps` row of this instance.
@@ -103,7 +100,7 @@ impl Slot {
         InstanceStatus {
             name: self.instance.name.clone(),
             process: self.instance.process.clone(),
-            state: machine.state().as_str().to_string(),
+            state: machine.state(),
             pid: machine.pid(),
             restarts: machine.restarts(),
             exit_code: machine.last_exit().map(|status| status.code()),
@@ -112,7 +109,7 @@ impl Slot {
                 u64::try_from(now.saturating_duration_since(at).as_millis()).unwrap_or(u64::MAX)
             }),
             last_exit: machine.last_exit().map(|status| status.to_string()),
-            reason: machine.failure().map(str::to_string),
+            reason: machine.failure().map(ToString::to_string),
         }
     }
 }

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use tokio::time::{Interval, MissedTickBehavior};
 
-use crate::control::protocol::{Progress, Snapshot};
+use super::snapshot::{Progress, Snapshot};
 use crate::systemd::notify::{self, Notifier};
 use crate::systemd::status;
 

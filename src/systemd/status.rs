@@ -3,18 +3,12 @@
 //! Counts rather than names keep the line short and make it change only when something
 //! moved from one state to another, which is when systemd should hear about it.
 
-use crate::control::protocol::{Progress, Snapshot};
-
-/// States in the order a reader cares about them: what works, what is on its way, what
-/// is not working.
-const ORDER: [&str; 8] = [
-    "running", "starting", "pending", "backoff", "stopping", "stopped", "exited", "failed",
-];
+use crate::supervisor::{Progress, Snapshot, State};
 
 /// "5 running, 1 backoff"; "stopping: 2 running, 3 stopped" during shutdown.
 pub fn summary(snapshot: &Snapshot) -> String {
     let mut parts = Vec::new();
-    for state in ORDER {
+    for state in State::BY_CONCERN {
         let count = snapshot
             .instances
             .iter()
@@ -38,13 +32,13 @@ pub fn summary(snapshot: &Snapshot) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::control::protocol::InstanceStatus;
+    use crate::supervisor::InstanceStatus;
 
-    fn instance(state: &str) -> InstanceStatus {
+    fn instance(state: State) -> InstanceStatus {
         InstanceStatus {
             name: "x".into(),
             process: "x".into(),
-            state: state.into(),
+            state,
             pid: None,
             restarts: 0,
             exit_code: None,
@@ -60,9 +54,14 @@ mod tests {
         let snapshot = Snapshot {
             project: "shop".into(),
             progress: Progress::Up,
-            instances: ["backoff", "running", "running", "exited"]
-                .map(instance)
-                .to_vec(),
+            instances: [
+                State::Backoff,
+                State::Running,
+                State::Running,
+                State::Exited,
+            ]
+            .map(instance)
+            .to_vec(),
         };
         assert_eq!(summary(&snapshot), "2 running, 1 backoff, 1 exited");
         let stopping = Snapshot {

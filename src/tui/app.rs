@@ -14,9 +14,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent
 use super::ansi;
 use super::source::{Command, Update};
 use super::store::{Entry, Origin, Store, View};
-use crate::control::protocol::{InstanceStatus, Progress};
 use crate::logs::clock::Clock;
 use crate::logs::printer::{Label, Level};
+use crate::supervisor::{InstanceStatus, Progress, State};
 
 /// How long a notice stays in the footer.
 const NOTICE_FOR: Duration = Duration::from_secs(5);
@@ -315,8 +315,8 @@ impl App {
                 if let Some(instance) = self.selected_instance() {
                     let name = instance.name.clone();
                     let active = matches!(
-                        instance.state.as_str(),
-                        "starting" | "running" | "backoff" | "pending"
+                        instance.state,
+                        State::Starting | State::Running | State::Backoff | State::Pending
                     );
                     return if active {
                         self.say(format!("stopping {name}"));
@@ -514,11 +514,8 @@ impl App {
     }
 
     /// Counts of instances per state, in a fixed order, for the header.
-    pub fn state_counts(&self) -> Vec<(&'static str, usize)> {
-        const ORDER: [&str; 8] = [
-            "running", "starting", "pending", "backoff", "stopping", "stopped", "exited", "failed",
-        ];
-        ORDER
+    pub fn state_counts(&self) -> Vec<(State, usize)> {
+        State::BY_CONCERN
             .iter()
             .map(|&state| {
                 let count = self
@@ -536,12 +533,7 @@ impl App {
     pub fn still_active(&self) -> Vec<&str> {
         self.instances
             .iter()
-            .filter(|instance| {
-                matches!(
-                    instance.state.as_str(),
-                    "starting" | "running" | "stopping" | "backoff"
-                )
-            })
+            .filter(|instance| instance.state.is_active())
             .map(|instance| instance.name.as_str())
             .collect()
     }

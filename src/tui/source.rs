@@ -17,11 +17,11 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::control::client::{Client, ClientError};
-use crate::control::protocol::{LogLine, Request, Response, Snapshot};
-use crate::control::server::{Answer, Call, Follow};
+use crate::control::protocol::{LogLine, Request};
 use crate::logs::history::Batch;
 use crate::logs::printer::Message;
-use crate::supervisor::Handle;
+use crate::supervisor::command::{self as supervisor_command, Follow, Logs, Refusal};
+use crate::supervisor::{Handle, ShutdownMode, Snapshot};
 
 /// Updates that may wait for the TUI before the sender waits too.
 const UPDATES: usize = 1024;
@@ -88,11 +88,11 @@ pub async fn in_process(
     tokio::spawn(forward_snapshots(handle.status.clone(), sender.clone()));
     tokio::spawn(forward_messages(messages, sender.clone()));
     tokio::spawn(forward_output(
-        handle.calls.clone(),
+        handle.commands.clone(),
         sender.clone(),
         backlog,
     ));
-    tokio::spawn(carry_commands(handle.calls, requests, sender));
+    tokio::spawn(carry_commands(handle.commands, requests, sender));
     Connection { updates, commands }
 }
 
@@ -129,27 +129,28 @@ async fn forward_messages(
 /// read, with the point up to which each instance's history goes: nothing is missed
 /// or shown twice.
 async fn forward_output(
-    calls: mpsc::UnboundedSender<Call>,
+    commands: mpsc::UnboundedSender<supervisor_command::Command>,
     sender: mpsc::Sender<Update>,
     backlog: usize,
 ) {
     let (reply, answer) = oneshot::channel();
-    let request = Request::Logs {
+    let command = supervisor_command::Command::Logs {
         names: Vec::new(),
         lines: backlog,
         follow: true,
+        reply,
     };
-    if calls.send(Call { request, reply }).is_err() {
+    if commands.send(command).is_err() {
         return;
     }
-    let Ok(Answer::Logs {
+    let Ok(Ok(Logs {
         backlog,
         follow: Some(Follow {
             mut feed,
             instances,
         }),
         ..
-    }) = answer.await
+    })) = answer.await
     else {
         return;
     };
@@ -180,38 +181,53 @@ async fn forward_output(
     }
 }
 
-/// Send each command as a call; each answer is awaited on its own task, so a restart
-/// that takes seconds does not hold up a stop behind it.
+/// Send each command to the supervisor; each answer is awaited on its own task, so a
+/// restart that takes seconds does not hold up a stop behind it.
 async fn carry_commands(
-    calls: mpsc::UnboundedSender<Call>,
+    supervisor: mpsc::UnboundedSender<supervisor_command::Command>,
     mut commands: mpsc::UnboundedReceiver<Command>,
     sender: mpsc::Sender<Update>,
 ) {
+    use supervisor_command::Command as To;
     while let Some(command) = commands.recv().await {
-        let (reply, answer) = oneshot::channel();
-        let request = command.request();
-        if calls.send(Call { request, reply }).is_err() {
-            return;
-        }
         let sender = sender.clone();
-        tokio::spawn(async move {
-            match answer.await {
-                Ok(Answer::Done(response)) => notice_failure(&sender, &response).await,
-                Ok(Answer::Final(_, written)) => {
-                    // Nothing to write: let the supervisor end at once.
-                    let _ = written.send(());
+        let acted = |make: fn(Vec<String>, _) -> To, name: &String| {
+            let (reply, answer) = oneshot::channel();
+            let sent = supervisor.send(make(vec![name.clone()], reply)).is_ok();
+            sent.then_some(answer)
+        };
+        let answer = match &command {
+            Command::Start(name) => acted(|names, reply| To::Start { names, reply }, name),
+            Command::Stop(name) => acted(|names, reply| To::Stop { names, reply }, name),
+            Command::Restart(name) => acted(|names, reply| To::Restart { names, reply }, name),
+            Command::StopAll | Command::KillAll => {
+                let mode = if command == Command::KillAll {
+                    ShutdownMode::Kill
+                } else {
+                    ShutdownMode::Graceful
+                };
+                let (reply, farewell) = oneshot::channel();
+                if supervisor.send(To::Shutdown { mode, reply }).is_err() {
+                    return;
                 }
-                _ => {}
+                // Nothing to write: dropping the farewell lets the supervisor end at once.
+                tokio::spawn(async move { drop(farewell.await) });
+                continue;
+            }
+        };
+        let Some(answer) = answer else {
+            return;
+        };
+        tokio::spawn(async move {
+            if let Ok(Err(refusal)) = answer.await {
+                notice_refusal(&sender, &refusal).await;
             }
         });
     }
 }
 
-async fn notice_failure(sender: &mpsc::Sender<Update>, response: &Response) {
-    if !response.ok {
-        let error = response.error.clone().unwrap_or_else(|| "refused".into());
-        let _ = sender.send(Update::Notice(error)).await;
-    }
+async fn notice_refusal(sender: &mpsc::Sender<Update>, refusal: &Refusal) {
+    let _ = sender.send(Update::Notice(refusal.to_string())).await;
 }
 
 /// A line of a `logs` answer as a one-line batch.

@@ -11,20 +11,20 @@ use ratatui::style::Color;
 use super::app::{App, Effect, Focus, Mode};
 use super::source::{Command, Update};
 use super::view;
-use crate::control::protocol::{InstanceStatus, Progress, Snapshot};
 use crate::logs::clock::Clock;
 use crate::logs::printer::{Level, Message};
+use crate::supervisor::{InstanceStatus, Progress, Snapshot, State};
 
 /// 12:00:00 UTC on some day: timestamps in the snapshots do not depend on the zone.
 fn noon(millis: u64) -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_millis(20_000 * 86_400_000 + 12 * 3_600_000 + millis)
 }
 
-fn instance(name: &str, state: &str, pid: Option<i32>) -> InstanceStatus {
+fn instance(name: &str, state: State, pid: Option<i32>) -> InstanceStatus {
     InstanceStatus {
         name: name.into(),
         process: name.split('.').next().unwrap_or(name).into(),
-        state: state.into(),
+        state,
         pid,
         restarts: 0,
         exit_code: None,
@@ -43,13 +43,13 @@ fn shop(mode: Mode) -> App {
         Clock::new(jiff::tz::TimeZone::UTC),
         Instant::now(),
     );
-    let mut web = instance("web", "running", Some(4242));
+    let mut web = instance("web", State::Running, Some(4242));
     web.port = Some(8000);
     web.restarts = 2;
-    let mut migrate = instance("migrate", "exited", None);
+    let mut migrate = instance("migrate", State::Exited, None);
     migrate.exit_code = Some(0);
     migrate.last_exit = Some("exited with code 0".into());
-    let mut mail = instance("mail", "failed", None);
+    let mut mail = instance("mail", State::Failed, None);
     mail.restarts = 5;
     mail.exit_code = Some(1);
     mail.last_exit = Some("exited with code 1".into());
@@ -62,8 +62,8 @@ fn shop(mode: Mode) -> App {
         instances: vec![
             migrate,
             web,
-            instance("worker.1", "running", Some(4251)),
-            instance("worker.2", "starting", Some(4252)),
+            instance("worker.1", State::Running, Some(4251)),
+            instance("worker.2", State::Starting, Some(4252)),
             mail,
         ],
     }));

@@ -27,8 +27,8 @@ use ratatui::widgets::{
 use super::ansi::{self, Cell};
 use super::app::{App, Focus, Mode, match_ranges};
 use super::store::{Entry, Origin, View};
-use crate::control::protocol::Progress;
 use crate::logs::printer::Level;
+use crate::supervisor::{Progress, State};
 
 /// Terminals at least this wide show every column of the process list.
 const WIDE: u16 = 120;
@@ -63,14 +63,14 @@ pub fn draw(frame: &mut Frame, app: &App) -> usize {
     page
 }
 
-pub fn state_style(state: &str) -> Style {
+pub fn state_style(state: State) -> Style {
     match state {
-        "running" => Style::new().fg(Color::Green),
-        "starting" => Style::new().fg(Color::Cyan),
-        "backoff" | "stopping" => Style::new().fg(Color::Yellow),
-        "exited" => Style::new().fg(Color::Blue),
-        "failed" => Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
-        _ => Style::new().fg(Color::DarkGray),
+        State::Running => Style::new().fg(Color::Green),
+        State::Starting => Style::new().fg(Color::Cyan),
+        State::Backoff | State::Stopping => Style::new().fg(Color::Yellow),
+        State::Exited => Style::new().fg(Color::Blue),
+        State::Failed => Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+        State::Pending | State::Stopped => Style::new().fg(Color::DarkGray),
     }
 }
 
@@ -83,7 +83,7 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
         Span::raw(" "),
     ];
     for (state, count) in app.state_counts() {
-        let mark = if state == "failed" { "✗" } else { "●" };
+        let mark = if state == State::Failed { "✗" } else { "●" };
         spans.push(Span::styled(
             format!("{mark} {count} {state}"),
             state_style(state),
@@ -94,7 +94,7 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
     let (text, style) = match &app.progress {
         Progress::Starting => ("starting".to_string(), Style::new().fg(Color::Cyan)),
         Progress::Up => ("up".to_string(), Style::new().fg(Color::Green)),
-        Progress::Failed { .. } => ("a process failed".to_string(), state_style("failed")),
+        Progress::Failed { .. } => ("a process failed".to_string(), state_style(State::Failed)),
         Progress::Stopping => ("stopping".to_string(), Style::new().fg(Color::Yellow)),
     };
     let text = match app.mode {
@@ -162,9 +162,9 @@ fn draw_list(frame: &mut Frame, app: &App, area: Rect) {
             .uptime_ms
             .map(|ms| uptime(Duration::from_millis(ms) + uptime_base))
             .unwrap_or_default();
-        let ready = match instance.state.as_str() {
-            "running" => "✓",
-            "starting" => "…",
+        let ready = match instance.state {
+            State::Running => "✓",
+            State::Starting => "…",
             _ => "·",
         };
         let mut cells = vec![
@@ -173,8 +173,8 @@ fn draw_list(frame: &mut Frame, app: &App, area: Rect) {
                 Style::new().fg(app.color_of(&instance.name)),
             )),
             TableCell::from(Span::styled(
-                instance.state.clone(),
-                state_style(&instance.state),
+                instance.state.as_str(),
+                state_style(instance.state),
             )),
         ];
         if wide {
@@ -256,7 +256,7 @@ fn detail_lines(app: &App) -> Vec<Line<'static>> {
                 format!("{}: ", instance.name),
                 Style::new().add_modifier(Modifier::BOLD),
             ),
-            Span::styled(reason.clone(), state_style("failed")),
+            Span::styled(reason.clone(), state_style(State::Failed)),
         ]));
     } else if let Some(last) = &instance.last_exit {
         lines.push(Line::from(vec![

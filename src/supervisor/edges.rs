@@ -1,0 +1,121 @@
+//! What the supervisor is given rather than builds: its inputs and its hands.
+//!
+//! The supervisor decides; the edges do. It reads exits, signals and commands from the
+//! channels in [`Inputs`] and acts on processes only through a [`Processes`]. The binary
+//! wires the real ones (`commands::supervise`: the reaper, tokio's signal streams, the
+//! control socket, [`crate::process`]); the actor's unit tests wire a fake that records
+//! spawns and signals and lets the test decide when a process exits, on tokio's paused
+//! clock (see [`super::clock`]).
+
+use std::ffi::OsString;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::path::Path;
+
+use nix::sys::signal::Signal;
+use tokio::sync::mpsc;
+
+use super::command::Command;
+use crate::process::identity::Identity;
+use crate::process::reaper::Exit;
+
+/// A signal to proj itself, as the supervisor sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignalEvent {
+    /// SIGINT (Ctrl-C): stop everything; a second one kills.
+    Interrupt,
+    /// SIGTERM: the same.
+    Terminate,
+    /// SIGHUP: reload.
+    Hangup,
+}
+
+impl SignalEvent {
+    /// The name proj's messages use (`SIGINT: stopping every process …`).
+    pub fn name(self) -> &'static str {
+        match self {
+            SignalEvent::Interrupt => "SIGINT",
+            SignalEvent::Terminate => "SIGTERM",
+            SignalEvent::Hangup => "SIGHUP",
+        }
+    }
+}
+
+/// Everything that reaches the supervisor from outside.
+pub struct Inputs {
+    /// Every child that exited, reaped.
+    pub exits: mpsc::UnboundedReceiver<Exit>,
+    /// Signals to proj.
+    pub signals: mpsc::UnboundedReceiver<SignalEvent>,
+    /// Requests from the control socket and in-process clients.
+    pub commands: mpsc::UnboundedReceiver<Command>,
+    /// The sending end of `commands`, for the [`super::Handle`] of in-process clients.
+    pub command_sender: mpsc::UnboundedSender<Command>,
+}
+
+/// The senders that feed an [`Inputs`].
+pub struct InputSenders {
+    pub exits: mpsc::UnboundedSender<Exit>,
+    pub signals: mpsc::UnboundedSender<SignalEvent>,
+    pub commands: mpsc::UnboundedSender<Command>,
+}
+
+impl Inputs {
+    /// A fresh set of input channels and their senders.
+    pub fn channels() -> (Inputs, InputSenders) {
+        let (exits_sender, exits) = mpsc::unbounded_channel();
+        let (signals_sender, signals) = mpsc::unbounded_channel();
+        let (commands_sender, commands) = mpsc::unbounded_channel();
+        let inputs = Inputs {
+            exits,
+            signals,
+            commands,
+            command_sender: commands_sender.clone(),
+        };
+        let senders = InputSenders {
+            exits: exits_sender,
+            signals: signals_sender,
+            commands: commands_sender,
+        };
+        (inputs, senders)
+    }
+}
+
+/// What one spawn needs.
+#[derive(Debug)]
+pub struct SpawnRequest<'a> {
+    pub command: &'a str,
+    pub cwd: &'a Path,
+    pub env: &'a [(OsString, OsString)],
+    pub identity: Option<&'a Identity>,
+}
+
+/// A spawned instance: its pid (which is also its process group id) and the read end of
+/// its output, if it has one.
+#[derive(Debug)]
+pub struct Spawned {
+    pub pid: i32,
+    pub output: Option<OwnedFd>,
+}
+
+/// The supervisor's hands on processes. Every method is quick and never blocks on a
+/// child, except [`Processes::sweep`], which the supervisor runs on a blocking thread.
+pub trait Processes: Send + Sync + 'static {
+    /// The value of [`crate::process::SUPERVISOR_MARKER`] every child gets, unique to
+    /// this run: descendants that escape their process group are found by it.
+    fn marker(&self) -> &str;
+    /// Start `sh -c COMMAND` as the leader of a new process group.
+    fn spawn(&self, request: &SpawnRequest<'_>) -> io::Result<Spawned>;
+    /// Send `signal` to the process group `pgid`.
+    fn signal_group(&self, pgid: i32, signal: Signal);
+    /// Whether any process is left in the group `pgid`.
+    fn group_alive(&self, pgid: i32) -> bool;
+    /// The group `pgid` is being stopped: when its leader exits, leave the rest of the
+    /// group to finish (the reaper would otherwise kill it at once).
+    fn spare_group(&self, pgid: i32);
+    /// The group `pgid` is gone or no longer being stopped.
+    fn release_group(&self, pgid: i32);
+    /// Kill every descendant that escaped its process group (found by the marker); the
+    /// number killed.
+    fn sweep(&self) -> usize;
+}

@@ -1,0 +1,85 @@
+//! Why an instance is `failed`: data, rendered only where a person reads it.
+//!
+//! The lifecycle machine decides on a [`Failure`]; `ps`, the TUI, systemd's `STATUS=`
+//! and the plain printer show its [`Display`](std::fmt::Display) text. Code that needs
+//! to know *what* failed (a ready timeout wants the last probe's words next to it)
+//! matches the variant, never the text.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::process::ExitStatus;
+
+/// Why an instance gave up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// The command could not be started at all.
+    NotSpawnable(SpawnProblem),
+    /// `max_restarts` restarts happened within `restart_window`, and it exited again.
+    RestartLimit { max: u32, window: Duration },
+    /// Its readiness probe did not pass within `ready_timeout`.
+    ReadyTimeout { after: Duration },
+    /// A service whose probe had not passed yet ended, and will not be restarted: it
+    /// never became ready, so it cannot satisfy what depends on it.
+    ExitedBeforeReady(ExitStatus),
+    /// It exited non-zero (or by a signal) and its `restart` policy is `never`.
+    Exited(ExitStatus),
+}
+
+/// Why a command could not be started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpawnProblem {
+    /// The OS refused (a missing `cwd`, too many open files, …); the error's words.
+    Os(String),
+    /// `sh` exited with 127.
+    CommandNotFound,
+    /// `sh` exited with 126.
+    CommandNotExecutable,
+    /// The readiness probe cannot be built for this instance (a `$PORT` that is no port).
+    Probe(String),
+    /// The `user`/`group` cannot be switched to.
+    Account(String),
+    /// A reload removed the process while it was being started.
+    Removed,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::NotSpawnable(problem) => problem.fmt(f),
+            Failure::RestartLimit { max, window } => write!(
+                f,
+                "restart limit reached ({max} restarts within {})",
+                humantime::format_duration(*window)
+            ),
+            Failure::ReadyTimeout { after } => write!(
+                f,
+                "not ready after {} (ready_timeout)",
+                humantime::format_duration(*after)
+            ),
+            Failure::ExitedBeforeReady(status) => match status {
+                ExitStatus::Code(code) => {
+                    write!(f, "exited before it was ready (exit code {code})")
+                }
+                ExitStatus::Signal(_) => write!(f, "exited before it was ready ({status})"),
+            },
+            Failure::Exited(status) => write!(f, "{status} (restart = \"never\")"),
+        }
+    }
+}
+
+impl fmt::Display for SpawnProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpawnProblem::Os(error) => write!(f, "cannot be spawned: {error}"),
+            SpawnProblem::CommandNotFound => {
+                f.write_str("cannot be spawned: command not found (sh exited with 127)")
+            }
+            SpawnProblem::CommandNotExecutable => {
+                f.write_str("cannot be spawned: command not executable (sh exited with 126)")
+            }
+            SpawnProblem::Probe(reason) | SpawnProblem::Account(reason) => f.write_str(reason),
+            SpawnProblem::Removed => f.write_str("removed from the config"),
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! What the supervisor shows of itself: typed views of its instances and of the stack as
+//! a whole, at one moment.
+//!
+//! These are plain data (with serde derives, so the control socket can carry them as they
+//! are); the supervisor builds them, the TUI, systemd's `STATUS=` and `proj ps` read them.
+//! Nothing here is matched as text: a state is a [`State`], the overall progress a
+//! [`Progress`].
+
+use serde::{Deserialize, Serialize};
+
+pub use super::lifecycle::State;
+
+/// Where the stack as a whole stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "phase", rename_all = "snake_case")]
+pub enum Progress {
+    /// Some instance `proj up` started is not running (or, for a oneshot, exited) yet.
+    Starting,
+    /// Every instance `proj up` started is running, or exited cleanly.
+    Up,
+    /// One of them failed.
+    Failed { reason: String },
+    /// proj is stopping everything.
+    Stopping,
+}
+
+/// Every instance and the overall progress, at one moment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub project: String,
+    pub progress: Progress,
+    pub instances: Vec<InstanceStatus>,
+}
+
+/// One instance in `ps` (SPEC §4: `proj ps --json` prints an array of these).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceStatus {
+    pub name: String,
+    pub process: String,
+    pub state: State,
+    pub pid: Option<i32>,
+    pub restarts: u32,
+    pub exit_code: Option<i32>,
+    pub port: Option<u16>,
+    /// Milliseconds since the current process started, while one runs.
+    pub uptime_ms: Option<u64>,
+    /// How the last process ended, in words ("exited with code 3").
+    pub last_exit: Option<String>,
+    /// Why the instance is `failed`, in words, while it is (see
+    /// [`super::failure::Failure`]).
+    pub reason: Option<String>,
+}
+
+/// Who the supervisor is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct About {
+    pub pid: u32,
+    pub project: String,
+    pub root: String,
+    pub version: String,
+}
+
+/// What a reload changed, by instance name.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReloadSummary {
+    pub started: Vec<String>,
+    pub stopped: Vec<String>,
+    pub restarted: Vec<String>,
+    pub unchanged: Vec<String>,
+}
+
+/// One line of an instance's recent output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogLine {
+    /// Milliseconds since the Unix epoch when proj read the line.
+    pub time_ms: u64,
+    pub name: String,
+    /// The line, decoded lossily (the log file keeps the bytes).
+    pub text: String,
+}
