@@ -1,1 +1,528 @@
+//! The actor driven through its edges: a fake [`Processes`] that records spawns and
+//! signals, exits sent by the test, commands sent as a client would, on tokio's paused
+//! clock (so stop timeouts and backoffs of minutes pass at once). No process is started.
 
+use std::collections::BTreeSet;
+use std::io;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+use tokio::sync::{oneshot, watch};
+
+use super::command::{Command, Farewell, Refusal, ShutdownMode};
+use super::edges::{InputSenders, Inputs, Processes, SpawnRequest, Spawned};
+use super::failure::Failure;
+use super::snapshot::{InstanceStatus, Snapshot, State};
+use super::{Finished, Options};
+use crate::config::{self, Plan, ProcessSpec, fixtures};
+use crate::logs::clock::Clock;
+use crate::logs::printer::{Printer, Style};
+use crate::process::ExitStatus;
+use crate::process::reaper::Exit;
+
+/// What the fake OS saw.
+#[derive(Default)]
+struct World {
+    next_pid: i32,
+    /// (command, pid), in spawn order.
+    spawned: Vec<(String, i32)>,
+    /// (pid, signal), in the order sent.
+    signals: Vec<(i32, Signal)>,
+    alive: BTreeSet<i32>,
+}
+
+#[derive(Default)]
+struct FakeProcesses {
+    world: Mutex<World>,
+}
+
+impl FakeProcesses {
+    fn world(&self) -> std::sync::MutexGuard<'_, World> {
+        self.world.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Processes for FakeProcesses {
+    fn marker(&self) -> &str {
+        "test-marker"
+    }
+
+    fn spawn(&self, request: &SpawnRequest<'_>) -> io::Result<Spawned> {
+        let mut world = self.world();
+        if request.command == "unspawnable" {
+            return Err(io::Error::other("no such program"));
+        }
+        world.next_pid += 1;
+        let pid = 1000 + world.next_pid;
+        world.spawned.push((request.command.to_string(), pid));
+        world.alive.insert(pid);
+        Ok(Spawned { pid, output: None })
+    }
+
+    fn signal_group(&self, pgid: i32, signal: Signal) {
+        self.world().signals.push((pgid, signal));
+    }
+
+    fn group_alive(&self, pgid: i32) -> bool {
+        self.world().alive.contains(&pgid)
+    }
+
+    fn spare_group(&self, _pgid: i32) {}
+
+    fn release_group(&self, _pgid: i32) {}
+
+    fn sweep(&self) -> usize {
+        0
+    }
+}
+
+/// A supervisor running on the fake, and the ends a test drives it with.
+struct Harness {
+    senders: InputSenders,
+    processes: Arc<FakeProcesses>,
+    status: watch::Receiver<Snapshot>,
+    supervisor: tokio::task::JoinHandle<Finished>,
+    _root: tempfile::TempDir,
+}
+
+impl Harness {
+    async fn start(processes: Vec<ProcessSpec>) -> Harness {
+        let root = tempfile::tempdir().unwrap();
+        let plan = Plan {
+            root: root.path().to_path_buf(),
+            ..fixtures::plan(processes)
+        };
+        Harness::start_plan(plan, root).await
+    }
+
+    async fn start_plan(plan: Plan, root: tempfile::TempDir) -> Harness {
+        let (inputs, senders) = Inputs::channels();
+        let style = Style {
+            color: false,
+            clock: Clock::default(),
+            name_width: 8,
+        };
+        let printer = Printer::start_with(style, io::sink()).unwrap();
+        let (handle, handed) = oneshot::channel();
+        let options = Options {
+            only: Vec::new(),
+            printer,
+            handle: Some(handle),
+        };
+        let processes = Arc::new(FakeProcesses::default());
+        let edge: Arc<dyn Processes> = processes.clone();
+        let supervisor = tokio::spawn(super::run(plan, options, inputs, edge));
+        let status = handed.await.unwrap().status;
+        Harness {
+            senders,
+            processes,
+            status,
+            supervisor,
+            _root: root,
+        }
+    }
+
+    /// Wait (on the paused clock) until a snapshot satisfies `condition`.
+    async fn until(&mut self, what: &str, condition: impl Fn(&Snapshot) -> bool) -> Snapshot {
+        let wait = self.status.wait_for(|snapshot| condition(snapshot));
+        let found = match tokio::time::timeout(Duration::from_secs(3600), wait).await {
+            Ok(Ok(snapshot)) => Some(snapshot.clone()),
+            _ => None,
+        };
+        found.unwrap_or_else(|| panic!("never: {what}; last: {:#?}", *self.status.borrow()))
+    }
+
+    async fn until_state(&mut self, name: &str, state: State) -> InstanceStatus {
+        let snapshot = self
+            .until(&format!("{name} {state}"), |snapshot| {
+                instance(snapshot, name).is_some_and(|i| i.state == state)
+            })
+            .await;
+        instance(&snapshot, name).unwrap().clone()
+    }
+
+    fn spawned(&self) -> Vec<String> {
+        let world = self.processes.world();
+        world
+            .spawned
+            .iter()
+            .map(|(command, _)| command.clone())
+            .collect()
+    }
+
+    fn pid_of(&self, command: &str) -> i32 {
+        let world = self.processes.world();
+        world
+            .spawned
+            .iter()
+            .rev()
+            .find(|(c, _)| c == command)
+            .map(|&(_, pid)| pid)
+            .unwrap_or_else(|| panic!("{command} never spawned"))
+    }
+
+    /// Wait (on the paused clock: each step is a millisecond of virtual time) until
+    /// `count` signals were sent.
+    async fn until_signals(&self, count: usize) {
+        for _ in 0..10_000_000 {
+            if self.signals().len() >= count {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        panic!("never {count} signals: {:?}", self.signals());
+    }
+
+    fn signals(&self) -> Vec<(i32, Signal)> {
+        self.processes.world().signals.clone()
+    }
+
+    /// The process `pid` (and its group) ends with `status`.
+    fn exit(&self, pid: i32, status: ExitStatus) {
+        self.processes.world().alive.remove(&pid);
+        let exit = Exit {
+            pid,
+            status,
+            at: super::clock::now(),
+        };
+        self.senders.exits.send(exit).unwrap();
+    }
+
+    async fn command<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> T {
+        let (reply, answer) = oneshot::channel();
+        self.senders.commands.send(make(reply)).unwrap();
+        answer.await.unwrap()
+    }
+
+    fn shutdown(&self, mode: ShutdownMode) -> oneshot::Receiver<Farewell> {
+        let (reply, answer) = oneshot::channel();
+        self.senders
+            .commands
+            .send(Command::Shutdown { mode, reply })
+            .unwrap();
+        answer
+    }
+
+    /// Wait for the supervisor to end (the test has made every process exit) and answer
+    /// the `down` callers.
+    async fn finish(self) {
+        let finished = tokio::time::timeout(Duration::from_secs(3600), self.supervisor)
+            .await
+            .expect("the supervisor ended")
+            .unwrap();
+        finished.say_goodbye().await;
+    }
+}
+
+fn instance<'a>(snapshot: &'a Snapshot, name: &str) -> Option<&'a InstanceStatus> {
+    snapshot.instances.iter().find(|i| i.name == name)
+}
+
+fn service(name: &str, depends_on: &[&str]) -> ProcessSpec {
+    ProcessSpec {
+        depends_on: depends_on.iter().map(ToString::to_string).collect(),
+        ..fixtures::process(name, name)
+    }
+}
+
+fn oneshot_process(name: &str) -> ProcessSpec {
+    let mut process = fixtures::process(name, name);
+    process.lifecycle.oneshot = true;
+    process.lifecycle.restart = config::RestartPolicy::Never;
+    process
+}
+
+const TERM: ExitStatus = ExitStatus::Signal(Signal::SIGTERM);
+
+#[tokio::test(start_paused = true)]
+async fn a_dependant_waits_for_its_oneshot_to_exit_zero() {
+    let mut harness = Harness::start(vec![
+        oneshot_process("migrate"),
+        service("web", &["migrate"]),
+    ])
+    .await;
+    harness.until_state("web", State::Pending).await;
+    assert_eq!(harness.spawned(), ["migrate"]);
+    harness.exit(harness.pid_of("migrate"), ExitStatus::Code(0));
+    harness.until_state("web", State::Running).await;
+    assert_eq!(harness.spawned(), ["migrate", "web"]);
+    let _ = harness.shutdown(ShutdownMode::Graceful);
+    harness.exit(harness.pid_of("web"), TERM);
+    harness.finish().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_oneshot_keeps_its_dependants_pending() {
+    let mut harness = Harness::start(vec![
+        oneshot_process("migrate"),
+        service("web", &["migrate"]),
+    ])
+    .await;
+    harness.until_state("web", State::Pending).await;
+    harness.exit(harness.pid_of("migrate"), ExitStatus::Code(3));
+    harness.until_state("migrate", State::Failed).await;
+    let web = harness.until_state("web", State::Pending).await;
+    assert_eq!(web.pid, None);
+    assert_eq!(harness.spawned(), ["migrate"]);
+    let _ = harness.shutdown(ShutdownMode::Graceful);
+    harness.finish().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_stops_dependants_before_what_they_depend_on() {
+    let mut harness = Harness::start(vec![service("db", &[]), service("web", &["db"])]).await;
+    harness.until_state("web", State::Running).await;
+    let (db, web) = (harness.pid_of("db"), harness.pid_of("web"));
+    let farewell = harness.shutdown(ShutdownMode::Graceful);
+    harness.until_state("web", State::Stopping).await;
+    assert_eq!(harness.signals(), [(web, Signal::SIGTERM)]);
+    assert_eq!(
+        harness.until_state("db", State::Running).await.pid,
+        Some(db)
+    );
+    harness.exit(web, TERM);
+    harness.until_state("db", State::Stopping).await;
+    assert_eq!(
+        harness.signals(),
+        [(web, Signal::SIGTERM), (db, Signal::SIGTERM)]
+    );
+    harness.exit(db, TERM);
+    harness.finish().await;
+    assert!(farewell.await.is_ok(), "`down` is answered at the end");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_kill_during_a_graceful_stop_sends_sigkill_at_once() {
+    let mut stubborn = service("stubborn", &[]);
+    stubborn.lifecycle.stop_timeout = Duration::from_secs(600);
+    let mut harness = Harness::start(vec![stubborn]).await;
+    harness.until_state("stubborn", State::Running).await;
+    let pid = harness.pid_of("stubborn");
+    let _ = harness.shutdown(ShutdownMode::Graceful);
+    harness.until_state("stubborn", State::Stopping).await;
+    let before = tokio::time::Instant::now();
+    let _ = harness.shutdown(ShutdownMode::Kill);
+    harness.until_signals(2).await;
+    assert!(
+        before.elapsed() < Duration::from_secs(1),
+        "not after the stop timeout"
+    );
+    assert_eq!(
+        harness.signals(),
+        [(pid, Signal::SIGTERM), (pid, Signal::SIGKILL)]
+    );
+    harness.exit(pid, ExitStatus::Signal(Signal::SIGKILL));
+    harness.finish().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_restart_is_answered_once_the_new_process_runs() {
+    let mut harness = Harness::start(vec![service("web", &[])]).await;
+    harness.until_state("web", State::Running).await;
+    let old = harness.pid_of("web");
+    let (reply, mut answer) = oneshot::channel();
+    harness
+        .senders
+        .commands
+        .send(Command::Restart {
+            names: vec!["web".into()],
+            reply,
+        })
+        .unwrap();
+    harness.until_state("web", State::Stopping).await;
+    assert!(answer.try_recv().is_err(), "not answered while stopping");
+    harness.exit(old, TERM);
+    let instances = answer.await.unwrap().unwrap();
+    let new = harness.pid_of("web");
+    assert_ne!(new, old);
+    assert_eq!(instances[0].pid, Some(new));
+    assert_eq!(instances[0].state, State::Running);
+    let _ = harness.shutdown(ShutdownMode::Graceful);
+    harness.exit(new, TERM);
+    harness.finish().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn unknown_names_are_refused_with_the_known_ones() {
+    let harness = Harness::start(vec![service("web", &[])]).await;
+    let refusal = harness
+        .command(|reply| Command::Stop {
+            names: vec!["wbe".into()],
+            reply,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refusal,
+        Refusal::UnknownNames {
+            unknown: vec!["wbe".into()],
+            known: vec!["web".into()]
+        }
+    );
+    assert_eq!(refusal.exit_code(), 2);
+    let no_names = harness
+        .command(|reply| Command::Restart {
+            names: vec![],
+            reply,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(no_names, Refusal::NoNames);
+    let pid = harness.pid_of("web");
+    let _ = harness.shutdown(ShutdownMode::Graceful);
+    harness.exit(pid, TERM);
+    harness.finish().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_restart_budget_runs_out_and_a_start_by_request_renews_it() {
+    let mut crashy = service("crashy", &[]);
+    crashy.lifecycle.max_restarts = 2;
+    let mut harness = Harness::start(vec![crashy]).await;
+    for run in 0..3 {
+        harness
+            .until(&format!("run {run} running"), |snapshot| {
+                instance(snapshot, "crashy")
+                    .is_some_and(|i| i.state == State::Running && i.restarts == run)
+            })
+            .await;
+        harness.exit(harness.pid_of("crashy"), ExitStatus::Code(1));
+    }
+    let failed = harness.until_state("crashy", State::Failed).await;
+    assert_eq!(failed.restarts, 2);
+    assert_eq!(
+        failed.reason.as_deref(),
+        Some(
+            Failure::RestartLimit {
+                max: 2,
+                window: Duration::from_secs(60)
+            }
+            .to_string()
+            .as_str()
+        )
+    );
+    assert_eq!(harness.spawned().len(), 3);
+    let started = harness
+        .command(|reply| Command::Start {
+            names: vec!["crashy".into()],
+            reply,
+        })
+        .await
+        .unwrap();
+    assert_eq!(started[0].state, State::Running);
+    assert_eq!(
+        started[0].restarts, 0,
+        "a start by request renews the budget"
+    );
+    harness.exit(harness.pid_of("crashy"), ExitStatus::Code(1));
+    harness
+        .until("restarted after the renewed budget", |snapshot| {
+            instance(snapshot, "crashy")
+                .is_some_and(|i| i.state == State::Running && i.restarts == 1)
+        })
+        .await;
+    assert_eq!(harness.spawned().len(), 5);
+    let pid = harness.pid_of("crashy");
+    let _ = harness.shutdown(ShutdownMode::Graceful);
+    harness.exit(pid, TERM);
+    harness.finish().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn reload_restarts_what_changed_starts_what_is_new_and_stops_what_is_gone() {
+    let root = tempfile::tempdir().unwrap();
+    let file = root.path().join("proj.toml");
+    std::fs::write(
+        &file,
+        "[processes]\nweb = \"web v1\"\nworker = \"worker\"\ncron = \"cron\"\n",
+    )
+    .unwrap();
+    let plan = config::load(&file).unwrap();
+    let mut harness = Harness::start_plan(plan, root).await;
+    harness.until_state("cron", State::Running).await;
+    let (web, cron) = (harness.pid_of("web v1"), harness.pid_of("cron"));
+    std::fs::write(
+        &file,
+        "[processes]\nweb = \"web v2\"\nworker = \"worker\"\nmail = \"mail\"\n",
+    )
+    .unwrap();
+    let (reply, answer) = oneshot::channel();
+    harness
+        .senders
+        .commands
+        .send(Command::Reload { reply })
+        .unwrap();
+    let summary = answer.await.unwrap().unwrap();
+    assert_eq!(summary.restarted, ["web"]);
+    assert_eq!(summary.started, ["mail"]);
+    assert_eq!(summary.stopped, ["cron"]);
+    assert_eq!(summary.unchanged, ["worker"]);
+    harness.exit(web, TERM);
+    harness.exit(cron, TERM);
+    harness.until_state("mail", State::Running).await;
+    let web_v2 = harness.until_state("web", State::Running).await;
+    assert_eq!(web_v2.pid, Some(harness.pid_of("web v2")));
+    let snapshot = harness
+        .until("cron gone", |s| instance(s, "cron").is_none())
+        .await;
+    assert_eq!(snapshot.instances.len(), 3);
+
+    std::fs::write(&file, "[processes]\nweb = 42\n").unwrap();
+    let refusal = harness
+        .command(|reply| Command::Reload { reply })
+        .await
+        .unwrap_err();
+    assert!(matches!(&refusal, Refusal::InvalidConfig(text) if text.starts_with("error")));
+    assert_eq!(refusal.exit_code(), 2);
+
+    let pids: Vec<i32> = ["web v2", "worker", "mail"]
+        .map(|c| harness.pid_of(c))
+        .to_vec();
+    let _ = harness.shutdown(ShutdownMode::Graceful);
+    for pid in pids {
+        harness.exit(pid, TERM);
+    }
+    harness.finish().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn wait_up_answers_once_everything_is_up_or_something_failed() {
+    let mut harness = Harness::start(vec![
+        oneshot_process("migrate"),
+        service("web", &["migrate"]),
+        service("unspawnable", &[]),
+    ])
+    .await;
+    let up = harness.command(|reply| Command::WaitUp { reply }).await;
+    let Err(Refusal::NotUp(reason)) = up.outcome else {
+        panic!("not up: {:?}", up.outcome);
+    };
+    assert_eq!(reason, "unspawnable: cannot be spawned: no such program");
+    harness.exit(harness.pid_of("migrate"), ExitStatus::Code(0));
+    harness.until_state("web", State::Running).await;
+    let pid = harness.pid_of("web");
+    let _ = harness.shutdown(ShutdownMode::Graceful);
+    harness.exit(pid, TERM);
+    harness.finish().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stop_timeout_escalates_to_sigkill() {
+    let mut stubborn = service("stubborn", &[]);
+    stubborn.lifecycle.stop_timeout = Duration::from_secs(90);
+    let mut harness = Harness::start(vec![stubborn]).await;
+    harness.until_state("stubborn", State::Running).await;
+    let pid = harness.pid_of("stubborn");
+    let before = tokio::time::Instant::now();
+    let _ = harness.shutdown(ShutdownMode::Graceful);
+    harness.until_state("stubborn", State::Stopping).await;
+    harness.until_signals(2).await;
+    assert_eq!(
+        harness.signals(),
+        [(pid, Signal::SIGTERM), (pid, Signal::SIGKILL)]
+    );
+    assert!(before.elapsed() >= Duration::from_secs(90));
+    harness.exit(pid, ExitStatus::Signal(Signal::SIGKILL));
+    harness.finish().await;
+}
