@@ -247,7 +247,7 @@ async fn a_dependant_waits_for_its_oneshot_to_exit_zero() {
     harness.exit(harness.pid_of("migrate"), ExitStatus::Code(0));
     harness.until_state("web", State::Running).await;
     assert_eq!(harness.spawned(), ["migrate", "web"]);
-    let _ = harness.shutdown(ShutdownMode::Graceful);
+    drop(harness.shutdown(ShutdownMode::Graceful));
     harness.exit(harness.pid_of("web"), TERM);
     harness.finish().await;
 }
@@ -265,7 +265,7 @@ async fn a_failed_oneshot_keeps_its_dependants_pending() {
     let web = harness.until_state("web", State::Pending).await;
     assert_eq!(web.pid, None);
     assert_eq!(harness.spawned(), ["migrate"]);
-    let _ = harness.shutdown(ShutdownMode::Graceful);
+    drop(harness.shutdown(ShutdownMode::Graceful));
     harness.finish().await;
 }
 
@@ -299,10 +299,10 @@ async fn a_kill_during_a_graceful_stop_sends_sigkill_at_once() {
     let mut harness = Harness::start(vec![stubborn]).await;
     harness.until_state("stubborn", State::Running).await;
     let pid = harness.pid_of("stubborn");
-    let _ = harness.shutdown(ShutdownMode::Graceful);
+    drop(harness.shutdown(ShutdownMode::Graceful));
     harness.until_state("stubborn", State::Stopping).await;
     let before = tokio::time::Instant::now();
-    let _ = harness.shutdown(ShutdownMode::Kill);
+    drop(harness.shutdown(ShutdownMode::Kill));
     harness.until_signals(2).await;
     assert!(
         before.elapsed() < Duration::from_secs(1),
@@ -338,7 +338,7 @@ async fn a_restart_is_answered_once_the_new_process_runs() {
     assert_ne!(new, old);
     assert_eq!(instances[0].pid, Some(new));
     assert_eq!(instances[0].state, State::Running);
-    let _ = harness.shutdown(ShutdownMode::Graceful);
+    drop(harness.shutdown(ShutdownMode::Graceful));
     harness.exit(new, TERM);
     harness.finish().await;
 }
@@ -370,7 +370,7 @@ async fn unknown_names_are_refused_with_the_known_ones() {
         .unwrap_err();
     assert_eq!(no_names, Refusal::NoNames);
     let pid = harness.pid_of("web");
-    let _ = harness.shutdown(ShutdownMode::Graceful);
+    drop(harness.shutdown(ShutdownMode::Graceful));
     harness.exit(pid, TERM);
     harness.finish().await;
 }
@@ -424,7 +424,7 @@ async fn the_restart_budget_runs_out_and_a_start_by_request_renews_it() {
         .await;
     assert_eq!(harness.spawned().len(), 5);
     let pid = harness.pid_of("crashy");
-    let _ = harness.shutdown(ShutdownMode::Graceful);
+    drop(harness.shutdown(ShutdownMode::Graceful));
     harness.exit(pid, TERM);
     harness.finish().await;
 }
@@ -479,7 +479,7 @@ async fn reload_restarts_what_changed_starts_what_is_new_and_stops_what_is_gone(
     let pids: Vec<i32> = ["web v2", "worker", "mail"]
         .map(|c| harness.pid_of(c))
         .to_vec();
-    let _ = harness.shutdown(ShutdownMode::Graceful);
+    drop(harness.shutdown(ShutdownMode::Graceful));
     for pid in pids {
         harness.exit(pid, TERM);
     }
@@ -502,7 +502,7 @@ async fn wait_up_answers_once_everything_is_up_or_something_failed() {
     harness.exit(harness.pid_of("migrate"), ExitStatus::Code(0));
     harness.until_state("web", State::Running).await;
     let pid = harness.pid_of("web");
-    let _ = harness.shutdown(ShutdownMode::Graceful);
+    drop(harness.shutdown(ShutdownMode::Graceful));
     harness.exit(pid, TERM);
     harness.finish().await;
 }
@@ -515,7 +515,7 @@ async fn a_stop_timeout_escalates_to_sigkill() {
     harness.until_state("stubborn", State::Running).await;
     let pid = harness.pid_of("stubborn");
     let before = tokio::time::Instant::now();
-    let _ = harness.shutdown(ShutdownMode::Graceful);
+    drop(harness.shutdown(ShutdownMode::Graceful));
     harness.until_state("stubborn", State::Stopping).await;
     harness.until_signals(2).await;
     assert_eq!(
