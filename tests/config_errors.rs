@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use proj::config::{
-    self, ConfigError, Diagnostic, Plan, ReadyProbe, RestartPolicy, discover, load, load_str,
+    self, ConfigError, Diagnostic, LogPattern, Plan, ReadyProbe, RestartPolicy, discover, load,
+    load_str,
 };
 
 /// The file from its lines (1-based line N is `lines[N - 1]`).
@@ -602,7 +603,9 @@ fn ready_probes_are_parsed() {
             Some(ReadyProbe::Tcp("5432".into())),
             Some(ReadyProbe::Http("http://127.0.0.1:8000/health".into())),
             Some(ReadyProbe::Exec("pg_isready".into())),
-            Some(ReadyProbe::Log("listening on .*:\\d+".into())),
+            Some(ReadyProbe::Log(
+                LogPattern::new("listening on .*:\\d+").unwrap()
+            )),
         ]
     );
 }

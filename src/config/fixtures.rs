@@ -15,6 +15,7 @@ pub(crate) fn process(name: &str, command: &str) -> ProcessSpec {
         port: None,
         scale: 1,
         depends_on: vec![],
+        dependencies: vec![],
         ready: None,
         lifecycle: Lifecycle::default(),
         watch: vec![],
@@ -26,9 +27,9 @@ pub(crate) fn process(name: &str, command: &str) -> ProcessSpec {
     }
 }
 
-/// A project rooted at `/` holding `processes`.
+/// A project rooted at `/` holding `processes` (their `depends_on` resolved).
 pub(crate) fn plan(processes: Vec<ProcessSpec>) -> Plan {
-    Plan {
+    let mut plan = Plan {
         name: "t".into(),
         root: PathBuf::from("/"),
         source: PathBuf::from("/proj.toml"),
@@ -39,5 +40,7 @@ pub(crate) fn plan(processes: Vec<ProcessSpec>) -> Plan {
         log_backups: 0,
         setup: vec![],
         processes,
-    }
+    };
+    plan.resolve_dependencies();
+    plan
 }

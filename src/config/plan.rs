@@ -79,8 +79,25 @@ pub enum ReadyProbe {
     Http(String),
     /// This command exits 0 (run with the process's environment).
     Exec(String),
-    /// A line of the process's output matches this regex (validated when the plan is built).
-    Log(String),
+    /// A line of the process's output matches this regex (compiled when the plan is built).
+    Log(LogPattern),
+}
+
+/// A compiled `ready = { log = "…" }` regex. Two are equal when their sources are (a
+/// reload compares definitions).
+#[derive(Debug, Clone)]
+pub struct LogPattern(pub regex::Regex);
+
+impl LogPattern {
+    pub fn new(pattern: &str) -> Result<LogPattern, regex::Error> {
+        regex::Regex::new(pattern).map(LogPattern)
+    }
+}
+
+impl PartialEq for LogPattern {
+    fn eq(&self, other: &LogPattern) -> bool {
+        self.0.as_str() == other.0.as_str()
+    }
 }
 
 /// The restart and stop settings of a process.
@@ -127,6 +144,9 @@ pub struct ProcessSpec {
     pub port: Option<u16>,
     pub scale: u32,
     pub depends_on: Vec<String>,
+    /// `depends_on` as indices into [`Plan::processes`] (each before this process),
+    /// resolved once when the plan is built.
+    pub dependencies: Vec<usize>,
     pub ready: Option<ReadyProbe>,
     pub lifecycle: Lifecycle,
     pub watch: Vec<String>,
@@ -169,6 +189,24 @@ pub struct Instance {
 }
 
 impl Plan {
+    /// Resolve every process's `depends_on` into [`ProcessSpec::dependencies`]; the
+    /// names were checked, so one that is missing is left out.
+    pub(crate) fn resolve_dependencies(&mut self) {
+        let index: std::collections::HashMap<String, usize> = self
+            .processes
+            .iter()
+            .enumerate()
+            .map(|(index, process)| (process.name.clone(), index))
+            .collect();
+        for process in &mut self.processes {
+            process.dependencies = process
+                .depends_on
+                .iter()
+                .filter_map(|name| index.get(name).copied())
+                .collect();
+        }
+    }
+
     /// Every instance of every process, in start order.
     pub fn instances(&self) -> impl Iterator<Item = (&ProcessSpec, Instance)> {
         self.processes

@@ -99,6 +99,7 @@ impl RawProcess {
                 port: None,
                 scale: 1,
                 depends_on: Vec::new(),
+                dependencies: Vec::new(),
                 ready: None,
                 lifecycle: Lifecycle::default(),
                 watch: Vec::new(),

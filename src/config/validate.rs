@@ -34,7 +34,7 @@ pub(crate) fn build(
         return Err(ConfigError::Invalid(diagnostics));
     }
 
-    Ok(Plan {
+    let mut plan = Plan {
         name: raw.name.unwrap_or_else(|| directory_name(root)),
         root: root.to_path_buf(),
         source: root.join(path.file_name().unwrap_or(path.as_os_str())),
@@ -57,7 +57,9 @@ pub(crate) fn build(
             })
             .collect(),
         processes: order.into_iter().map(|i| processes[i].clone()).collect(),
-    })
+    };
+    plan.resolve_dependencies();
+    Ok(plan)
 }
 
 /// The process's own checks; returns its spec with `cwd` resolved.

@@ -20,11 +20,10 @@ pub struct Graph {
 
 impl Graph {
     pub fn new(plan: &Plan) -> Graph {
-        let index = |name: &str| plan.processes.iter().position(|p| p.name == name);
         let dependencies: Vec<Vec<usize>> = plan
             .processes
             .iter()
-            .map(|p| p.depends_on.iter().filter_map(|d| index(d)).collect())
+            .map(|p| p.dependencies.clone())
             .collect();
         let mut dependants = vec![Vec::new(); plan.processes.len()];
         for (process, deps) in dependencies.iter().enumerate() {

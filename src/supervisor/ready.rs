@@ -84,9 +84,7 @@ pub fn resolve(
             cwd,
             env: env.to_vec(),
         }),
-        ReadyProbe::Log(pattern) => Regex::new(pattern)
-            .map(Probe::Log)
-            .map_err(|error| format!("ready.log: {error}")),
+        ReadyProbe::Log(pattern) => Ok(Probe::Log(pattern.0.clone())),
     }
 }
 

@@ -7,7 +7,7 @@ use globset::GlobBuilder;
 use toml::de::{DeTable, DeValue};
 
 use super::fields::{Expected, Field, Key, Reader, Value, entries, misspells};
-use crate::config::plan::{ReadyProbe, RestartPolicy};
+use crate::config::plan::{LogPattern, ReadyProbe, RestartPolicy};
 use crate::config::raw::{RawProcess, check_process_name};
 use crate::config::suggest;
 
@@ -379,7 +379,7 @@ fn read_one_probe(reader: &mut Reader, field: Field<'_>, value: &Value<'_>) -> O
         _ => {
             let pattern = reader.string(field, value)?;
             match regex::Regex::new(&pattern) {
-                Ok(_) => Some(ReadyProbe::Log(pattern)),
+                Ok(regex) => Some(ReadyProbe::Log(LogPattern(regex))),
                 Err(error) => {
                     reader.invalid(
                         field,
