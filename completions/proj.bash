@@ -767,7 +767,7 @@ _proj() {
             return 0
             ;;
         proj__subcmd__up)
-            opts="-f -b -d -h -V --file --branch --tui --no-tui --scrollback --no-setup --detach --detached-child --color --help --version"
+            opts="-f -b -d -h -V --file --branch --tui --no-tui --scrollback --no-setup --detach --exit-on-failure --detached-child --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

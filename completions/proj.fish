@@ -56,6 +56,7 @@ complete -c proj -n "__fish_proj_using_subcommand up" -l tui -d 'Show the TUI ev
 complete -c proj -n "__fish_proj_using_subcommand up" -l no-tui -d 'Print plain prefixed lines even on a terminal'
 complete -c proj -n "__fish_proj_using_subcommand up" -l no-setup -d 'Skip the setup steps'
 complete -c proj -n "__fish_proj_using_subcommand up" -s d -l detach -d 'Return once everything is running and leave the supervisor in the background'
+complete -c proj -n "__fish_proj_using_subcommand up" -l exit-on-failure -d 'When any instance becomes `failed`, stop everything and exit 1 naming it (for CI smoke tests of a stack)'
 complete -c proj -n "__fish_proj_using_subcommand up" -l detached-child -d '(internal) This is the background supervisor that `up -d` started'
 complete -c proj -n "__fish_proj_using_subcommand up" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c proj -n "__fish_proj_using_subcommand up" -s V -l version -d 'Print version'

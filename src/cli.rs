@@ -171,6 +171,11 @@ pub struct UpArgs {
     #[arg(short, long)]
     pub detach: bool,
 
+    /// When any instance becomes `failed`, stop everything and exit 1 naming it (for CI
+    /// smoke tests of a stack)
+    #[arg(long)]
+    pub exit_on_failure: bool,
+
     /// (internal) This is the background supervisor that `up -d` started
     #[arg(long, hide = true)]
     pub detached_child: bool,

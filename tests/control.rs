@@ -633,3 +633,120 @@ stop_timeout = "60s"
     assert!(is_gone(stubborn));
     proj.wait_for("killing every process now");
 }
+
+/// Issue 11: `proj reload` with an invalid file printed `error: error: …`.
+#[test]
+fn reload_of_an_invalid_file_prints_the_diagnostics_once() {
+    let project = Project::new("[processes]\nweb = \"exec sleep 1000\"\n");
+    let mut proj = project.up(&[]);
+    proj.wait_for("web: started pid");
+    project.write("proj.toml", "[processes]\nweb = 42\n");
+    let output = project.run(&["reload"]);
+    assert_eq!(output.status.code(), Some(2), "{}", output.stderr);
+    assert!(output.stderr.starts_with("error"), "{}", output.stderr);
+    assert!(!output.stderr.contains("error: error"), "{}", output.stderr);
+    assert_eq!(
+        output.stderr.matches("error").count(),
+        1,
+        "{}",
+        output.stderr
+    );
+    assert!(output.stderr.contains("proj.toml:2:"), "{}", output.stderr);
+    assert!(proj.stop().success());
+}
+
+/// Binds $PORT 0.5 s after it starts, then answers every connection with its pid.
+const SLOW_SERVER: &str = r#"import os, socket, time
+time.sleep(0.5)
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(os.environ["PORT"])))
+s.listen()
+while True:
+    c, _ = s.accept()
+    c.sendall(str(os.getpid()).encode())
+    c.close()
+"#;
+
+/// Issue 11: `proj reload` answered before what it restarted was back, so a request
+/// right after it got nothing. Like `proj restart`, it answers once the restarted and
+/// started instances are running (ready).
+#[test]
+fn reload_answers_once_what_it_restarted_and_started_is_ready() {
+    let (web_port, api_port) = (free_port(), free_port());
+    let config = |version: u32, with_api: bool| {
+        let mut text = format!(
+            r#"
+[processes.web]
+command = "python3 server.py {version}"
+port = {web_port}
+ready = {{ tcp = "$PORT" }}
+"#
+        );
+        if with_api {
+            text.push_str(&format!(
+                r#"
+[processes.api]
+command = "python3 server.py"
+port = {api_port}
+ready = {{ tcp = "$PORT" }}
+"#
+            ));
+        }
+        text
+    };
+    let project = Project::new(&config(1, false));
+    project.write("server.py", SLOW_SERVER);
+    let mut proj = project.up(&[]);
+    proj.wait_for("web: ready after");
+    let read_pid = |port: u16| -> Option<String> {
+        use std::io::Read;
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+        let mut text = String::new();
+        stream.read_to_string(&mut text).ok()?;
+        Some(text)
+    };
+    let before = read_pid(web_port).expect("web answers");
+
+    project.write("proj.toml", &config(2, true));
+    let output = project.run(&["reload"]);
+    assert!(output.status.success(), "{}", output.stderr);
+    // At once, no retry: both must answer the moment `proj reload` has returned.
+    let after = read_pid(web_port).expect("the restarted web answers right after reload");
+    assert_ne!(after, before, "web was restarted");
+    assert!(
+        read_pid(api_port).is_some(),
+        "the started api answers right after reload"
+    );
+    assert!(proj.stop().success());
+}
+
+/// A reload whose restarted instance cannot come up exits 1 and names it.
+#[test]
+fn reload_exits_1_naming_what_failed_to_come_up() {
+    let project = Project::new("[processes]\nweb = \"exec sleep 1000\"\n");
+    let mut proj = project.up(&[]);
+    proj.wait_for("web: started pid");
+    let port = free_port();
+    project.write(
+        "proj.toml",
+        &format!(
+            "[processes.web]\ncommand = \"exit 3\"\nrestart = \"never\"\nready = {{ tcp = {port} }}\n"
+        ),
+    );
+    let output = project.run(&["reload"]);
+    assert_eq!(output.status.code(), Some(1), "{}", output.stderr);
+    assert!(
+        output.stdout.contains("restarted: web"),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output
+            .stderr
+            .contains("web: exited before it was ready (exit code 3)"),
+        "{}",
+        output.stderr
+    );
+    assert!(proj.stop().success());
+}

@@ -255,3 +255,41 @@ depends_on = ["migrate"]
     proj.wait_for_output("web", "web up");
     assert!(proj.stop().success());
 }
+
+/// Issue 11: a `db` that exited 0 before its probe passed released `app`
+/// (`db: exited with code 0` → `app: started`).
+#[test]
+fn a_service_that_exits_before_its_probe_passed_fails_and_keeps_its_dependants_pending() {
+    let port = free_port();
+    let project = Project::new(&format!(
+        r#"
+[processes.db]
+command = "echo starting; exit 0"
+port = {port}
+ready = {{ tcp = "$PORT" }}
+
+[processes.app]
+command = "touch app-started; exec sleep 1000"
+depends_on = ["db"]
+"#
+    ));
+    let mut proj = project.up(&[]);
+    proj.wait_for("db: failed: exited before it was ready (exit code 0)");
+    proj.wait_for("app waits for db, which failed: exited before it was ready");
+    let ps = project.run(&["ps", "--json"]);
+    assert!(ps.status.success(), "{}", ps.stderr);
+    let instances: serde_json::Value = serde_json::from_str(&ps.stdout).unwrap();
+    let state_of = |name: &str| {
+        instances
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["name"] == name)
+            .map(|i| i["state"].as_str().unwrap().to_string())
+    };
+    assert_eq!(state_of("db").as_deref(), Some("failed"));
+    assert_eq!(state_of("app").as_deref(), Some("pending"));
+    assert!(!project.path("app-started").exists());
+    assert!(!proj.text().contains("app: started"), "{}", proj.text());
+    assert!(proj.stop().success());
+}

@@ -215,3 +215,51 @@ fn an_unknown_name_is_refused_with_the_known_ones() {
     assert!(output.stderr.contains("`web`"), "{}", output.stderr);
     assert!(!project.path(".proj").exists(), "nothing may start");
 }
+
+/// `proj up --exit-on-failure`: the first instance to fail stops everything, dependants
+/// first, and proj exits 1 naming it.
+#[test]
+fn exit_on_failure_stops_everything_in_order_and_exits_1_naming_the_failure() {
+    let project = Project::new(
+        r#"
+[processes.db]
+command = "trap 'echo db >> stopped; exit 0' TERM; echo $$ > db.pid; while :; do sleep 0.1; done"
+
+[processes.web]
+command = "trap 'echo web >> stopped; exit 0' TERM; echo $$ > web.pid; while :; do sleep 0.1; done"
+depends_on = ["db"]
+
+[processes.flaky]
+command = "until test -e web.pid; do sleep 0.01; done; exit 3"
+restart = "never"
+depends_on = ["web"]
+"#,
+    );
+    let mut proj = project.up(&["--exit-on-failure"]);
+    let (db, web) = (
+        project.wait_for_pid("db.pid"),
+        project.wait_for_pid("web.pid"),
+    );
+    let status = proj.wait_exit(DEADLINE);
+    assert_eq!(status.code(), Some(1), "{}", proj.text());
+    proj.wait_for("stderr: error: flaky: exited with code 3 (restart = \"never\")");
+    proj.wait_for("--exit-on-failure: flaky: exited with code 3");
+    assert!(is_gone(db) && is_gone(web));
+    assert_eq!(
+        project.read("stopped"),
+        "web\ndb\n",
+        "dependants stop first"
+    );
+}
+
+#[test]
+fn exit_on_failure_keeps_supervising_while_nothing_fails() {
+    let project = Project::new(
+        "[processes]\nweb = \"echo $$ > web.pid; exec sleep 1000\"\nonce = \"true\"\n",
+    );
+    let mut proj = project.up(&["--exit-on-failure"]);
+    let web = project.wait_for_pid("web.pid");
+    proj.wait_for("once: exited with code 0");
+    assert!(!is_gone(web));
+    assert!(proj.stop().success());
+}

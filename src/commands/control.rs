@@ -47,7 +47,18 @@ pub(super) fn reload(context: &Context) -> Result<(), Error> {
     if !changed {
         println!("nothing changed");
     }
-    Ok(())
+    match summary.failed.as_slice() {
+        [] => Ok(()),
+        failed => Err(Error::Runtime(format!(
+            "reloaded, but {} did not come up: {}",
+            if failed.len() == 1 {
+                "one instance"
+            } else {
+                "some instances"
+            },
+            failed.join("; ")
+        ))),
+    }
 }
 
 pub(super) fn down(context: &Context) -> Result<(), Error> {

@@ -23,7 +23,7 @@ use super::control::{client_error, table};
 /// How long the background supervisor may take to open its socket.
 const SOCKET_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub(super) fn run(plan: &Plan, names: &[String]) -> Result<(), Error> {
+pub(super) fn run(plan: &Plan, names: &[String], exit_on_failure: bool) -> Result<(), Error> {
     let runtime = endpoint::runtime_dir(&plan.root);
     let log_dir = runtime.join("logs");
     std::fs::create_dir_all(&log_dir)
@@ -51,6 +51,7 @@ pub(super) fn run(plan: &Plan, names: &[String]) -> Result<(), Error> {
             "--no-setup",
             "--detached-child",
         ])
+        .args(exit_on_failure.then_some("--exit-on-failure"))
         .args(names)
         .current_dir(&plan.root)
         // Only a foreground proj is systemd's service: the background one stays silent.

@@ -18,7 +18,8 @@ use crate::process::guardian::Guardian;
 use crate::process::{reaper, spawn, sweep};
 use crate::supervisor::{self, Inputs, Processes, SignalEvent, SpawnRequest, Spawned};
 
-/// Supervise `plan` until a shutdown completes, with everything real.
+/// Supervise `plan` until a shutdown completes, with everything real. With
+/// `--exit-on-failure`, the answer is the instance that failed and why.
 ///
 /// `claim` is the project's one-supervisor lock; it is held until the end, and the
 /// socket is removed before the `proj down` callers get their answer, so that a
@@ -27,7 +28,7 @@ pub(super) async fn supervise(
     plan: Plan,
     options: supervisor::Options,
     claim: &Claim,
-) -> io::Result<()> {
+) -> io::Result<Option<String>> {
     let (inputs, senders) = Inputs::channels();
     reaper::start(senders.exits)?;
     let marker = format!(
@@ -44,9 +45,10 @@ pub(super) async fn supervise(
     let processes = Arc::new(OsProcesses { marker });
     let finished = supervisor::run(plan, options, inputs, processes).await;
     let _ = std::fs::remove_file(&claim.socket);
+    let gave_up = finished.gave_up.clone();
     finished.say_goodbye().await;
     drop(guardian);
-    Ok(())
+    Ok(gave_up)
 }
 
 /// SIGINT, SIGTERM and SIGHUP as [`SignalEvent`]s.

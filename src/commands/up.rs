@@ -52,7 +52,7 @@ pub(super) fn run(context: &Context, args: UpArgs) -> Result<(), Error> {
     }
     if args.detach {
         drop(claim);
-        return detach::run(&plan, &names);
+        return detach::run(&plan, &names, args.exit_on_failure);
     }
     // From here the supervisor's own listeners take the signals.
     drop(watcher);
@@ -97,15 +97,21 @@ pub(super) fn run(context: &Context, args: UpArgs) -> Result<(), Error> {
         only: names,
         printer,
         handle: tui.as_mut().and_then(|tui| tui.handle.take()),
+        exit_on_failure: args.exit_on_failure,
     };
     let result = runtime.block_on(super::supervise::supervise(plan, options, &claim));
     // The terminal is given back before anything else is printed.
     let shown = tui.map_or(Ok(()), crate::tui::Launched::join);
-    result.map_err(|error| Error::io("supervisor", error))?;
+    let gave_up = result.map_err(|error| Error::io("supervisor", error))?;
     shown?;
     // Output readers of escaped processes may still hold a pipe: don't wait for them.
     runtime.shutdown_background();
-    Ok(())
+    match gave_up {
+        Some(failure) => Err(Error::Runtime(format!(
+            "{failure} (stopped everything: --exit-on-failure)"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Where the project comes from.

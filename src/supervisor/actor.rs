@@ -43,6 +43,8 @@ pub struct Options {
     pub printer: Printer,
     /// Receives a [`Handle`] once the supervisor runs, for in-process clients (the TUI).
     pub handle: Option<oneshot::Sender<Handle>>,
+    /// `--exit-on-failure`: the first instance to become `failed` stops everything.
+    pub exit_on_failure: bool,
 }
 
 /// What an in-process client gets: the commands the control socket serves, the latest
@@ -79,6 +81,9 @@ pub enum Event {
 /// must come first (removing the socket, so a new `proj up` may start at once).
 pub struct Finished {
     farewells: Vec<Reply<Farewell>>,
+    /// With `exit_on_failure`: the instance whose failure ended the run, and why
+    /// (`web: exited with code 3 …`).
+    pub gave_up: Option<String>,
 }
 
 impl Finished {
@@ -123,6 +128,13 @@ pub async fn run(
     supervisor.start(&options.only, true);
     let mut watchdog = supervisor.systemd.watchdog_timer();
     loop {
+        if let Some(failure) = supervisor.failed_first.clone()
+            && !supervisor.shutting_down
+        {
+            supervisor.begin_shutdown(Some(format!(
+                "--exit-on-failure: {failure}; stopping every process"
+            )));
+        }
         supervisor.start_ready_dependants();
         if supervisor.shutting_down {
             supervisor.advance_shutdown();
@@ -188,6 +200,10 @@ pub(super) struct Supervisor {
     pub(super) systemd: super::systemd::Link,
     /// The file watchers of processes with `watch` (see [`crate::watch`]).
     pub(super) watches: crate::watch::Watches,
+    /// `--exit-on-failure`.
+    exit_on_failure: bool,
+    /// The first instance that failed while `exit_on_failure` holds: `name: reason`.
+    failed_first: Option<String>,
 }
 
 impl Supervisor {
@@ -227,6 +243,8 @@ impl Supervisor {
             shutting_down: false,
             systemd: super::systemd::Link::from_env(),
             watches: crate::watch::Watches::default(),
+            exit_on_failure: options.exit_on_failure,
+            failed_first: None,
         };
         let instances: Vec<_> = supervisor
             .plan
@@ -409,6 +427,7 @@ impl Supervisor {
         if self.shutting_down {
             return;
         }
+        // Nobody waits for the answer: systemd hears of the end through READY=1.
         if let Err(refusal) = self.reload() {
             self.report_proj(
                 Level::Error,
@@ -531,6 +550,14 @@ impl Supervisor {
                 );
             }
             self.report_to_dependants(index);
+            if self.exit_on_failure
+                && !self.shutting_down
+                && self.failed_first.is_none()
+                && let Some(failure) = self.slots[index].machine.failure()
+            {
+                let name = &self.slots[index].instance.name;
+                self.failed_first = Some(format!("{name}: {failure}"));
+            }
         }
     }
 
@@ -587,6 +614,7 @@ impl Supervisor {
         self.refuse_waiters();
         Finished {
             farewells: std::mem::take(&mut self.farewells),
+            gave_up: self.failed_first.take(),
         }
     }
 }

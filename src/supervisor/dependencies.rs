@@ -97,7 +97,8 @@ impl Supervisor {
     }
 
     /// The dependencies of `process` that are not satisfied yet: a service must be
-    /// `running` (or have `exited` cleanly), a oneshot must have `exited`.
+    /// `running` (ready), a oneshot must have `exited` with code 0. A service that has
+    /// ended satisfies nothing, however it ended.
     pub(super) fn unsatisfied_dependencies(&self, process: usize) -> Vec<usize> {
         self.graph.dependencies[process]
             .iter()
@@ -106,7 +107,7 @@ impl Supervisor {
                 self.slots
                     .of_process(dependency)
                     .any(|slot| match slot.machine.state() {
-                        State::Exited => false,
+                        State::Exited => !oneshot,
                         State::Running => oneshot,
                         _ => true,
                     })

@@ -468,7 +468,11 @@ impl Lifecycle {
             RestartPolicy::Never => false,
         };
         if !restart {
-            if status.success() {
+            let never_ready = self.has_probe && was == State::Starting && !self.settings.oneshot;
+            if never_ready {
+                // It cannot satisfy what depends on it, and `exited` would say it had.
+                self.fail(Failure::ExitedBeforeReady(status), actions);
+            } else if status.success() {
                 self.state = State::Exited;
             } else {
                 self.fail(Failure::Exited(status), actions);

@@ -654,3 +654,51 @@ fn reports_read_like_the_spec() {
     assert_eq!(short_duration(Duration::from_millis(42)), "42ms");
     assert_eq!(short_duration(Duration::from_secs(125)), "2m 5s");
 }
+
+#[test]
+fn a_service_that_ends_before_its_probe_passed_is_failed_not_exited() {
+    let base = Instant::now();
+    for status in [ExitStatus::Code(0), ExitStatus::Code(3)] {
+        let mut machine = Lifecycle::new(
+            Settings {
+                restart: RestartPolicy::OnFailure,
+                max_restarts: 0,
+                ..settings()
+            },
+            true,
+        );
+        machine.handle(Input::Start, base);
+        machine.handle(Input::Spawned { pid: 7 }, base);
+        assert_eq!(machine.state(), State::Starting);
+        let actions = machine.handle(Input::Exited(status), at(base, 5));
+        assert_eq!(machine.state(), State::Failed, "{status}");
+        let expected = if status.success() {
+            Failure::ExitedBeforeReady(status)
+        } else {
+            // A crash is restarted as usual; with no restarts left it is the limit.
+            Failure::RestartLimit {
+                max: 0,
+                window: Duration::from_secs(10),
+            }
+        };
+        assert_eq!(machine.failure(), Some(&expected));
+        assert!(actions.contains(&Action::Report(Report::Failed(expected))));
+    }
+}
+
+#[test]
+fn a_oneshot_that_exits_zero_before_its_probe_passed_has_exited() {
+    let base = Instant::now();
+    let mut machine = Lifecycle::new(
+        Settings {
+            oneshot: true,
+            restart: RestartPolicy::Never,
+            ..settings()
+        },
+        true,
+    );
+    machine.handle(Input::Start, base);
+    machine.handle(Input::Spawned { pid: 7 }, base);
+    machine.handle(Input::Exited(ExitStatus::Code(0)), at(base, 5));
+    assert_eq!(machine.state(), State::Exited);
+}

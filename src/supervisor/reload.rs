@@ -25,8 +25,10 @@ use crate::config::{self, Plan};
 use crate::logs::printer::Level;
 
 impl Supervisor {
-    /// Reload the config file; the answer says what changed, or why nothing did.
-    pub(super) fn reload(&mut self) -> Result<ReloadSummary, Refusal> {
+    /// Reload the config file; the answer says what changed (and which instances it
+    /// restarted or started, with their run numbers before, for a caller that waits
+    /// for them), or why nothing did.
+    pub(super) fn reload(&mut self) -> Result<(ReloadSummary, Vec<(usize, u64)>), Refusal> {
         self.systemd.reloading();
         let plan = match config::load(&self.plan.source) {
             Ok(plan) => plan,
@@ -35,14 +37,14 @@ impl Supervisor {
                 return Err(Refusal::InvalidConfig(error.render(false)));
             }
         };
-        let summary = self.apply_plan(plan);
+        let (summary, touched) = self.apply_plan(plan);
         // Even when nothing changed, the next snapshot ends the reload for systemd.
         self.changed = true;
         self.report_proj(Level::Info, describe(&summary));
-        Ok(summary)
+        Ok((summary, touched))
     }
 
-    pub(super) fn apply_plan(&mut self, new: Plan) -> ReloadSummary {
+    fn apply_plan(&mut self, new: Plan) -> (ReloadSummary, Vec<(usize, u64)>) {
         let old = self.adopt(new);
         let now = now();
         let mut summary = ReloadSummary::default();
@@ -55,6 +57,7 @@ impl Supervisor {
             })
             .collect();
         let mut to_start = Vec::new();
+        let mut touched = Vec::new();
 
         for process_index in 0..self.plan.processes.len() {
             let process = self.plan.processes[process_index].clone();
@@ -70,10 +73,11 @@ impl Supervisor {
                 let key = (process.name.clone(), instance.index);
                 let Some(index) = live.remove(&key) else {
                     let name = instance.name.clone();
-                    self.add_slot(process_index, instance);
+                    let index = self.add_slot(process_index, instance);
                     if process.autostart || process_runs {
                         summary.started.push(name.clone());
                         to_start.push(name);
+                        touched.push((index, 0));
                     }
                     continue;
                 };
@@ -98,6 +102,7 @@ impl Supervisor {
                 let name = slot.instance.name.clone();
                 if restart && slot.machine.state().is_active() {
                     summary.restarted.push(name);
+                    touched.push((index, slot.run));
                     self.apply(index, Input::Restart, now);
                 } else {
                     summary.unchanged.push(name);
@@ -118,7 +123,7 @@ impl Supervisor {
         }
         self.start(&to_start, false);
         self.watches.sync(&self.plan, &self.events, &self.printer);
-        summary
+        (summary, touched)
     }
 }
 

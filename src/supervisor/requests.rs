@@ -13,7 +13,7 @@ use super::actor::Supervisor;
 use super::clock::now;
 use super::command::{self, Command, Follow, Logs, Refusal, Reply};
 use super::lifecycle::{Input, State};
-use super::snapshot::{About, InstanceStatus, LogLine, Progress, Snapshot};
+use super::snapshot::{About, InstanceStatus, LogLine, Progress, ReloadSummary, Snapshot};
 use crate::logs::printer::Level;
 
 /// An answer that waits for instances to settle.
@@ -27,6 +27,13 @@ pub(super) enum Waiter {
     },
     /// Every instance `proj up` started is running (or exited cleanly), or one failed.
     Up { reply: Reply<command::WaitUp> },
+    /// What a reload restarted or started has settled, as for a restart: answer with the
+    /// summary, naming what failed.
+    Reloaded {
+        slots: Vec<(usize, u64)>,
+        summary: ReloadSummary,
+        reply: Reply<Result<ReloadSummary, Refusal>>,
+    },
 }
 
 /// What [`Supervisor::act`] does to the instances it is given.
@@ -63,12 +70,23 @@ impl Supervisor {
                 let _ = reply.send(self.logs(&names, lines, follow));
             }
             Command::Reload { reply } => {
-                let answer = if self.shutting_down {
-                    Err(Refusal::ShuttingDown)
-                } else {
-                    self.reload()
-                };
-                let _ = reply.send(answer);
+                if self.shutting_down {
+                    let _ = reply.send(Err(Refusal::ShuttingDown));
+                    return;
+                }
+                match self.reload() {
+                    Ok((summary, slots)) => {
+                        self.waiters.push(Waiter::Reloaded {
+                            slots,
+                            summary,
+                            reply,
+                        });
+                        self.answer_waiters();
+                    }
+                    Err(refusal) => {
+                        let _ = reply.send(Err(refusal));
+                    }
+                }
             }
             Command::Shutdown { mode, reply } => self.on_shutdown(mode, reply),
             Command::Watch { reply } => {
@@ -193,6 +211,29 @@ impl Supervisor {
                         outcome,
                     });
                 }
+                Waiter::Reloaded {
+                    slots,
+                    mut summary,
+                    reply,
+                } => {
+                    if !self.settled(&slots, true) {
+                        self.waiters.push(Waiter::Reloaded {
+                            slots,
+                            summary,
+                            reply,
+                        });
+                        continue;
+                    }
+                    summary.failed = slots
+                        .iter()
+                        .filter_map(|&(index, _)| {
+                            let slot = &self.slots[index];
+                            let failure = slot.machine.failure()?;
+                            Some(format!("{}: {failure}", slot.instance.name))
+                        })
+                        .collect();
+                    let _ = reply.send(Ok(summary));
+                }
             }
         }
     }
@@ -215,6 +256,9 @@ impl Supervisor {
         for waiter in self.waiters.drain(..) {
             match waiter {
                 Waiter::Settled { reply, .. } => {
+                    let _ = reply.send(Err(Refusal::Stopped));
+                }
+                Waiter::Reloaded { reply, .. } => {
                     let _ = reply.send(Err(Refusal::Stopped));
                 }
                 Waiter::Up { reply } => {

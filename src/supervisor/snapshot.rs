@@ -67,6 +67,9 @@ pub struct ReloadSummary {
     pub stopped: Vec<String>,
     pub restarted: Vec<String>,
     pub unchanged: Vec<String>,
+    /// What was restarted or started and failed instead of coming up: `name: reason`.
+    #[serde(default)]
+    pub failed: Vec<String>,
 }
 
 /// One line of an instance's recent output.

@@ -109,6 +109,7 @@ impl Harness {
             only: Vec::new(),
             printer,
             handle: Some(handle),
+            exit_on_failure: false,
         };
         let processes = Arc::new(FakeProcesses::default());
         let edge: Arc<dyn Processes> = processes.clone();
@@ -447,20 +448,23 @@ async fn reload_restarts_what_changed_starts_what_is_new_and_stops_what_is_gone(
         "[processes]\nweb = \"web v2\"\nworker = \"worker\"\nmail = \"mail\"\n",
     )
     .unwrap();
-    let (reply, answer) = oneshot::channel();
+    let (reply, mut answer) = oneshot::channel();
     harness
         .senders
         .commands
         .send(Command::Reload { reply })
         .unwrap();
+    harness.until_state("web", State::Stopping).await;
+    harness.until_state("mail", State::Running).await;
+    assert!(answer.try_recv().is_err(), "answered before web is back");
+    harness.exit(web, TERM);
+    harness.exit(cron, TERM);
     let summary = answer.await.unwrap().unwrap();
     assert_eq!(summary.restarted, ["web"]);
     assert_eq!(summary.started, ["mail"]);
     assert_eq!(summary.stopped, ["cron"]);
     assert_eq!(summary.unchanged, ["worker"]);
-    harness.exit(web, TERM);
-    harness.exit(cron, TERM);
-    harness.until_state("mail", State::Running).await;
+    assert!(summary.failed.is_empty());
     let web_v2 = harness.until_state("web", State::Running).await;
     assert_eq!(web_v2.pid, Some(harness.pid_of("web v2")));
     let snapshot = harness
@@ -524,5 +528,27 @@ async fn a_stop_timeout_escalates_to_sigkill() {
     );
     assert!(before.elapsed() >= Duration::from_secs(90));
     harness.exit(pid, ExitStatus::Signal(Signal::SIGKILL));
+    harness.finish().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_service_that_exits_before_it_is_ready_fails_and_holds_its_dependants() {
+    let mut db = service("db", &[]);
+    db.ready = Some(config::ReadyProbe::Log(
+        config::LogPattern::new("ready to accept").unwrap(),
+    ));
+    let mut harness = Harness::start(vec![db, service("web", &["db"])]).await;
+    harness.until_state("db", State::Starting).await;
+    harness.until_state("web", State::Pending).await;
+    harness.exit(harness.pid_of("db"), ExitStatus::Code(0));
+    let db = harness.until_state("db", State::Failed).await;
+    assert_eq!(
+        db.reason.as_deref(),
+        Some("exited before it was ready (exit code 0)")
+    );
+    let web = harness.until_state("web", State::Pending).await;
+    assert_eq!(web.pid, None);
+    assert_eq!(harness.spawned(), ["db"]);
+    drop(harness.shutdown(ShutdownMode::Graceful));
     harness.finish().await;
 }
