@@ -185,6 +185,14 @@ impl From<BadRequest> for Response {
     }
 }
 
+impl Request {
+    /// Every `command` a request may name (kept in step with the enum by a test).
+    pub const COMMANDS: [&'static str; 11] = [
+        "hello", "ps", "start", "stop", "restart", "logs", "reload", "down", "kill", "wait_up",
+        "watch",
+    ];
+}
+
 /// Parse one request line.
 pub fn parse_request(line: &str) -> Result<Request, BadRequest> {
     let value: serde_json::Value = serde_json::from_str(line)
@@ -196,11 +204,7 @@ pub fn parse_request(line: &str) -> Result<Request, BadRequest> {
         )));
     }
     if let Some(command) = value.get("command").and_then(serde_json::Value::as_str) {
-        const KNOWN: [&str; 11] = [
-            "hello", "ps", "start", "stop", "restart", "logs", "reload", "down", "kill", "wait_up",
-            "watch",
-        ];
-        if !KNOWN.contains(&command) {
+        if !Request::COMMANDS.contains(&command) {
             return Err(BadRequest(format!("unknown command `{command}`")));
         }
     }
@@ -224,6 +228,49 @@ mod tests {
         let line = serde_json::to_string(&request).unwrap();
         assert_eq!(line, r#"{"v":1,"command":"restart","names":["web"]}"#);
         assert_eq!(parse_request(&line).unwrap(), request.request);
+    }
+
+    #[test]
+    fn the_command_list_names_every_request() {
+        let one_of_each = |request: &Request| match request {
+            // A new variant fails to compile here until it is listed below too.
+            Request::Hello
+            | Request::Ps
+            | Request::Start { .. }
+            | Request::Stop { .. }
+            | Request::Restart { .. }
+            | Request::Logs { .. }
+            | Request::Reload
+            | Request::Down
+            | Request::Kill
+            | Request::WaitUp
+            | Request::Watch => (),
+        };
+        let names = || vec!["web".to_string()];
+        let all = [
+            Request::Hello,
+            Request::Ps,
+            Request::Start { names: names() },
+            Request::Stop { names: names() },
+            Request::Restart { names: names() },
+            Request::Logs {
+                names: names(),
+                lines: 1,
+                follow: false,
+            },
+            Request::Reload,
+            Request::Down,
+            Request::Kill,
+            Request::WaitUp,
+            Request::Watch,
+        ];
+        assert_eq!(all.len(), Request::COMMANDS.len());
+        for request in all {
+            one_of_each(&request);
+            let wire = serde_json::to_value(&request).unwrap();
+            let command = wire["command"].as_str().unwrap();
+            assert!(Request::COMMANDS.contains(&command), "{command}");
+        }
     }
 
     #[test]
