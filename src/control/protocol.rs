@@ -203,10 +203,10 @@ pub fn parse_request(line: &str) -> Result<Request, BadRequest> {
             "unsupported protocol version {version:?}: this supervisor speaks v{VERSION}"
         )));
     }
-    if let Some(command) = value.get("command").and_then(serde_json::Value::as_str) {
-        if !Request::COMMANDS.contains(&command) {
-            return Err(BadRequest(format!("unknown command `{command}`")));
-        }
+    if let Some(command) = value.get("command").and_then(serde_json::Value::as_str)
+        && !Request::COMMANDS.contains(&command)
+    {
+        return Err(BadRequest(format!("unknown command `{command}`")));
     }
     serde_json::from_value::<Envelope>(value)
         .map(|envelope| envelope.request)
