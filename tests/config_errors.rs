@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use proj::config::{
-    self, ConfigError, Diagnostic, LogPattern, Plan, ReadyProbe, RestartPolicy, discover, load,
-    load_str,
+    self, ConfigError, Diagnostic, LogPattern, Plan, ReadyProbe, RestartPolicy, StopAction,
+    StopStep, StopTarget, discover, load, load_str,
 };
 
 /// The file from its lines (1-based line N is `lines[N - 1]`).
@@ -1078,8 +1078,14 @@ fn defaults() {
     assert_eq!(worker.watch_debounce, Duration::from_millis(200));
     let lifecycle = &worker.lifecycle;
     assert_eq!(lifecycle.restart, RestartPolicy::OnFailure);
-    assert_eq!(lifecycle.stop_signal, Signal::SIGTERM);
-    assert_eq!(lifecycle.stop_timeout, Duration::from_secs(10));
+    assert_eq!(
+        lifecycle.stop_sequence,
+        [StopStep {
+            action: StopAction::Signal(Signal::SIGTERM),
+            wait: Duration::from_secs(10)
+        }]
+    );
+    assert_eq!(lifecycle.stop_target, StopTarget::Group);
     assert_eq!(lifecycle.ready_timeout, Duration::from_secs(60));
     assert_eq!(lifecycle.backoff, Duration::from_millis(100));
     assert_eq!(lifecycle.backoff_max, Duration::from_secs(30));
@@ -1127,8 +1133,13 @@ fn a_full_process_table() {
     assert_eq!(lifecycle.backoff_max, Duration::from_secs(5));
     assert_eq!(lifecycle.max_restarts, 0);
     assert_eq!(lifecycle.restart_window, Duration::from_secs(120));
-    assert_eq!(lifecycle.stop_signal, Signal::SIGINT);
-    assert_eq!(lifecycle.stop_timeout, Duration::from_secs(3));
+    assert_eq!(
+        lifecycle.stop_sequence,
+        [StopStep {
+            action: StopAction::Signal(Signal::SIGINT),
+            wait: Duration::from_secs(3)
+        }]
+    );
     assert_eq!(lifecycle.ready_timeout, Duration::from_secs(90));
     assert_eq!(web.watch, ["src/**/*.js"]);
     assert_eq!(web.watch_ignore, ["**/*.tmp"]);

@@ -101,6 +101,10 @@ impl Processes for OsProcesses {
         spawn::signal_group(pgid, signal);
     }
 
+    fn signal_process(&self, pid: i32, signal: Signal) {
+        spawn::signal_process(pid, signal);
+    }
+
     fn group_alive(&self, pgid: i32) -> bool {
         reaper::group_alive(pgid)
     }

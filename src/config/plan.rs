@@ -100,6 +100,55 @@ impl PartialEq for LogPattern {
     }
 }
 
+/// SPEC §2: `stop_timeout = "10s"`.
+pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One step of a stop sequence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StopStep {
+    pub action: StopAction,
+    /// How long to wait, after the action, for the instance to be gone.
+    pub wait: Duration,
+}
+
+/// What a stop step does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopAction {
+    /// Send this signal (to the group or the main process, see [`StopTarget`]).
+    Signal(Signal),
+    /// Run this command (`sh -c`, with the instance's environment and cwd; its output is
+    /// logged under the instance's name).
+    Command(String),
+}
+
+/// Where a stop sequence's signals go. SIGKILL always goes to the whole group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopTarget {
+    /// Every process of the instance's process group (the default).
+    Group,
+    /// The process proj started only (after `sh -c` exec'd it); once it exits, what is
+    /// left of its group gets SIGTERM, then SIGKILL after 2 s. For a queue worker whose
+    /// main process drains its pool (Celery).
+    Main,
+}
+
+impl Lifecycle {
+    /// The longest a graceful stop may take before the SIGKILL: the sum of the waits.
+    pub fn stop_grace(&self) -> Duration {
+        self.stop_sequence.iter().map(|step| step.wait).sum()
+    }
+
+    /// The first signal the sequence sends, if any step sends one.
+    pub fn first_stop_signal(&self) -> Option<Signal> {
+        self.stop_sequence
+            .iter()
+            .find_map(|step| match step.action {
+                StopAction::Signal(signal) => Some(signal),
+                StopAction::Command(_) => None,
+            })
+    }
+}
+
 /// The restart and stop settings of a process.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Lifecycle {
@@ -108,8 +157,12 @@ pub struct Lifecycle {
     pub backoff_max: Duration,
     pub max_restarts: u32,
     pub restart_window: Duration,
-    pub stop_signal: Signal,
-    pub stop_timeout: Duration,
+    /// How to stop it: each step signals (or runs a command) and waits up to its `wait`
+    /// for the instance to be gone; SIGKILL to the group after the last. Never empty:
+    /// `stop_signal`/`stop_timeout` are its one-step form.
+    pub stop_sequence: Vec<StopStep>,
+    /// Where the sequence's signals go.
+    pub stop_target: StopTarget,
     pub ready_timeout: Duration,
     pub oneshot: bool,
 }
@@ -123,8 +176,11 @@ impl Default for Lifecycle {
             backoff_max: Duration::from_secs(30),
             max_restarts: 10,
             restart_window: Duration::from_secs(60),
-            stop_signal: Signal::SIGTERM,
-            stop_timeout: Duration::from_secs(10),
+            stop_sequence: vec![StopStep {
+                action: StopAction::Signal(Signal::SIGTERM),
+                wait: DEFAULT_STOP_TIMEOUT,
+            }],
+            stop_target: StopTarget::Group,
             ready_timeout: Duration::from_secs(60),
             oneshot: false,
         }

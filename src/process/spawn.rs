@@ -230,6 +230,14 @@ pub fn signal_group(pgid: i32, signal: Signal) {
     }
 }
 
+/// Send `signal` to the process `pid` alone; a process that is already gone is fine.
+pub fn signal_process(pid: i32, signal: Signal) {
+    match nix::sys::signal::kill(Pid::from_raw(pid), signal) {
+        Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
+        Err(error) => tracing::warn!(pid, %signal, %error, "cannot signal process"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::exec_if_simple;

@@ -11,7 +11,7 @@ use tokio_util::task::TaskTracker;
 
 use super::clock::now;
 use super::command::{Command, Farewell, Reply, ShutdownMode};
-use super::edges::{Inputs, Processes, SignalEvent};
+use super::edges::{Inputs, Processes, SignalEvent, SpawnRequest};
 use super::failure::Failure;
 use super::lifecycle::{Action, Input, Report, State};
 use super::order::Graph;
@@ -19,7 +19,7 @@ use super::requests::Waiter;
 use super::slot::{Draining, Slot, SlotContext};
 use super::snapshot::{Progress, Snapshot};
 use super::table::InstanceTable;
-use crate::config::Plan;
+use crate::config::{Plan, StopTarget};
 use crate::logs::history::{Batch, FEED_CAPACITY};
 use crate::logs::printer::{Level, Printer};
 use crate::process::identity::Identity;
@@ -31,6 +31,10 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long after SIGKILL a process group may still look alive before proj stops
 /// waiting for it (see [`Draining::give_up_at`]).
 const KILL_GRACE: Duration = Duration::from_secs(1);
+
+/// `stop_target = "main"`: how long what is left of the group may take after SIGTERM,
+/// once the main process has exited, before SIGKILL (SPEC: 2 s).
+const LEFTOVERS_GRACE: Duration = Duration::from_secs(2);
 
 /// How long the supervisor waits, at the very end, for its farewells to be written.
 const FAREWELL_TIMEOUT: Duration = Duration::from_secs(1);
@@ -303,10 +307,20 @@ impl Supervisor {
         if self.slots[index].machine.state() == State::Stopping
             && self.processes.group_alive(exit.pid)
         {
-            // The leader is gone; the rest of the group gets its stop timeout.
+            // The leader is gone; the rest of the group gets the rest of its stop
+            // sequence. With `stop_target = "main"`, the sequence was the leader's alone:
+            // what is left is told to stop now, and killed soon.
+            let main_only = self.slots[index].process.is_some_and(|process| {
+                self.plan.processes[process].lifecycle.stop_target == StopTarget::Main
+            });
+            let kill_at = main_only.then(|| {
+                self.processes.signal_group(exit.pid, Signal::SIGTERM);
+                exit.at + LEFTOVERS_GRACE
+            });
             self.slots[index].draining = Some(Draining {
                 pgid: exit.pid,
                 leader_exit: exit.status,
+                kill_at,
                 give_up_at: None,
             });
             return;
@@ -315,9 +329,18 @@ impl Supervisor {
         self.apply(index, Input::Exited(exit.status), exit.at);
     }
 
-    /// Finish the stop of every draining instance whose group is now empty.
+    /// Finish the stop of every draining instance whose group is now empty; SIGKILL the
+    /// leftovers whose grace ran out.
     fn check_draining(&mut self, now: Instant) {
         for index in 0..self.slots.len() {
+            if let Some(draining) = &mut self.slots[index].draining
+                && draining.kill_at.is_some_and(|at| at <= now)
+            {
+                draining.kill_at = None;
+                draining.give_up_at = Some(now + KILL_GRACE);
+                let pgid = draining.pgid;
+                self.processes.signal_group(pgid, Signal::SIGKILL);
+            }
             if let Some(draining) = self.slots[index].draining
                 && (!self.processes.group_alive(draining.pgid)
                     || draining.give_up_at.is_some_and(|at| at <= now))
@@ -388,7 +411,14 @@ impl Supervisor {
     fn next_deadline(&self) -> Option<Instant> {
         self.slots
             .iter()
-            .flat_map(|slot| [slot.timer, slot.draining.and_then(|d| d.give_up_at)])
+            .flat_map(|slot| {
+                let draining = slot.draining.as_ref();
+                [
+                    slot.timer,
+                    draining.and_then(|d| d.give_up_at),
+                    draining.and_then(|d| d.kill_at),
+                ]
+            })
             .flatten()
             .min()
     }
@@ -524,6 +554,8 @@ impl Supervisor {
                 match action {
                     Action::Spawn => inputs.extend(self.spawn(index)),
                     Action::Signal(signal) => self.signal(index, signal, now),
+                    Action::SignalMain(signal) => self.signal_main(index, signal),
+                    Action::RunStopCommand(command) => self.run_stop_command(index, &command),
                     Action::SetTimer(at) => self.slots[index].timer = Some(at),
                     Action::CancelTimer => self.slots[index].timer = None,
                     Action::Report(report) => self.report(index, &report),
@@ -572,6 +604,58 @@ impl Supervisor {
             && let Some(draining) = &mut self.slots[index].draining
         {
             draining.give_up_at = Some(now + KILL_GRACE);
+        }
+    }
+
+    /// `stop_target = "main"`: signal the process proj spawned, not its group. The rest
+    /// of the group is left to it (the reaper spares the group while it stops), and
+    /// whatever is left once it exits gets SIGTERM, then SIGKILL ([`Self::on_exit`]).
+    fn signal_main(&mut self, index: usize, signal: Signal) {
+        let slot = &self.slots[index];
+        if let Some(pid) = slot.machine.pid()
+            && slot.draining.is_none()
+        {
+            // Only while the main process is unreaped: its pid cannot have been reused.
+            self.processes.spare_group(pid);
+            self.processes.signal_process(pid, signal);
+        }
+    }
+
+    /// A stop step's command: `sh -c COMMAND` with the instance's environment and
+    /// working directory, its output in the instance's log. It runs to its end: the
+    /// reaper collects it like any descendant, and the final sweep kills it if it is
+    /// still running when proj ends.
+    fn run_stop_command(&mut self, index: usize, command: &str) {
+        let Some(process) = self.slots[index].process else {
+            return;
+        };
+        let spec = &self.plan.processes[process];
+        let env = self.slots[index].env.to_vec();
+        let identity = self.accounts[process]
+            .as_ref()
+            .ok()
+            .and_then(Option::as_ref);
+        let request = SpawnRequest {
+            command,
+            cwd: &spec.cwd,
+            env: &env,
+            identity,
+        };
+        match self.processes.spawn(&request) {
+            Ok(spawned) => {
+                if let Some(output) = spawned.output {
+                    let sink = self.slots[index].sink.clone();
+                    self.readers
+                        .spawn(crate::logs::reader::pump(output, sink, None));
+                }
+            }
+            Err(error) => {
+                let name = &self.slots[index].instance.name;
+                self.report_proj(
+                    Level::Warning,
+                    format!("{name}: the stop command `{command}` cannot be run: {error}"),
+                );
+            }
         }
     }
 

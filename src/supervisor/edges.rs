@@ -108,6 +108,8 @@ pub trait Processes: Send + Sync + 'static {
     fn spawn(&self, request: &SpawnRequest<'_>) -> io::Result<Spawned>;
     /// Send `signal` to the process group `pgid`.
     fn signal_group(&self, pgid: i32, signal: Signal);
+    /// Send `signal` to the process `pid` alone (a child proj has not reaped yet).
+    fn signal_process(&self, pid: i32, signal: Signal);
     /// Whether any process is left in the group `pgid`.
     fn group_alive(&self, pgid: i32) -> bool;
     /// The group `pgid` is being stopped: when its leader exits, leave the rest of the

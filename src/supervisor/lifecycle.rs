@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 
 use super::failure::{Failure, SpawnProblem};
-use crate::config::{Lifecycle as Settings, RestartPolicy};
+use crate::config::{Lifecycle as Settings, RestartPolicy, StopAction, StopTarget};
 pub use crate::process::{ExitStatus, signal_name};
 
 /// The SPEC §3 states.
@@ -98,7 +98,7 @@ pub enum Input {
     Wait,
     /// Start it (its dependencies are satisfied). Resets the restart budget.
     Start,
-    /// Stop it gracefully: stop_signal, then SIGKILL after stop_timeout.
+    /// Stop it gracefully: its stop sequence, then SIGKILL after the last step's wait.
     Stop,
     /// Stop it if it runs, then start it.
     Restart,
@@ -127,6 +127,10 @@ pub enum Action {
     Spawn,
     /// Send this signal to the instance's process group.
     Signal(Signal),
+    /// Send this signal to the instance's main process only (`stop_target = "main"`).
+    SignalMain(Signal),
+    /// Run this stop command with the instance's environment and working directory.
+    RunStopCommand(String),
     /// Fire [`Input::Timer`] at this instant, replacing any armed timer.
     SetTimer(Instant),
     /// Disarm the timer.
@@ -149,11 +153,20 @@ pub enum Report {
     Restarting {
         delay: Duration,
     },
+    /// The stop sequence began with this step.
     Stopping {
-        signal: Signal,
+        first: StopAction,
     },
+    /// A step's wait ran out; the next step begins.
+    StopStepTimedOut {
+        waited: Duration,
+        previous: StopAction,
+        next: StopAction,
+    },
+    /// The last step's wait ran out: SIGKILL.
     StopTimedOut {
         timeout: Duration,
+        last: StopAction,
     },
     Stopped,
     Failed(Failure),
@@ -168,15 +181,49 @@ impl fmt::Display for Report {
             Report::Restarting { delay } => {
                 write!(f, "restarting in {}", humantime::format_duration(*delay))
             }
-            Report::Stopping { signal } => write!(f, "stopping (SIG{})", signal_name(*signal)),
-            Report::StopTimedOut { timeout } => write!(
+            Report::Stopping { first } => write!(f, "stopping ({})", doing(first)),
+            Report::StopStepTimedOut {
+                waited,
+                previous,
+                next,
+            } => write!(
                 f,
-                "still running {} after the stop signal: sending SIGKILL",
-                humantime::format_duration(*timeout)
+                "still running {} after {}: {}",
+                humantime::format_duration(*waited),
+                done(previous),
+                match next {
+                    StopAction::Signal(signal) => format!("sending SIG{}", signal_name(*signal)),
+                    StopAction::Command(_) => doing(next),
+                }
+            ),
+            Report::StopTimedOut { timeout, last } => write!(
+                f,
+                "still running {} after {}: sending SIGKILL",
+                humantime::format_duration(*timeout),
+                match last {
+                    StopAction::Signal(_) => "the stop signal".to_string(),
+                    StopAction::Command(_) => done(last),
+                }
             ),
             Report::Stopped => f.write_str("stopped"),
             Report::Failed(reason) => write!(f, "failed: {reason}"),
         }
+    }
+}
+
+/// A stop step as it begins: `SIGTERM`, ``running `docker stop web` ``.
+fn doing(action: &StopAction) -> String {
+    match action {
+        StopAction::Signal(signal) => format!("SIG{}", signal_name(*signal)),
+        StopAction::Command(command) => format!("running `{command}`"),
+    }
+}
+
+/// A stop step once it is over: `SIGTSTP`, ```docker stop web` ``.
+fn done(action: &StopAction) -> String {
+    match action {
+        StopAction::Signal(signal) => format!("SIG{}", signal_name(*signal)),
+        StopAction::Command(command) => format!("`{command}`"),
     }
 }
 
@@ -212,6 +259,9 @@ pub struct Lifecycle {
     last_exit: Option<ExitStatus>,
     /// While `stopping`: what happens once the process is gone.
     after_stop: AfterStop,
+    /// While `stopping`: the step of the stop sequence under way (its index), or `None`
+    /// once the sequence ran out and SIGKILL was sent.
+    stop_step: Option<usize>,
     /// proj is shutting down (see [`Input::Retire`]): nothing starts again, whatever the
     /// state. Not a state of its own, because a retired instance still goes through
     /// `stopping` in dependency order.
@@ -246,6 +296,7 @@ impl Lifecycle {
             next_backoff,
             last_exit: None,
             after_stop: AfterStop::Rest,
+            stop_step: None,
             retired: false,
             failure: None,
         }
@@ -382,6 +433,7 @@ impl Lifecycle {
         match self.state {
             State::Starting | State::Running | State::Stopping => {
                 self.state = State::Stopping;
+                self.stop_step = None;
                 actions.push(Action::CancelTimer);
                 actions.push(Action::Signal(Signal::SIGKILL));
             }
@@ -517,12 +569,7 @@ impl Lifecycle {
     fn on_timer(&mut self, now: Instant, actions: &mut Vec<Action>) {
         match self.state {
             State::Backoff => self.spawn(actions),
-            State::Stopping => {
-                actions.push(Action::Report(Report::StopTimedOut {
-                    timeout: self.settings.stop_timeout,
-                }));
-                actions.push(Action::Signal(Signal::SIGKILL));
-            }
+            State::Stopping => self.next_stop_step(now, actions),
             State::Starting if self.has_probe => {
                 let after = self.settings.ready_timeout;
                 self.begin_stop(now, actions);
@@ -541,10 +588,59 @@ impl Lifecycle {
 
     fn begin_stop(&mut self, now: Instant, actions: &mut Vec<Action>) {
         self.state = State::Stopping;
-        let signal = self.settings.stop_signal;
-        actions.push(Action::Report(Report::Stopping { signal }));
-        actions.push(Action::Signal(signal));
-        actions.push(Action::SetTimer(now + self.settings.stop_timeout));
+        let Some(first) = self.settings.stop_sequence.first().cloned() else {
+            // A plan always has a step; without one there is nothing but SIGKILL.
+            self.stop_step = None;
+            actions.push(Action::Signal(Signal::SIGKILL));
+            return;
+        };
+        self.stop_step = Some(0);
+        actions.push(Action::Report(Report::Stopping {
+            first: first.action.clone(),
+        }));
+        self.take_stop_step(&first.action, actions);
+        actions.push(Action::SetTimer(now + first.wait));
+    }
+
+    /// The current step's wait ran out: the next step, or SIGKILL after the last.
+    fn next_stop_step(&mut self, now: Instant, actions: &mut Vec<Action>) {
+        let Some(current) = self.stop_step else {
+            return;
+        };
+        let steps = &self.settings.stop_sequence;
+        let Some(step) = steps.get(current).cloned() else {
+            return;
+        };
+        match steps.get(current + 1).cloned() {
+            Some(next) => {
+                self.stop_step = Some(current + 1);
+                actions.push(Action::Report(Report::StopStepTimedOut {
+                    waited: step.wait,
+                    previous: step.action,
+                    next: next.action.clone(),
+                }));
+                self.take_stop_step(&next.action, actions);
+                actions.push(Action::SetTimer(now + next.wait));
+            }
+            None => {
+                self.stop_step = None;
+                actions.push(Action::Report(Report::StopTimedOut {
+                    timeout: step.wait,
+                    last: step.action,
+                }));
+                actions.push(Action::Signal(Signal::SIGKILL));
+            }
+        }
+    }
+
+    fn take_stop_step(&self, action: &StopAction, actions: &mut Vec<Action>) {
+        actions.push(match action {
+            StopAction::Signal(signal) => match self.settings.stop_target {
+                StopTarget::Group => Action::Signal(*signal),
+                StopTarget::Main => Action::SignalMain(*signal),
+            },
+            StopAction::Command(command) => Action::RunStopCommand(command.clone()),
+        });
     }
 
     fn become_stopped(&mut self, actions: &mut Vec<Action>) {

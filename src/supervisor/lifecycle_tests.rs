@@ -9,10 +9,18 @@ fn settings() -> Settings {
         backoff_max: Duration::from_millis(800),
         max_restarts: 3,
         restart_window: Duration::from_secs(10),
-        stop_timeout: Duration::from_secs(5),
+        stop_sequence: term_then_kill(Duration::from_secs(5)),
         ready_timeout: Duration::from_secs(60),
         ..Settings::default()
     }
+}
+
+/// The default one-step sequence with this wait.
+fn term_then_kill(wait: Duration) -> Vec<crate::config::StopStep> {
+    vec![crate::config::StopStep {
+        action: StopAction::Signal(Signal::SIGTERM),
+        wait,
+    }]
 }
 
 fn at(base: Instant, millis: u64) -> Instant {
@@ -330,7 +338,7 @@ fn stop_signals_the_group_and_arms_the_stop_timeout() {
         actions,
         vec![
             Action::Report(Report::Stopping {
-                signal: Signal::SIGTERM
+                first: StopAction::Signal(Signal::SIGTERM)
             }),
             Action::Signal(Signal::SIGTERM),
             Action::SetTimer(at(base, 5001)),
@@ -361,7 +369,10 @@ fn stop_uses_the_configured_signal() {
     let base = Instant::now();
     let mut machine = running(
         Settings {
-            stop_signal: Signal::SIGINT,
+            stop_sequence: vec![crate::config::StopStep {
+                action: StopAction::Signal(Signal::SIGINT),
+                wait: Duration::from_secs(5),
+            }],
             ..settings()
         },
         base,
@@ -701,4 +712,191 @@ fn a_oneshot_that_exits_zero_before_its_probe_passed_has_exited() {
     machine.handle(Input::Spawned { pid: 7 }, base);
     machine.handle(Input::Exited(ExitStatus::Code(0)), at(base, 5));
     assert_eq!(machine.state(), State::Exited);
+}
+
+fn sequence(steps: &[(StopAction, u64)]) -> Vec<crate::config::StopStep> {
+    steps
+        .iter()
+        .map(|(action, seconds)| crate::config::StopStep {
+            action: action.clone(),
+            wait: Duration::from_secs(*seconds),
+        })
+        .collect()
+}
+
+#[test]
+fn a_stop_sequence_takes_each_step_after_the_previous_wait_then_kills() {
+    let base = Instant::now();
+    let tstp = StopAction::Signal(Signal::SIGTSTP);
+    let term = StopAction::Signal(Signal::SIGTERM);
+    let mut machine = running(
+        Settings {
+            stop_sequence: sequence(&[(tstp.clone(), 25), (term.clone(), 10)]),
+            ..settings()
+        },
+        base,
+    );
+    let actions = machine.handle(Input::Stop, base);
+    assert_eq!(
+        actions,
+        vec![
+            Action::Report(Report::Stopping {
+                first: tstp.clone()
+            }),
+            Action::Signal(Signal::SIGTSTP),
+            Action::SetTimer(at(base, 25_000)),
+        ]
+    );
+    let actions = machine.handle(Input::Timer, at(base, 25_000));
+    assert_eq!(
+        actions,
+        vec![
+            Action::Report(Report::StopStepTimedOut {
+                waited: Duration::from_secs(25),
+                previous: tstp,
+                next: term.clone(),
+            }),
+            Action::Signal(Signal::SIGTERM),
+            Action::SetTimer(at(base, 35_000)),
+        ]
+    );
+    let actions = machine.handle(Input::Timer, at(base, 35_000));
+    assert_eq!(
+        actions,
+        vec![
+            Action::Report(Report::StopTimedOut {
+                timeout: Duration::from_secs(10),
+                last: term,
+            }),
+            Action::Signal(Signal::SIGKILL),
+        ]
+    );
+    // Nothing more to do until the group is gone.
+    assert!(machine.handle(Input::Timer, at(base, 99_000)).is_empty());
+    machine.handle(
+        Input::Exited(ExitStatus::Signal(Signal::SIGKILL)),
+        at(base, 35_001),
+    );
+    assert_eq!(machine.state(), State::Stopped);
+}
+
+#[test]
+fn a_stop_sequence_ends_early_when_the_instance_is_gone() {
+    let base = Instant::now();
+    let mut machine = running(
+        Settings {
+            stop_sequence: sequence(&[
+                (StopAction::Signal(Signal::SIGTSTP), 25),
+                (StopAction::Signal(Signal::SIGTERM), 10),
+            ]),
+            ..settings()
+        },
+        base,
+    );
+    machine.handle(Input::Stop, base);
+    let actions = machine.handle(Input::Exited(ExitStatus::Code(0)), at(base, 3_000));
+    assert_eq!(
+        actions,
+        vec![Action::CancelTimer, Action::Report(Report::Stopped)]
+    );
+    assert_eq!(machine.state(), State::Stopped);
+}
+
+#[test]
+fn stop_target_main_signals_the_main_process_and_sigkill_still_goes_to_the_group() {
+    let base = Instant::now();
+    let mut machine = running(
+        Settings {
+            stop_target: crate::config::StopTarget::Main,
+            ..settings()
+        },
+        base,
+    );
+    let actions = machine.handle(Input::Stop, base);
+    assert!(actions.contains(&Action::SignalMain(Signal::SIGTERM)));
+    assert!(!actions.contains(&Action::Signal(Signal::SIGTERM)));
+    let actions = machine.handle(Input::Timer, at(base, 5_000));
+    assert_eq!(actions.last(), Some(&Action::Signal(Signal::SIGKILL)));
+}
+
+#[test]
+fn a_command_step_runs_the_command_and_waits() {
+    let base = Instant::now();
+    let docker_stop = StopAction::Command("docker stop web".into());
+    let mut machine = running(
+        Settings {
+            stop_sequence: sequence(&[(docker_stop.clone(), 30)]),
+            ..settings()
+        },
+        base,
+    );
+    let actions = machine.handle(Input::Stop, base);
+    assert_eq!(
+        actions,
+        vec![
+            Action::Report(Report::Stopping {
+                first: docker_stop.clone()
+            }),
+            Action::RunStopCommand("docker stop web".into()),
+            Action::SetTimer(at(base, 30_000)),
+        ]
+    );
+    let report = Report::StopTimedOut {
+        timeout: Duration::from_secs(30),
+        last: docker_stop,
+    };
+    assert_eq!(
+        report.to_string(),
+        "still running 30s after `docker stop web`: sending SIGKILL"
+    );
+    assert_eq!(
+        Report::Stopping {
+            first: StopAction::Command("docker stop web".into())
+        }
+        .to_string(),
+        "stopping (running `docker stop web`)"
+    );
+}
+
+#[test]
+fn a_kill_during_a_stop_sequence_kills_now_and_takes_no_more_steps() {
+    let base = Instant::now();
+    let mut machine = running(
+        Settings {
+            stop_sequence: sequence(&[
+                (StopAction::Signal(Signal::SIGTSTP), 25),
+                (StopAction::Signal(Signal::SIGTERM), 10),
+            ]),
+            ..settings()
+        },
+        base,
+    );
+    machine.handle(Input::Stop, base);
+    let actions = machine.handle(Input::Kill, at(base, 1_000));
+    assert_eq!(
+        actions,
+        vec![Action::CancelTimer, Action::Signal(Signal::SIGKILL)]
+    );
+    assert!(machine.handle(Input::Timer, at(base, 25_000)).is_empty());
+}
+
+#[test]
+fn the_one_step_form_reads_as_before() {
+    let report = Report::StopTimedOut {
+        timeout: Duration::from_secs(1),
+        last: StopAction::Signal(Signal::SIGTERM),
+    };
+    assert_eq!(
+        report.to_string(),
+        "still running 1s after the stop signal: sending SIGKILL"
+    );
+    let step = Report::StopStepTimedOut {
+        waited: Duration::from_secs(25),
+        previous: StopAction::Signal(Signal::SIGTSTP),
+        next: StopAction::Signal(Signal::SIGTERM),
+    };
+    assert_eq!(
+        step.to_string(),
+        "still running 25s after SIGTSTP: sending SIGTERM"
+    );
 }

@@ -46,6 +46,9 @@ pub(super) struct Slot {
 pub(super) struct Draining {
     pub(super) pgid: i32,
     pub(super) leader_exit: ExitStatus,
+    /// `stop_target = "main"`: when what is left of the group gets SIGKILL (it got
+    /// SIGTERM when the leader exited).
+    pub(super) kill_at: Option<Instant>,
     /// After SIGKILL, stop waiting at this point even if the group still looks alive
     /// (a member whose parent left the group is reaped by that parent, not by proj).
     pub(super) give_up_at: Option<Instant>,

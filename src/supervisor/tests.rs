@@ -27,8 +27,10 @@ struct World {
     next_pid: i32,
     /// (command, pid), in spawn order.
     spawned: Vec<(String, i32)>,
-    /// (pid, signal), in the order sent.
+    /// (pid, signal) to process groups, in the order sent.
     signals: Vec<(i32, Signal)>,
+    /// (pid, signal) to main processes alone, in the order sent.
+    main_signals: Vec<(i32, Signal)>,
     alive: BTreeSet<i32>,
 }
 
@@ -62,6 +64,10 @@ impl Processes for FakeProcesses {
 
     fn signal_group(&self, pgid: i32, signal: Signal) {
         self.world().signals.push((pgid, signal));
+    }
+
+    fn signal_process(&self, pid: i32, signal: Signal) {
+        self.world().main_signals.push((pid, signal));
     }
 
     fn group_alive(&self, pgid: i32) -> bool {
@@ -236,6 +242,14 @@ fn oneshot_process(name: &str) -> ProcessSpec {
 
 const TERM: ExitStatus = ExitStatus::Signal(Signal::SIGTERM);
 
+/// `stop_signal = "TERM"` with this `stop_timeout`.
+fn term_waiting(wait: Duration) -> Vec<config::StopStep> {
+    vec![config::StopStep {
+        action: config::StopAction::Signal(Signal::SIGTERM),
+        wait,
+    }]
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_dependant_waits_for_its_oneshot_to_exit_zero() {
     let mut harness = Harness::start(vec![
@@ -296,7 +310,7 @@ async fn shutdown_stops_dependants_before_what_they_depend_on() {
 #[tokio::test(start_paused = true)]
 async fn a_kill_during_a_graceful_stop_sends_sigkill_at_once() {
     let mut stubborn = service("stubborn", &[]);
-    stubborn.lifecycle.stop_timeout = Duration::from_secs(600);
+    stubborn.lifecycle.stop_sequence = term_waiting(Duration::from_secs(600));
     let mut harness = Harness::start(vec![stubborn]).await;
     harness.until_state("stubborn", State::Running).await;
     let pid = harness.pid_of("stubborn");
@@ -514,7 +528,7 @@ async fn wait_up_answers_once_everything_is_up_or_something_failed() {
 #[tokio::test(start_paused = true)]
 async fn a_stop_timeout_escalates_to_sigkill() {
     let mut stubborn = service("stubborn", &[]);
-    stubborn.lifecycle.stop_timeout = Duration::from_secs(90);
+    stubborn.lifecycle.stop_sequence = term_waiting(Duration::from_secs(90));
     let mut harness = Harness::start(vec![stubborn]).await;
     harness.until_state("stubborn", State::Running).await;
     let pid = harness.pid_of("stubborn");

@@ -24,6 +24,8 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use nix::sys::signal::Signal;
+
 use crate::config::{Plan, ProcessSpec, RestartPolicy};
 
 /// systemd's default `TimeoutStopSec=` (`DefaultTimeoutStopSec=`): never ask for less.
@@ -214,15 +216,17 @@ pub fn per_process(plan: &Plan, options: &Options) -> Vec<UnitFile> {
             let _ = writeln!(unit, "RestartSec={}", millis(process.lifecycle.backoff));
         }
         let _ = writeln!(unit, "KillMode=mixed");
-        let _ = writeln!(
-            unit,
-            "KillSignal={}",
-            process.lifecycle.stop_signal.as_str()
-        );
+        // systemd sends one signal: the sequence's first. Its other steps have no
+        // counterpart, but its waits all count towards the time before SIGKILL.
+        let signal = process
+            .lifecycle
+            .first_stop_signal()
+            .unwrap_or(Signal::SIGTERM);
+        let _ = writeln!(unit, "KillSignal={}", signal.as_str());
         let _ = writeln!(
             unit,
             "TimeoutStopSec={}",
-            millis(process.lifecycle.stop_timeout)
+            millis(process.lifecycle.stop_grace())
         );
         let _ = writeln!(unit, "StandardInput=null");
         let _ = writeln!(
@@ -262,7 +266,7 @@ pub fn per_process(plan: &Plan, options: &Options) -> Vec<UnitFile> {
 }
 
 /// The longest a shutdown can take: instances stop in reverse dependency order, so a
-/// process's own stop (its `stop_timeout`, then SIGKILL and its grace) begins only once
+/// process's own stop (its stop sequence, then SIGKILL and its grace) begins only once
 /// every dependant has stopped. The answer is the longest such chain.
 pub fn longest_stop(plan: &Plan) -> Duration {
     let mut memo: HashMap<&str, Duration> = HashMap::new();
@@ -290,7 +294,7 @@ fn stopped_after<'a>(
         .map(|dependant| stopped_after(plan, dependant, memo))
         .max()
         .unwrap_or_default();
-    let total = dependants_done + process.lifecycle.stop_timeout + KILL_GRACE;
+    let total = dependants_done + process.lifecycle.stop_grace() + KILL_GRACE;
     memo.insert(&process.name, total);
     total
 }

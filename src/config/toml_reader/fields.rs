@@ -94,6 +94,8 @@ pub(super) enum Expected {
     Process,
     /// An environment value: a string (numbers and booleans are written as they read).
     EnvValue,
+    /// `stop_sequence`: a list of step tables.
+    StopSequence,
 }
 
 impl Expected {
@@ -110,6 +112,7 @@ impl Expected {
             Expected::Table => "a table",
             Expected::Process => "a command string or a table",
             Expected::EnvValue => "a string",
+            Expected::StopSequence => "a list of steps",
         }
     }
 
@@ -149,6 +152,9 @@ impl Expected {
                 format!(r#"write a list of strings: `{key} = ["…"]`"#)
             }
             Expected::Table => format!("write a table: `[{key}]`, or `{key} = {{ … }}` inline"),
+            Expected::StopSequence => {
+                format!(r#"write a list of steps: `{key} = [{{ signal = "TERM", wait = "10s" }}]`"#)
+            }
             Expected::Process => format!(
                 r#"write `{key} = "command"`, or a `[processes.{key}]` table with a `command`"#
             ),

@@ -9,6 +9,7 @@
 
 mod fields;
 mod process;
+mod stop;
 
 use std::ops::Range;
 use std::path::PathBuf;

@@ -7,11 +7,14 @@ use globset::GlobBuilder;
 use toml::de::{DeTable, DeValue};
 
 use super::fields::{Expected, Field, Key, Reader, Value, entries, misspells};
-use crate::config::plan::{LogPattern, ReadyProbe, RestartPolicy};
+use super::stop::{self, StopSettings};
+use crate::config::plan::{
+    DEFAULT_STOP_TIMEOUT, LogPattern, ReadyProbe, RestartPolicy, StopTarget,
+};
 use crate::config::raw::{RawProcess, check_process_name};
 use crate::config::suggest;
 
-const PROCESS_KEYS: [&str; 22] = [
+const PROCESS_KEYS: [&str; 24] = [
     "command",
     "port",
     "scale",
@@ -27,6 +30,8 @@ const PROCESS_KEYS: [&str; 22] = [
     "restart_window",
     "stop_signal",
     "stop_timeout",
+    "stop_sequence",
+    "stop_target",
     "watch",
     "watch_ignore",
     "watch_debounce",
@@ -119,6 +124,7 @@ fn read_process_table(
 ) {
     let (spec, spans) = (&mut process.spec, &mut process.spans);
     let mut restart = None;
+    let mut stop = StopSettings::default();
     for (key, value) in entries(table) {
         let field = Field {
             key: key.get_ref().as_ref(),
@@ -196,22 +202,32 @@ fn read_process_table(
                     lifecycle.backoff_max = duration.into_inner();
                 }
             }
-            "ready_timeout" | "restart_window" | "stop_timeout" | "watch_debounce" => {
+            "ready_timeout" | "restart_window" | "watch_debounce" => {
                 if let Some(duration) = reader.duration(field, value) {
                     let target = match field.key {
                         "ready_timeout" => &mut lifecycle.ready_timeout,
                         "restart_window" => &mut lifecycle.restart_window,
-                        "stop_timeout" => &mut lifecycle.stop_timeout,
                         _ => &mut spec.watch_debounce,
                     };
                     *target = duration.into_inner();
                 }
             }
-            "stop_signal" => {
-                if let Some(signal) = reader.signal(field, value) {
-                    lifecycle.stop_signal = signal;
+            "stop_timeout" => {
+                if let Some(duration) = reader.duration(field, value) {
+                    stop.timeout = Some((*duration.get_ref(), duration.span()));
                 }
             }
+            "stop_signal" => {
+                if let Some(signal) = reader.signal(field, value) {
+                    stop.signal = Some((signal, value.span()));
+                }
+            }
+            "stop_sequence" => {
+                if let Some(steps) = stop::read_sequence(reader, field, value) {
+                    stop.sequence = Some((steps, value.span()));
+                }
+            }
+            "stop_target" => stop.target = stop::read_target(reader, field, value),
             "watch" => spec.watch = read_globs(reader, field, value),
             "watch_ignore" => spec.watch_ignore = read_globs(reader, field, value),
             "autostart" => spec.autostart = reader.bool(field, value).unwrap_or(spec.autostart),
@@ -227,6 +243,11 @@ fn read_process_table(
             _ => reader.unknown_key(key, place, &PROCESS_KEYS, &PROCESS_ALIASES),
         }
     }
+    spec.lifecycle.stop_target = stop.target.unwrap_or(StopTarget::Group);
+    spec.lifecycle.stop_sequence = stop.resolve(
+        reader,
+        (nix::sys::signal::Signal::SIGTERM, DEFAULT_STOP_TIMEOUT),
+    );
     // A oneshot (a migration, a build) is expected to exit: restarting it by default
     // would run it again and again.
     spec.lifecycle.restart = restart.unwrap_or(if spec.lifecycle.oneshot {
