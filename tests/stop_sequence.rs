@@ -63,15 +63,17 @@ stop_sequence = [{ signal = "TSTP", wait = "1s" }, { signal = "TERM", wait = "1s
     let names: Vec<&str> = signals.iter().map(|(name, _)| name.as_str()).collect();
     assert_eq!(names, ["worker:SIGTSTP", "worker:SIGTERM"], "{signals:?}");
     let (tstp, term) = (signals[0].1, signals[1].1);
+    // The child stamps a signal when its Python handler runs, which can lag the
+    // delivery by some milliseconds: 0.1 s of slack below the 1 s wait.
     assert!(
-        term - tstp >= 1.0,
+        term - tstp >= 0.9,
         "TERM only after TSTP's wait: {signals:?}"
     );
     assert!(
         term - tstp < 3.0,
         "TERM soon after TSTP's wait: {signals:?}"
     );
-    assert!(gone_at - term >= 1.0, "SIGKILL only after TERM's wait");
+    assert!(gone_at - term >= 0.9, "SIGKILL only after TERM's wait");
 }
 
 #[test]
