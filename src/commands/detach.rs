@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 use crate::Error;
 use crate::config::Plan;
 use crate::control::client::{Client, ClientError};
-use crate::control::endpoint;
 use crate::control::protocol::Request;
 
 use super::control::{client_error, table};
@@ -24,11 +23,10 @@ use super::control::{client_error, table};
 const SOCKET_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub(super) fn run(plan: &Plan, names: &[String]) -> Result<(), Error> {
-    let runtime = endpoint::runtime_dir(&plan.root);
-    let log_dir = runtime.join("logs");
-    std::fs::create_dir_all(&log_dir)
+    let log_dir = crate::layout::logs_dir(&plan.root);
+    crate::layout::create_logs(&plan.root)
         .map_err(|error| Error::io(format!("cannot create {}", log_dir.display()), error))?;
-    let log_path = log_dir.join("proj.log");
+    let log_path = crate::layout::proj_log(&plan.root);
     let log = OpenOptions::new()
         .create(true)
         .append(true)

@@ -225,10 +225,10 @@ fn environment(project: &config::EnvMap) -> Vec<(OsString, OsString)> {
 }
 
 fn lock(root: &Path) -> Result<Flock<File>, SetupError> {
-    let dir = root.join(".proj");
-    std::fs::create_dir_all(&dir)
+    let dir = crate::layout::dir(root);
+    crate::layout::create(root)
         .map_err(|e| SetupError::io(format!("cannot create {}", dir.display()), e))?;
-    let path = dir.join("setup.lock");
+    let path = crate::layout::setup_lock(root);
     let file = File::create(&path)
         .map_err(|e| SetupError::io(format!("cannot create {}", path.display()), e))?;
     Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(|(_, errno)| {
@@ -278,8 +278,8 @@ fn run_step(
     interrupts: &Interrupts,
 ) -> Result<StepRun, SetupError> {
     let log_path = log_path(&plan.root, &step.name);
-    let log = std::fs::create_dir_all(log_path.parent().unwrap_or(&plan.root))
-        .and_then(|()| File::create(&log_path))
+    let log = crate::layout::create_logs(&plan.root)
+        .and_then(|_| File::create(&log_path))
         .map_err(|e| SetupError::io(format!("cannot create {}", log_path.display()), e))?;
     let sink = Arc::new(Mutex::new(Sink {
         log: Some(BufWriter::new(log)),
@@ -338,22 +338,9 @@ fn record_success(
     })
 }
 
-/// `.proj/logs/setup-NAME.log`, NAME with anything but letters, digits, `.`, `_` and
-/// `-` replaced by `-` (`python deps` → `setup-python-deps.log`).
+/// `.proj/logs/setup-NAME.log` (see [`crate::layout::setup_log`]).
 pub fn log_path(root: &Path, step: &str) -> PathBuf {
-    let slug: String = step
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    root.join(".proj")
-        .join("logs")
-        .join(format!("setup-{slug}.log"))
+    crate::layout::setup_log(root, step)
 }
 
 /// A path as the user can open it from where proj was started.

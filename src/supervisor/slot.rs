@@ -121,10 +121,7 @@ impl Slot {
 pub(super) fn new_sink(context: &SlotContext<'_>, name: &str, color: usize) -> OutputSink {
     let plan = context.plan;
     let file = LogFile::new(
-        plan.root
-            .join(".proj")
-            .join("logs")
-            .join(format!("{name}.log")),
+        crate::layout::instance_log(&plan.root, name),
         plan.log_max_size,
         plan.log_backups,
     );
