@@ -62,6 +62,8 @@ pub enum Command {
     Check {
         #[command(flatten)]
         config: ConfigFile,
+        #[command(flatten)]
+        run: RunShape,
     },
     /// The running supervisor's instances and their states
     Ps {
@@ -171,9 +173,41 @@ pub struct UpArgs {
     #[arg(short, long)]
     pub detach: bool,
 
+    #[command(flatten)]
+    pub run: RunShape,
+
+    /// Leave an existing clone as it is: do not fetch or fast-forward it
+    #[arg(long)]
+    pub no_pull: bool,
+
     /// (internal) This is the background supervisor that `up -d` started
     #[arg(long, hide = true)]
     pub detached_child: bool,
+}
+
+/// `-m` and `-p`: what this run looks like, beyond the file (`proj up`, `proj check`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct RunShape {
+    /// Instances per process for this run, over the file's `scale`: `web=2,worker=3`;
+    /// `all=N` for every process; `NAME=0` runs none of it
+    #[arg(short = 'm', long, value_name = "NAME=N,...")]
+    pub formation: Option<crate::config::Formation>,
+
+    /// The base port in Procfile mode: the first line's process gets it, the next line's
+    /// PORT + 100, ... (default: $PORT, else PORT in .env, else 5000)
+    #[arg(short = 'p', long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: Option<u16>,
+}
+
+impl RunShape {
+    /// The config load options these flags ask for.
+    pub fn load_options(&self) -> crate::config::LoadOptions {
+        crate::config::LoadOptions {
+            formation: self.formation.clone(),
+            port_base: self.port,
+            ..Default::default()
+        }
+    }
 }
 
 #[derive(Debug, Args)]

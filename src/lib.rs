@@ -15,6 +15,7 @@ pub mod diagnostics;
 pub mod error;
 pub mod layout;
 pub mod logs;
+pub mod output;
 pub mod process;
 pub mod setup;
 pub mod supervisor;

@@ -404,6 +404,16 @@ fn bare_number_duration_gets_a_hint() {
 }
 
 #[test]
+fn a_word_for_a_duration_says_what_a_duration_looks_like() {
+    let diagnostic = error(&["[processes.web]", "command = \"x\"", "backoff = \"ten\""]);
+    assert_eq!(at(&diagnostic), "proj.toml:3:11");
+    assert_eq!(
+        diagnostic.label_text(),
+        "`ten` is not a duration; expected a duration such as \"250ms\", \"10s\" or \"5m\""
+    );
+}
+
+#[test]
 fn backoff_max_below_backoff() {
     let lines = [
         "[processes.web]",

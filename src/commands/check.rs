@@ -3,13 +3,13 @@
 use std::fmt::Write;
 
 use crate::Error;
-use crate::config::Plan;
+use crate::config::{LoadOptions, Plan};
 
 use super::Context;
 
-pub(super) fn run(context: &Context) -> Result<(), Error> {
-    let plan = context.load_plan(None)?;
-    print!("{}", render(&plan));
+pub(super) fn run(context: &Context, options: &LoadOptions) -> Result<(), Error> {
+    let plan = context.load_plan_with(None, options)?;
+    crate::out!("{}", render(&plan));
     Ok(())
 }
 
@@ -64,6 +64,9 @@ pub(super) fn render(plan: &Plan) -> String {
         if process.lifecycle.oneshot {
             notes.push("oneshot".to_string());
         }
+        if process.scale == 0 {
+            notes.push("not run: -m sets 0 instances".to_string());
+        }
         if !process.autostart {
             notes.push("autostart = false".to_string());
         }
@@ -85,7 +88,11 @@ pub(super) fn render(plan: &Plan) -> String {
         .unwrap_or(0);
     let _ = writeln!(out, "\n{:width$}  {:5}  COMMAND", "INSTANCE", "PORT");
     for (process, instance) in &instances {
-        let port = instance.port.map_or("-".to_string(), |p| p.to_string());
+        let port = match instance.port {
+            Some(port) => port.to_string(),
+            None if process.port_auto => "auto".to_string(),
+            None => "-".to_string(),
+        };
         let _ = writeln!(
             out,
             "{:width$}  {port:5}  {}",

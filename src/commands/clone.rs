@@ -22,7 +22,7 @@ pub(super) fn run(context: &Context, args: CloneArgs) -> Result<(), Error> {
     let plan = match context.load_plan(None) {
         Ok(plan) => plan,
         Err(Error::Config(ConfigError::Read { path, .. })) if !path.exists() => {
-            println!(
+            crate::outln!(
                 "note: {} has no proj.toml or Procfile: nothing to set up",
                 dir.display()
             );
@@ -35,7 +35,7 @@ pub(super) fn run(context: &Context, args: CloneArgs) -> Result<(), Error> {
     } else {
         super::setup::before_start(&context, plan, &mut watcher)?;
     }
-    println!("ready: cd {} && proj up", dir.display());
+    crate::outln!("ready: cd {} && proj up", dir.display());
     Ok(())
 }
 

@@ -13,6 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::Error;
+use crate::cli::RunShape;
 use crate::config::Plan;
 use crate::control::client::{Client, ClientError};
 use crate::control::protocol::Request;
@@ -22,7 +23,7 @@ use super::control::{client_error, table};
 /// How long the background supervisor may take to open its socket.
 const SOCKET_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub(super) fn run(plan: &Plan, names: &[String]) -> Result<(), Error> {
+pub(super) fn run(plan: &Plan, names: &[String], shape: &RunShape) -> Result<(), Error> {
     let log_dir = crate::layout::logs_dir(&plan.root);
     crate::layout::create_logs(&plan.root)
         .map_err(|error| Error::io(format!("cannot create {}", log_dir.display()), error))?;
@@ -49,6 +50,7 @@ pub(super) fn run(plan: &Plan, names: &[String]) -> Result<(), Error> {
             "--no-setup",
             "--detached-child",
         ])
+        .args(shape_args(shape))
         .args(names)
         .current_dir(&plan.root)
         // Only a foreground proj is systemd's service: the background one stays silent.
@@ -65,9 +67,9 @@ pub(super) fn run(plan: &Plan, names: &[String]) -> Result<(), Error> {
     let mut client = wait_for_socket(plan, &mut child, &log_path)?;
     let response = client.call(Request::WaitUp).map_err(client_error)?;
     let instances = response.instances.clone().unwrap_or_default();
-    print!("{}", table(&instances));
+    crate::out!("{}", table(&instances));
     if response.ok {
-        println!(
+        crate::outln!(
             "proj runs in the background (pid {}); `proj logs -f` follows the output, `proj down` stops it",
             child.id()
         );
@@ -110,4 +112,16 @@ fn wait_for_socket(
         // The socket appears within milliseconds; this loop runs only that long.
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// `-m` and `-p` again, for the background supervisor.
+fn shape_args(shape: &RunShape) -> Vec<String> {
+    let mut args = Vec::new();
+    if let Some(formation) = &shape.formation {
+        args.extend(["--formation".to_owned(), formation.to_string()]);
+    }
+    if let Some(port) = shape.port {
+        args.extend(["--port".to_owned(), port.to_string()]);
+    }
+    args
 }

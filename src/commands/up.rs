@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::Error;
 use crate::cli::UpArgs;
-use crate::config::Plan;
+use crate::config::{self, Plan};
 use crate::control::endpoint;
 use crate::logs::clock::Clock;
 use crate::logs::printer::{PROJ_NAME, Printer, Style};
@@ -34,7 +34,11 @@ pub(super) fn run(context: &Context, args: UpArgs) -> Result<(), Error> {
             (&cloned_context, None)
         }
     };
-    let plan = context.load_plan(directory)?;
+    let options = config::LoadOptions {
+        choose_auto_ports: true,
+        ..args.run.load_options()
+    };
+    let plan = context.load_plan_with(directory, &options)?;
     check_names(&plan, &names)?;
     check_accounts(&plan)?;
     // Before anything runs: one supervisor per project.
@@ -52,7 +56,7 @@ pub(super) fn run(context: &Context, args: UpArgs) -> Result<(), Error> {
     }
     if args.detach {
         drop(claim);
-        return detach::run(&plan, &names);
+        return detach::run(&plan, &names, &args.run);
     }
     // From here the supervisor's own listeners take the signals.
     drop(watcher);

@@ -54,6 +54,15 @@ pub struct Diagnostic {
     label: String,
     context: Vec<(Range<usize>, String)>,
     help: Option<String>,
+    severity: Severity,
+}
+
+/// Whether a diagnostic refuses the file or only points something out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Error,
+    /// The file is used as it is; `proj check` (and `proj up`) show the warning.
+    Warning,
 }
 
 impl Diagnostic {
@@ -70,7 +79,18 @@ impl Diagnostic {
             label: String::new(),
             context: Vec::new(),
             help: None,
+            severity: Severity::Error,
         }
+    }
+
+    /// A warning rather than an error: the file is still used.
+    pub(crate) fn warning(mut self) -> Self {
+        self.severity = Severity::Warning;
+        self
+    }
+
+    pub fn severity(&self) -> Severity {
+        self.severity
     }
 
     /// The short text under the caret.
@@ -148,7 +168,11 @@ impl Diagnostic {
                     .span(clamp(text, span))
                     .label(label.as_str())
             }));
-        let mut group = Level::ERROR
+        let level = match self.severity {
+            Severity::Error => Level::ERROR,
+            Severity::Warning => Level::WARNING,
+        };
+        let mut group = level
             .primary_title(self.message.as_str())
             .element(snippet);
         if let Some(help) = &self.help {
@@ -176,6 +200,13 @@ impl fmt::Display for Diagnostic {
 pub(crate) fn render_plain(message: &str, help: &str, color: bool) -> String {
     let group =
         Group::with_title(Level::ERROR.primary_title(message)).element(Level::HELP.message(help));
+    renderer(color).render(&[group])
+}
+
+/// A warning without a source snippet: the headline and a help line.
+pub(crate) fn render_plain_warning(message: &str, help: &str, color: bool) -> String {
+    let group =
+        Group::with_title(Level::WARNING.primary_title(message)).element(Level::HELP.message(help));
     renderer(color).render(&[group])
 }
 

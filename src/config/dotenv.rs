@@ -30,6 +30,9 @@ pub(crate) enum EnvFileError {
     Read(io::Error),
     /// A line is malformed.
     Parse(Diagnostic),
+    /// It is a symbolic link to this path, which does not exist: skipped like a missing
+    /// file, but worth a warning (a `.env -> ../shared/.env` that moved).
+    DanglingLink(std::path::PathBuf),
 }
 
 /// Adds the variables of the dotenv file at `path` to `env` (later ones win).
@@ -37,7 +40,12 @@ pub(crate) enum EnvFileError {
 pub(crate) fn load(shown: &Path, path: &Path, env: &mut EnvMap) -> Result<(), EnvFileError> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {
+            return match std::fs::read_link(path) {
+                Ok(target) => Err(EnvFileError::DanglingLink(target)),
+                Err(_) => Ok(()),
+            };
+        }
         Err(error) => return Err(EnvFileError::Read(error)),
     };
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);

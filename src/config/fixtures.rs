@@ -13,6 +13,7 @@ pub(crate) fn process(name: &str, command: &str) -> ProcessSpec {
         cwd: PathBuf::from("/"),
         env: Default::default(),
         port: None,
+        port_auto: false,
         scale: 1,
         depends_on: vec![],
         ready: None,
@@ -39,5 +40,7 @@ pub(crate) fn plan(processes: Vec<ProcessSpec>) -> Plan {
         log_backups: 0,
         setup: vec![],
         processes,
+        warnings: vec![],
+        options: Default::default(),
     }
 }

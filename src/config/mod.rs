@@ -22,14 +22,17 @@ mod dotenv;
 mod error;
 #[cfg(test)]
 pub(crate) mod fixtures;
+mod formation;
 mod graph;
 pub mod plan;
+mod ports;
 mod procfile;
 mod raw;
 mod suggest;
 mod toml_reader;
 mod validate;
 mod values;
+mod warning;
 
 use std::path::{Path, PathBuf};
 
@@ -37,6 +40,9 @@ pub use self::diagnostic::Diagnostic;
 use self::diagnostic::SourceFile;
 pub use self::discover::discover;
 pub use self::error::ConfigError;
+pub use self::formation::Formation;
+pub use self::ports::{DEFAULT_PROCFILE_PORT, LoadOptions};
+pub use self::warning::Warning;
 pub use self::plan::*;
 pub use self::values::{parse_duration, parse_signal, parse_size};
 
@@ -45,23 +51,41 @@ pub use self::values::{parse_duration, parse_signal, parse_size};
 /// A file named `Procfile*` (not ending in `.toml`) is a Procfile, with the `.env` beside
 /// it; anything else is proj.toml. Messages name the file as `path` does.
 pub fn load(path: &Path) -> Result<Plan, ConfigError> {
+    load_with(path, &LoadOptions::default())
+}
+
+/// [`load`] for one run: with `-m`, `-p` and the auto ports of `options`.
+pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Plan, ConfigError> {
     let source = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    load_str(path, &source)
+    load_str_with(path, &source, options)
 }
 
 /// Like [`load`], with the file's text given: `path` names the file in messages and its
 /// directory is the project root (for `cwd`, the env files, relative paths).
 pub fn load_str(path: &Path, source: &str) -> Result<Plan, ConfigError> {
+    load_str_with(path, source, &LoadOptions::default())
+}
+
+/// [`load_str`] with `options`.
+pub fn load_str_with(
+    path: &Path,
+    source: &str,
+    options: &LoadOptions,
+) -> Result<Plan, ConfigError> {
     let file = SourceFile::new(path, source);
-    let (raw, diagnostics) = if procfile::is_procfile(path) {
+    let procfile = procfile::is_procfile(path);
+    let (raw, diagnostics) = if procfile {
         procfile::read(&file)
     } else {
         toml_reader::read(&file).map_err(|syntax| ConfigError::Invalid(vec![syntax]))?
     };
-    validate::build(raw, path, &root_of(path), diagnostics)
+    let mut plan = validate::build(raw, path, &root_of(path), diagnostics)?;
+    let inherited_port = std::env::var("PORT").ok();
+    ports::apply(&mut plan, options, procfile, inherited_port.as_deref())?;
+    Ok(plan)
 }
 
 /// The config file's directory, absolute and canonical when it exists.

@@ -39,6 +39,12 @@ pub struct Plan {
     /// Processes in start order: every process comes after all of its dependencies, and
     /// otherwise in the order the file lists them.
     pub processes: Vec<ProcessSpec>,
+    /// What is worth saying about the file without refusing it (an unset variable, a
+    /// dangling `.env` link): shown by `proj check` and `proj up`.
+    pub warnings: Vec<super::Warning>,
+    /// The options this plan was loaded with, and the auto ports chosen: `proj reload`
+    /// loads the file again with them.
+    pub options: super::LoadOptions,
 }
 
 /// One `[[setup]]` step.
@@ -123,8 +129,11 @@ pub struct ProcessSpec {
     pub cwd: PathBuf,
     /// The process's own `env` table (applied over the project's env).
     pub env: EnvMap,
-    /// `port` as written: instance i gets `port + i - 1`.
+    /// The first instance's port: as written, or the Procfile's (SPEC §1), or the one
+    /// chosen for `port = "auto"` (None until chosen). Instance i gets `port + i - 1`.
     pub port: Option<u16>,
+    /// `port = "auto"`: proj chooses a free port when the run starts.
+    pub port_auto: bool,
     pub scale: u32,
     pub depends_on: Vec<String>,
     pub ready: Option<ReadyProbe>,

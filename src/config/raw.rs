@@ -97,6 +97,7 @@ impl RawProcess {
                 cwd: PathBuf::from("."),
                 env: EnvMap::new(),
                 port: None,
+                port_auto: false,
                 scale: 1,
                 depends_on: Vec::new(),
                 ready: None,

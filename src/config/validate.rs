@@ -10,6 +10,7 @@ use super::diagnostic::{Diagnostic, SourceFile};
 use super::dotenv::{self, EnvFileError};
 use super::error::ConfigError;
 use super::graph;
+use super::procfile;
 use super::plan::{EnvMap, Plan, ProcessSpec, ReadyProbe};
 use super::raw::{RawConfig, RawProcess};
 
@@ -26,7 +27,8 @@ pub(crate) fn build(
         processes.push(check_process(process, root, &file, &mut diagnostics));
     }
     let order = graph::start_order(&raw.processes, &raw.setup, &file, &mut diagnostics);
-    let env = load_env(&raw, path, root, &mut diagnostics)?;
+    let mut warnings = Vec::new();
+    let env = load_env(&raw, path, root, &mut diagnostics, &mut warnings)?;
 
     if !diagnostics.is_empty() {
         // File order, with problems in other files (.env) after those in the config.
@@ -57,6 +59,8 @@ pub(crate) fn build(
             })
             .collect(),
         processes: order.into_iter().map(|i| processes[i].clone()).collect(),
+        warnings,
+        options: super::LoadOptions::default(),
     })
 }
 
@@ -119,6 +123,8 @@ fn check_process(
         } else if let ReadyProbe::Tcp(port) = probe
             && matches!(port.as_str(), "$PORT" | "${PORT}")
             && spec.port.is_none()
+            && !spec.port_auto
+            && !procfile::is_procfile(file.path())
         {
             diagnostics.push(
                 Diagnostic::new(
@@ -208,6 +214,7 @@ fn load_env(
     path: &Path,
     root: &Path,
     diagnostics: &mut Vec<Diagnostic>,
+    warnings: &mut Vec<super::Warning>,
 ) -> Result<EnvMap, ConfigError> {
     // Messages name env files the way the user named the config: `.env` next to
     // `proj.toml`, `/srv/app/.env` next to `/srv/app/proj.toml`.
@@ -218,6 +225,14 @@ fn load_env(
         match dotenv::load(&shown, &root.join(name), &mut env) {
             Ok(()) => {}
             Err(EnvFileError::Parse(diagnostic)) => diagnostics.push(diagnostic),
+            Err(EnvFileError::DanglingLink(target)) => warnings.push(super::Warning::Plain {
+                message: format!(
+                    "`{}` is a symbolic link to `{}`, which does not exist; it is skipped",
+                    shown.display(),
+                    target.display()
+                ),
+                help: "create the file it points to, or remove the link".into(),
+            }),
             Err(EnvFileError::Read(source)) => match span {
                 Some(span) => diagnostics.push(
                     Diagnostic::new(

@@ -68,7 +68,7 @@ pub fn clone(request: &Request, interrupts: &Interrupts) -> Result<Cloned, Clone
             {
                 note = format!(" (on branch `{current}`: --branch applies to a new clone only)");
             }
-            println!(
+            crate::outln!(
                 "using {}: already a clone of {}{note}",
                 request.dir.display(),
                 request.url

@@ -28,7 +28,7 @@ impl Supervisor {
     /// Reload the config file; the answer says what changed, or why nothing did.
     pub(super) fn reload(&mut self) -> Response {
         self.systemd.reloading();
-        let plan = match config::load(&self.plan.source) {
+        let plan = match config::load_with(&self.plan.source, &self.plan.options) {
             Ok(plan) => plan,
             Err(error) => {
                 self.systemd.reload_refused();

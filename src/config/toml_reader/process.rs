@@ -133,7 +133,19 @@ fn read_process_table(
             }
             "port" => {
                 let help = "ports are 1 to 65535; instance i listens on `port + i - 1`";
-                if let Some(port) = reader.integer(field, value, 1..=65535, help) {
+                if let Some(text) = value.get_ref().as_str() {
+                    if text == "auto" {
+                        spec.port_auto = true;
+                        spans.port = Some(value.span());
+                    } else {
+                        reader.invalid(
+                            field,
+                            value.span(),
+                            format!("`{text}` is not a port"),
+                            "write a port number such as `port = 8000`, or `port = \"auto\"` for a free one",
+                        );
+                    }
+                } else if let Some(port) = reader.integer(field, value, 1..=65535, help) {
                     spec.port = u16::try_from(port).ok();
                     spans.port = Some(value.span());
                 }
