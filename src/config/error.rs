@@ -61,9 +61,7 @@ impl ConfigError {
                 };
                 diagnostic::render_plain(&self.to_string(), help, color)
             }
-            ConfigError::Usage { message, help } => {
-                diagnostic::render_plain(message, help, color)
-            }
+            ConfigError::Usage { message, help } => diagnostic::render_plain(message, help, color),
             ConfigError::Invalid(diagnostics) => {
                 let mut reports: Vec<String> = diagnostics
                     .iter()

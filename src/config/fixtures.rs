@@ -34,6 +34,7 @@ pub(crate) fn plan(processes: Vec<ProcessSpec>) -> Plan {
         root: PathBuf::from("/"),
         source: PathBuf::from("/proj.toml"),
         requires: vec![],
+        dotenv: vec![],
         env: Default::default(),
         env_files: vec![],
         log_max_size: 1,

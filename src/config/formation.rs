@@ -83,8 +83,22 @@ mod tests {
 
     #[test]
     fn bad_entries_say_what_an_entry_looks_like() {
-        assert!("web".parse::<Formation>().unwrap_err().contains("NAME=COUNT"));
-        assert!("web=two".parse::<Formation>().unwrap_err().contains("`two`"));
-        assert!("=2".parse::<Formation>().unwrap_err().contains("no process name"));
+        assert!(
+            "web"
+                .parse::<Formation>()
+                .unwrap_err()
+                .contains("NAME=COUNT")
+        );
+        assert!(
+            "web=two"
+                .parse::<Formation>()
+                .unwrap_err()
+                .contains("`two`")
+        );
+        assert!(
+            "=2".parse::<Formation>()
+                .unwrap_err()
+                .contains("no process name")
+        );
     }
 }

@@ -19,17 +19,20 @@
 mod diagnostic;
 mod discover;
 mod dotenv;
+pub mod environment;
 mod error;
 #[cfg(test)]
 pub(crate) mod fixtures;
 mod formation;
 mod graph;
+mod interpolate;
 pub mod plan;
 mod ports;
 mod procfile;
 mod raw;
 mod suggest;
 mod toml_reader;
+mod unset;
 mod validate;
 mod values;
 mod warning;
@@ -41,10 +44,10 @@ use self::diagnostic::SourceFile;
 pub use self::discover::discover;
 pub use self::error::ConfigError;
 pub use self::formation::Formation;
-pub use self::ports::{DEFAULT_PROCFILE_PORT, LoadOptions};
-pub use self::warning::Warning;
 pub use self::plan::*;
+pub use self::ports::{DEFAULT_PROCFILE_PORT, LoadOptions};
 pub use self::values::{parse_duration, parse_signal, parse_size};
+pub use self::warning::Warning;
 
 /// Reads, parses and validates the config file at `path` into a [`Plan`].
 ///

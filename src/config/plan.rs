@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
-/// Environment variables, in the order they are applied (later wins on equal keys).
+/// Environment variables by name. In a [`Plan`] the values are as written: templates
+/// that may refer to other variables (`$NAME`, see `config::interpolate`), resolved by
+/// [`crate::config::environment`] against proj's own environment.
 pub type EnvMap = BTreeMap<String, String>;
 
 /// A whole project, ready to supervise.
@@ -26,7 +28,10 @@ pub struct Plan {
     pub source: PathBuf,
     /// Programs that must be on PATH before setup (`[project] requires`).
     pub requires: Vec<String>,
-    /// Variables from the `env_file`s and `[env]`, merged (without proj's own environment).
+    /// The `env_file`s' variables, in the order read (files in order, lines in order):
+    /// each may refer to the ones before it. Values are templates.
+    pub dotenv: Vec<(String, String)>,
+    /// `[env]`, as written: its values may refer to proj's environment and the env files.
     pub env: EnvMap,
     /// The `env_file`s as written, resolved against `root` (missing ones are skipped).
     pub env_files: Vec<PathBuf>,

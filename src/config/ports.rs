@@ -11,7 +11,7 @@ use std::net::{Ipv4Addr, TcpListener};
 
 use super::error::ConfigError;
 use super::formation::Formation;
-use super::plan::{EnvMap, Plan};
+use super::plan::Plan;
 
 /// foreman's, honcho's and `heroku local`'s default base port.
 pub const DEFAULT_PROCFILE_PORT: u16 = 5000;
@@ -45,7 +45,9 @@ pub(crate) fn apply(
         apply_formation(plan, formation)?;
     }
     if procfile {
-        let base = procfile_base(options.port_base, inherited_port, &plan.env);
+        let dotenv_port = plan.dotenv.iter().rev().find(|(name, _)| name == "PORT");
+        let dotenv_port = dotenv_port.map(|(_, value)| value.as_str());
+        let base = procfile_base(options.port_base, inherited_port, dotenv_port);
         // The index is the line's place in the Procfile (file order, which is also the
         // start order: a Procfile has no dependencies), even for a process `-m` turns off.
         for (index, process) in plan.processes.iter_mut().enumerate() {
@@ -76,10 +78,10 @@ pub(crate) fn apply(
 }
 
 /// `-p`, else proj's `PORT`, else `.env`'s `PORT`, else 5000 (SPEC §1).
-fn procfile_base(flag: Option<u16>, inherited: Option<&str>, env: &EnvMap) -> u16 {
+fn procfile_base(flag: Option<u16>, inherited: Option<&str>, dotenv: Option<&str>) -> u16 {
     let parse = |text: &str| text.trim().parse::<u16>().ok().filter(|port| *port > 0);
     flag.or_else(|| inherited.and_then(parse))
-        .or_else(|| env.get("PORT").and_then(|text| parse(text)))
+        .or_else(|| dotenv.and_then(parse))
         .unwrap_or(DEFAULT_PROCFILE_PORT)
 }
 
@@ -99,7 +101,11 @@ fn apply_formation(plan: &mut Plan, formation: &Formation) -> Result<(), ConfigE
         return Err(ConfigError::Usage {
             message: format!(
                 "-m/--formation names {} {}, not in {}",
-                if unknown.len() == 1 { "process" } else { "processes" },
+                if unknown.len() == 1 {
+                    "process"
+                } else {
+                    "processes"
+                },
                 quote(&unknown),
                 plan.source.display()
             ),
@@ -147,13 +153,12 @@ mod tests {
 
     #[test]
     fn the_procfile_base_comes_from_the_flag_then_proj_then_dotenv() {
-        let mut env = EnvMap::new();
-        assert_eq!(procfile_base(None, None, &env), 5000);
-        env.insert("PORT".into(), "3000".into());
-        assert_eq!(procfile_base(None, None, &env), 3000);
-        assert_eq!(procfile_base(None, Some("4000"), &env), 4000);
-        assert_eq!(procfile_base(Some(7000), Some("4000"), &env), 7000);
-        assert_eq!(procfile_base(None, Some("not a port"), &env), 3000);
+        assert_eq!(procfile_base(None, None, None), 5000);
+        let env = Some("3000");
+        assert_eq!(procfile_base(None, None, env), 3000);
+        assert_eq!(procfile_base(None, Some("4000"), env), 4000);
+        assert_eq!(procfile_base(Some(7000), Some("4000"), env), 7000);
+        assert_eq!(procfile_base(None, Some("not a port"), env), 3000);
     }
 
     #[test]

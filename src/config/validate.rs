@@ -7,12 +7,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::diagnostic::{Diagnostic, SourceFile};
-use super::dotenv::{self, EnvFileError};
+use super::dotenv::{self, EnvFile, EnvFileError};
 use super::error::ConfigError;
 use super::graph;
+use super::plan::{Plan, ProcessSpec, ReadyProbe};
 use super::procfile;
-use super::plan::{EnvMap, Plan, ProcessSpec, ReadyProbe};
 use super::raw::{RawConfig, RawProcess};
+use super::unset;
 
 /// Builds the plan of the config read from `path` (as the user named it), rooted at `root`.
 pub(crate) fn build(
@@ -28,7 +29,12 @@ pub(crate) fn build(
     }
     let order = graph::start_order(&raw.processes, &raw.setup, &file, &mut diagnostics);
     let mut warnings = Vec::new();
-    let env = load_env(&raw, path, root, &mut diagnostics, &mut warnings)?;
+    let env_files = load_env(&raw, path, root, &mut diagnostics, &mut warnings)?;
+
+    let inherited = std::env::vars_os()
+        .filter_map(|(key, _)| key.into_string().ok())
+        .collect();
+    warnings.extend(unset::warnings(&raw, &env_files, &processes, inherited));
 
     if !diagnostics.is_empty() {
         // File order, with problems in other files (.env) after those in the config.
@@ -41,7 +47,12 @@ pub(crate) fn build(
         root: root.to_path_buf(),
         source: root.join(path.file_name().unwrap_or(path.as_os_str())),
         requires: raw.requires,
-        env,
+        dotenv: env_files
+            .iter()
+            .flat_map(|file| &file.vars)
+            .map(|(name, template, _)| (name.clone(), template.clone()))
+            .collect(),
+        env: raw.env,
         env_files: raw
             .env_files
             .iter()
@@ -215,15 +226,16 @@ fn load_env(
     root: &Path,
     diagnostics: &mut Vec<Diagnostic>,
     warnings: &mut Vec<super::Warning>,
-) -> Result<EnvMap, ConfigError> {
+) -> Result<Vec<EnvFile>, ConfigError> {
     // Messages name env files the way the user named the config: `.env` next to
     // `proj.toml`, `/srv/app/.env` next to `/srv/app/proj.toml`.
     let shown_dir = path.parent().unwrap_or(Path::new(""));
-    let mut env = EnvMap::new();
+    let mut files = Vec::new();
     for (name, span) in &raw.env_files {
         let shown = shown_dir.join(name);
-        match dotenv::load(&shown, &root.join(name), &mut env) {
-            Ok(()) => {}
+        match dotenv::load(&shown, &root.join(name)) {
+            Ok(Some(file)) => files.push(file),
+            Ok(None) => {}
             Err(EnvFileError::Parse(diagnostic)) => diagnostics.push(diagnostic),
             Err(EnvFileError::DanglingLink(target)) => warnings.push(super::Warning::Plain {
                 message: format!(
@@ -253,12 +265,7 @@ fn load_env(
             },
         }
     }
-    env.extend(
-        raw.env
-            .iter()
-            .map(|(key, value)| (key.clone(), value.clone())),
-    );
-    Ok(env)
+    Ok(files)
 }
 
 fn directory_name(root: &Path) -> String {

@@ -123,7 +123,7 @@ pub fn run(plan: &Plan, options: &Options, interrupts: &Interrupts) -> Result<Su
     if let Some(problem) = &state.problem {
         reporter.note(problem);
     }
-    let mut env = environment(&plan.env);
+    let mut env = environment(plan);
     for step in selected {
         let live = reporter.begin(&step.name);
         let checked = Instant::now();
@@ -191,7 +191,7 @@ pub fn run(plan: &Plan, options: &Options, interrupts: &Interrupts) -> Result<Su
         }
         // The step may have written an env file the next steps need.
         if let Ok(reloaded) = config::load(&plan.source) {
-            env = environment(&reloaded.env);
+            env = environment(&reloaded);
         }
     }
     summary.elapsed = started.elapsed();
@@ -212,16 +212,11 @@ fn interrupted(elapsed: Duration) -> Outcome {
     }
 }
 
-/// proj's environment (without systemd's private variables, which are proj's alone)
-/// with the project's variables over it.
-fn environment(project: &config::EnvMap) -> Vec<(OsString, OsString)> {
-    let mut env: std::collections::BTreeMap<OsString, OsString> = std::env::vars_os()
-        .filter(|(key, _)| !crate::systemd::notify::is_private(key))
-        .collect();
-    for (key, value) in project {
-        env.insert(key.into(), value.into());
-    }
-    env.into_iter().collect()
+/// A step's environment: proj's own with the project's variables over it (see
+/// [`crate::config::environment::for_setup`]).
+fn environment(plan: &Plan) -> Vec<(OsString, OsString)> {
+    let inherited: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    crate::config::environment::for_setup(&inherited, plan)
 }
 
 fn lock(root: &Path) -> Result<Flock<File>, SetupError> {

@@ -20,7 +20,7 @@
 
 mod actor;
 mod dependencies;
-pub mod environment;
+pub use crate::config::environment;
 mod launch;
 pub mod lifecycle;
 pub mod order;

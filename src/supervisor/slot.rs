@@ -1,7 +1,6 @@
 //! One instance as the supervisor holds it: its lifecycle machine, timer, environment,
 //! output sink and readiness probe.
 
-use std::ffi::OsString;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -58,7 +57,7 @@ pub(super) const REMOVED: usize = usize::MAX;
 pub(super) struct SlotContext<'a> {
     pub(super) plan: &'a Plan,
     /// The variables all instances of each process share (see [`Environment`]).
-    pub(super) shared_env: &'a [Arc<Vec<(OsString, OsString)>>],
+    pub(super) shared_env: &'a [crate::config::environment::Shared],
     pub(super) marker: &'a str,
     pub(super) printer: &'a Printer,
     pub(super) feed: &'a broadcast::Sender<Batch>,

@@ -171,7 +171,7 @@ fn read_process_table(
                     spans.cwd = Some(value.span());
                 }
             }
-            "env" => spec.env = reader.env_table(field, value),
+            "env" => (spec.env, spans.env) = reader.env_table_spanned(field, value),
             "depends_on" => {
                 if let Some(names) = reader.string_list(field, value) {
                     for dependency in names {
