@@ -17,7 +17,7 @@ pub(super) fn run(context: &Context, args: CloneArgs) -> Result<(), Error> {
         None => git_clone::default_dir(&args.url)?,
     };
     let mut watcher = None;
-    fetch(&args.url, &dir, args.branch, &mut watcher)?;
+    fetch(&args.url, &dir, args.branch, false, &mut watcher)?;
     let context = in_clone(context, &dir);
     let plan = match context.load_plan(None) {
         Ok(plan) => plan,
@@ -44,6 +44,7 @@ pub(super) fn fetch(
     url: &str,
     dir: &Path,
     branch: Option<String>,
+    pull: bool,
     watcher: &mut Option<Interrupts>,
 ) -> Result<(), Error> {
     let interrupts = super::setup::watching(watcher)?;
@@ -52,6 +53,7 @@ pub(super) fn fetch(
         dir: dir.to_path_buf(),
         branch,
         terminal: std::io::IsTerminal::is_terminal(&std::io::stdout()),
+        pull,
     };
     git_clone::clone(&request, interrupts)?;
     Ok(())

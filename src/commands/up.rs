@@ -29,7 +29,8 @@ pub(super) fn run(context: &Context, args: UpArgs) -> Result<(), Error> {
         Source::Directory(directory) => (context, Some(directory)),
         Source::Repository(url) => {
             let directory = super::clone::default_dir(&url)?;
-            super::clone::fetch(&url, &directory, args.branch.clone(), &mut watcher)?;
+            let pull = !args.no_pull;
+            super::clone::fetch(&url, &directory, args.branch.clone(), pull, &mut watcher)?;
             cloned_context = super::clone::in_clone(context, &directory);
             (&cloned_context, None)
         }

@@ -63,11 +63,11 @@ pub struct Summary {
 
 /// `requires`: every missing program named at once.
 pub fn check_requires(plan: &Plan) -> Result<(), SetupError> {
-    let path = plan
-        .env
-        .get("PATH")
-        .map(OsString::from)
-        .or_else(|| std::env::var_os("PATH"));
+    // The PATH the steps will see: `[env]` may extend proj's (`.venv/bin:$PATH`).
+    let path = environment(plan)
+        .into_iter()
+        .find(|(key, _)| key == "PATH")
+        .map(|(_, value)| value);
     let missing = requires::missing(&plan.requires, path.as_deref(), &plan.root);
     if missing.is_empty() {
         return Ok(());
@@ -75,6 +75,10 @@ pub fn check_requires(plan: &Plan) -> Result<(), SetupError> {
     Err(SetupError::MissingPrograms {
         missing,
         source_file: plan.source.clone(),
+        searched: path.map_or_else(
+            || "(PATH is not set)".to_string(),
+            |path| path.to_string_lossy().into_owned(),
+        ),
     })
 }
 
