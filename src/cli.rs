@@ -1,4 +1,4 @@
-//! The command line: the one source of `--help`, the completions and (later) the man page.
+//! The command line: the one source of `--help`, the completions and the man pages.
 
 use std::path::PathBuf;
 
@@ -132,6 +132,12 @@ pub enum Command {
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
+    },
+    /// Write the man pages: proj(1) and one per subcommand (without -o: proj(1) on stdout)
+    Man {
+        /// The directory to write proj.1, proj-up.1, ... into
+        #[arg(short, long, value_name = "DIR")]
+        output: Option<PathBuf>,
     },
     /// The guardian that cleans up if proj is killed (internal)
     #[command(name = "__guardian", hide = true)]

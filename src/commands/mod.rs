@@ -7,6 +7,7 @@ mod control;
 mod detach;
 mod export;
 mod logs;
+pub mod man;
 mod setup;
 mod up;
 
@@ -45,6 +46,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Attach { scrollback, .. } => attach(&context, scrollback),
         Command::Export(args) => export::run(&context, args),
         Command::Completions { shell } => completions::run(shell),
+        Command::Man { output } => man::run(output),
         Command::Guardian { token } => {
             crate::process::guardian::run(&token).map_err(|error| Error::io("guardian", error))
         }
@@ -77,7 +79,7 @@ impl Command {
             | Command::Down { config }
             | Command::Attach { config, .. } => config.file.clone(),
             Command::Logs { config, .. } => config.file.clone(),
-            Command::Completions { .. } | Command::Guardian { .. } => None,
+            Command::Completions { .. } | Command::Man { .. } | Command::Guardian { .. } => None,
         }
     }
 }
