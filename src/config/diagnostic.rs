@@ -51,7 +51,8 @@ pub struct Diagnostic {
     file: Arc<SourceFile>,
     span: Range<usize>,
     message: String,
-    label: String,
+    // Boxed: keeps a `Result<_, Diagnostic>` small.
+    label: Box<str>,
     context: Vec<(Range<usize>, String)>,
     help: Option<String>,
     severity: Severity,
@@ -76,7 +77,7 @@ impl Diagnostic {
             file: Arc::clone(file),
             span,
             message: message.into(),
-            label: String::new(),
+            label: Box::default(),
             context: Vec::new(),
             help: None,
             severity: Severity::Error,
@@ -95,7 +96,7 @@ impl Diagnostic {
 
     /// The short text under the caret.
     pub(crate) fn label(mut self, label: impl Into<String>) -> Self {
-        self.label = label.into();
+        self.label = label.into().into_boxed_str();
         self
     }
 
@@ -161,7 +162,7 @@ impl Diagnostic {
             .annotation(
                 AnnotationKind::Primary
                     .span(clamp(text, &self.span))
-                    .label(self.label.as_str()),
+                    .label(&*self.label),
             )
             .annotations(self.context.iter().map(|(span, label)| {
                 AnnotationKind::Context
