@@ -30,6 +30,14 @@ fn errors(lines: &[&str]) -> Vec<Diagnostic> {
     }
 }
 
+/// What the env files and `[env]` give a setup step, with nothing inherited.
+fn resolved_env(plan: &config::Plan) -> std::collections::BTreeMap<String, String> {
+    config::environment::for_setup(&[], plan)
+        .into_iter()
+        .map(|(k, v)| (k.into_string().unwrap(), v.into_string().unwrap()))
+        .collect()
+}
+
 /// The single diagnostic of an invalid file.
 fn error(lines: &[&str]) -> Diagnostic {
     let mut all = errors(lines);
@@ -334,6 +342,21 @@ fn wrong_types_point_at_the_value() {
         .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
         .collect();
     assert_eq!(found, expected);
+}
+
+#[test]
+fn a_port_word_other_than_auto_is_refused() {
+    let diagnostic = error(&["[processes.web]", "command = \"x\"", "port = \"any\""]);
+    assert_eq!(at(&diagnostic), "proj.toml:3:8");
+    assert_eq!(
+        diagnostic.message(),
+        "invalid value for `port` in process `web`"
+    );
+    assert_eq!(diagnostic.label_text(), "`any` is not a port");
+    assert_eq!(
+        help(&diagnostic),
+        "write a port number such as `port = 8000`, or `port = \"auto\"` for a free one"
+    );
 }
 
 #[test]
@@ -1008,9 +1031,10 @@ fn procfile_with_env_fallback() {
     assert_eq!(names, ["web", "worker"]);
     assert_eq!(plan.processes[0].command, "python3 -m http.server $PORT");
     assert_eq!(plan.processes[0].lifecycle, config::Lifecycle::default());
-    assert_eq!(plan.env["DATABASE_URL"], "postgres://localhost/shop");
-    assert_eq!(plan.env["MODE"], "dev");
-    assert_eq!(plan.env["GREETING"], "hello from dotenv");
+    let env = resolved_env(&plan);
+    assert_eq!(env["DATABASE_URL"], "postgres://localhost/shop");
+    assert_eq!(env["MODE"], "dev");
+    assert_eq!(env["GREETING"], "hello from dotenv");
     assert_eq!(plan.env_files, [root.join(".env")]);
 }
 
@@ -1257,11 +1281,8 @@ fn project_env_and_setup() {
     assert_eq!(plan.requires, ["python3", "redis-server"]);
     assert_eq!(plan.log_max_size, 1 << 20);
     assert_eq!(plan.log_backups, 2);
-    let env: Vec<(&str, &str)> = plan
-        .env
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let env = resolved_env(&plan);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     assert_eq!(
         env,
         [

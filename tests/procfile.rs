@@ -213,3 +213,28 @@ scale = 3
         pairs(&[("web.1", "8000"), ("web.2", "8001"), ("worker", "-")])
     );
 }
+
+#[test]
+fn formation_and_auto_ports_hold_after_setup_steps_ran() {
+    let project = Project::new(
+        r#"
+[[setup]]
+name = "prepare"
+command = "echo prepared > prepared.txt"
+
+[processes.api]
+command = "echo \"api on $PORT\"; exec sleep 1000"
+port = "auto"
+
+[processes.web]
+command = "echo \"web $PROJ_INSTANCE sees api on $PROJ_PORT_API\"; exec sleep 1000"
+"#,
+    );
+    let mut proj = Running::start(command(&project, &["up", "--no-tui", "-m", "web=2"]));
+    let api = proj.wait_for_output("api", "api on ");
+    let port = api.rsplit(' ').next().unwrap().to_string();
+    proj.wait_for_output("web.1", &format!("web 1 sees api on {port}"));
+    proj.wait_for_output("web.2", &format!("web 2 sees api on {port}"));
+    assert!(project.path("prepared.txt").exists());
+    assert!(proj.stop().success());
+}

@@ -11,7 +11,6 @@ use super::dotenv::{self, EnvFile, EnvFileError};
 use super::error::ConfigError;
 use super::graph;
 use super::plan::{Plan, ProcessSpec, ReadyProbe};
-use super::procfile;
 use super::raw::{RawConfig, RawProcess};
 use super::unset;
 
@@ -135,7 +134,6 @@ fn check_process(
             && matches!(port.as_str(), "$PORT" | "${PORT}")
             && spec.port.is_none()
             && !spec.port_auto
-            && !procfile::is_procfile(file.path())
         {
             diagnostics.push(
                 Diagnostic::new(

@@ -194,7 +194,7 @@ pub fn run(plan: &Plan, options: &Options, interrupts: &Interrupts) -> Result<Su
             return Err(SetupError::Interrupted { step: None });
         }
         // The step may have written an env file the next steps need.
-        if let Ok(reloaded) = config::load(&plan.source) {
+        if let Ok(reloaded) = config::load_with(&plan.source, &plan.options) {
             env = environment(&reloaded);
         }
     }

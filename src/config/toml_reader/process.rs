@@ -133,7 +133,12 @@ fn read_process_table(
             }
             "port" => {
                 let help = "ports are 1 to 65535; instance i listens on `port + i - 1`";
-                if let Some(text) = value.get_ref().as_str() {
+                let word = value
+                    .get_ref()
+                    .as_str()
+                    .filter(|text| text.trim().parse::<u32>().is_err());
+                // A quoted number gets the "remove the quotes" help of `integer`.
+                if let Some(text) = word {
                     if text == "auto" {
                         spec.port_auto = true;
                         spans.port = Some(value.span());
