@@ -45,9 +45,21 @@ pub(crate) fn apply(
         apply_formation(plan, formation)?;
     }
     if procfile {
-        let dotenv_port = plan.dotenv.iter().rev().find(|(name, _)| name == "PORT");
-        let dotenv_port = dotenv_port.map(|(_, value)| value.as_str());
-        let base = procfile_base(options.port_base, inherited_port, dotenv_port);
+        // `.env`'s PORT as the processes would see it (it may refer to others).
+        let dotenv_port = plan
+            .dotenv
+            .iter()
+            .any(|(name, _)| name == "PORT")
+            .then(|| {
+                let without_port: Vec<_> =
+                    std::env::vars_os().filter(|(k, _)| k != "PORT").collect();
+                super::environment::for_setup(&without_port, plan)
+                    .into_iter()
+                    .find(|(key, _)| key == "PORT")
+                    .map(|(_, value)| value.to_string_lossy().into_owned())
+            })
+            .flatten();
+        let base = procfile_base(options.port_base, inherited_port, dotenv_port.as_deref());
         // The index is the line's place in the Procfile (file order, which is also the
         // start order: a Procfile has no dependencies), even for a process `-m` turns off.
         for (index, process) in plan.processes.iter_mut().enumerate() {
