@@ -238,3 +238,21 @@ command = "echo \"web $PROJ_INSTANCE sees api on $PROJ_PORT_API\"; exec sleep 10
     assert!(project.path("prepared.txt").exists());
     assert!(proj.stop().success());
 }
+
+#[test]
+fn reload_keeps_the_formation_and_the_ports_of_the_run() {
+    let base = free_port();
+    let project = procfile_project("web: python3 server.py\n");
+    let mut proj = Running::start(command(
+        &project,
+        &["up", "--no-tui", "-p", &base.to_string(), "-m", "web=2"],
+    ));
+    wait_for_body(base + 1);
+    project.write("Procfile", "web: python3 server.py # edited\n");
+    let reload = project.run(&["reload"]);
+    assert!(reload.status.success(), "{}", reload.stderr);
+    assert!(reload.stdout.contains("web.1, web.2"), "{}", reload.stdout);
+    assert_eq!(wait_for_body(base), format!("web 1 {base}"));
+    assert_eq!(wait_for_body(base + 1), format!("web 2 {}", base + 1));
+    assert!(proj.stop().success());
+}
