@@ -98,6 +98,12 @@ ready = { tcp = "$PORT" }
         instances[0]["port"].as_u64().expect("a port")
     };
     let first = port_of();
+    let check = project.run(&["check"]);
+    assert!(
+        check.stdout.contains(&format!("api       {first}")),
+        "check shows the running supervisor's port: {}",
+        check.stdout
+    );
     project.write(
         "proj.toml",
         r#"

@@ -4,13 +4,42 @@ use std::fmt::Write;
 
 use crate::Error;
 use crate::config::{LoadOptions, Plan};
+use crate::control::client::Client;
+use crate::control::protocol::Request;
 
 use super::Context;
 
 pub(super) fn run(context: &Context, options: &LoadOptions) -> Result<(), Error> {
-    let plan = context.load_plan_with(None, options)?;
+    let mut plan = context.load_plan_with(None, options)?;
+    ports_of_the_running_supervisor(&mut plan);
     crate::out!("{}", render(&plan));
     Ok(())
+}
+
+/// `port = "auto"` is chosen when a run starts: when one is running, its ports are the
+/// ones to show (SPEC §2: "shown by `ps`/`check` once known"); otherwise `auto`.
+fn ports_of_the_running_supervisor(plan: &mut Plan) {
+    if !plan
+        .processes
+        .iter()
+        .any(|p| p.port_auto && p.port.is_none())
+    {
+        return;
+    }
+    let Ok(mut client) = Client::connect(&plan.root) else {
+        return;
+    };
+    let Ok(response) = client.call(Request::Ps) else {
+        return;
+    };
+    let running = response.instances.unwrap_or_default();
+    for process in plan.processes.iter_mut().filter(|p| p.port_auto) {
+        process.port = running
+            .iter()
+            .filter(|instance| instance.process == process.name)
+            .filter_map(|instance| instance.port)
+            .min();
+    }
 }
 
 /// The plan as `proj check` prints it.
