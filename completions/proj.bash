@@ -829,7 +829,7 @@ _proj() {
             return 0
             ;;
         proj__subcmd__up)
-            opts="-f -b -d -m -p -h -V --file --branch --tui --no-tui --scrollback --no-setup --detach --formation --port --no-pull --detached-child --color --help --version"
+            opts="-f -b -d -m -p -h -V --file --branch --tui --no-tui --scrollback --no-setup --detach --formation --port --no-pull --auto-port --detached-child --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -868,6 +868,10 @@ _proj() {
                     return 0
                     ;;
                 -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --auto-port)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

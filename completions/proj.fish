@@ -52,6 +52,7 @@ complete -c proj -n "__fish_proj_using_subcommand up" -s b -l branch -d 'The bra
 complete -c proj -n "__fish_proj_using_subcommand up" -l scrollback -d 'Lines of output the TUI keeps per instance' -r
 complete -c proj -n "__fish_proj_using_subcommand up" -s m -l formation -d 'Instances per process for this run, over the file\'s `scale`: `web=2,worker=3`; `all=N` for every process; `NAME=0` runs none of it' -r
 complete -c proj -n "__fish_proj_using_subcommand up" -s p -l port -d 'The base port in Procfile mode: the first line\'s process gets it, the next line\'s PORT + 100, ... (default: $PORT, else PORT in .env, else 5000)' -r
+complete -c proj -n "__fish_proj_using_subcommand up" -l auto-port -d '(internal) A port already chosen for `port = "auto"`: NAME=PORT (from `up -d`)' -r
 complete -c proj -n "__fish_proj_using_subcommand up" -l color -d 'When to use colours' -r -f -a "auto\t'Colours when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"

@@ -186,6 +186,10 @@ pub struct UpArgs {
     #[arg(long)]
     pub no_pull: bool,
 
+    /// (internal) A port already chosen for `port = "auto"`: NAME=PORT (from `up -d`)
+    #[arg(long = "auto-port", hide = true, value_name = "NAME=PORT")]
+    pub auto_ports: Vec<String>,
+
     /// (internal) This is the background supervisor that `up -d` started
     #[arg(long, hide = true)]
     pub detached_child: bool,

@@ -51,6 +51,12 @@ pub(super) fn run(plan: &Plan, names: &[String], shape: &RunShape) -> Result<(),
             "--detached-child",
         ])
         .args(shape_args(shape))
+        .args(
+            plan.options
+                .auto_ports
+                .iter()
+                .flat_map(|(name, port)| ["--auto-port".to_string(), format!("{name}={port}")]),
+        )
         .args(names)
         .current_dir(&plan.root)
         // Only a foreground proj is systemd's service: the background one stays silent.

@@ -37,6 +37,14 @@ pub(super) fn run(context: &Context, args: UpArgs) -> Result<(), Error> {
     };
     let options = config::LoadOptions {
         choose_auto_ports: true,
+        auto_ports: args
+            .auto_ports
+            .iter()
+            .filter_map(|pair| {
+                let (name, port) = pair.split_once('=')?;
+                Some((name.to_string(), port.parse().ok()?))
+            })
+            .collect(),
         ..args.run.load_options()
     };
     let plan = context.load_plan_with(directory, &options)?;
