@@ -218,3 +218,25 @@ web = "proj-test-tool > ran.txt; exec sleep 1000"
     assert_eq!(project.read("ran.txt"), "from the venv\n");
     assert!(proj.stop().success());
 }
+
+#[test]
+fn a_detached_run_keeps_the_auto_port_that_setup_saw() {
+    let project = Project::new(
+        r#"
+[[setup]]
+name = "note the port"
+command = "echo $PROJ_PORT_API > setup-port.txt"
+
+[processes.api]
+command = "echo $PORT > run-port.txt; exec sleep 1000"
+port = "auto"
+"#,
+    );
+    let up = project.run(&["up", "-d"]);
+    let _detached = Detached(&project);
+    assert!(up.status.success(), "{}", up.stderr);
+    let during_setup = project.wait_for_file("setup-port.txt");
+    let at_run = project.wait_for_file("run-port.txt");
+    assert!(during_setup.parse::<u16>().is_ok(), "{during_setup}");
+    assert_eq!(during_setup, at_run);
+}

@@ -8,7 +8,7 @@
 //! process with a port, `PORT`, `PROJ_PROCESS`, `PROJ_INSTANCE`, and the supervisor
 //! marker that the guardian and the sweep look for.
 //!
-//! Values are templates ([`super::interpolate`]), each resolved against what comes
+//! Values are templates (`config::interpolate`), each resolved against what comes
 //! before it: an env file's line against the earlier lines and files and proj's
 //! environment, `[env]` against all of those (and `PROJ_PORT_<NAME>`), a process's
 //! `env` also against its `PORT`, `PROJ_PROCESS` and `PROJ_INSTANCE`. The environment

@@ -9,7 +9,13 @@
 //!    bad values are reported here, and reading goes on.
 //! 3. `validate` does the checks that need the whole file or the disk (dependencies in
 //!    `graph`, `cwd`, port ranges, the env files through `dotenv`) and builds the
-//!    [`Plan`].
+//!    [`Plan`]. Env values are checked for broken references (`interpolate`) and
+//!    references to unset names become warnings (`unset`, [`Warning`]).
+//! 4. `ports` applies the run's [`LoadOptions`] (`-m`, `-p`, `port = "auto"`), which
+//!    the plan keeps so that `proj reload` loads the file the same way.
+//!
+//! Env values stay as written in the plan; [`environment`] is the one builder that
+//! resolves them for a child (supervisor, setup steps, exporters).
 //!
 //! Every problem is a [`Diagnostic`] with a span, so the rendered error shows
 //! `path:line:column`, the line, a caret under the offending token, and a help line. A
