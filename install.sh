@@ -1,5 +1,6 @@
 #!/bin/sh
-# Build proj in release mode and install it into $PREFIX/bin (default: ~/.local/bin).
+# Build proj in release mode and install it into $PREFIX/bin (default: ~/.local/bin),
+# and its man pages into $PREFIX/share/man/man1.
 # Safe to run again: it rebuilds what changed and replaces the installed binary.
 set -eu
 
@@ -22,6 +23,14 @@ mkdir -p "$bin"
 cp target/release/proj "$bin/.proj.new"
 mv -f "$bin/.proj.new" "$bin/proj"
 echo "Installed $bin/proj"
+
+# The man pages, from the same definitions as --help: proj(1), proj-up(1), ...
+man_dir="$prefix/share/man/man1"
+if mkdir -p "$man_dir" 2>/dev/null && "$bin/proj" man -o "$man_dir" >/dev/null 2>&1; then
+    echo "Installed the man pages in $man_dir (try: man proj)"
+else
+    echo "Note: could not write the man pages to $man_dir; skipped them (proj man -o DIR writes them anywhere)"
+fi
 
 case ":$PATH:" in
     *":$bin:"*) ;;

@@ -43,6 +43,9 @@ _proj() {
             proj,logs)
                 cmd="proj__subcmd__logs"
                 ;;
+            proj,man)
+                cmd="proj__subcmd__man"
+                ;;
             proj,ps)
                 cmd="proj__subcmd__ps"
                 ;;
@@ -91,6 +94,9 @@ _proj() {
             proj__subcmd__help,logs)
                 cmd="proj__subcmd__help__subcmd__logs"
                 ;;
+            proj__subcmd__help,man)
+                cmd="proj__subcmd__help__subcmd__man"
+                ;;
             proj__subcmd__help,ps)
                 cmd="proj__subcmd__help__subcmd__ps"
                 ;;
@@ -119,7 +125,7 @@ _proj() {
 
     case "${cmd}" in
         proj)
-            opts="-f -h -V --file --color --help --version up clone setup check ps start stop restart logs reload down attach export completions __guardian help"
+            opts="-f -h -V --file --color --help --version up clone setup check ps start stop restart logs reload down attach export completions man __guardian help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -193,7 +199,7 @@ _proj() {
             return 0
             ;;
         proj__subcmd__check)
-            opts="-f -h -V --file --color --help --version"
+            opts="-f -m -p -h -V --file --formation --port --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -204,6 +210,22 @@ _proj() {
                     return 0
                     ;;
                 -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --formation)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -343,7 +365,7 @@ _proj() {
             return 0
             ;;
         proj__subcmd__help)
-            opts="up clone setup check ps start stop restart logs reload down attach export completions __guardian help"
+            opts="up clone setup check ps start stop restart logs reload down attach export completions man __guardian help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -482,6 +504,20 @@ _proj() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        proj__subcmd__help__subcmd__man)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         proj__subcmd__help__subcmd__ps)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -596,6 +632,32 @@ _proj() {
                     return 0
                     ;;
                 -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        proj__subcmd__man)
+            opts="-o -h -V --output --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -767,7 +829,7 @@ _proj() {
             return 0
             ;;
         proj__subcmd__up)
-            opts="-f -b -d -h -V --file --branch --tui --no-tui --scrollback --no-setup --detach --exit-on-failure --detached-child --color --help --version"
+            opts="-f -b -d -m -p -h -V --file --branch --tui --no-tui --scrollback --no-setup --detach --formation --port --no-pull --auto-port --exit-on-failure --detached-child --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -790,6 +852,26 @@ _proj() {
                     return 0
                     ;;
                 --scrollback)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --formation)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --auto-port)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

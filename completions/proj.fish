@@ -44,11 +44,15 @@ complete -c proj -n "__fish_proj_needs_command" -f -a "down" -d 'Stop everything
 complete -c proj -n "__fish_proj_needs_command" -f -a "attach" -d 'The TUI on the running supervisor (`q` detaches, the processes keep running)'
 complete -c proj -n "__fish_proj_needs_command" -f -a "export" -d 'Write unit files for running the project in production (`proj export systemd`)'
 complete -c proj -n "__fish_proj_needs_command" -f -a "completions" -d 'Print shell completions'
+complete -c proj -n "__fish_proj_needs_command" -f -a "man" -d 'Write the man pages: proj(1) and one per subcommand (without -o: proj(1) on stdout)'
 complete -c proj -n "__fish_proj_needs_command" -f -a "__guardian" -d 'The guardian that cleans up if proj is killed (internal)'
 complete -c proj -n "__fish_proj_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c proj -n "__fish_proj_using_subcommand up" -s f -l file -d 'The config file (default: proj.toml or Procfile, found by walking up)' -r -F
 complete -c proj -n "__fish_proj_using_subcommand up" -s b -l branch -d 'The branch to check out when cloning a URL' -r
 complete -c proj -n "__fish_proj_using_subcommand up" -l scrollback -d 'Lines of output the TUI keeps per instance' -r
+complete -c proj -n "__fish_proj_using_subcommand up" -s m -l formation -d 'Instances per process for this run, over the file\'s `scale`: `web=2,worker=3`; `all=N` for every process; `NAME=0` runs none of it' -r
+complete -c proj -n "__fish_proj_using_subcommand up" -s p -l port -d 'The base port in Procfile mode: the first line\'s process gets it, the next line\'s PORT + 100, ... (default: $PORT, else PORT in .env, else 5000)' -r
+complete -c proj -n "__fish_proj_using_subcommand up" -l auto-port -d '(internal) A port already chosen for `port = "auto"`: NAME=PORT (from `up -d`)' -r
 complete -c proj -n "__fish_proj_using_subcommand up" -l color -d 'When to use colours' -r -f -a "auto\t'Colours when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
@@ -56,6 +60,7 @@ complete -c proj -n "__fish_proj_using_subcommand up" -l tui -d 'Show the TUI ev
 complete -c proj -n "__fish_proj_using_subcommand up" -l no-tui -d 'Print plain prefixed lines even on a terminal'
 complete -c proj -n "__fish_proj_using_subcommand up" -l no-setup -d 'Skip the setup steps'
 complete -c proj -n "__fish_proj_using_subcommand up" -s d -l detach -d 'Return once everything is running and leave the supervisor in the background'
+complete -c proj -n "__fish_proj_using_subcommand up" -l no-pull -d 'Leave an existing clone as it is: do not fetch or fast-forward it'
 complete -c proj -n "__fish_proj_using_subcommand up" -l exit-on-failure -d 'When any instance becomes `failed`, stop everything and exit 1 naming it (for CI smoke tests of a stack)'
 complete -c proj -n "__fish_proj_using_subcommand up" -l detached-child -d '(internal) This is the background supervisor that `up -d` started'
 complete -c proj -n "__fish_proj_using_subcommand up" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -76,6 +81,8 @@ complete -c proj -n "__fish_proj_using_subcommand setup" -l force -d 'Run every 
 complete -c proj -n "__fish_proj_using_subcommand setup" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c proj -n "__fish_proj_using_subcommand setup" -s V -l version -d 'Print version'
 complete -c proj -n "__fish_proj_using_subcommand check" -s f -l file -d 'The config file (default: proj.toml or Procfile, found by walking up)' -r -F
+complete -c proj -n "__fish_proj_using_subcommand check" -s m -l formation -d 'Instances per process for this run, over the file\'s `scale`: `web=2,worker=3`; `all=N` for every process; `NAME=0` runs none of it' -r
+complete -c proj -n "__fish_proj_using_subcommand check" -s p -l port -d 'The base port in Procfile mode: the first line\'s process gets it, the next line\'s PORT + 100, ... (default: $PORT, else PORT in .env, else 5000)' -r
 complete -c proj -n "__fish_proj_using_subcommand check" -l color -d 'When to use colours' -r -f -a "auto\t'Colours when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
@@ -150,24 +157,31 @@ always\t''
 never\t''"
 complete -c proj -n "__fish_proj_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c proj -n "__fish_proj_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c proj -n "__fish_proj_using_subcommand man" -s o -l output -d 'The directory to write proj.1, proj-up.1, ... into' -r -F
+complete -c proj -n "__fish_proj_using_subcommand man" -l color -d 'When to use colours' -r -f -a "auto\t'Colours when stdout is a terminal and NO_COLOR is not set'
+always\t''
+never\t''"
+complete -c proj -n "__fish_proj_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c proj -n "__fish_proj_using_subcommand man" -s V -l version -d 'Print version'
 complete -c proj -n "__fish_proj_using_subcommand __guardian" -l color -d 'When to use colours' -r -f -a "auto\t'Colours when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
 complete -c proj -n "__fish_proj_using_subcommand __guardian" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c proj -n "__fish_proj_using_subcommand __guardian" -s V -l version -d 'Print version'
-complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions __guardian help" -f -a "up" -d 'Start the project\'s processes and supervise them in the foreground (cloning and setting up first when given a git URL)'
-complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions __guardian help" -f -a "clone" -d 'Clone a project and set it up; start nothing'
-complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions __guardian help" -f -a "setup" -d 'Run the setup steps (each skipped while its rule says it is done)'
-complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions __guardian help" -f -a "check" -d 'Validate the config and print the plan: instances, start order, ports, commands'
-complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions __guardian help" -f -a "ps" -d 'The running supervisor\'s instances and their states'
-complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions __guardian help" -f -a "start" -d 'Start processes of the running supervisor (a name without `.N` means all its instances)'
-complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions __guardian help" -f -a "stop" -d 'Stop processes of the running supervisor'
-complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions __guardian help" -f -a "restart" -d 'Restart processes of the running supervisor'
-complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions __guardian help" -f -a "logs" -d 'Recent output of the running supervisor\'s processes, merged in time order'
-complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions __guardian help" -f -a "reload" -d 'Re-read proj.toml: restart what changed, start what is new, stop what is gone'
-complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions __guardian help" -f -a "down" -d 'Stop everything (reverse dependency order) and end the supervisor'
-complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions __guardian help" -f -a "attach" -d 'The TUI on the running supervisor (`q` detaches, the processes keep running)'
-complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions __guardian help" -f -a "export" -d 'Write unit files for running the project in production (`proj export systemd`)'
-complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions __guardian help" -f -a "completions" -d 'Print shell completions'
-complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions __guardian help" -f -a "__guardian" -d 'The guardian that cleans up if proj is killed (internal)'
-complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions __guardian help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions man __guardian help" -f -a "up" -d 'Start the project\'s processes and supervise them in the foreground (cloning and setting up first when given a git URL)'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions man __guardian help" -f -a "clone" -d 'Clone a project and set it up; start nothing'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions man __guardian help" -f -a "setup" -d 'Run the setup steps (each skipped while its rule says it is done)'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions man __guardian help" -f -a "check" -d 'Validate the config and print the plan: instances, start order, ports, commands'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions man __guardian help" -f -a "ps" -d 'The running supervisor\'s instances and their states'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions man __guardian help" -f -a "start" -d 'Start processes of the running supervisor (a name without `.N` means all its instances)'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions man __guardian help" -f -a "stop" -d 'Stop processes of the running supervisor'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions man __guardian help" -f -a "restart" -d 'Restart processes of the running supervisor'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions man __guardian help" -f -a "logs" -d 'Recent output of the running supervisor\'s processes, merged in time order'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions man __guardian help" -f -a "reload" -d 'Re-read proj.toml: restart what changed, start what is new, stop what is gone'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions man __guardian help" -f -a "down" -d 'Stop everything (reverse dependency order) and end the supervisor'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions man __guardian help" -f -a "attach" -d 'The TUI on the running supervisor (`q` detaches, the processes keep running)'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions man __guardian help" -f -a "export" -d 'Write unit files for running the project in production (`proj export systemd`)'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions man __guardian help" -f -a "completions" -d 'Print shell completions'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions man __guardian help" -f -a "man" -d 'Write the man pages: proj(1) and one per subcommand (without -o: proj(1) on stdout)'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions man __guardian help" -f -a "__guardian" -d 'The guardian that cleans up if proj is killed (internal)'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart logs reload down attach export completions man __guardian help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

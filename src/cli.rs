@@ -1,4 +1,4 @@
-//! The command line: the one source of `--help`, the completions and (later) the man page.
+//! The command line: the one source of `--help`, the completions and the man pages.
 
 use std::path::PathBuf;
 
@@ -62,6 +62,8 @@ pub enum Command {
     Check {
         #[command(flatten)]
         config: ConfigFile,
+        #[command(flatten)]
+        run: RunShape,
     },
     /// The running supervisor's instances and their states
     Ps {
@@ -131,6 +133,12 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Write the man pages: proj(1) and one per subcommand (without -o: proj(1) on stdout)
+    Man {
+        /// The directory to write proj.1, proj-up.1, ... into
+        #[arg(short, long, value_name = "DIR")]
+        output: Option<PathBuf>,
+    },
     /// The guardian that cleans up if proj is killed (internal)
     #[command(name = "__guardian", hide = true)]
     Guardian { token: String },
@@ -171,6 +179,17 @@ pub struct UpArgs {
     #[arg(short, long)]
     pub detach: bool,
 
+    #[command(flatten)]
+    pub run: RunShape,
+
+    /// Leave an existing clone as it is: do not fetch or fast-forward it
+    #[arg(long)]
+    pub no_pull: bool,
+
+    /// (internal) A port already chosen for `port = "auto"`: NAME=PORT (from `up -d`)
+    #[arg(long = "auto-port", hide = true, value_name = "NAME=PORT")]
+    pub auto_ports: Vec<String>,
+
     /// When any instance becomes `failed`, stop everything and exit 1 naming it (for CI
     /// smoke tests of a stack)
     #[arg(long)]
@@ -179,6 +198,31 @@ pub struct UpArgs {
     /// (internal) This is the background supervisor that `up -d` started
     #[arg(long, hide = true)]
     pub detached_child: bool,
+}
+
+/// `-m` and `-p`: what this run looks like, beyond the file (`proj up`, `proj check`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct RunShape {
+    /// Instances per process for this run, over the file's `scale`: `web=2,worker=3`;
+    /// `all=N` for every process; `NAME=0` runs none of it
+    #[arg(short = 'm', long, value_name = "NAME=N,...")]
+    pub formation: Option<crate::config::Formation>,
+
+    /// The base port in Procfile mode: the first line's process gets it, the next line's
+    /// PORT + 100, ... (default: $PORT, else PORT in .env, else 5000)
+    #[arg(short = 'p', long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: Option<u16>,
+}
+
+impl RunShape {
+    /// The config load options these flags ask for.
+    pub fn load_options(&self) -> crate::config::LoadOptions {
+        crate::config::LoadOptions {
+            formation: self.formation.clone(),
+            port_base: self.port,
+            ..Default::default()
+        }
+    }
 }
 
 #[derive(Debug, Args)]

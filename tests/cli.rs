@@ -215,3 +215,78 @@ web = "true"
         "{out}"
     );
 }
+
+/// `proj ARGS | head -1` at its most abrupt: the reader is gone before proj writes.
+fn into_a_closed_pipe(project: &Project, args: &[&str]) -> (std::process::ExitStatus, String) {
+    let (reader, writer) = nix::unistd::pipe().unwrap();
+    drop(reader);
+    let output = project
+        .command(args)
+        .stdout(std::process::Stdio::from(writer))
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    (
+        output.status,
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn commands_end_quietly_when_the_reader_of_their_output_goes_away() {
+    let project = Project::new("[processes]\nweb = \"true\"\n");
+    for args in [
+        &["completions", "zsh"][..],
+        &["completions", "fish"],
+        &["man"],
+        &["check"],
+        &["--help"],
+    ] {
+        let (status, stderr) = into_a_closed_pipe(&project, args);
+        assert_eq!(status.code(), Some(0), "{args:?}: {stderr}");
+        assert_eq!(stderr, "", "{args:?}");
+    }
+}
+
+#[test]
+fn a_dangling_env_link_is_a_warning_naming_its_target() {
+    let project = Project::new("[processes]\nweb = \"true\"\n");
+    std::os::unix::fs::symlink("../shared/.env", project.path(".env")).unwrap();
+    let output = project.run(&["check"]);
+    assert!(output.status.success(), "{}", output.stderr);
+    assert_eq!(
+        output.stderr,
+        "warning: `.env` is a symbolic link to `../shared/.env`, which does not exist; it is skipped\n |\n = help: create the file it points to, or remove the link\n\n"
+    );
+}
+
+#[test]
+fn the_runtime_directory_ignores_itself_in_git() {
+    let project =
+        Project::new("[processes]\nweb = \"echo hi; echo ok > started; exec sleep 1000\"\n");
+    let git = |args: &[&str]| {
+        let output = std::process::Command::new("git")
+            .args(args)
+            .current_dir(project.root())
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    git(&["init", "-q"]);
+    let mut proj = project.up(&[]);
+    project.wait_for_file("started");
+    proj.wait_for_output("web", "hi");
+    assert!(proj.stop().success());
+    assert!(project.path(".proj/logs/web.log").exists());
+    assert_eq!(project.read(".proj/.gitignore"), "*\n");
+    git(&["add", "-A"]);
+    let staged = git(&["diff", "--cached", "--name-only"]);
+    assert_eq!(staged.lines().collect::<Vec<_>>(), ["proj.toml", "started"]);
+}

@@ -539,3 +539,86 @@ fn day_one_on_the_guestbook_example_from_a_clone() {
     proj.wait_for_output("migrate", "at version 2 (0 applied, 1 entries)");
     assert!(proj.stop().success());
 }
+
+/// A Procfile whose web process says which version it is.
+fn versioned(version: &str) -> String {
+    format!("web: echo \"web is {version}\"; exec sleep 1000\n")
+}
+
+fn commit_version(origin: &Path, version: &str) {
+    std::fs::write(origin.join("Procfile"), versioned(version)).unwrap();
+    git(origin, &["commit", "-q", "-am", version]);
+}
+
+#[test]
+fn up_with_a_url_fast_forwards_a_clean_clone_and_says_so() {
+    let (work, remotes) = workspace();
+    let origin = repository(&remotes, "shop", &[("Procfile", &versioned("v1"))]);
+    let url = file_url(&origin);
+    let mut proj = work.up(&[&url]);
+    proj.wait_for_output("web", "web is v1");
+    assert!(proj.stop().success());
+
+    commit_version(&origin, "v2");
+    let mut proj = work.up(&[&url]);
+    proj.wait_for_output("web", "web is v2");
+    assert!(
+        proj.text().contains("shop: fast-forwarded `main` "),
+        "{}",
+        proj.text()
+    );
+    assert!(proj.stop().success());
+    // Runtime files never show up as changes (`.proj/.gitignore`).
+    assert_eq!(git(&work.path("shop"), &["status", "--porcelain"]), "");
+
+    let mut proj = work.up(&[&url]);
+    proj.wait_for_output("web", "web is v2");
+    assert!(
+        proj.text().contains("shop: `main` is up to date"),
+        "{}",
+        proj.text()
+    );
+    assert!(proj.stop().success());
+}
+
+#[test]
+fn up_with_a_url_leaves_a_dirty_or_diverged_clone_and_no_pull_leaves_it_alone() {
+    let (work, remotes) = workspace();
+    let origin = repository(&remotes, "shop", &[("Procfile", &versioned("v1"))]);
+    let url = file_url(&origin);
+    let mut proj = work.up(&[&url]);
+    proj.wait_for_output("web", "web is v1");
+    assert!(proj.stop().success());
+    let clone = work.path("shop");
+
+    commit_version(&origin, "v2");
+    std::fs::write(clone.join("Procfile"), versioned("local edit")).unwrap();
+    let mut proj = work.up(&[&url]);
+    proj.wait_for_output("web", "web is local edit");
+    assert!(
+        proj.text().contains(
+            "shop: not updated: the work tree has uncommitted changes; running it as it is"
+        ),
+        "{}",
+        proj.text()
+    );
+    assert!(proj.stop().success());
+
+    git(&clone, &["commit", "-q", "-am", "mine"]);
+    let mut proj = work.up(&[&url]);
+    proj.wait_for_output("web", "web is local edit");
+    assert!(
+        proj.text()
+            .contains("shop: not updated: `main` and its upstream have diverged"),
+        "{}",
+        proj.text()
+    );
+    assert!(proj.stop().success());
+
+    git(&clone, &["reset", "-q", "--hard", "HEAD~1"]);
+    let mut proj = work.up(&["--no-pull", &url]);
+    proj.wait_for_output("web", "web is v1");
+    assert!(!proj.text().contains("fast-forwarded"), "{}", proj.text());
+    assert!(!proj.text().contains("not updated"), "{}", proj.text());
+    assert!(proj.stop().success());
+}

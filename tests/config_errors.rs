@@ -31,6 +31,14 @@ fn errors(lines: &[&str]) -> Vec<Diagnostic> {
     }
 }
 
+/// What the env files and `[env]` give a setup step, with nothing inherited.
+fn resolved_env(plan: &config::Plan) -> std::collections::BTreeMap<String, String> {
+    config::environment::for_setup(&[], plan)
+        .into_iter()
+        .map(|(k, v)| (k.into_string().unwrap(), v.into_string().unwrap()))
+        .collect()
+}
+
 /// The single diagnostic of an invalid file.
 fn error(lines: &[&str]) -> Diagnostic {
     let mut all = errors(lines);
@@ -338,6 +346,21 @@ fn wrong_types_point_at_the_value() {
 }
 
 #[test]
+fn a_port_word_other_than_auto_is_refused() {
+    let diagnostic = error(&["[processes.web]", "command = \"x\"", "port = \"any\""]);
+    assert_eq!(at(&diagnostic), "proj.toml:3:8");
+    assert_eq!(
+        diagnostic.message(),
+        "invalid value for `port` in process `web`"
+    );
+    assert_eq!(diagnostic.label_text(), "`any` is not a port");
+    assert_eq!(
+        help(&diagnostic),
+        "write a port number such as `port = 8000`, or `port = \"auto\"` for a free one"
+    );
+}
+
+#[test]
 fn wrong_type_message_names_the_setting() {
     let diagnostic = error(&["[processes.web]", "command = \"x\"", "port = \"8000\""]);
     assert_eq!(
@@ -401,6 +424,16 @@ fn bare_number_duration_gets_a_hint() {
     assert_eq!(
         diagnostic.label_text(),
         "`10` has no unit; write \"10s\" for seconds or \"10ms\" for milliseconds"
+    );
+}
+
+#[test]
+fn a_word_for_a_duration_says_what_a_duration_looks_like() {
+    let diagnostic = error(&["[processes.web]", "command = \"x\"", "backoff = \"ten\""]);
+    assert_eq!(at(&diagnostic), "proj.toml:3:11");
+    assert_eq!(
+        diagnostic.label_text(),
+        "`ten` is not a duration; expected a duration such as \"250ms\", \"10s\" or \"5m\""
     );
 }
 
@@ -1001,9 +1034,10 @@ fn procfile_with_env_fallback() {
     assert_eq!(names, ["web", "worker"]);
     assert_eq!(plan.processes[0].command, "python3 -m http.server $PORT");
     assert_eq!(plan.processes[0].lifecycle, config::Lifecycle::default());
-    assert_eq!(plan.env["DATABASE_URL"], "postgres://localhost/shop");
-    assert_eq!(plan.env["MODE"], "dev");
-    assert_eq!(plan.env["GREETING"], "hello from dotenv");
+    let env = resolved_env(&plan);
+    assert_eq!(env["DATABASE_URL"], "postgres://localhost/shop");
+    assert_eq!(env["MODE"], "dev");
+    assert_eq!(env["GREETING"], "hello from dotenv");
     assert_eq!(plan.env_files, [root.join(".env")]);
 }
 
@@ -1261,11 +1295,8 @@ fn project_env_and_setup() {
     assert_eq!(plan.requires, ["python3", "redis-server"]);
     assert_eq!(plan.log_max_size, 1 << 20);
     assert_eq!(plan.log_backups, 2);
-    let env: Vec<(&str, &str)> = plan
-        .env
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let env = resolved_env(&plan);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     assert_eq!(
         env,
         [

@@ -3,14 +3,43 @@
 use std::fmt::Write;
 
 use crate::Error;
-use crate::config::Plan;
+use crate::config::{LoadOptions, Plan};
+use crate::control::client::Client;
+use crate::control::protocol::Request;
 
 use super::Context;
 
-pub(super) fn run(context: &Context) -> Result<(), Error> {
-    let plan = context.load_plan(None)?;
-    print!("{}", render(&plan));
+pub(super) fn run(context: &Context, options: &LoadOptions) -> Result<(), Error> {
+    let mut plan = context.load_plan_with(None, options)?;
+    ports_of_the_running_supervisor(&mut plan);
+    crate::out!("{}", render(&plan));
     Ok(())
+}
+
+/// `port = "auto"` is chosen when a run starts: when one is running, its ports are the
+/// ones to show (SPEC §2: "shown by `ps`/`check` once known"); otherwise `auto`.
+fn ports_of_the_running_supervisor(plan: &mut Plan) {
+    if !plan
+        .processes
+        .iter()
+        .any(|p| p.port_auto && p.port.is_none())
+    {
+        return;
+    }
+    let Ok(mut client) = Client::connect(&plan.root) else {
+        return;
+    };
+    let Ok(response) = client.call(Request::Ps) else {
+        return;
+    };
+    let running = response.instances.unwrap_or_default();
+    for process in plan.processes.iter_mut().filter(|p| p.port_auto) {
+        process.port = running
+            .iter()
+            .filter(|instance| instance.process == process.name)
+            .filter_map(|instance| instance.port)
+            .min();
+    }
 }
 
 /// The plan as `proj check` prints it.
@@ -64,6 +93,9 @@ pub(super) fn render(plan: &Plan) -> String {
         if process.lifecycle.oneshot {
             notes.push("oneshot".to_string());
         }
+        if process.scale == 0 {
+            notes.push("not run: -m sets 0 instances".to_string());
+        }
         if !process.autostart {
             notes.push("autostart = false".to_string());
         }
@@ -85,7 +117,11 @@ pub(super) fn render(plan: &Plan) -> String {
         .unwrap_or(0);
     let _ = writeln!(out, "\n{:width$}  {:5}  COMMAND", "INSTANCE", "PORT");
     for (process, instance) in &instances {
-        let port = instance.port.map_or("-".to_string(), |p| p.to_string());
+        let port = match instance.port {
+            Some(port) => port.to_string(),
+            None if process.port_auto => "auto".to_string(),
+            None => "-".to_string(),
+        };
         let _ = writeln!(
             out,
             "{:width$}  {port:5}  {}",

@@ -17,12 +17,12 @@ pub(super) fn run(context: &Context, args: CloneArgs) -> Result<(), Error> {
         None => git_clone::default_dir(&args.url)?,
     };
     let mut watcher = None;
-    fetch(&args.url, &dir, args.branch, &mut watcher)?;
+    fetch(&args.url, &dir, args.branch, false, &mut watcher)?;
     let context = in_clone(context, &dir);
     let plan = match context.load_plan(None) {
         Ok(plan) => plan,
         Err(Error::Config(ConfigError::Read { path, .. })) if !path.exists() => {
-            println!(
+            crate::outln!(
                 "note: {} has no proj.toml or Procfile: nothing to set up",
                 dir.display()
             );
@@ -35,7 +35,7 @@ pub(super) fn run(context: &Context, args: CloneArgs) -> Result<(), Error> {
     } else {
         super::setup::before_start(&context, plan, &mut watcher)?;
     }
-    println!("ready: cd {} && proj up", dir.display());
+    crate::outln!("ready: cd {} && proj up", dir.display());
     Ok(())
 }
 
@@ -44,6 +44,7 @@ pub(super) fn fetch(
     url: &str,
     dir: &Path,
     branch: Option<String>,
+    pull: bool,
     watcher: &mut Option<Interrupts>,
 ) -> Result<(), Error> {
     let interrupts = super::setup::watching(watcher)?;
@@ -52,6 +53,7 @@ pub(super) fn fetch(
         dir: dir.to_path_buf(),
         branch,
         terminal: std::io::IsTerminal::is_terminal(&std::io::stdout()),
+        pull,
     };
     git_clone::clone(&request, interrupts)?;
     Ok(())

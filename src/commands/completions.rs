@@ -7,6 +7,8 @@ use crate::Error;
 use crate::cli::Cli;
 
 pub(super) fn run(shell: clap_complete::Shell) -> Result<(), Error> {
-    clap_complete::generate(shell, &mut Cli::command(), "proj", &mut std::io::stdout());
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "proj", &mut script);
+    crate::output::write_all(&script);
     Ok(())
 }

@@ -17,16 +17,16 @@ pub(super) fn ps(context: &Context, json: bool) -> Result<(), Error> {
     if json {
         let text = serde_json::to_string_pretty(&instances)
             .map_err(|error| Error::Runtime(error.to_string()))?;
-        println!("{text}");
+        crate::outln!("{text}");
     } else {
-        print!("{}", table(&instances));
+        crate::out!("{}", table(&instances));
     }
     Ok(())
 }
 
 pub(super) fn act(context: &Context, request: Request) -> Result<(), Error> {
     let response = call(context, request)?;
-    print!("{}", table(&response.instances.unwrap_or_default()));
+    crate::out!("{}", table(&response.instances.unwrap_or_default()));
     Ok(())
 }
 
@@ -41,11 +41,11 @@ pub(super) fn reload(context: &Context) -> Result<(), Error> {
     ] {
         if !names.is_empty() {
             changed = true;
-            println!("{what}: {}", names.join(", "));
+            crate::outln!("{what}: {}", names.join(", "));
         }
     }
     if !changed {
-        println!("nothing changed");
+        crate::outln!("nothing changed");
     }
     match summary.failed.as_slice() {
         [] => Ok(()),
@@ -63,7 +63,7 @@ pub(super) fn reload(context: &Context) -> Result<(), Error> {
 
 pub(super) fn down(context: &Context) -> Result<(), Error> {
     call(context, Request::Down)?;
-    println!("proj stopped");
+    crate::outln!("proj stopped");
     Ok(())
 }
 

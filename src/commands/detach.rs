@@ -13,9 +13,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::Error;
+use crate::cli::RunShape;
 use crate::config::Plan;
 use crate::control::client::{Client, ClientError};
-use crate::control::endpoint;
 use crate::control::protocol::Request;
 
 use super::control::{client_error, table};
@@ -23,12 +23,16 @@ use super::control::{client_error, table};
 /// How long the background supervisor may take to open its socket.
 const SOCKET_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub(super) fn run(plan: &Plan, names: &[String], exit_on_failure: bool) -> Result<(), Error> {
-    let runtime = endpoint::runtime_dir(&plan.root);
-    let log_dir = runtime.join("logs");
-    std::fs::create_dir_all(&log_dir)
+pub(super) fn run(
+    plan: &Plan,
+    names: &[String],
+    shape: &RunShape,
+    exit_on_failure: bool,
+) -> Result<(), Error> {
+    let log_dir = crate::layout::logs_dir(&plan.root);
+    crate::layout::create_logs(&plan.root)
         .map_err(|error| Error::io(format!("cannot create {}", log_dir.display()), error))?;
-    let log_path = log_dir.join("proj.log");
+    let log_path = crate::layout::proj_log(&plan.root);
     let log = OpenOptions::new()
         .create(true)
         .append(true)
@@ -51,6 +55,13 @@ pub(super) fn run(plan: &Plan, names: &[String], exit_on_failure: bool) -> Resul
             "--no-setup",
             "--detached-child",
         ])
+        .args(shape_args(shape))
+        .args(
+            plan.options
+                .auto_ports
+                .iter()
+                .flat_map(|(name, port)| ["--auto-port".to_string(), format!("{name}={port}")]),
+        )
         .args(exit_on_failure.then_some("--exit-on-failure"))
         .args(names)
         .current_dir(&plan.root)
@@ -68,9 +79,9 @@ pub(super) fn run(plan: &Plan, names: &[String], exit_on_failure: bool) -> Resul
     let mut client = wait_for_socket(plan, &mut child, &log_path)?;
     let response = client.call(Request::WaitUp).map_err(client_error)?;
     let instances = response.instances.clone().unwrap_or_default();
-    print!("{}", table(&instances));
+    crate::out!("{}", table(&instances));
     if response.ok {
-        println!(
+        crate::outln!(
             "proj runs in the background (pid {}); `proj logs -f` follows the output, `proj down` stops it",
             child.id()
         );
@@ -113,4 +124,16 @@ fn wait_for_socket(
         // The socket appears within milliseconds; this loop runs only that long.
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// `-m` and `-p` again, for the background supervisor.
+fn shape_args(shape: &RunShape) -> Vec<String> {
+    let mut args = Vec::new();
+    if let Some(formation) = &shape.formation {
+        args.extend(["--formation".to_owned(), formation.to_string()]);
+    }
+    if let Some(port) = shape.port {
+        args.extend(["--port".to_owned(), port.to_string()]);
+    }
+    args
 }

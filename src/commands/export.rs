@@ -32,9 +32,9 @@ pub(super) fn run(context: &Context, args: ExportArgs) -> Result<(), Error> {
         let path = dir.join(&file.name);
         std::fs::write(&path, &file.content)
             .map_err(|error| Error::io(format!("cannot write {}", path.display()), error))?;
-        println!("wrote {}", path.display());
+        crate::outln!("wrote {}", path.display());
     }
-    print!("{}", next_steps(&dir, &files));
+    crate::out!("{}", next_steps(&dir, &files));
     Ok(())
 }
 

@@ -7,6 +7,7 @@ mod control;
 mod detach;
 mod export;
 mod logs;
+pub mod man;
 mod setup;
 mod supervise;
 mod up;
@@ -30,7 +31,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Up(args) => up::run(&context, args),
         Command::Clone(args) => clone::run(&context, args),
         Command::Setup(args) => setup::run(&context, args),
-        Command::Check { .. } => check::run(&context),
+        Command::Check { run, .. } => check::run(&context, &run.load_options()),
         Command::Ps { json, .. } => control::ps(&context, json),
         Command::Start { names, .. } => control::act(&context, Request::Start { names }),
         Command::Stop { names, .. } => control::act(&context, Request::Stop { names }),
@@ -46,6 +47,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Attach { scrollback, .. } => attach(&context, scrollback),
         Command::Export(args) => export::run(&context, args),
         Command::Completions { shell } => completions::run(shell),
+        Command::Man { output } => man::run(output),
         Command::Guardian { token } => {
             crate::process::guardian::run(&token).map_err(|error| Error::io("guardian", error))
         }
@@ -56,7 +58,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
 fn attach(context: &Context, scrollback: usize) -> Result<(), Error> {
     let root = context.project_root()?;
     if crate::tui::attach(&root, scrollback)? == crate::tui::Outcome::SupervisorGone {
-        println!("proj stopped");
+        crate::outln!("proj stopped");
     }
     Ok(())
 }
@@ -69,7 +71,7 @@ impl Command {
             Command::Clone(args) => args.config.file.clone(),
             Command::Setup(args) => args.config.file.clone(),
             Command::Export(args) => args.config.file.clone(),
-            Command::Check { config }
+            Command::Check { config, .. }
             | Command::Ps { config, .. }
             | Command::Start { config, .. }
             | Command::Stop { config, .. }
@@ -78,7 +80,7 @@ impl Command {
             | Command::Down { config }
             | Command::Attach { config, .. } => config.file.clone(),
             Command::Logs { config, .. } => config.file.clone(),
-            Command::Completions { .. } | Command::Guardian { .. } => None,
+            Command::Completions { .. } | Command::Man { .. } | Command::Guardian { .. } => None,
         }
     }
 }
@@ -93,13 +95,28 @@ impl Context {
     /// Find and load the config, starting the walk up at `start` (default: the current
     /// directory).
     pub fn load_plan(&self, start: Option<PathBuf>) -> Result<Plan, Error> {
+        self.load_plan_with(start, &config::LoadOptions::default())
+    }
+
+    /// [`Context::load_plan`] for one run (`-m`, `-p`, auto ports); the plan's warnings
+    /// go to stderr.
+    pub fn load_plan_with(
+        &self,
+        start: Option<PathBuf>,
+        options: &config::LoadOptions,
+    ) -> Result<Plan, Error> {
         let cwd = std::env::current_dir()
             .map_err(|error| Error::io("cannot read the current directory", error))?;
         let start = start.unwrap_or_else(|| cwd.clone());
         let path = config::discover(&start, self.file.as_deref())?;
         // Messages name the file as the user would: `proj.toml:3:1` when it is here.
         let path = path.strip_prefix(&cwd).map(PathBuf::from).unwrap_or(path);
-        Ok(config::load(&path)?)
+        let plan = config::load_with(&path, options)?;
+        let color = stderr_color(self.color);
+        for warning in &plan.warnings {
+            eprintln!("{}\n", warning.render(color));
+        }
+        Ok(plan)
     }
 
     /// The root of the project (the config file's directory), without validating the

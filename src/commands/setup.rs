@@ -42,7 +42,8 @@ pub(super) fn before_start(
     if summary.ran == 0 {
         return Ok(plan);
     }
-    Ok(config::load(&plan.source)?)
+    // The same options (-m, -p, the auto ports already chosen) as the first load.
+    Ok(config::load_with(&plan.source, &plan.options)?)
 }
 
 /// `--no-setup` still checks `requires`: a missing program is better named now than

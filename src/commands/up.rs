@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::Error;
 use crate::cli::UpArgs;
-use crate::config::Plan;
+use crate::config::{self, Plan};
 use crate::control::endpoint;
 use crate::logs::clock::Clock;
 use crate::logs::printer::{PROJ_NAME, Printer, Style};
@@ -29,12 +29,25 @@ pub(super) fn run(context: &Context, args: UpArgs) -> Result<(), Error> {
         Source::Directory(directory) => (context, Some(directory)),
         Source::Repository(url) => {
             let directory = super::clone::default_dir(&url)?;
-            super::clone::fetch(&url, &directory, args.branch.clone(), &mut watcher)?;
+            let pull = !args.no_pull;
+            super::clone::fetch(&url, &directory, args.branch.clone(), pull, &mut watcher)?;
             cloned_context = super::clone::in_clone(context, &directory);
             (&cloned_context, None)
         }
     };
-    let plan = context.load_plan(directory)?;
+    let options = config::LoadOptions {
+        choose_auto_ports: true,
+        auto_ports: args
+            .auto_ports
+            .iter()
+            .filter_map(|pair| {
+                let (name, port) = pair.split_once('=')?;
+                Some((name.to_string(), port.parse().ok()?))
+            })
+            .collect(),
+        ..args.run.load_options()
+    };
+    let plan = context.load_plan_with(directory, &options)?;
     check_names(&plan, &names)?;
     check_accounts(&plan)?;
     // Before anything runs: one supervisor per project.
@@ -52,7 +65,7 @@ pub(super) fn run(context: &Context, args: UpArgs) -> Result<(), Error> {
     }
     if args.detach {
         drop(claim);
-        return detach::run(&plan, &names, args.exit_on_failure);
+        return detach::run(&plan, &names, &args.run, args.exit_on_failure);
     }
     // From here the supervisor's own listeners take the signals.
     drop(watcher);

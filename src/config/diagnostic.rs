@@ -51,9 +51,19 @@ pub struct Diagnostic {
     file: Arc<SourceFile>,
     span: Range<usize>,
     message: String,
-    label: String,
+    // Boxed: keeps a `Result<_, Diagnostic>` small.
+    label: Box<str>,
     context: Vec<(Range<usize>, String)>,
     help: Option<String>,
+    severity: Severity,
+}
+
+/// Whether a diagnostic refuses the file or only points something out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Error,
+    /// The file is used as it is; `proj check` (and `proj up`) show the warning.
+    Warning,
 }
 
 impl Diagnostic {
@@ -67,15 +77,26 @@ impl Diagnostic {
             file: Arc::clone(file),
             span,
             message: message.into(),
-            label: String::new(),
+            label: Box::default(),
             context: Vec::new(),
             help: None,
+            severity: Severity::Error,
         }
+    }
+
+    /// A warning rather than an error: the file is still used.
+    pub(crate) fn warning(mut self) -> Self {
+        self.severity = Severity::Warning;
+        self
+    }
+
+    pub fn severity(&self) -> Severity {
+        self.severity
     }
 
     /// The short text under the caret.
     pub(crate) fn label(mut self, label: impl Into<String>) -> Self {
-        self.label = label.into();
+        self.label = label.into().into_boxed_str();
         self
     }
 
@@ -141,16 +162,18 @@ impl Diagnostic {
             .annotation(
                 AnnotationKind::Primary
                     .span(clamp(text, &self.span))
-                    .label(self.label.as_str()),
+                    .label(&*self.label),
             )
             .annotations(self.context.iter().map(|(span, label)| {
                 AnnotationKind::Context
                     .span(clamp(text, span))
                     .label(label.as_str())
             }));
-        let mut group = Level::ERROR
-            .primary_title(self.message.as_str())
-            .element(snippet);
+        let level = match self.severity {
+            Severity::Error => Level::ERROR,
+            Severity::Warning => Level::WARNING,
+        };
+        let mut group = level.primary_title(self.message.as_str()).element(snippet);
         if let Some(help) = &self.help {
             group = group.element(Level::HELP.message(help.as_str()));
         }
@@ -176,6 +199,13 @@ impl fmt::Display for Diagnostic {
 pub(crate) fn render_plain(message: &str, help: &str, color: bool) -> String {
     let group =
         Group::with_title(Level::ERROR.primary_title(message)).element(Level::HELP.message(help));
+    renderer(color).render(&[group])
+}
+
+/// A warning without a source snippet: the headline and a help line.
+pub(crate) fn render_plain_warning(message: &str, help: &str, color: bool) -> String {
+    let group =
+        Group::with_title(Level::WARNING.primary_title(message)).element(Level::HELP.message(help));
     renderer(color).render(&[group])
 }
 

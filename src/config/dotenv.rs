@@ -10,18 +10,30 @@
 //! - Unquoted values run to the end of the line, trimmed; ` #` starts a comment.
 //! - `'single quotes'` are literal. `"double quotes"` understand `\n`, `\t`, `\r`, `\"`,
 //!   `\\` and `\$`. Both may span lines.
-//! - `$NAME` and `${NAME}` in unquoted and double-quoted values expand to an earlier
-//!   variable (from this file or an earlier env file), else to proj's own environment,
-//!   else to nothing.
+//! - `$NAME`, `${NAME}` and `${NAME:-default}` in unquoted and double-quoted values
+//!   refer to an earlier variable (from this file or an earlier env file), else to
+//!   proj's own environment, else to nothing; `$$` (and `\$` in double quotes) is a `$`.
 //!
-//! proj's process environment is never modified.
+//! Values are returned as templates (see [`super::interpolate`]): a single-quoted value
+//! has its `$` doubled, so that it stays literal when the environment builder expands
+//! it. proj's process environment is never modified.
 
 use std::io;
 use std::ops::Range;
 use std::path::Path;
 
+use std::sync::Arc;
+
 use super::diagnostic::{Diagnostic, SourceFile};
-use super::plan::EnvMap;
+use super::interpolate;
+
+/// A dotenv file's variables in file order: name, value as a template, and the span of
+/// the value in `file` (for warnings about it).
+#[derive(Debug)]
+pub(crate) struct EnvFile {
+    pub(crate) file: Arc<SourceFile>,
+    pub(crate) vars: Vec<(String, String, Range<usize>)>,
+}
 
 /// Why a dotenv file could not be used.
 #[derive(Debug)]
@@ -30,26 +42,38 @@ pub(crate) enum EnvFileError {
     Read(io::Error),
     /// A line is malformed.
     Parse(Diagnostic),
+    /// It is a symbolic link to this path, which does not exist: skipped like a missing
+    /// file, but worth a warning (a `.env -> ../shared/.env` that moved).
+    DanglingLink(std::path::PathBuf),
 }
 
-/// Adds the variables of the dotenv file at `path` to `env` (later ones win).
-/// `shown` is the path as messages name it.
-pub(crate) fn load(shown: &Path, path: &Path, env: &mut EnvMap) -> Result<(), EnvFileError> {
+/// Reads the dotenv file at `path` (None when it does not exist). `shown` is the path
+/// as messages name it.
+pub(crate) fn load(shown: &Path, path: &Path) -> Result<Option<EnvFile>, EnvFileError> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {
+            return match std::fs::read_link(path) {
+                Ok(target) => Err(EnvFileError::DanglingLink(target)),
+                Err(_) => Ok(None),
+            };
+        }
         Err(error) => return Err(EnvFileError::Read(error)),
     };
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    parse(text, env).map_err(|problem| {
-        let file = SourceFile::new(shown, text);
-        let message = format!("invalid line in `{}`", shown.display());
-        EnvFileError::Parse(
-            Diagnostic::new(&file, problem.span, message)
-                .label(problem.label)
-                .help(problem.help),
-        )
-    })
+    let file = SourceFile::new(shown, text);
+    let mut vars = Vec::new();
+    match parse(text, &mut vars) {
+        Ok(()) => Ok(Some(EnvFile { file, vars })),
+        Err(problem) => {
+            let message = format!("invalid line in `{}`", shown.display());
+            Err(EnvFileError::Parse(
+                Diagnostic::new(&file, problem.span, message)
+                    .label(problem.label)
+                    .help(problem.help),
+            ))
+        }
+    }
 }
 
 /// A malformed line: where, what, and how to fix it.
@@ -65,7 +89,7 @@ const LINE_HELP: &str =
 
 /// Parses a whole file into `env`, stopping at the first malformed line (after it, the
 /// line structure, e.g. which quote closes which, cannot be trusted).
-fn parse(text: &str, env: &mut EnvMap) -> Result<(), Problem> {
+fn parse(text: &str, env: &mut Vec<(String, String, Range<usize>)>) -> Result<(), Problem> {
     let mut pos = 0;
     while pos < text.len() {
         let end = line_end(text, pos);
@@ -76,8 +100,18 @@ fn parse(text: &str, env: &mut EnvMap) -> Result<(), Problem> {
             continue;
         }
         let start = pos + (line.len() - line.trim_start().len());
-        let (key, value, next) = parse_assignment(text, start, end, env)?;
-        env.insert(key, value);
+        let (key, value, span, next) = parse_assignment(text, start, end)?;
+        if let Err(error) = interpolate::check(&value) {
+            // The template's offsets are the file's for an unquoted value and close to
+            // them in a quoted one (escapes shift them).
+            let at = (span.start + error.span.start).min(span.end);
+            return Err(Problem {
+                span: at..(span.start + error.span.end).min(span.end).max(at),
+                label: error.label,
+                help: error.help,
+            });
+        }
+        env.push((key, value, span));
         pos = next;
     }
     Ok(())
@@ -103,8 +137,7 @@ fn parse_assignment(
     text: &str,
     start: usize,
     end: usize,
-    env: &EnvMap,
-) -> Result<(String, String, usize), Problem> {
+) -> Result<(String, String, Range<usize>, usize), Problem> {
     let mut pos = start;
     if let Some(rest) = text[pos..end].strip_prefix("export")
         && rest.starts_with([' ', '\t'])
@@ -135,15 +168,23 @@ fn parse_assignment(
         });
     }
     let value_start = skip_blanks(text, equals + 1, end);
-    let (value, next) = match text.as_bytes().get(value_start) {
-        Some(b'\'') => single_quoted(text, value_start)?,
-        Some(b'"') => double_quoted(text, value_start, env)?,
+    let (value, span, next) = match text.as_bytes().get(value_start) {
+        Some(b'\'') => {
+            let (value, next) = single_quoted(text, value_start)?;
+            let span = value_start + 1..value_start + 1 + value.len();
+            (interpolate::literal(&value), span, next)
+        }
+        Some(b'"') => {
+            let (value, next) = double_quoted(text, value_start)?;
+            (value, value_start + 1..line_end(text, value_start), next)
+        }
         _ => {
             let raw = unquoted(&text[value_start..end]);
-            (expand(raw, env), end + 1)
+            let span = value_start..value_start + raw.len();
+            (raw.to_owned(), span, end + 1)
         }
     };
-    Ok((key.to_owned(), value, next))
+    Ok((key.to_owned(), value, span, next))
 }
 
 /// An unquoted value: up to a comment (`#` after a blank), trimmed.
@@ -167,8 +208,9 @@ fn single_quoted(text: &str, open: usize) -> Result<(String, usize), Problem> {
     ))
 }
 
-/// `"…"` from the quote at `open`, with escapes and variables, possibly over lines.
-fn double_quoted(text: &str, open: usize, env: &EnvMap) -> Result<(String, usize), Problem> {
+/// `"…"` from the quote at `open`, with escapes, possibly over lines; references are
+/// kept as written, `\$` becomes the template's `$$`.
+fn double_quoted(text: &str, open: usize) -> Result<(String, usize), Problem> {
     let mut value = String::new();
     let mut chars = text[open + 1..].char_indices();
     while let Some((offset, c)) = chars.next() {
@@ -181,22 +223,14 @@ fn double_quoted(text: &str, open: usize, env: &EnvMap) -> Result<(String, usize
                 Some((_, 'n')) => value.push('\n'),
                 Some((_, 't')) => value.push('\t'),
                 Some((_, 'r')) => value.push('\r'),
-                Some((_, escaped @ ('"' | '\\' | '$'))) => value.push(escaped),
+                Some((_, '$')) => value.push_str("$$"),
+                Some((_, escaped @ ('"' | '\\'))) => value.push(escaped),
                 Some((_, other)) => {
                     value.push('\\');
                     value.push(other);
                 }
                 None => value.push('\\'),
             },
-            '$' => {
-                let rest = &text[open + 1 + offset..];
-                let (expanded, used) = variable(rest, env);
-                value.push_str(&expanded);
-                // Skip what the reference used (`$` itself was consumed already).
-                for _ in rest[1..used].chars() {
-                    chars.next();
-                }
-            }
             _ => value.push(c),
         }
     }
@@ -225,61 +259,19 @@ fn after_quote(text: &str, pos: usize) -> Result<usize, Problem> {
     Ok(end + 1)
 }
 
-/// `$NAME` / `${NAME}` expanded throughout an unquoted value.
-fn expand(raw: &str, env: &EnvMap) -> String {
-    let mut value = String::new();
-    let mut rest = raw;
-    while let Some(dollar) = rest.find('$') {
-        value.push_str(&rest[..dollar]);
-        let (expanded, used) = variable(&rest[dollar..], env);
-        value.push_str(&expanded);
-        rest = &rest[dollar + used..];
-    }
-    value.push_str(rest);
-    value
-}
-
-/// The value of the reference at the start of `text` (which starts with `$`), and how
-/// many bytes it spans. A `$` that starts no reference stands for itself.
-fn variable(text: &str, env: &EnvMap) -> (String, usize) {
-    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_';
-    let (name, used) = if let Some(braced) = text.strip_prefix("${") {
-        match braced.find('}') {
-            Some(close) if braced[..close].chars().all(is_name) && close > 0 => {
-                (&braced[..close], close + 3)
-            }
-            _ => return ("$".to_owned(), 1),
-        }
-    } else {
-        let length = text[1..]
-            .find(|c: char| !is_name(c))
-            .unwrap_or(text.len() - 1);
-        if length == 0 {
-            return ("$".to_owned(), 1);
-        }
-        (&text[1..=length], length + 1)
-    };
-    let value = env
-        .get(name)
-        .cloned()
-        .or_else(|| std::env::var(name).ok())
-        .unwrap_or_default();
-    (value, used)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Names and templates, in file order.
     fn parsed(text: &str) -> Vec<(String, String)> {
-        let mut env = EnvMap::new();
-        parse(text, &mut env).expect("valid");
-        env.into_iter().collect()
+        let mut vars = Vec::new();
+        parse(text, &mut vars).expect("valid");
+        vars.into_iter().map(|(k, v, _)| (k, v)).collect()
     }
 
     fn problem(text: &str) -> (Range<usize>, &'static str) {
-        let mut env = EnvMap::new();
-        let problem = parse(text, &mut env).expect_err("invalid");
+        let problem = parse(text, &mut Vec::new()).expect_err("invalid");
         (problem.span, problem.label)
     }
 
@@ -305,8 +297,8 @@ mod tests {
         assert_eq!(
             parsed(text),
             pairs(&[
-                ("A", "lit $X \\n"),
-                ("B", "say \"hi\"\n$X"),
+                ("A", "lit $$X \\n"),
+                ("B", "say \"hi\"\n$$X"),
                 ("C", "multi\nline"),
                 ("D", "after"),
             ])
@@ -314,18 +306,26 @@ mod tests {
     }
 
     #[test]
-    fn variables_expand_from_earlier_lines() {
-        let text = "HOST=db\nURL=postgres://$HOST/${HOST}_x\nQ=\"${HOST}:$HOST\"\nP=$ cost ${ }\nN=$PROJ_SURELY_UNSET_VAR!\n";
+    fn references_are_kept_as_written_for_the_environment_builder() {
+        let text = "HOST=db\nURL=postgres://$HOST/${HOST}_x\nQ=\"${HOST:-x}:$HOST\"\nP=$ cost\n";
         assert_eq!(
             parsed(text),
             pairs(&[
                 ("HOST", "db"),
-                ("N", "!"),
-                ("P", "$ cost ${ }"),
-                ("Q", "db:db"),
-                ("URL", "postgres://db/db_x"),
+                ("URL", "postgres://$HOST/${HOST}_x"),
+                ("Q", "${HOST:-x}:$HOST"),
+                ("P", "$ cost"),
             ])
         );
+    }
+
+    #[test]
+    fn value_spans_point_into_the_file() {
+        let text = "A=one\nB='two'\n";
+        let mut vars = Vec::new();
+        parse(text, &mut vars).unwrap();
+        assert_eq!(&text[vars[0].2.clone()], "one");
+        assert_eq!(&text[vars[1].2.clone()], "two");
     }
 
     #[test]
@@ -344,28 +344,46 @@ mod tests {
         assert_eq!(problem("B='x' y\n"), (6..7, "text after the closing quote"));
         assert_eq!(problem("=value\n"), (0..1, "not a variable name"));
         assert_eq!(problem("A$B=1\n"), (0..3, "not a variable name"));
+        assert_eq!(
+            problem("A=1\nB=x${HOST\n"),
+            (7..9, "this `${` is never closed")
+        );
     }
 
-    fn load_text(text: &str) -> Result<EnvMap, EnvFileError> {
+    fn load_text(text: &str) -> Result<Option<EnvFile>, EnvFileError> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(".env");
         std::fs::write(&path, text).unwrap();
-        let mut env = EnvMap::new();
-        load(Path::new(".env"), &path, &mut env).map(|()| env)
+        load(Path::new(".env"), &path)
     }
 
     #[test]
     fn loads_without_touching_the_process_environment() {
-        let env = load_text("\u{feff}PROJ_TEST_GREETING=hello from dotenv\n").unwrap();
-        assert_eq!(env["PROJ_TEST_GREETING"], "hello from dotenv");
+        let env = load_text("\u{feff}PROJ_TEST_GREETING=hello from dotenv\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!(env.vars[0].0, "PROJ_TEST_GREETING");
+        assert_eq!(env.vars[0].1, "hello from dotenv");
         assert!(std::env::var_os("PROJ_TEST_GREETING").is_none());
     }
 
     #[test]
     fn a_missing_file_is_skipped() {
-        let mut env = EnvMap::new();
-        assert!(load(Path::new(".env"), Path::new("/nonexistent/.env"), &mut env).is_ok());
-        assert!(env.is_empty());
+        assert!(matches!(
+            load(Path::new(".env"), Path::new("/nonexistent/.env")),
+            Ok(None)
+        ));
+    }
+
+    #[test]
+    fn a_dangling_link_is_reported_with_its_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        std::os::unix::fs::symlink("../shared/.env", &path).unwrap();
+        let Err(EnvFileError::DanglingLink(target)) = load(Path::new(".env"), &path) else {
+            panic!("expected a dangling link");
+        };
+        assert_eq!(target, Path::new("../shared/.env"));
     }
 
     #[test]

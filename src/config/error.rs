@@ -20,6 +20,11 @@ pub enum ConfigError {
         source: io::Error,
     },
 
+    /// The file is fine but the command line asks for what it cannot give (`-m db=2`
+    /// without a `db`).
+    #[error("{message}")]
+    Usage { message: String, help: String },
+
     /// The file was read but is wrong: one diagnostic per problem, in file order.
     #[error("{}", summary(.0))]
     Invalid(Vec<Diagnostic>),
@@ -56,6 +61,7 @@ impl ConfigError {
                 };
                 diagnostic::render_plain(&self.to_string(), help, color)
             }
+            ConfigError::Usage { message, help } => diagnostic::render_plain(message, help, color),
             ConfigError::Invalid(diagnostics) => {
                 let mut reports: Vec<String> = diagnostics
                     .iter()

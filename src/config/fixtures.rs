@@ -13,6 +13,7 @@ pub(crate) fn process(name: &str, command: &str) -> ProcessSpec {
         cwd: PathBuf::from("/"),
         env: Default::default(),
         port: None,
+        port_auto: false,
         scale: 1,
         depends_on: vec![],
         dependencies: vec![],
@@ -34,12 +35,15 @@ pub(crate) fn plan(processes: Vec<ProcessSpec>) -> Plan {
         root: PathBuf::from("/"),
         source: PathBuf::from("/proj.toml"),
         requires: vec![],
+        dotenv: vec![],
         env: Default::default(),
         env_files: vec![],
         log_max_size: 1,
         log_backups: 0,
         setup: vec![],
         processes,
+        warnings: vec![],
+        options: Default::default(),
     };
     plan.resolve_dependencies();
     plan

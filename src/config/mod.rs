@@ -9,7 +9,13 @@
 //!    bad values are reported here, and reading goes on.
 //! 3. `validate` does the checks that need the whole file or the disk (dependencies in
 //!    `graph`, `cwd`, port ranges, the env files through `dotenv`) and builds the
-//!    [`Plan`].
+//!    [`Plan`]. Env values are checked for broken references (`interpolate`) and
+//!    references to unset names become warnings (`unset`, [`Warning`]).
+//! 4. `ports` applies the run's [`LoadOptions`] (`-m`, `-p`, `port = "auto"`), which
+//!    the plan keeps so that `proj reload` loads the file the same way.
+//!
+//! Env values stay as written in the plan; [`environment`] is the one builder that
+//! resolves them for a child (supervisor, setup steps, exporters).
 //!
 //! Every problem is a [`Diagnostic`] with a span, so the rendered error shows
 //! `path:line:column`, the line, a caret under the offending token, and a help line. A
@@ -19,17 +25,23 @@
 mod diagnostic;
 mod discover;
 mod dotenv;
+pub mod environment;
 mod error;
 #[cfg(test)]
 pub(crate) mod fixtures;
+mod formation;
 mod graph;
+mod interpolate;
 pub mod plan;
+mod ports;
 mod procfile;
 mod raw;
 mod suggest;
 mod toml_reader;
+mod unset;
 mod validate;
 mod values;
+mod warning;
 
 use std::path::{Path, PathBuf};
 
@@ -37,31 +49,54 @@ pub use self::diagnostic::Diagnostic;
 use self::diagnostic::SourceFile;
 pub use self::discover::discover;
 pub use self::error::ConfigError;
+pub use self::formation::Formation;
 pub use self::plan::*;
+pub use self::ports::{DEFAULT_PROCFILE_PORT, LoadOptions};
 pub use self::values::{parse_duration, parse_signal, parse_size};
+pub use self::warning::Warning;
 
 /// Reads, parses and validates the config file at `path` into a [`Plan`].
 ///
 /// A file named `Procfile*` (not ending in `.toml`) is a Procfile, with the `.env` beside
 /// it; anything else is proj.toml. Messages name the file as `path` does.
 pub fn load(path: &Path) -> Result<Plan, ConfigError> {
+    load_with(path, &LoadOptions::default())
+}
+
+/// [`load`] for one run: with `-m`, `-p` and the auto ports of `options`.
+pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Plan, ConfigError> {
     let source = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    load_str(path, &source)
+    load_str_with(path, &source, options)
 }
 
 /// Like [`load`], with the file's text given: `path` names the file in messages and its
 /// directory is the project root (for `cwd`, the env files, relative paths).
 pub fn load_str(path: &Path, source: &str) -> Result<Plan, ConfigError> {
+    load_str_with(path, source, &LoadOptions::default())
+}
+
+/// [`load_str`] with `options`.
+pub fn load_str_with(
+    path: &Path,
+    source: &str,
+    options: &LoadOptions,
+) -> Result<Plan, ConfigError> {
     let file = SourceFile::new(path, source);
-    let (raw, diagnostics) = if procfile::is_procfile(path) {
+    let procfile = procfile::is_procfile(path);
+    let (raw, diagnostics) = if procfile {
         procfile::read(&file)
     } else {
         toml_reader::read(&file).map_err(|syntax| ConfigError::Invalid(vec![syntax]))?
     };
-    validate::build(raw, path, &root_of(path), diagnostics)
+    let mut plan = validate::build(raw, path, &root_of(path), diagnostics)?;
+    let inherited_port = std::env::var("PORT").ok();
+    ports::apply(&mut plan, options, procfile, inherited_port.as_deref())?;
+    // After the formation, which may have left processes out.
+    plan.resolve_dependencies();
+    Ok(plan)
 }
 
 /// The config file's directory, absolute and canonical when it exists.

@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
-/// Environment variables, in the order they are applied (later wins on equal keys).
+/// Environment variables by name. In a [`Plan`] the values are as written: templates
+/// that may refer to other variables (`$NAME`, see `config::interpolate`), resolved by
+/// [`crate::config::environment`] against proj's own environment.
 pub type EnvMap = BTreeMap<String, String>;
 
 /// A whole project, ready to supervise.
@@ -26,7 +28,10 @@ pub struct Plan {
     pub source: PathBuf,
     /// Programs that must be on PATH before setup (`[project] requires`).
     pub requires: Vec<String>,
-    /// Variables from the `env_file`s and `[env]`, merged (without proj's own environment).
+    /// The `env_file`s' variables, in the order read (files in order, lines in order):
+    /// each may refer to the ones before it. Values are templates.
+    pub dotenv: Vec<(String, String)>,
+    /// `[env]`, as written: its values may refer to proj's environment and the env files.
     pub env: EnvMap,
     /// The `env_file`s as written, resolved against `root` (missing ones are skipped).
     pub env_files: Vec<PathBuf>,
@@ -39,6 +44,12 @@ pub struct Plan {
     /// Processes in start order: every process comes after all of its dependencies, and
     /// otherwise in the order the file lists them.
     pub processes: Vec<ProcessSpec>,
+    /// What is worth saying about the file without refusing it (an unset variable, a
+    /// dangling `.env` link): shown by `proj check` and `proj up`.
+    pub warnings: Vec<super::Warning>,
+    /// The options this plan was loaded with, and the auto ports chosen: `proj reload`
+    /// loads the file again with them.
+    pub options: super::LoadOptions,
 }
 
 /// One `[[setup]]` step.
@@ -196,8 +207,11 @@ pub struct ProcessSpec {
     pub cwd: PathBuf,
     /// The process's own `env` table (applied over the project's env).
     pub env: EnvMap,
-    /// `port` as written: instance i gets `port + i - 1`.
+    /// The first instance's port: as written, or the Procfile's (SPEC §1), or the one
+    /// chosen for `port = "auto"` (None until chosen). Instance i gets `port + i - 1`.
     pub port: Option<u16>,
+    /// `port = "auto"`: proj chooses a free port when the run starts.
+    pub port_auto: bool,
     pub scale: u32,
     pub depends_on: Vec<String>,
     /// `depends_on` as indices into [`Plan::processes`] (each before this process),

@@ -33,6 +33,8 @@ pub(crate) struct RawConfig {
     pub(crate) log_backups: u32,
     /// `[env]`.
     pub(crate) env: EnvMap,
+    /// Where each `[env]` value's text starts in the file.
+    pub(crate) env_starts: std::collections::BTreeMap<String, usize>,
     pub(crate) setup: Vec<RawSetup>,
     /// In file order.
     pub(crate) processes: Vec<RawProcess>,
@@ -49,6 +51,7 @@ impl RawConfig {
             log_max_size: DEFAULT_LOG_MAX_SIZE,
             log_backups: DEFAULT_LOG_BACKUPS,
             env: EnvMap::new(),
+            env_starts: Default::default(),
             setup: Vec::new(),
             processes: Vec::new(),
         }
@@ -85,6 +88,8 @@ pub(crate) struct ProcessSpans {
     pub(crate) backoff_max: Option<Range<usize>>,
     pub(crate) user: Option<Range<usize>>,
     pub(crate) group: Option<Range<usize>>,
+    /// Where each `env` value's text starts in the file.
+    pub(crate) env: std::collections::BTreeMap<String, usize>,
 }
 
 impl RawProcess {
@@ -97,6 +102,7 @@ impl RawProcess {
                 cwd: PathBuf::from("."),
                 env: EnvMap::new(),
                 port: None,
+                port_auto: false,
                 scale: 1,
                 depends_on: Vec::new(),
                 dependencies: Vec::new(),

@@ -7,11 +7,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::diagnostic::{Diagnostic, SourceFile};
-use super::dotenv::{self, EnvFileError};
+use super::dotenv::{self, EnvFile, EnvFileError};
 use super::error::ConfigError;
 use super::graph;
-use super::plan::{EnvMap, Plan, ProcessSpec, ReadyProbe};
+use super::plan::{Plan, ProcessSpec, ReadyProbe};
 use super::raw::{RawConfig, RawProcess};
+use super::unset;
 
 /// Builds the plan of the config read from `path` (as the user named it), rooted at `root`.
 pub(crate) fn build(
@@ -26,7 +27,13 @@ pub(crate) fn build(
         processes.push(check_process(process, root, &file, &mut diagnostics));
     }
     let order = graph::start_order(&raw.processes, &raw.setup, &file, &mut diagnostics);
-    let env = load_env(&raw, path, root, &mut diagnostics)?;
+    let mut warnings = Vec::new();
+    let env_files = load_env(&raw, path, root, &mut diagnostics, &mut warnings)?;
+
+    let inherited = std::env::vars_os()
+        .filter_map(|(key, _)| key.into_string().ok())
+        .collect();
+    warnings.extend(unset::warnings(&raw, &env_files, &processes, inherited));
 
     if !diagnostics.is_empty() {
         // File order, with problems in other files (.env) after those in the config.
@@ -39,7 +46,12 @@ pub(crate) fn build(
         root: root.to_path_buf(),
         source: root.join(path.file_name().unwrap_or(path.as_os_str())),
         requires: raw.requires,
-        env,
+        dotenv: env_files
+            .iter()
+            .flat_map(|file| &file.vars)
+            .map(|(name, template, _)| (name.clone(), template.clone()))
+            .collect(),
+        env: raw.env,
         env_files: raw
             .env_files
             .iter()
@@ -57,6 +69,8 @@ pub(crate) fn build(
             })
             .collect(),
         processes: order.into_iter().map(|i| processes[i].clone()).collect(),
+        warnings,
+        options: super::LoadOptions::default(),
     };
     plan.resolve_dependencies();
     Ok(plan)
@@ -121,6 +135,7 @@ fn check_process(
         } else if let ReadyProbe::Tcp(port) = probe
             && matches!(port.as_str(), "$PORT" | "${PORT}")
             && spec.port.is_none()
+            && !spec.port_auto
         {
             diagnostics.push(
                 Diagnostic::new(
@@ -210,16 +225,26 @@ fn load_env(
     path: &Path,
     root: &Path,
     diagnostics: &mut Vec<Diagnostic>,
-) -> Result<EnvMap, ConfigError> {
+    warnings: &mut Vec<super::Warning>,
+) -> Result<Vec<EnvFile>, ConfigError> {
     // Messages name env files the way the user named the config: `.env` next to
     // `proj.toml`, `/srv/app/.env` next to `/srv/app/proj.toml`.
     let shown_dir = path.parent().unwrap_or(Path::new(""));
-    let mut env = EnvMap::new();
+    let mut files = Vec::new();
     for (name, span) in &raw.env_files {
         let shown = shown_dir.join(name);
-        match dotenv::load(&shown, &root.join(name), &mut env) {
-            Ok(()) => {}
+        match dotenv::load(&shown, &root.join(name)) {
+            Ok(Some(file)) => files.push(file),
+            Ok(None) => {}
             Err(EnvFileError::Parse(diagnostic)) => diagnostics.push(diagnostic),
+            Err(EnvFileError::DanglingLink(target)) => warnings.push(super::Warning::Plain {
+                message: format!(
+                    "`{}` is a symbolic link to `{}`, which does not exist; it is skipped",
+                    shown.display(),
+                    target.display()
+                ),
+                help: "create the file it points to, or remove the link".into(),
+            }),
             Err(EnvFileError::Read(source)) => match span {
                 Some(span) => diagnostics.push(
                     Diagnostic::new(
@@ -240,12 +265,7 @@ fn load_env(
             },
         }
     }
-    env.extend(
-        raw.env
-            .iter()
-            .map(|(key, value)| (key.clone(), value.clone())),
-    );
-    Ok(env)
+    Ok(files)
 }
 
 fn directory_name(root: &Path) -> String {

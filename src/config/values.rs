@@ -24,8 +24,21 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             r#"`{trimmed}` has no unit; write "{trimmed}s" for seconds or "{trimmed}ms" for milliseconds"#
         ));
     }
-    humantime::parse_duration(trimmed).map_err(|error| error.to_string())
+    humantime::parse_duration(trimmed).map_err(|error| match error {
+        humantime::DurationError::UnknownUnit { unit, .. } => {
+            format!("unknown time unit `{unit}`; {DURATION_EXAMPLES}")
+        }
+        humantime::DurationError::NumberOverflow => {
+            format!("`{trimmed}` is too long a duration")
+        }
+        // humantime says where it gave up (`expected number at 0`), which reads as
+        // nonsense next to a caret that already points there.
+        _ => format!("`{trimmed}` is not a duration; {DURATION_EXAMPLES}"),
+    })
 }
+
+/// The tail of every bad-duration message.
+const DURATION_EXAMPLES: &str = r#"expected a duration such as "250ms", "10s" or "5m""#;
 
 /// The signals people actually use to stop or poke a process, for suggestions.
 const COMMON_SIGNALS: [&str; 9] = [
@@ -141,7 +154,10 @@ mod tests {
                 .unwrap_err()
                 .contains("unknown time unit")
         );
-        assert!(parse_duration("soon").is_err());
+        assert_eq!(
+            parse_duration("ten").unwrap_err(),
+            r#"`ten` is not a duration; expected a duration such as "250ms", "10s" or "5m""#
+        );
     }
 
     #[test]

@@ -30,12 +30,12 @@ const MAX_SOCKET_PATH: usize = 107;
 
 /// The runtime directory of a project: `.proj` at its root.
 pub fn runtime_dir(root: &Path) -> PathBuf {
-    root.join(".proj")
+    crate::layout::dir(root)
 }
 
 /// The control socket's path for the project at `root` (absolute, canonical).
 pub fn socket_path(root: &Path) -> PathBuf {
-    let natural = runtime_dir(root).join("proj.sock");
+    let natural = crate::layout::socket(root);
     if natural.as_os_str().len() <= MAX_SOCKET_PATH {
         return natural;
     }
@@ -110,7 +110,8 @@ pub fn claim(root: &Path) -> Result<Claim, ClaimError> {
         move |source| ClaimError::Io { path, source }
     };
     private_dir(&dir).map_err(io_error(&dir))?;
-    let lock_path = dir.join("proj.lock");
+    crate::layout::ensure_gitignore(&dir).map_err(io_error(&dir))?;
+    let lock_path = crate::layout::supervisor_lock(root);
     let file = OpenOptions::new()
         .read(true)
         .write(true)

@@ -1,8 +1,9 @@
 //! `proj clone URL [DIR]` and the clone of `proj up URL`.
 //!
 //! - **The destination.** Missing or empty: cloned into. A git repository with a remote
-//!   naming the same repository as URL (see [`super::url`]): reused as it is, with a
-//!   message; proj does not fetch or touch a work tree that may hold the user's work.
+//!   naming the same repository as URL (see [`super::url`]): reused, with a message;
+//!   when the request asks ([`Request::pull`], `proj up URL` without `--no-pull`) it is
+//!   fetched and fast-forwarded if that loses nothing ([`super::pull`]).
 //!   Anything else: refused, nothing changed.
 //! - **Nothing half-done.** The clone is made in a hidden sibling directory
 //!   (`.NAME.proj-clone-XXXX`) and renamed into place once it and its submodules are
@@ -36,6 +37,8 @@ pub struct Request {
     pub branch: Option<String>,
     /// stdout is a terminal: a progress bar instead of plain lines.
     pub terminal: bool,
+    /// An existing clone is fetched and fast-forwarded when safe.
+    pub pull: bool,
 }
 
 /// What happened.
@@ -68,11 +71,18 @@ pub fn clone(request: &Request, interrupts: &Interrupts) -> Result<Cloned, Clone
             {
                 note = format!(" (on branch `{current}`: --branch applies to a new clone only)");
             }
-            println!(
+            crate::outln!(
                 "using {}: already a clone of {}{note}",
                 request.dir.display(),
                 request.url
             );
+            if request.pull {
+                let pulled = super::pull::pull(&request.dir, &remote, &interrupts.flag());
+                if interrupts.requested() {
+                    return Err(CloneError::Interrupted(request.url.clone()));
+                }
+                crate::outln!("{}", pulled.describe(&request.dir));
+            }
             return Ok(Cloned::Reused { remote });
         }
         Destination::Occupied(what) => {

@@ -106,13 +106,15 @@ pub enum SetupError {
         source_file: PathBuf,
     },
     #[error(
-        "missing required program{}: {} (`requires` in {})\n  = help: install {}, or add {} to PATH, then run proj again; no setup step was run",
+        "missing required program{}: {} (`requires` in {})\n  = help: install {}, or add {} to PATH, then run proj again; no setup step was run\n  = note: searched PATH={}",
         if .missing.len() == 1 { "" } else { "s" }, .missing.join(", "), .source_file.display(),
-        if .missing.len() == 1 { "it" } else { "them" }, if .missing.len() == 1 { "its directory" } else { "their directories" }
+        if .missing.len() == 1 { "it" } else { "them" }, if .missing.len() == 1 { "its directory" } else { "their directories" }, .searched
     )]
     MissingPrograms {
         missing: Vec<String>,
         source_file: PathBuf,
+        /// The PATH that was searched (the steps' PATH).
+        searched: String,
     },
     #[error("{}", render_failure(.step, .command, .status, .tail, .log))]
     StepFailed {

@@ -21,7 +21,7 @@ use globset::{GlobBuilder, GlobMatcher};
 use sha2::{Digest, Sha256};
 
 /// Directories no pattern looks into.
-const NEVER_WALKED: [&str; 2] = [".git", ".proj"];
+const NEVER_WALKED: [&str; 2] = [".git", crate::layout::DIR];
 
 /// The fingerprint of `patterns` for `command`, as `sha256:HEX`.
 pub fn compute(root: &Path, command: &str, patterns: &[String]) -> io::Result<String> {

@@ -27,6 +27,7 @@ mod error;
 pub mod fingerprint;
 pub mod interrupt;
 pub mod progress;
+pub mod pull;
 pub mod report;
 pub mod requires;
 pub mod rules;

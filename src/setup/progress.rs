@@ -57,7 +57,7 @@ enum Phase {
 impl CloneProgress {
     /// Start reporting the clone of `url` into `dir` (as the user should read it).
     pub fn start(terminal: bool, url: &str, dir: &str) -> CloneProgress {
-        println!("cloning {url} into {dir}");
+        crate::outln!("cloning {url} into {dir}");
         let bar = terminal.then(|| {
             let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stdout());
             bar.set_style(
@@ -91,7 +91,7 @@ impl CloneProgress {
                 bar.set_prefix("receiving objects");
                 bar.println(format!("  {what}"));
             }
-            None => println!("  {what}"),
+            None => crate::outln!("  {what}"),
         }
     }
 
@@ -102,7 +102,7 @@ impl CloneProgress {
         let Some(bar) = &self.bar else {
             if self.last_plain.elapsed() >= PLAIN_INTERVAL {
                 self.last_plain = Instant::now();
-                println!(
+                crate::outln!(
                     "  received {}/{} objects, {}",
                     transfer.received_objects,
                     transfer.total_objects,
@@ -144,7 +144,7 @@ impl CloneProgress {
         }
         let objects = self.objects_before + self.latest.received_objects;
         let bytes = self.bytes_before + self.latest.received_bytes;
-        println!(
+        crate::outln!(
             "cloned {objects} objects, {} in {}",
             size_and_rate(bytes, self.started.elapsed()),
             duration(self.started.elapsed())

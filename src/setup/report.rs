@@ -71,12 +71,12 @@ impl Reporter {
         if let Some(bar) = &live.bar {
             bar.finish_and_clear();
         }
-        println!("{}", line(step, self.width, outcome, self.color));
+        crate::outln!("{}", line(step, self.width, outcome, self.color));
     }
 
     /// A remark that is not a step (a state file that could not be used).
     pub fn note(&self, text: &str) {
-        println!("note: {text}");
+        crate::outln!("note: {text}");
     }
 }
 

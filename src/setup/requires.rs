@@ -25,11 +25,12 @@ fn found(program: &str, path: Option<&OsStr>, root: &Path) -> bool {
     path.into_iter()
         .flat_map(std::env::split_paths)
         .map(|dir| {
-            // An empty PATH entry means the current directory, as in sh.
+            // An empty PATH entry means the current directory, as in sh, and a relative
+            // one (`.venv/bin`) is relative to it: the project root, where steps run.
             if dir.as_os_str().is_empty() {
                 root.join(program)
             } else {
-                dir.join(program)
+                root.join(dir).join(program)
             }
         })
         .any(|candidate| is_executable(&candidate))

@@ -60,7 +60,7 @@ pub struct StateFile {
 
 impl StateFile {
     pub fn path_in(root: &Path) -> PathBuf {
-        root.join(".proj").join("state.json")
+        crate::layout::state_file(root)
     }
 
     pub fn load(root: &Path) -> StateFile {
@@ -135,6 +135,9 @@ impl StateFile {
         }
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir)?;
+            if dir.file_name() == Some(std::ffi::OsStr::new(crate::layout::DIR)) {
+                crate::layout::ensure_gitignore(dir)?;
+            }
         }
         let text = serde_json::to_string_pretty(&self.state).map_err(io::Error::other)?;
         let temporary = self.path.with_extension("json.tmp");

@@ -63,11 +63,11 @@ pub struct Summary {
 
 /// `requires`: every missing program named at once.
 pub fn check_requires(plan: &Plan) -> Result<(), SetupError> {
-    let path = plan
-        .env
-        .get("PATH")
-        .map(OsString::from)
-        .or_else(|| std::env::var_os("PATH"));
+    // The PATH the steps will see: `[env]` may extend proj's (`.venv/bin:$PATH`).
+    let path = environment(plan)
+        .into_iter()
+        .find(|(key, _)| key == "PATH")
+        .map(|(_, value)| value);
     let missing = requires::missing(&plan.requires, path.as_deref(), &plan.root);
     if missing.is_empty() {
         return Ok(());
@@ -75,6 +75,10 @@ pub fn check_requires(plan: &Plan) -> Result<(), SetupError> {
     Err(SetupError::MissingPrograms {
         missing,
         source_file: plan.source.clone(),
+        searched: path.map_or_else(
+            || "(PATH is not set)".to_string(),
+            |path| path.to_string_lossy().into_owned(),
+        ),
     })
 }
 
@@ -123,7 +127,7 @@ pub fn run(plan: &Plan, options: &Options, interrupts: &Interrupts) -> Result<Su
     if let Some(problem) = &state.problem {
         reporter.note(problem);
     }
-    let mut env = environment(&plan.env);
+    let mut env = environment(plan);
     for step in selected {
         let live = reporter.begin(&step.name);
         let checked = Instant::now();
@@ -190,8 +194,8 @@ pub fn run(plan: &Plan, options: &Options, interrupts: &Interrupts) -> Result<Su
             return Err(SetupError::Interrupted { step: None });
         }
         // The step may have written an env file the next steps need.
-        if let Ok(reloaded) = config::load(&plan.source) {
-            env = environment(&reloaded.env);
+        if let Ok(reloaded) = config::load_with(&plan.source, &plan.options) {
+            env = environment(&reloaded);
         }
     }
     summary.elapsed = started.elapsed();
@@ -212,23 +216,18 @@ fn interrupted(elapsed: Duration) -> Outcome {
     }
 }
 
-/// proj's environment (without systemd's private variables, which are proj's alone)
-/// with the project's variables over it.
-fn environment(project: &config::EnvMap) -> Vec<(OsString, OsString)> {
-    let mut env: std::collections::BTreeMap<OsString, OsString> = std::env::vars_os()
-        .filter(|(key, _)| !crate::systemd::notify::is_private(key))
-        .collect();
-    for (key, value) in project {
-        env.insert(key.into(), value.into());
-    }
-    env.into_iter().collect()
+/// A step's environment: proj's own with the project's variables over it (see
+/// [`crate::config::environment::for_setup`]).
+fn environment(plan: &Plan) -> Vec<(OsString, OsString)> {
+    let inherited: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    crate::config::environment::for_setup(&inherited, plan)
 }
 
 fn lock(root: &Path) -> Result<Flock<File>, SetupError> {
-    let dir = root.join(".proj");
-    std::fs::create_dir_all(&dir)
+    let dir = crate::layout::dir(root);
+    crate::layout::create(root)
         .map_err(|e| SetupError::io(format!("cannot create {}", dir.display()), e))?;
-    let path = dir.join("setup.lock");
+    let path = crate::layout::setup_lock(root);
     let file = File::create(&path)
         .map_err(|e| SetupError::io(format!("cannot create {}", path.display()), e))?;
     Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(|(_, errno)| {
@@ -278,8 +277,8 @@ fn run_step(
     interrupts: &Interrupts,
 ) -> Result<StepRun, SetupError> {
     let log_path = log_path(&plan.root, &step.name);
-    let log = std::fs::create_dir_all(log_path.parent().unwrap_or(&plan.root))
-        .and_then(|()| File::create(&log_path))
+    let log = crate::layout::create_logs(&plan.root)
+        .and_then(|_| File::create(&log_path))
         .map_err(|e| SetupError::io(format!("cannot create {}", log_path.display()), e))?;
     let sink = Arc::new(Mutex::new(Sink {
         log: Some(BufWriter::new(log)),
@@ -338,22 +337,9 @@ fn record_success(
     })
 }
 
-/// `.proj/logs/setup-NAME.log`, NAME with anything but letters, digits, `.`, `_` and
-/// `-` replaced by `-` (`python deps` → `setup-python-deps.log`).
+/// `.proj/logs/setup-NAME.log` (see [`crate::layout::setup_log`]).
 pub fn log_path(root: &Path, step: &str) -> PathBuf {
-    let slug: String = step
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    root.join(".proj")
-        .join("logs")
-        .join(format!("setup-{slug}.log"))
+    crate::layout::setup_log(root, step)
 }
 
 /// A path as the user can open it from where proj was started.

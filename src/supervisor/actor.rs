@@ -186,7 +186,7 @@ pub(super) struct Supervisor {
     /// proj's own environment, the base of every child's.
     pub(super) inherited: Vec<(OsString, OsString)>,
     /// Per process (plan order): the environment its instances share.
-    pub(super) shared_env: Vec<Arc<Vec<(OsString, OsString)>>>,
+    pub(super) shared_env: Vec<crate::config::environment::Shared>,
     pub(super) marker: String,
     pub(super) events: mpsc::UnboundedSender<Event>,
     /// Every instance's output, for `logs -f` and the TUI.

@@ -31,7 +31,7 @@ mod clock;
 pub mod command;
 mod dependencies;
 pub mod edges;
-pub mod environment;
+pub use crate::config::environment;
 pub mod failure;
 mod launch;
 pub mod lifecycle;

@@ -30,7 +30,7 @@ impl Supervisor {
     /// for them), or why nothing did.
     pub(super) fn reload(&mut self) -> Result<(ReloadSummary, Vec<(usize, u64)>), Refusal> {
         self.systemd.reloading();
-        let plan = match config::load(&self.plan.source) {
+        let plan = match config::load_with(&self.plan.source, &self.plan.options) {
             Ok(plan) => plan,
             Err(error) => {
                 self.systemd.reload_refused();

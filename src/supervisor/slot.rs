@@ -1,7 +1,6 @@
 //! One instance as the supervisor holds it: its lifecycle machine, timer, environment,
 //! output sink and readiness probe.
 
-use std::ffi::OsString;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -58,7 +57,7 @@ pub(super) struct Draining {
 pub(super) struct SlotContext<'a> {
     pub(super) plan: &'a Plan,
     /// The variables all instances of each process share (see [`Environment`]).
-    pub(super) shared_env: &'a [Arc<Vec<(OsString, OsString)>>],
+    pub(super) shared_env: &'a [crate::config::environment::Shared],
     pub(super) marker: &'a str,
     pub(super) printer: &'a Printer,
     pub(super) feed: &'a broadcast::Sender<Batch>,
@@ -121,10 +120,7 @@ impl Slot {
 pub(super) fn new_sink(context: &SlotContext<'_>, name: &str, color: usize) -> OutputSink {
     let plan = context.plan;
     let file = LogFile::new(
-        plan.root
-            .join(".proj")
-            .join("logs")
-            .join(format!("{name}.log")),
+        crate::layout::instance_log(&plan.root, name),
         plan.log_max_size,
         plan.log_backups,
     );

@@ -301,21 +301,18 @@ fn stopped_after<'a>(
 
 /// The environment proj would give this instance, minus what proj inherits from its own
 /// environment (systemd provides that): env files and `[env]`, the process's `env`,
-/// `PORT`, `PROJ_PROCESS`, `PROJ_INSTANCE`.
+/// `PROJ_PORT_<NAME>`, `PORT`, `PROJ_PROCESS`, `PROJ_INSTANCE`. References are resolved
+/// against the environment `proj export` runs in, since systemd does not expand them.
 fn instance_env(
     plan: &Plan,
     process: &ProcessSpec,
     instance: &crate::config::Instance,
 ) -> Vec<(String, String)> {
-    let mut env: std::collections::BTreeMap<String, String> =
-        plan.env.clone().into_iter().collect();
-    env.extend(process.env.clone());
-    if let Some(port) = instance.port {
-        env.insert("PORT".into(), port.to_string());
-    }
-    env.insert("PROJ_PROCESS".into(), instance.process.clone());
-    env.insert("PROJ_INSTANCE".into(), instance.index.to_string());
-    env.into_iter().collect()
+    let inherited: Vec<(std::ffi::OsString, std::ffi::OsString)> = std::env::vars_os().collect();
+    let mut env =
+        crate::config::environment::defined_for_instance(&inherited, plan, process, instance);
+    env.sort();
+    env
 }
 
 /// A unit name part: systemd allows ASCII letters, digits and `:-_.\`; anything else

@@ -380,10 +380,9 @@ pub fn launch(
     style: crate::logs::printer::Style,
     scrollback: usize,
 ) -> Result<(crate::logs::printer::Printer, Launched), crate::Error> {
-    let directory = root.join(".proj").join("logs");
-    let path = directory.join("proj.log");
-    let file = std::fs::create_dir_all(&directory)
-        .and_then(|()| std::fs::File::create(&path))
+    let path = crate::layout::proj_log(root);
+    let file = crate::layout::create_logs(root)
+        .and_then(|_| std::fs::File::create(&path))
         .map_err(|error| crate::Error::io(format!("cannot write {}", path.display()), error))?;
     if let Ok(copy) = file.try_clone() {
         crate::diagnostics::redirect(Some(copy));

@@ -22,7 +22,7 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
 /// Directory names never looked into, wherever they are: version control, proj's own
 /// runtime files (its logs among them), build output and dependencies.
-pub(super) const ALWAYS_IGNORED: [&str; 4] = [".git", ".proj", "target", "node_modules"];
+pub(super) const ALWAYS_IGNORED: [&str; 4] = [".git", crate::layout::DIR, "target", "node_modules"];
 
 /// The compiled `watch` / `watch_ignore` of one process.
 #[derive(Debug)]

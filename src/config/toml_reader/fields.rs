@@ -3,6 +3,7 @@
 //! Each accessor returns `None` after reporting, so the caller keeps its default and goes
 //! on reading: one pass finds every independent problem in the file.
 
+use std::collections::BTreeMap;
 use std::ops::{Range, RangeInclusive};
 use std::sync::Arc;
 use std::time::Duration;
@@ -425,10 +426,22 @@ impl Reader {
     ///
     /// Numbers and booleans are taken as the text they stand for (`WORKERS = 4` is
     /// `"4"`): that is what a user writing them means, and the OS only has strings.
+    #[cfg(test)]
     pub(super) fn env_table(&mut self, field: Field<'_>, value: &Value<'_>) -> EnvMap {
+        self.env_table_spanned(field, value).0
+    }
+
+    /// [`Reader::env_table`], with where each value's text starts in the file (for
+    /// warnings about its references). A value's references are checked here.
+    pub(super) fn env_table_spanned(
+        &mut self,
+        field: Field<'_>,
+        value: &Value<'_>,
+    ) -> (EnvMap, BTreeMap<String, usize>) {
         let mut env = EnvMap::new();
+        let mut starts = BTreeMap::new();
         let Some(table) = self.table(field, value) else {
-            return env;
+            return (env, starts);
         };
         for (key, item) in entries(table) {
             let name = key.get_ref().as_ref();
@@ -444,7 +457,34 @@ impl Reader {
                 continue;
             }
             let text = match item.get_ref() {
-                DeValue::String(text) => text.to_string(),
+                DeValue::String(text) => {
+                    let source = self.source(item.span());
+                    let quotes = if source.starts_with("\"\"\"") || source.starts_with("\'\'\'") {
+                        3
+                    } else {
+                        1
+                    };
+                    let start = item.span().start + quotes;
+                    starts.insert(name.to_owned(), start);
+                    if let Err(error) = super::super::interpolate::check(text) {
+                        let end = item.span().end.saturating_sub(quotes).max(start);
+                        let span =
+                            (start + error.span.start).min(end)..(start + error.span.end).min(end);
+                        let diagnostic = self
+                            .error(
+                                span,
+                                format!(
+                                    "invalid variable reference in `{name}` {}",
+                                    field.inner_place()
+                                ),
+                            )
+                            .label(error.label)
+                            .help(error.help);
+                        self.report(diagnostic);
+                        continue;
+                    }
+                    text.to_string()
+                }
                 DeValue::Boolean(flag) => flag.to_string(),
                 DeValue::Float(float) => float.as_str().to_owned(),
                 DeValue::Integer(integer) => {
@@ -465,7 +505,7 @@ impl Reader {
             };
             env.insert(name.to_owned(), text);
         }
-        env
+        (env, starts)
     }
 }
 

@@ -63,7 +63,7 @@ pub(crate) fn read(file: &Arc<SourceFile>) -> Result<(RawConfig, Vec<Diagnostic>
         };
         match field.key {
             "project" => read_project(&mut reader, field, value, &mut raw),
-            "env" => raw.env = reader.env_table(field, value),
+            "env" => (raw.env, raw.env_starts) = reader.env_table_spanned(field, value),
             "setup" => raw.setup = read_setup(&mut reader, field, value),
             "processes" => raw.processes = process::read_processes(&mut reader, field, value),
             _ => unknown_top_level_key(&mut reader, key, value),

@@ -139,7 +139,24 @@ fn read_process_table(
             }
             "port" => {
                 let help = "ports are 1 to 65535; instance i listens on `port + i - 1`";
-                if let Some(port) = reader.integer(field, value, 1..=65535, help) {
+                let word = value
+                    .get_ref()
+                    .as_str()
+                    .filter(|text| text.trim().parse::<u32>().is_err());
+                // A quoted number gets the "remove the quotes" help of `integer`.
+                if let Some(text) = word {
+                    if text == "auto" {
+                        spec.port_auto = true;
+                        spans.port = Some(value.span());
+                    } else {
+                        reader.invalid(
+                            field,
+                            value.span(),
+                            format!("`{text}` is not a port"),
+                            "write a port number such as `port = 8000`, or `port = \"auto\"` for a free one",
+                        );
+                    }
+                } else if let Some(port) = reader.integer(field, value, 1..=65535, help) {
                     spec.port = u16::try_from(port).ok();
                     spans.port = Some(value.span());
                 }
@@ -165,7 +182,7 @@ fn read_process_table(
                     spans.cwd = Some(value.span());
                 }
             }
-            "env" => spec.env = reader.env_table(field, value),
+            "env" => (spec.env, spans.env) = reader.env_table_spanned(field, value),
             "depends_on" => {
                 if let Some(names) = reader.string_list(field, value) {
                     for dependency in names {

@@ -1,0 +1,389 @@
+//! The environment of a child of proj (SPEC §2): one builder for the supervisor's
+//! instances, the setup steps and the exporters, so that they cannot disagree.
+//!
+//! Later wins: proj's environment (without systemd's private variables, see
+//! [`crate::systemd::notify::PRIVATE_VARIABLES`]), `HOME`, `USER` and `LOGNAME` of the
+//! process's `user` (so a config can still override them), the `env_file`s line by
+//! line, `[env]`, the process's `env`, then what proj sets: `PROJ_PORT_<NAME>` for every
+//! process with a port, `PORT`, `PROJ_PROCESS`, `PROJ_INSTANCE`, and the supervisor
+//! marker that the guardian and the sweep look for.
+//!
+//! Values are templates (`config::interpolate`), each resolved against what comes
+//! before it: an env file's line against the earlier lines and files and proj's
+//! environment, `[env]` against all of those (and `PROJ_PORT_<NAME>`), a process's
+//! `env` also against its `PORT`, `PROJ_PROCESS` and `PROJ_INSTANCE`. The environment
+//! is built per child, never by changing proj's own.
+//!
+//! Hundreds of instances of one process are common, so what they share is built once
+//! per process ([`for_process`]) and held behind an `Arc`; [`for_instance`] adds the few
+//! variables of the instance itself (and the process `env` values that refer to them).
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::sync::Arc;
+
+use super::interpolate;
+use super::{Instance, Plan, ProcessSpec};
+use crate::process::SUPERVISOR_MARKER;
+
+/// Variables proj sets per instance: a process `env` value that refers to one of them
+/// is resolved per instance.
+const INSTANCE_VARIABLES: [&str; 2] = ["PORT", "PROJ_INSTANCE"];
+
+/// What every instance of one process shares.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcessEnvironment {
+    /// Resolved, sorted by name.
+    vars: Vec<(OsString, OsString)>,
+    /// The process `env` entries that refer to an instance variable, as written.
+    per_instance: Vec<(String, String)>,
+}
+
+/// A process's shared environment, one copy for all its instances.
+pub type Shared = Arc<ProcessEnvironment>;
+
+/// An instance's environment: its process's shared part, and its own few variables.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Environment {
+    shared: Shared,
+    own: Vec<(OsString, OsString)>,
+}
+
+impl Environment {
+    /// Every variable, as `(key, value)` pairs ready for `Command::envs`.
+    pub fn to_vec(&self) -> Vec<(OsString, OsString)> {
+        let overridden = |key: &OsString| self.own.iter().any(|(own, _)| own == key);
+        self.shared
+            .vars
+            .iter()
+            .filter(|(key, _)| !overridden(key))
+            .chain(&self.own)
+            .cloned()
+            .collect()
+    }
+}
+
+/// A map of variables being built, layer by layer.
+struct Layers(BTreeMap<OsString, OsString>);
+
+impl Layers {
+    fn from_inherited(inherited: &[(OsString, OsString)]) -> Layers {
+        let mut env: BTreeMap<OsString, OsString> = inherited.iter().cloned().collect();
+        env.retain(|key, _| !crate::systemd::notify::is_private(key));
+        Layers(env)
+    }
+
+    fn get(&self, name: &str) -> Option<String> {
+        self.0
+            .get(std::ffi::OsStr::new(name))
+            .map(|value| value.to_string_lossy().into_owned())
+    }
+
+    fn set(&mut self, key: &str, value: String) {
+        self.0.insert(key.into(), value.into());
+    }
+
+    /// The env files line by line (each sees the lines before it), then `[env]` (each
+    /// sees what came before `[env]`), with `extra` (proj's ports) visible to `[env]`.
+    fn add_project(&mut self, plan: &Plan, extra: &[(String, String)]) {
+        for (key, template) in &plan.dotenv {
+            let value = interpolate::expand(template, &|name| self.get(name));
+            self.set(key, value);
+        }
+        let lookup = |name: &str| {
+            extra
+                .iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.clone())
+                .or_else(|| self.get(name))
+        };
+        let resolved: Vec<(String, String)> = plan
+            .env
+            .iter()
+            .map(|(key, template)| (key.clone(), interpolate::expand(template, &lookup)))
+            .collect();
+        for (key, value) in resolved {
+            self.set(&key, value);
+        }
+    }
+}
+
+/// `PROJ_PORT_<NAME>` for every process with a port: its first instance's port.
+pub fn port_variables(plan: &Plan) -> Vec<(String, String)> {
+    plan.processes
+        .iter()
+        .filter_map(|process| {
+            let port = process.port?;
+            Some((port_variable(&process.name), port.to_string()))
+        })
+        .collect()
+}
+
+/// `PROJ_PORT_API` for `api`: upper-cased, `-` and `.` as `_`.
+pub fn port_variable(process: &str) -> String {
+    let name: String = process
+        .chars()
+        .map(|c| match c {
+            '-' | '.' => '_',
+            c => c.to_ascii_uppercase(),
+        })
+        .collect();
+    format!("PROJ_PORT_{name}")
+}
+
+/// What every instance of `process` gets: everything but its instance's own variables.
+pub fn for_process(
+    inherited: &[(OsString, OsString)],
+    plan: &Plan,
+    process: &ProcessSpec,
+) -> Shared {
+    let mut layers = Layers::from_inherited(inherited);
+    if let Some(user) = &process.user {
+        for (key, value) in crate::process::identity::login_environment(user) {
+            layers.set(key, value);
+        }
+    }
+    let ports = port_variables(plan);
+    layers.add_project(plan, &ports);
+    let mut proj_set = ports;
+    proj_set.push(("PROJ_PROCESS".into(), process.name.clone()));
+    let lookup = |name: &str| {
+        proj_set
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+            .or_else(|| layers.get(name))
+    };
+    let mut per_instance = Vec::new();
+    let mut resolved = Vec::new();
+    for (key, template) in &process.env {
+        let refers_to_instance = interpolate::references(template)
+            .iter()
+            .any(|reference| INSTANCE_VARIABLES.contains(&reference.name.as_str()));
+        if refers_to_instance {
+            per_instance.push((key.clone(), template.clone()));
+        } else {
+            resolved.push((key.clone(), interpolate::expand(template, &lookup)));
+        }
+    }
+    for (key, value) in resolved {
+        layers.set(&key, value);
+    }
+    for (key, value) in proj_set {
+        layers.set(&key, value);
+    }
+    Arc::new(ProcessEnvironment {
+        vars: layers.0.into_iter().collect(),
+        per_instance,
+    })
+}
+
+/// [`for_process`] for every process of `plan`, in plan order.
+pub fn for_plan(inherited: &[(OsString, OsString)], plan: &Plan) -> Vec<Shared> {
+    plan.processes
+        .iter()
+        .map(|process| for_process(inherited, plan, process))
+        .collect()
+}
+
+/// The environment of `instance`: its process's `shared` variables, the process `env`
+/// values that refer to instance variables, then `PORT`, `PROJ_PROCESS`,
+/// `PROJ_INSTANCE` and the supervisor marker.
+pub fn for_instance(shared: Shared, instance: &Instance, marker: &str) -> Environment {
+    let mut own: Vec<(OsString, OsString)> = Vec::with_capacity(4);
+    let mut proj_set: Vec<(&str, String)> = Vec::with_capacity(3);
+    if let Some(port) = instance.port {
+        proj_set.push(("PORT", port.to_string()));
+    }
+    proj_set.push(("PROJ_PROCESS", instance.process.clone()));
+    proj_set.push(("PROJ_INSTANCE", instance.index.to_string()));
+    if !shared.per_instance.is_empty() {
+        let lookup = |name: &str| {
+            proj_set
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value.clone())
+                .or_else(|| {
+                    shared
+                        .vars
+                        .iter()
+                        .find(|(key, _)| key == name)
+                        .map(|(_, value)| value.to_string_lossy().into_owned())
+                })
+        };
+        for (key, template) in &shared.per_instance {
+            let value = interpolate::expand(template, &lookup);
+            if !proj_set.iter().any(|(set, _)| set == key) {
+                own.push((key.into(), value.into()));
+            }
+        }
+    }
+    own.extend(proj_set.into_iter().map(|(k, v)| (k.into(), v.into())));
+    own.push((SUPERVISOR_MARKER.into(), marker.into()));
+    Environment { shared, own }
+}
+
+/// A setup step's environment: proj's, the env files, `[env]` and `PROJ_PORT_<NAME>`.
+pub fn for_setup(inherited: &[(OsString, OsString)], plan: &Plan) -> Vec<(OsString, OsString)> {
+    let mut layers = Layers::from_inherited(inherited);
+    let ports = port_variables(plan);
+    layers.add_project(plan, &ports);
+    for (key, value) in ports {
+        layers.set(&key, value);
+    }
+    layers.0.into_iter().collect()
+}
+
+/// For exporters: the variables proj would add for `instance` (everything but what
+/// it inherits, which the target provides), with references resolved against
+/// `inherited` (the exporting machine's environment).
+pub fn defined_for_instance(
+    inherited: &[(OsString, OsString)],
+    plan: &Plan,
+    process: &ProcessSpec,
+    instance: &Instance,
+) -> Vec<(String, String)> {
+    let defined: std::collections::BTreeSet<String> = plan
+        .dotenv
+        .iter()
+        .map(|(key, _)| key.clone())
+        .chain(plan.env.keys().cloned())
+        .chain(process.env.keys().cloned())
+        .chain(port_variables(plan).into_iter().map(|(key, _)| key))
+        .chain(["PORT", "PROJ_PROCESS", "PROJ_INSTANCE"].map(String::from))
+        .collect();
+    let shared = for_process(inherited, plan, process);
+    let env = for_instance(shared, instance, "");
+    env.to_vec()
+        .into_iter()
+        .filter(|(key, _)| key.to_str().is_some_and(|key| defined.contains(key)))
+        .map(|(key, value)| {
+            (
+                key.to_string_lossy().into_owned(),
+                value.to_string_lossy().into_owned(),
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::fixtures;
+
+    fn os(pairs: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect()
+    }
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn as_map(env: &Environment) -> BTreeMap<String, String> {
+        env.to_vec()
+            .into_iter()
+            .map(|(k, v)| (k.into_string().unwrap(), v.into_string().unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn later_sources_win_and_proj_variables_are_set() {
+        let process = ProcessSpec {
+            env: map(&[("B", "from-process"), ("PORT", "overridden-by-port")]),
+            port: Some(8000),
+            scale: 3,
+            ..fixtures::process("web", "true")
+        };
+        let plan = Plan {
+            env: map(&[("A", "from-project"), ("B", "from-project")]),
+            ..fixtures::plan(vec![process.clone()])
+        };
+        let instance = &process.instances()[1];
+        let inherited = os(&[
+            ("A", "inherited"),
+            ("HOME", "/root"),
+            ("NOTIFY_SOCKET", "@systemd"),
+            ("WATCHDOG_USEC", "30000000"),
+            ("WATCHDOG_PID", "1"),
+        ]);
+        let shared = for_process(&inherited, &plan, &process);
+        let env = as_map(&for_instance(shared, instance, "123-abc"));
+        let get = |key: &str| env.get(key).map(String::as_str);
+        assert_eq!(get("HOME"), Some("/root"));
+        assert_eq!(get("A"), Some("from-project"));
+        assert_eq!(get("B"), Some("from-process"));
+        assert_eq!(get("PORT"), Some("8001"));
+        assert_eq!(get("PROJ_PORT_WEB"), Some("8000"));
+        assert_eq!(get("PROJ_PROCESS"), Some("web"));
+        assert_eq!(get("PROJ_INSTANCE"), Some("2"));
+        assert_eq!(get(SUPERVISOR_MARKER), Some("123-abc"));
+        for private in crate::systemd::notify::PRIVATE_VARIABLES {
+            assert_eq!(get(private), None, "{private} reaches the child");
+        }
+    }
+
+    #[test]
+    fn references_resolve_through_every_layer() {
+        let api = ProcessSpec {
+            port: Some(9100),
+            ..fixtures::process("api-v2", "true")
+        };
+        let web = ProcessSpec {
+            env: map(&[
+                (
+                    "SELF",
+                    "http://127.0.0.1:$PORT/$PROJ_PROCESS/${PROJ_INSTANCE}",
+                ),
+                ("API", "http://127.0.0.1:${PROJ_PORT_API_V2}"),
+                ("FROM_FILE", "${URL}!"),
+                ("LITERAL", "$$PATH"),
+            ]),
+            port: Some(8000),
+            scale: 2,
+            ..fixtures::process("web", "true")
+        };
+        let plan = Plan {
+            dotenv: vec![
+                ("HOST".into(), "db".into()),
+                ("URL".into(), "postgres://$HOST/${NAME:-dev}".into()),
+                ("QUOTED".into(), "$$HOST".into()),
+            ],
+            env: map(&[("PATH", ".venv/bin:$PATH"), ("HOST", "ignored-by-URL")]),
+            ..fixtures::plan(vec![api, web.clone()])
+        };
+        let inherited = os(&[("PATH", "/usr/bin")]);
+        let shared = for_process(&inherited, &plan, &web);
+        let env = as_map(&for_instance(shared, &web.instances()[1], "m"));
+        assert_eq!(env["PATH"], ".venv/bin:/usr/bin");
+        assert_eq!(env["URL"], "postgres://db/dev");
+        assert_eq!(env["QUOTED"], "$HOST");
+        assert_eq!(env["SELF"], "http://127.0.0.1:8001/web/2");
+        assert_eq!(env["API"], "http://127.0.0.1:9100");
+        assert_eq!(env["FROM_FILE"], "postgres://db/dev!");
+        assert_eq!(env["LITERAL"], "$PATH");
+        let setup = for_setup(&inherited, &plan);
+        assert!(setup.contains(&("PATH".into(), ".venv/bin:/usr/bin".into())));
+        assert!(setup.contains(&("PROJ_PORT_API_V2".into(), "9100".into())));
+    }
+
+    #[test]
+    fn instances_of_a_process_share_one_copy_of_its_environment() {
+        let process = ProcessSpec {
+            scale: 2,
+            ..fixtures::process("web", "true")
+        };
+        let plan = fixtures::plan(vec![process.clone()]);
+        let shared = for_process(&os(&[("A", "1")]), &plan, &process);
+        let [first, second] =
+            [0, 1].map(|i| for_instance(shared.clone(), &process.instances()[i], "m"));
+        assert!(Arc::ptr_eq(&first.shared, &second.shared));
+        assert_ne!(first, second);
+        assert_eq!(first, for_instance(shared, &process.instances()[0], "m"));
+    }
+}
