@@ -55,6 +55,9 @@ _proj() {
             proj,restart)
                 cmd="proj__subcmd__restart"
                 ;;
+            proj,scale)
+                cmd="proj__subcmd__scale"
+                ;;
             proj,setup)
                 cmd="proj__subcmd__setup"
                 ;;
@@ -106,6 +109,9 @@ _proj() {
             proj__subcmd__help,restart)
                 cmd="proj__subcmd__help__subcmd__restart"
                 ;;
+            proj__subcmd__help,scale)
+                cmd="proj__subcmd__help__subcmd__scale"
+                ;;
             proj__subcmd__help,setup)
                 cmd="proj__subcmd__help__subcmd__setup"
                 ;;
@@ -125,7 +131,7 @@ _proj() {
 
     case "${cmd}" in
         proj)
-            opts="-f -h -V --file --color --help --version up clone setup check ps start stop restart logs reload down attach export completions man __guardian help"
+            opts="-f -h -V --file --color --help --version up clone setup check ps start stop restart scale logs reload down attach export completions man __guardian help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -365,7 +371,7 @@ _proj() {
             return 0
             ;;
         proj__subcmd__help)
-            opts="up clone setup check ps start stop restart logs reload down attach export completions man __guardian help"
+            opts="up clone setup check ps start stop restart scale logs reload down attach export completions man __guardian help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -560,6 +566,20 @@ _proj() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        proj__subcmd__help__subcmd__scale)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         proj__subcmd__help__subcmd__setup)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -725,6 +745,32 @@ _proj() {
             return 0
             ;;
         proj__subcmd__restart)
+            opts="-f -h -V --file --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        proj__subcmd__scale)
             opts="-f -h -V --file --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -94,6 +94,15 @@ pub enum Command {
         #[arg(value_name = "NAME", required = true)]
         names: Vec<String>,
     },
+    /// Change how many instances of processes run now (the highest-numbered stop first,
+    /// through their stop sequence)
+    Scale {
+        #[command(flatten)]
+        config: ConfigFile,
+        /// NAME=COUNT, e.g. `worker=3` (0 stops them all)
+        #[arg(value_name = "NAME=N", required = true, value_parser = parse_count)]
+        counts: Vec<(String, u32)>,
+    },
     /// Recent output of the running supervisor's processes, merged in time order
     Logs {
         #[command(flatten)]
@@ -223,6 +232,22 @@ impl RunShape {
             ..Default::default()
         }
     }
+}
+
+/// `worker=3` for `proj scale`.
+fn parse_count(text: &str) -> Result<(String, u32), String> {
+    let (name, count) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not NAME=N (e.g. `worker=3`)"))?;
+    if name.is_empty() {
+        return Err(format!("`{text}` names no process (e.g. `worker=3`)"));
+    }
+    let count = count.parse::<u32>().map_err(|_| {
+        format!(
+            "`{count}` is not a number of instances: write a whole number from 0, e.g. `{name}=3`"
+        )
+    })?;
+    Ok((name.to_string(), count))
 }
 
 #[derive(Debug, Args)]

@@ -36,6 +36,12 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Start { names, .. } => control::act(&context, Request::Start { names }),
         Command::Stop { names, .. } => control::act(&context, Request::Stop { names }),
         Command::Restart { names, .. } => control::act(&context, Request::Restart { names }),
+        Command::Scale { counts, .. } => control::act(
+            &context,
+            Request::Scale {
+                counts: counts.into_iter().collect(),
+            },
+        ),
         Command::Logs {
             follow,
             lines,
@@ -76,6 +82,7 @@ impl Command {
             | Command::Start { config, .. }
             | Command::Stop { config, .. }
             | Command::Restart { config, .. }
+            | Command::Scale { config, .. }
             | Command::Reload { config }
             | Command::Down { config }
             | Command::Attach { config, .. } => config.file.clone(),

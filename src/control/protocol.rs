@@ -51,6 +51,10 @@ pub enum Request {
     Restart {
         names: Vec<String>,
     },
+    /// Run this many instances of each named process.
+    Scale {
+        counts: std::collections::BTreeMap<String, u32>,
+    },
     /// The last `lines` lines of the named instances (all when empty), merged in time
     /// order; with `follow`, then every new line.
     Logs {
@@ -159,7 +163,9 @@ impl Response {
     pub fn refused(refusal: &Refusal) -> Response {
         let kind = match refusal {
             Refusal::NoNames => RefusalKind::NoNames,
-            Refusal::UnknownNames { .. } => RefusalKind::UnknownNames,
+            Refusal::UnknownNames { .. } | Refusal::UnknownProcesses { .. } => {
+                RefusalKind::UnknownNames
+            }
             Refusal::ShuttingDown => RefusalKind::ShuttingDown,
             Refusal::Stopped => RefusalKind::Stopped,
             Refusal::InvalidConfig(_) => RefusalKind::InvalidConfig,
@@ -187,9 +193,9 @@ impl From<BadRequest> for Response {
 
 impl Request {
     /// Every `command` a request may name (kept in step with the enum by a test).
-    pub const COMMANDS: [&'static str; 11] = [
-        "hello", "ps", "start", "stop", "restart", "logs", "reload", "down", "kill", "wait_up",
-        "watch",
+    pub const COMMANDS: [&'static str; 12] = [
+        "hello", "ps", "start", "stop", "restart", "scale", "logs", "reload", "down", "kill",
+        "wait_up", "watch",
     ];
 }
 
@@ -239,6 +245,7 @@ mod tests {
             | Request::Start { .. }
             | Request::Stop { .. }
             | Request::Restart { .. }
+            | Request::Scale { .. }
             | Request::Logs { .. }
             | Request::Reload
             | Request::Down
@@ -253,6 +260,9 @@ mod tests {
             Request::Start { names: names() },
             Request::Stop { names: names() },
             Request::Restart { names: names() },
+            Request::Scale {
+                counts: [("web".to_string(), 2)].into(),
+            },
             Request::Logs {
                 names: names(),
                 lines: 1,

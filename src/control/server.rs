@@ -187,6 +187,13 @@ async fn ask(commands: &Commands, request: Request) -> Option<Answer> {
         Request::Restart { names } => done(instances(
             call(commands, |reply| Command::Restart { names, reply }).await?,
         )),
+        Request::Scale { counts } => done(instances(
+            call(commands, |reply| Command::Scale {
+                counts: counts.into_iter().collect(),
+                reply,
+            })
+            .await?,
+        )),
         Request::Reload => done(
             match call(commands, |reply| Command::Reload { reply }).await? {
                 Ok(summary) => Response {

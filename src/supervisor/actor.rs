@@ -1,6 +1,6 @@
 //! The supervisor task and what it owns (see the module docs in `mod.rs`).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::ffi::OsString;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -204,6 +204,10 @@ pub(super) struct Supervisor {
     pub(super) systemd: super::systemd::Link,
     /// The file watchers of processes with `watch` (see [`crate::watch`]).
     pub(super) watches: crate::watch::Watches,
+    /// `proj scale` counts that hold for the rest of the run (see [`super::scale`]).
+    pub(super) runtime_scale: HashMap<String, u32>,
+    /// Each process's `scale` as the config file said it at the last load.
+    pub(super) file_scale: HashMap<String, u32>,
     /// `--exit-on-failure`.
     exit_on_failure: bool,
     /// The first instance that failed while `exit_on_failure` holds: `name: reason`.
@@ -227,6 +231,7 @@ impl Supervisor {
             instances: Vec::new(),
         });
         let shared_env = super::environment::for_plan(&inherited, &plan);
+        let file_scale = plan_scales(&plan);
         let mut supervisor = Supervisor {
             status,
             changed: true,
@@ -247,6 +252,8 @@ impl Supervisor {
             shutting_down: false,
             systemd: super::systemd::Link::from_env(),
             watches: crate::watch::Watches::default(),
+            runtime_scale: HashMap::new(),
+            file_scale,
             exit_on_failure: options.exit_on_failure,
             failed_first: None,
         };
@@ -701,6 +708,14 @@ impl Supervisor {
             gave_up: self.failed_first.take(),
         }
     }
+}
+
+/// Each process's `scale`, by name.
+fn plan_scales(plan: &Plan) -> HashMap<String, u32> {
+    plan.processes
+        .iter()
+        .map(|process| (process.name.clone(), process.scale))
+        .collect()
 }
 
 /// The account of each process of `plan`, looked up once.

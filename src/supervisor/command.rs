@@ -43,6 +43,13 @@ pub enum Command {
         names: Vec<String>,
         reply: Reply<Result<Vec<InstanceStatus>, Refusal>>,
     },
+    /// Run this many instances of these processes now: new ones start (ports by the
+    /// usual rule), the highest-numbered ones stop through their stop sequence.
+    /// Answered once they settled, with every instance of those processes.
+    Scale {
+        counts: Vec<(String, u32)>,
+        reply: Reply<Result<Vec<InstanceStatus>, Refusal>>,
+    },
     /// Re-read the config file and apply the difference.
     Reload {
         reply: Reply<Result<ReloadSummary, Refusal>>,
@@ -124,6 +131,11 @@ pub enum Refusal {
         unknown: Vec<String>,
         known: Vec<String>,
     },
+    /// Names that match no process (`proj scale` takes processes, not instances).
+    UnknownProcesses {
+        unknown: Vec<String>,
+        known: Vec<String>,
+    },
     /// proj is stopping everything.
     ShuttingDown,
     /// The supervisor ended before the request was answered.
@@ -139,7 +151,10 @@ impl Refusal {
     /// SPEC §4: 2 for bad usage or an invalid config, 1 for a runtime failure.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Refusal::NoNames | Refusal::UnknownNames { .. } | Refusal::InvalidConfig(_) => 2,
+            Refusal::NoNames
+            | Refusal::UnknownNames { .. }
+            | Refusal::UnknownProcesses { .. }
+            | Refusal::InvalidConfig(_) => 2,
             Refusal::ShuttingDown | Refusal::Stopped | Refusal::NotUp(_) => 1,
         }
     }
@@ -159,6 +174,12 @@ impl fmt::Display for Refusal {
             Refusal::UnknownNames { unknown, known } => write!(
                 f,
                 "no process or instance named {}; known: {}",
+                quoted(unknown),
+                quoted(known)
+            ),
+            Refusal::UnknownProcesses { unknown, known } => write!(
+                f,
+                "no process named {}; known: {}",
                 quoted(unknown),
                 quoted(known)
             ),

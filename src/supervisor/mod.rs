@@ -39,6 +39,7 @@ pub mod order;
 pub mod ready;
 mod reload;
 mod requests;
+mod scale;
 mod slot;
 pub mod snapshot;
 mod systemd;

@@ -37,6 +37,7 @@ impl Supervisor {
                 return Err(Refusal::InvalidConfig(error.render(false)));
             }
         };
+        let plan = self.keep_runtime_scale(plan);
         let (summary, touched) = self.apply_plan(plan);
         // Even when nothing changed, the next snapshot ends the reload for systemd.
         self.changed = true;
@@ -44,7 +45,10 @@ impl Supervisor {
         Ok((summary, touched))
     }
 
-    fn apply_plan(&mut self, new: Plan) -> (ReloadSummary, Vec<(usize, u64)>) {
+    /// Make `new` the plan: restart what changed, start what is new, stop what is gone.
+    /// Also the slots touched, with their run numbers before: restarted, started and
+    /// stopped ones, for a caller that waits until they settle.
+    pub(super) fn apply_plan(&mut self, new: Plan) -> (ReloadSummary, Vec<(usize, u64)>) {
         let old = self.adopt(new);
         let now = now();
         let mut summary = ReloadSummary::default();
@@ -117,6 +121,7 @@ impl Supervisor {
             slot.wanted = false;
             if slot.machine.state().is_active() {
                 summary.stopped.push(slot.instance.name.clone());
+                touched.push((index, slot.run));
             }
             self.apply(index, Input::Retire, now);
             self.apply(index, Input::Stop, now);

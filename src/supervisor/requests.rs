@@ -27,6 +27,13 @@ pub(super) enum Waiter {
     },
     /// Every instance `proj up` started is running (or exited cleanly), or one failed.
     Up { reply: Reply<command::WaitUp> },
+    /// What a scale started or stopped has settled: answer with every instance of the
+    /// scaled processes.
+    Scaled {
+        slots: Vec<(usize, u64)>,
+        processes: Vec<String>,
+        reply: Reply<Result<Vec<InstanceStatus>, Refusal>>,
+    },
     /// What a reload restarted or started has settled, as for a restart: answer with the
     /// summary, naming what failed.
     Reloaded {
@@ -69,6 +76,20 @@ impl Supervisor {
             } => {
                 let _ = reply.send(self.logs(&names, lines, follow));
             }
+            Command::Scale { counts, reply } => match self.scale(&counts) {
+                Ok(slots) => {
+                    let processes = counts.into_iter().map(|(name, _)| name).collect();
+                    self.waiters.push(Waiter::Scaled {
+                        slots,
+                        processes,
+                        reply,
+                    });
+                    self.answer_waiters();
+                }
+                Err(refusal) => {
+                    let _ = reply.send(Err(refusal));
+                }
+            },
             Command::Reload { reply } => {
                 if self.shutting_down {
                     let _ = reply.send(Err(Refusal::ShuttingDown));
@@ -211,6 +232,26 @@ impl Supervisor {
                         outcome,
                     });
                 }
+                Waiter::Scaled {
+                    slots,
+                    processes,
+                    reply,
+                } => {
+                    if !self.settled(&slots, true) {
+                        self.waiters.push(Waiter::Scaled {
+                            slots,
+                            processes,
+                            reply,
+                        });
+                        continue;
+                    }
+                    let instances = self
+                        .ps(None)
+                        .into_iter()
+                        .filter(|instance| processes.contains(&instance.process))
+                        .collect();
+                    let _ = reply.send(Ok(instances));
+                }
                 Waiter::Reloaded {
                     slots,
                     mut summary,
@@ -259,6 +300,9 @@ impl Supervisor {
                     let _ = reply.send(Err(Refusal::Stopped));
                 }
                 Waiter::Reloaded { reply, .. } => {
+                    let _ = reply.send(Err(Refusal::Stopped));
+                }
+                Waiter::Scaled { reply, .. } => {
                     let _ = reply.send(Err(Refusal::Stopped));
                 }
                 Waiter::Up { reply } => {

@@ -327,6 +327,24 @@ impl App {
                     };
                 }
             }
+            KeyCode::Char(key @ ('+' | '-')) => {
+                if let Some(instance) = self.selected_instance() {
+                    let process = instance.process.clone();
+                    let count = self
+                        .instances
+                        .iter()
+                        .filter(|other| other.process == process)
+                        .count();
+                    let count = if key == '+' {
+                        count + 1
+                    } else {
+                        count.saturating_sub(1)
+                    };
+                    let count = u32::try_from(count).unwrap_or(u32::MAX);
+                    self.say(format!("scaling {process} to {count}"));
+                    return vec![Effect::Send(Command::Scale { process, count })];
+                }
+            }
             code => self.scroll_key(code),
         }
         Vec::new()

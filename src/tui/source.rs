@@ -46,6 +46,11 @@ pub enum Command {
     Start(String),
     Stop(String),
     Restart(String),
+    /// Run this many instances of the process.
+    Scale {
+        process: String,
+        count: u32,
+    },
     /// Stop everything gracefully and end the supervisor (`q`, Ctrl-C).
     StopAll,
     /// Kill everything now (a second Ctrl-C).
@@ -63,6 +68,9 @@ impl Command {
             },
             Command::Restart(name) => Request::Restart {
                 names: vec![name.clone()],
+            },
+            Command::Scale { process, count } => Request::Scale {
+                counts: [(process.clone(), *count)].into(),
             },
             Command::StopAll => Request::Down,
             Command::KillAll => Request::Kill,
@@ -200,6 +208,14 @@ async fn carry_commands(
             Command::Start(name) => acted(|names, reply| To::Start { names, reply }, name),
             Command::Stop(name) => acted(|names, reply| To::Stop { names, reply }, name),
             Command::Restart(name) => acted(|names, reply| To::Restart { names, reply }, name),
+            Command::Scale { process, count } => {
+                let (reply, answer) = oneshot::channel();
+                let counts = vec![(process.clone(), *count)];
+                if supervisor.send(To::Scale { counts, reply }).is_err() {
+                    return;
+                }
+                Some(answer)
+            }
             Command::StopAll | Command::KillAll => {
                 let mode = if command == Command::KillAll {
                     ShutdownMode::Kill

@@ -295,6 +295,29 @@ fn r_restarts_and_s_stops_or_starts_the_selected_instance() {
 }
 
 #[test]
+fn plus_and_minus_scale_the_selected_process_by_one() {
+    let mut app = shop(Mode::Up);
+    // The shop's list: migrate, web, worker.1, worker.2, mail.
+    for _ in 0..2 {
+        press(&mut app, KeyCode::Down);
+    }
+    assert_eq!(
+        press(&mut app, KeyCode::Char('+')),
+        [Effect::Send(Command::Scale {
+            process: "worker".into(),
+            count: 3
+        })]
+    );
+    assert_eq!(
+        press(&mut app, KeyCode::Char('-')),
+        [Effect::Send(Command::Scale {
+            process: "worker".into(),
+            count: 1
+        })]
+    );
+}
+
+#[test]
 fn scrolling_pauses_follow_and_new_lines_do_not_move_the_view() {
     let mut app = shop(Mode::Up);
     render(&mut app, 120, 18);

@@ -589,6 +589,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("t", "timestamps on/off"),
     ("r", "restart the selected process"),
     ("s", "stop / start the selected process"),
+    ("+ -", "one instance more / less of the selected process"),
     ("c", "clear the log pane"),
     ("m", "copy mode: mouse selection by the terminal"),
     ("q", "stop everything and quit (attach: detach)"),
