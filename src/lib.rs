@@ -13,6 +13,7 @@ pub mod config;
 pub mod control;
 pub mod diagnostics;
 pub mod error;
+pub mod export;
 pub mod logs;
 pub mod process;
 pub mod setup;

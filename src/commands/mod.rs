@@ -6,6 +6,7 @@ mod completions;
 mod control;
 mod detach;
 mod export;
+mod export_manifests;
 mod logs;
 mod setup;
 mod up;
@@ -67,7 +68,7 @@ impl Command {
             Command::Up(args) => args.config.file.clone(),
             Command::Clone(args) => args.config.file.clone(),
             Command::Setup(args) => args.config.file.clone(),
-            Command::Export(args) => args.config.file.clone(),
+            Command::Export(args) => args.config().file.clone(),
             Command::Check { config }
             | Command::Ps { config, .. }
             | Command::Start { config, .. }

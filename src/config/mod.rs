@@ -64,6 +64,18 @@ pub fn load_str(path: &Path, source: &str) -> Result<Plan, ConfigError> {
     validate::build(raw, path, &root_of(path), diagnostics)
 }
 
+/// The variables of the plan's env files alone, without `[env]`: for exporters that keep
+/// the two apart (a Kubernetes Secret for the files, a ConfigMap for `[env]`). The files
+/// were validated when the plan was built; one changed since is read as it is now, and a
+/// line that no longer parses ends that file's contribution.
+pub fn env_file_values(plan: &Plan) -> EnvMap {
+    let mut env = EnvMap::new();
+    for path in &plan.env_files {
+        let _ = dotenv::load(path, path, &mut env);
+    }
+    env
+}
+
 /// The config file's directory, absolute and canonical when it exists.
 fn root_of(path: &Path) -> PathBuf {
     let dir = match path.parent() {
