@@ -399,7 +399,7 @@ pub(crate) fn for_process(
 
 /// The variables whose value points at this machine (`127.0.0.1`, `localhost`): in a
 /// cluster or a Compose network every process has its own address.
-pub(crate) fn local_addresses(variables: &[Variable]) -> Vec<&str> {
+pub(crate) fn local_addresses(variables: &[Variable]) -> Vec<&Variable> {
     variables
         .iter()
         .filter(|v| v.layer != Layer::EnvFile)
@@ -410,7 +410,6 @@ pub(crate) fn local_addresses(variables: &[Variable]) -> Vec<&str> {
             };
             text.contains("127.0.0.1") || text.contains("localhost")
         })
-        .map(|v| v.name.as_str())
         .collect()
 }
 

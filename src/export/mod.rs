@@ -93,6 +93,27 @@ fn header(command: &str, plan: &Plan) -> String {
     )
 }
 
+/// A note about a variable: the project's when it comes from `[env]` or an env file
+/// (said once, not once per process), else the process's.
+fn variable_note(process: &ProcessSpec, variable: &environment::Variable, message: &str) -> Note {
+    let key = format!("env.{}", variable.name);
+    match variable.layer {
+        environment::Layer::EnvFile | environment::Layer::Project => Note::project(key, message),
+        environment::Layer::Process | environment::Layer::Proj => {
+            Note::process(process, key, message)
+        }
+    }
+}
+
+/// Each note once, in the order first given.
+fn unique(notes: Vec<Note>) -> Vec<Note> {
+    let mut seen = std::collections::BTreeSet::new();
+    notes
+        .into_iter()
+        .filter(|note| seen.insert(note.to_string()))
+        .collect()
+}
+
 /// The restart settings that neither target can express, when they differ from the
 /// defaults (a default is what the orchestrator's own policy stands in for).
 fn restart_budget_notes(process: &ProcessSpec, target: &str) -> Vec<Note> {

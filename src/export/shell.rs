@@ -4,6 +4,7 @@
 //! `kill`, `command -v`), and say which tool they need where it is not.
 
 use std::fmt::Write;
+use std::path::Path;
 
 use super::environment::Part;
 
@@ -46,6 +47,17 @@ fn escape_in_double_quotes(text: &str) -> String {
         escaped.push(c);
     }
     escaped
+}
+
+/// `cd DIR || exit 1` on a line of its own when the process runs elsewhere than the
+/// project root (the image's working directory); relative to it when inside it.
+pub(crate) fn cd_line(root: &Path, cwd: &Path) -> String {
+    let dir = match cwd.strip_prefix(root) {
+        Ok(relative) if relative == Path::new("") => return String::new(),
+        Ok(relative) => relative,
+        Err(_) => cwd,
+    };
+    format!("cd {} || exit 1\n", single_quoted(&dir.to_string_lossy()))
 }
 
 /// Waits until a TCP connection to `host:port` succeeds, with the first of `nc`, `bash`

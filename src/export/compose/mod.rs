@@ -46,6 +46,19 @@ pub struct Options {
 const MANUAL_PROFILE: &str = "manual";
 
 pub fn export(plan: &Plan, options: &Options) -> Export {
+    let (file, notes) = build(plan, options);
+    let mut content = super::header("proj export compose", plan);
+    // Plain data of strings and numbers: serializing it cannot fail.
+    content.push_str(&super::yaml(&file).unwrap_or_default());
+    Export {
+        file_name: "compose.yaml".into(),
+        content,
+        notes: super::unique(notes),
+    }
+}
+
+/// The Compose file and the notes.
+fn build(plan: &Plan, options: &Options) -> (ComposeFile, Vec<Note>) {
     let files = crate::config::env_file_values(plan);
     let project = environment::project_only(plan, &files);
     let mut notes = super::common_notes(plan, "Compose");
@@ -59,14 +72,7 @@ pub fn export(plan: &Plan, options: &Options) -> Export {
         name: project_name(&plan.name),
         services,
     };
-    let mut content = super::header("proj export compose", plan);
-    // Plain data of strings and numbers: serializing it cannot fail.
-    content.push_str(&super::yaml(&file).unwrap_or_default());
-    Export {
-        file_name: "compose.yaml".into(),
-        content,
-        notes,
-    }
+    (file, notes)
 }
 
 fn service(
@@ -78,7 +84,7 @@ fn service(
     notes: &mut Vec<Note>,
 ) -> Service {
     let variables = shell_for_env_files(environment::for_process(plan, process, files, project));
-    let cd = cd_prefix(plan, process);
+    let cd = shell::cd_line(&plan.root, &process.cwd);
     let script = format!(
         "{}{cd}{}",
         environment::shell_prelude(&variables),
@@ -188,20 +194,6 @@ fn relative_path(from: &Path, to: &Path) -> String {
     }
 }
 
-fn cd_prefix(plan: &Plan, process: &ProcessSpec) -> String {
-    match process.cwd.strip_prefix(&plan.root) {
-        Ok(relative) if relative == Path::new("") => String::new(),
-        Ok(relative) => format!(
-            "cd {} && ",
-            shell::single_quoted(&relative.to_string_lossy())
-        ),
-        Err(_) => format!(
-            "cd {} && ",
-            shell::single_quoted(&process.cwd.to_string_lossy())
-        ),
-    }
-}
-
 /// Values that reference an env file's value are left to the container's sh: the
 /// files' values stay in the files, out of compose.yaml.
 fn shell_for_env_files(variables: Vec<Variable>) -> Vec<Variable> {
@@ -245,19 +237,19 @@ fn environment_notes(process: &ProcessSpec, variables: &[Variable]) -> Vec<Note>
     let mut notes = Vec::new();
     for variable in variables {
         if matches!(variable.value, Value::Shell(_)) {
-            notes.push(Note::process(
+            notes.push(super::variable_note(
                 process,
-                format!("env.{}", variable.name),
+                variable,
                 "has references Compose cannot resolve (the image's environment, an env \
                  file's value, a default): the container's sh sets it before the command \
                  (healthchecks do not see it)",
             ));
         }
     }
-    for name in environment::local_addresses(variables) {
-        notes.push(Note::process(
+    for variable in environment::local_addresses(variables) {
+        notes.push(super::variable_note(
             process,
-            format!("env.{name}"),
+            variable,
             "points at 127.0.0.1 or localhost: in Compose each service has its own \
              address; reach another by its service name (`http://api:8000`)",
         ));

@@ -45,6 +45,21 @@ struct Context<'a> {
 /// The manifests for `plan`, or why they cannot be written (two processes whose names
 /// become the same Kubernetes name).
 pub fn export(plan: &Plan, options: &Options) -> Result<Export, String> {
+    let (objects, notes) = build(plan, options)?;
+    let mut content = super::header("proj export kubernetes", plan);
+    for object in &objects {
+        content.push_str("---\n");
+        content.push_str(&super::yaml(object)?);
+    }
+    Ok(Export {
+        file_name: format!("{}.k8s.yaml", plan.name),
+        content,
+        notes: super::unique(notes),
+    })
+}
+
+/// The objects in file order (ConfigMap, Secret, then each process's), and the notes.
+fn build(plan: &Plan, options: &Options) -> Result<(Vec<Object>, Vec<Note>), String> {
     check_names(plan)?;
     let files = crate::config::env_file_values(plan);
     let project = environment::project_only(plan, &files);
@@ -115,16 +130,7 @@ pub fn export(plan: &Plan, options: &Options) -> Result<Export, String> {
             }
         }
     }
-    let mut content = super::header("proj export kubernetes", plan);
-    for object in &objects {
-        content.push_str("---\n");
-        content.push_str(&super::yaml(object)?);
-    }
-    Ok(Export {
-        file_name: format!("{}.k8s.yaml", plan.name),
-        content,
-        notes,
-    })
+    Ok((objects, notes))
 }
 
 fn text_of(part: &Part) -> &str {

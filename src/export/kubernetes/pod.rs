@@ -18,13 +18,12 @@
 //!   as an init container (its own dependencies first), unless `--no-init-oneshots`.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use crate::config::{ProcessSpec, ReadyProbe};
 
 use super::super::environment::{self, Layer, Part, Value, Variable};
 use super::super::names::dns_label;
-use super::super::{Note, shell, whole_seconds};
+use super::super::{Note, shell, variable_note, whole_seconds};
 use super::Context;
 use super::objects::*;
 
@@ -76,7 +75,7 @@ fn container(
     variables: &[Variable],
     notes: &mut Vec<Note>,
 ) -> Container {
-    let cd = cd_prefix(context, process);
+    let cd = shell::cd_line(&context.plan.root, &process.cwd);
     let script = format!(
         "{}{cd}{}",
         environment::shell_prelude(variables),
@@ -108,21 +107,6 @@ fn container(
 /// `$(NAME)` expansion, where `$$` is a literal `$`.
 fn container_command(script: &str) -> Vec<String> {
     vec!["sh".into(), "-c".into(), script.replace('$', "$$")]
-}
-
-/// `cd DIR && ` when the process runs elsewhere than the project root.
-fn cd_prefix(context: &Context, process: &ProcessSpec) -> String {
-    match process.cwd.strip_prefix(&context.plan.root) {
-        Ok(relative) if relative == Path::new("") => String::new(),
-        Ok(relative) => format!(
-            "cd {} && ",
-            shell::single_quoted(&relative.to_string_lossy())
-        ),
-        Err(_) => format!(
-            "cd {} && ",
-            shell::single_quoted(&process.cwd.to_string_lossy())
-        ),
-    }
 }
 
 /// The env files' Secret, then `[env]`'s ConfigMap: a later source wins, as `[env]`
@@ -183,19 +167,19 @@ fn environment_notes(process: &ProcessSpec, variables: &[Variable]) -> Vec<Note>
     let mut notes = Vec::new();
     for variable in variables {
         if matches!(variable.value, Value::Shell(_)) {
-            notes.push(Note::process(
+            notes.push(variable_note(
                 process,
-                format!("env.{}", variable.name),
+                variable,
                 "refers to the image's environment, to itself or has a default, which \
                  Kubernetes cannot expand: the container's sh sets it before the command \
                  (exec probes do not see it)",
             ));
         }
     }
-    for name in environment::local_addresses(variables) {
-        notes.push(Note::process(
+    for variable in environment::local_addresses(variables) {
+        notes.push(variable_note(
             process,
-            format!("env.{name}"),
+            variable,
             "points at 127.0.0.1 or localhost: in Kubernetes each process has its own \
              pod; reach another by its Service name (`http://api:8000`)",
         ));
