@@ -85,7 +85,9 @@ fn build(plan: &Plan, options: &Options) -> Result<(Vec<Object>, Vec<Note>), Str
         plan,
         options,
         config_map: (!config_data.is_empty()).then(|| format!("{project_name}-env")),
-        secret: (!secret_data.is_empty()).then(|| format!("{project_name}-env-files")),
+        // Referenced whenever there are env files, optional: a file missing at export
+        // (a .env that setup makes) can still become the Secret later.
+        secret: (!plan.env_files.is_empty()).then(|| format!("{project_name}-env-files")),
         files,
         project,
     };
@@ -99,7 +101,25 @@ fn build(plan: &Plan, options: &Options) -> Result<(Vec<Object>, Vec<Note>), Str
             data: config_data,
         }));
     }
-    if let Some(name) = &context.secret {
+    if let Some(name) = context.secret.as_ref().filter(|_| secret_data.is_empty()) {
+        let files: Vec<String> = plan
+            .env_files
+            .iter()
+            .map(|path| {
+                let shown = path.strip_prefix(&plan.root).unwrap_or(path);
+                format!("--from-env-file={}", shown.display())
+            })
+            .collect();
+        notes.push(Note::project(
+            "env_file",
+            format!(
+                "had no values at export: pods take the Secret {name} if it exists; \
+                 create it with `kubectl create secret generic {name} {}`",
+                files.join(" ")
+            ),
+        ));
+    }
+    if let Some(name) = context.secret.as_ref().filter(|_| !secret_data.is_empty()) {
         notes.push(Note::project(
             "env_file",
             format!(

@@ -131,6 +131,9 @@ pub(crate) struct EnvFromSource {
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct NameRef {
     pub name: String,
+    /// The pod starts without it when it does not exist.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub optional: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

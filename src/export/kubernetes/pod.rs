@@ -116,12 +116,18 @@ fn env_from(context: &Context) -> Vec<EnvFromSource> {
     if let Some(name) = &context.secret {
         sources.push(EnvFromSource {
             config_map_ref: None,
-            secret_ref: Some(NameRef { name: name.clone() }),
+            secret_ref: Some(NameRef {
+                name: name.clone(),
+                optional: true,
+            }),
         });
     }
     if let Some(name) = &context.config_map {
         sources.push(EnvFromSource {
-            config_map_ref: Some(NameRef { name: name.clone() }),
+            config_map_ref: Some(NameRef {
+                name: name.clone(),
+                optional: false,
+            }),
             secret_ref: None,
         });
     }
@@ -228,6 +234,16 @@ fn probes(
             return (None, None);
         }
     };
+    if let ReadyProbe::Http(url) = ready
+        && HttpUrl::parse(url).is_some_and(|url| is_local(&url.host))
+    {
+        notes.push(Note::process(
+            process,
+            "ready",
+            "probes 127.0.0.1; the kubelet probes the pod's address, so the process must \
+             listen on all addresses (0.0.0.0), not only on 127.0.0.1",
+        ));
+    }
     let timeout_seconds = whole_seconds(process.lifecycle.ready_timeout) as u32;
     let readiness = Probe {
         handler: handler.clone(),
@@ -261,10 +277,7 @@ pub(super) fn handler(
             let url = HttpUrl::parse(&url).ok_or(format!(
                 "= {{ http = \"{url}\" }} is not an http(s) URL: left out"
             ))?;
-            let local = matches!(
-                url.host.as_str(),
-                "127.0.0.1" | "localhost" | "0.0.0.0" | "::1" | "[::1]"
-            );
+            let local = is_local(&url.host);
             Ok((
                 Handler::HttpGet {
                     // The kubelet probes the pod's address: the process must listen on
@@ -287,6 +300,15 @@ pub(super) fn handler(
                                    container's output; the pod is ready once it runs"
             .into()),
     }
+}
+
+/// Whether `host` is this machine: proj probes there, the kubelet probes the pod's
+/// address instead.
+fn is_local(host: &str) -> bool {
+    matches!(
+        host,
+        "127.0.0.1" | "localhost" | "0.0.0.0" | "::1" | "[::1]"
+    )
 }
 
 /// A probe's text with its references resolved at export time (`$PORT` → `8000`), or
