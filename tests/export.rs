@@ -5,7 +5,7 @@
 //!
 //! A validator that is not installed skips its check with a message on stderr;
 //! `.ci/run` installs both and sets PROJ_REQUIRE_VALIDATORS=1, which turns a missing
-//! one into a failure.
+//! one into a failure. Debian's `docker-compose config` is used as well when installed.
 
 mod support;
 
@@ -141,8 +141,23 @@ fn validate_kubernetes(file: &Path) {
 }
 
 /// The Compose Specification's JSON schema (vendored by check-jsonschema): unknown
-/// fields are refused.
+/// fields are refused. Also Debian's docker-compose (1.29) when it is installed: the
+/// file is meant for both.
 fn validate_compose(file: &Path) {
+    if installed("docker-compose") {
+        let output = Command::new("docker-compose")
+            .arg("-f")
+            .arg(file)
+            .args(["config", "--quiet"])
+            .output()
+            .expect("run docker-compose");
+        assert!(
+            output.status.success(),
+            "docker-compose config refuses {}:\n{}",
+            file.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
     if !installed("check-jsonschema") {
         skip("check-jsonschema is not installed (pip install check-jsonschema)");
         return;

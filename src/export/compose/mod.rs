@@ -9,13 +9,16 @@
 //!   (a literal `$` for Compose). References to variables the config defines are resolved
 //!   at export time (Compose has no dependent variables), except those reaching into an
 //!   env file, whose values stay out of compose.yaml: the container's sh resolves them.
-//! - **Environment**: the env files as `env_file` (`required: false`, as proj skips a
-//!   missing one), `[env]` and the process's `env` as `environment`, plus `PORT`,
+//! - **Environment**: the env files that exist as `env_file` (Compose refuses a missing
+//!   one, proj skips it: a note names it), `[env]` and the process's `env` as `environment`, plus `PORT`,
 //!   `PROJ_PROCESS`, `PROJ_INSTANCE` (one replica only) and `PROJ_PORT_<NAME>`.
 //! - **`ready`** → `healthcheck`, in sh alone where possible: `tcp` reads
 //!   `/proc/net/tcp` for a listening socket; `http` uses curl, wget or python3 when the
 //!   image has one, else checks that the port listens (a note says so); `exec` runs the
-//!   command. `ready_timeout` is `start_period`, probed every second meanwhile.
+//!   command, every 2 s. `ready_timeout` is `start_period`.
+//! - **Compatibility**: valid for the Compose Specification and for Debian's
+//!   docker-compose 1.29 alike, hence no top-level `name` (the header says `-p NAME`),
+//!   no `start_interval`, and `env_file` as plain paths.
 //! - **`depends_on`** → `service_completed_successfully` (a oneshot), `service_healthy`
 //!   (a dependency with a healthcheck), `service_started` (without).
 //! - **`port`** → `PORT` = `port` in every replica, published on the host as proj would:
@@ -48,6 +51,10 @@ const MANUAL_PROFILE: &str = "manual";
 pub fn export(plan: &Plan, options: &Options) -> Export {
     let (file, notes) = build(plan, options);
     let mut content = super::header("proj export compose", plan);
+    content.push_str(&format!(
+        "# Run it as project {name}: docker compose -p {name} -f compose.yaml up\n",
+        name = project_name(&plan.name)
+    ));
     // Plain data of strings and numbers: serializing it cannot fail.
     content.push_str(&super::yaml(&file).unwrap_or_default());
     Export {
@@ -68,10 +75,18 @@ fn build(plan: &Plan, options: &Options) -> (ComposeFile, Vec<Note>) {
         let service = service(plan, process, options, &files, &project, &mut notes);
         services.insert(process.name.clone(), service);
     }
-    let file = ComposeFile {
-        name: project_name(&plan.name),
-        services,
-    };
+    for path in plan.env_files.iter().filter(|path| !path.is_file()) {
+        let shown = path.strip_prefix(&plan.root).unwrap_or(path);
+        notes.push(Note::project(
+            "env_file",
+            format!(
+                "{} does not exist at export: left out of env_file (Compose refuses a \
+                 missing file); export again once it exists",
+                shown.display()
+            ),
+        ));
+    }
+    let file = ComposeFile { services };
     (file, notes)
 }
 
@@ -127,10 +142,8 @@ fn service(
         env_file: plan
             .env_files
             .iter()
-            .map(|path| EnvFile {
-                path: escape(&relative_path(&options.output_dir, path)),
-                required: false,
-            })
+            .filter(|path| path.is_file())
+            .map(|path| escape(&relative_path(&options.output_dir, path)))
             .collect(),
         environment: environment_values(&variables),
         ports: ports(process),
@@ -380,11 +393,12 @@ fn healthcheck(
     };
     Some(Healthcheck {
         test: vec!["CMD-SHELL".into(), escape(&script)],
-        interval: "10s".into(),
+        // As often as a kubelet probes: `service_healthy` dependants start promptly
+        // (Debian's docker-compose has no `start_interval`).
+        interval: "2s".into(),
         timeout: duration(timeout),
         retries: 3,
         start_period: duration(process.lifecycle.ready_timeout),
-        start_interval: "1s".into(),
     })
 }
 

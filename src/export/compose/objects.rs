@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+/// No top-level `name`: Debian's docker-compose (1.29) refuses it; the header says to
+/// pass `-p PROJECT`.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct ComposeFile {
-    /// The Compose project name.
-    pub name: String,
     pub services: BTreeMap<String, Service>,
 }
 
@@ -19,8 +19,9 @@ pub(crate) struct Service {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub build: Option<String>,
     pub command: Vec<String>,
+    /// The env files that exist at export (Compose refuses a missing one, proj skips it).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub env_file: Vec<EnvFile>,
+    pub env_file: Vec<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub environment: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -40,13 +41,6 @@ pub(crate) struct Service {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub(crate) struct EnvFile {
-    pub path: String,
-    /// proj skips a missing env file; so does Compose with `required: false`.
-    pub required: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
 pub(crate) struct Dependency {
     pub condition: &'static str,
 }
@@ -58,7 +52,6 @@ pub(crate) struct Healthcheck {
     pub timeout: String,
     pub retries: u32,
     pub start_period: String,
-    pub start_interval: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
