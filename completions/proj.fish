@@ -132,6 +132,7 @@ always\t''
 never\t''"
 complete -c proj -n "__fish_proj_using_subcommand attach" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c proj -n "__fish_proj_using_subcommand attach" -s V -l version -d 'Print version'
+complete -c proj -n "__fish_proj_using_subcommand export; and not __fish_seen_subcommand_from systemd kubernetes compose help" -s f -l file -d 'The config file (default: proj.toml or Procfile, found by walking up)' -r -F
 complete -c proj -n "__fish_proj_using_subcommand export; and not __fish_seen_subcommand_from systemd kubernetes compose help" -l color -d 'When to use colours' -r -f -a "auto\t'Colours when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"

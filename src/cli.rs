@@ -215,18 +215,23 @@ pub struct SetupArgs {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
+    /// `proj export -f PATH TARGET`, as before targets were subcommands.
+    #[command(flatten)]
+    pub config: ConfigFile,
+
     #[command(subcommand)]
     pub target: ExportTarget,
 }
 
 impl ExportArgs {
-    /// `-f, --file`, wherever the target's flags put it.
-    pub fn config(&self) -> &ConfigFile {
-        match &self.target {
+    /// `-f, --file`: after the target (`proj export kubernetes -f PATH`), else before it.
+    pub fn config_file(&self) -> Option<PathBuf> {
+        let after = match &self.target {
             ExportTarget::Systemd(args) => &args.config,
             ExportTarget::Kubernetes(args) => &args.config,
             ExportTarget::Compose(args) => &args.config,
-        }
+        };
+        after.file.clone().or_else(|| self.config.file.clone())
     }
 }
 

@@ -68,7 +68,7 @@ impl Command {
             Command::Up(args) => args.config.file.clone(),
             Command::Clone(args) => args.config.file.clone(),
             Command::Setup(args) => args.config.file.clone(),
-            Command::Export(args) => args.config().file.clone(),
+            Command::Export(args) => args.config_file(),
             Command::Check { config }
             | Command::Ps { config, .. }
             | Command::Start { config, .. }
