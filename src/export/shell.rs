@@ -192,6 +192,38 @@ mod tests {
         );
     }
 
+    /// A server that answers every connection with `status`, on a free port.
+    fn http_server(status: &'static str) -> u16 {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                let mut request = [0u8; 1024];
+                let _ = stream.read(&mut request);
+                let _ = write!(stream, "HTTP/1.0 {status}\r\nContent-Length: 0\r\n\r\n");
+            }
+        });
+        port
+    }
+
+    #[test]
+    fn the_http_check_runs_with_whatever_tool_there_is() {
+        let ok = http_server("200 OK");
+        let url = format!("http://127.0.0.1:{ok}/health");
+        assert!(sh(&http_get(&url, Some(ok))).success());
+        let broken = http_server("500 Internal Server Error");
+        let url = format!("http://127.0.0.1:{broken}/health");
+        assert!(!sh(&http_get(&url, Some(broken))).success());
+    }
+
+    #[test]
+    fn the_tcp_wait_returns_once_the_port_answers() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        assert!(sh(&wait_for_tcp("127.0.0.1", port)).success());
+    }
+
     #[test]
     fn the_tcp_wait_is_valid_sh() {
         let script = wait_for_tcp("db", 5432);

@@ -417,7 +417,7 @@ fn init(
                 continue;
             }
             init(context, dependency, containers, seen, notes);
-            let init_name = format!("run-{label}");
+            let init_name = dns_label(&format!("run-{label}"));
             if seen.insert(init_name.clone()) {
                 let variables = environment::for_process(
                     context.plan,
@@ -433,7 +433,7 @@ fn init(
                 containers.push(run);
             }
         } else if let Some(port) = dependency.port {
-            let init_name = format!("wait-{label}");
+            let init_name = dns_label(&format!("wait-{label}"));
             if seen.insert(init_name.clone()) {
                 containers.push(Container {
                     name: init_name,
