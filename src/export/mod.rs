@@ -17,6 +17,7 @@ pub mod compose;
 mod environment;
 pub mod kubernetes;
 mod names;
+mod references;
 mod shell;
 
 use std::fmt;

@@ -24,13 +24,14 @@
 //! - **`port`** → `PORT` = `port` in every replica, published on the host as proj would:
 //!   `8000:8000`, or `8000-8001:8000` for two replicas.
 
+mod healthcheck;
 mod objects;
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
-use crate::config::{EnvMap, Plan, ProcessSpec, ReadyProbe, RestartPolicy};
+use crate::config::{EnvMap, Plan, ProcessSpec, RestartPolicy};
 
 use super::environment::{self, Layer, Value, Variable};
 use super::{Export, Note, shell};
@@ -106,7 +107,7 @@ fn service(
         process.command
     );
     notes.extend(environment_notes(process, &variables));
-    let healthcheck = healthcheck(process, &variables, &cd, notes);
+    let healthcheck = healthcheck::healthcheck(process, &variables, &cd, notes);
     let starts = super::started_by_up(plan, process);
     if !starts {
         notes.push(Note::process(
@@ -165,7 +166,7 @@ fn service(
 }
 
 /// `$` is literal for Compose as `$$`.
-fn escape(text: &str) -> String {
+pub(super) fn escape(text: &str) -> String {
     text.replace('$', "$$")
 }
 
@@ -315,7 +316,7 @@ fn dependencies(plan: &Plan, process: &ProcessSpec) -> BTreeMap<String, Dependen
         .map(|dependency| {
             let condition = if dependency.lifecycle.oneshot {
                 "service_completed_successfully"
-            } else if has_healthcheck(dependency) {
+            } else if healthcheck::has_healthcheck(dependency) {
                 "service_healthy"
             } else {
                 "service_started"
@@ -325,96 +326,8 @@ fn dependencies(plan: &Plan, process: &ProcessSpec) -> BTreeMap<String, Dependen
         .collect()
 }
 
-fn has_healthcheck(process: &ProcessSpec) -> bool {
-    matches!(
-        process.ready,
-        Some(ReadyProbe::Tcp(_) | ReadyProbe::Http(_) | ReadyProbe::Exec(_))
-    )
-}
-
-/// `ready` as a healthcheck that needs only sh where it can.
-fn healthcheck(
-    process: &ProcessSpec,
-    variables: &[Variable],
-    cd: &str,
-    notes: &mut Vec<Note>,
-) -> Option<Healthcheck> {
-    let resolve = |text: &str| -> Option<String> {
-        let parts = environment::parse(text);
-        let known = environment::references(&parts).all(|(name, _)| {
-            variables.iter().any(|v| {
-                v.name == name && matches!(v.value, Value::Literal(_) | Value::Dependent(_))
-            })
-        });
-        known.then(|| environment::resolve(&parts, variables))
-    };
-    let (script, timeout) = match process.ready.as_ref()? {
-        ReadyProbe::Tcp(port) => match resolve(port).and_then(|p| p.trim().parse::<u16>().ok()) {
-            Some(port) => (shell::listening(port), Duration::from_secs(1)),
-            None => {
-                notes.push(Note::process(
-                    process,
-                    "ready",
-                    format!("= {{ tcp = \"{port}\" }} is not a port known at export time: no healthcheck"),
-                ));
-                return None;
-            }
-        },
-        ReadyProbe::Http(url) => {
-            let Some(url) = resolve(url) else {
-                notes.push(Note::process(
-                    process,
-                    "ready",
-                    "= { http } refers to a variable the config does not define: no healthcheck",
-                ));
-                return None;
-            };
-            notes.push(Note::process(
-                process,
-                "ready",
-                "= { http }: the healthcheck uses curl, wget or python3 from the image; \
-                 with none of them it only checks that the port is listening",
-            ));
-            (
-                shell::http_get(&url, url_port(&url)),
-                Duration::from_secs(5),
-            )
-        }
-        ReadyProbe::Exec(command) => (format!("{cd}{command}"), Duration::from_secs(10)),
-        ReadyProbe::Log(_) => {
-            notes.push(Note::process(
-                process,
-                "ready",
-                "= { log } is left out: Compose cannot check a container's output; \
-                 dependants wait for it to start (service_started)",
-            ));
-            return None;
-        }
-    };
-    Some(Healthcheck {
-        test: vec!["CMD-SHELL".into(), escape(&script)],
-        // As often as a kubelet probes: `service_healthy` dependants start promptly
-        // (Debian's docker-compose has no `start_interval`).
-        interval: "2s".into(),
-        timeout: duration(timeout),
-        retries: 3,
-        start_period: duration(process.lifecycle.ready_timeout),
-    })
-}
-
-/// The port of an `http://host:port/…` URL (for the fallback that checks it listens).
-fn url_port(url: &str) -> Option<u16> {
-    let rest = url.split_once("://")?.1;
-    let authority = rest.split('/').next()?;
-    match authority.rsplit_once(':') {
-        Some((_, port)) => port.parse().ok(),
-        None if url.starts_with("https") => Some(443),
-        None => Some(80),
-    }
-}
-
 /// A Compose duration: `10s`, `1500ms`.
-fn duration(duration: Duration) -> String {
+pub(super) fn duration(duration: Duration) -> String {
     if duration.subsec_millis() == 0 {
         format!("{}s", duration.as_secs())
     } else {

@@ -9,8 +9,10 @@
 //! Objects are named after the process as a DNS label (`Web_API` → `web-api`), labelled
 //! `app.kubernetes.io/{name,part-of,managed-by}`, and selected by name and part-of.
 
+mod dependencies;
 mod objects;
 mod pod;
+mod probes;
 
 use std::collections::BTreeMap;
 

@@ -243,7 +243,7 @@ ready = { log = "listening" }
 
 #[test]
 fn http_urls_are_split_for_the_probe() {
-    use super::pod::HttpUrl;
+    use super::probes::HttpUrl;
     assert_eq!(
         HttpUrl::parse("https://example.com/x"),
         Some(HttpUrl {
