@@ -43,7 +43,7 @@ complete -c proj -n "__fish_proj_needs_command" -f -a "logs" -d 'Recent output o
 complete -c proj -n "__fish_proj_needs_command" -f -a "reload" -d 'Re-read proj.toml: restart what changed, start what is new, stop what is gone'
 complete -c proj -n "__fish_proj_needs_command" -f -a "down" -d 'Stop everything (reverse dependency order) and end the supervisor'
 complete -c proj -n "__fish_proj_needs_command" -f -a "attach" -d 'The TUI on the running supervisor (`q` detaches, the processes keep running)'
-complete -c proj -n "__fish_proj_needs_command" -f -a "export" -d 'Write unit files for running the project in production (`proj export systemd`)'
+complete -c proj -n "__fish_proj_needs_command" -f -a "export" -d 'Write what runs the project elsewhere: systemd units, Kubernetes manifests, a Compose file'
 complete -c proj -n "__fish_proj_needs_command" -f -a "completions" -d 'Print shell completions'
 complete -c proj -n "__fish_proj_needs_command" -f -a "man" -d 'Write the man pages: proj(1) and one per subcommand (without -o: proj(1) on stdout)'
 complete -c proj -n "__fish_proj_needs_command" -f -a "__guardian" -d 'The guardian that cleans up if proj is killed (internal)'
@@ -147,18 +147,50 @@ always\t''
 never\t''"
 complete -c proj -n "__fish_proj_using_subcommand attach" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c proj -n "__fish_proj_using_subcommand attach" -s V -l version -d 'Print version'
-complete -c proj -n "__fish_proj_using_subcommand export" -s f -l file -d 'The config file (default: proj.toml or Procfile, found by walking up)' -r -F
-complete -c proj -n "__fish_proj_using_subcommand export" -s o -l output -d 'The directory to write the files into (default: the current directory)' -r -F
-complete -c proj -n "__fish_proj_using_subcommand export" -l watchdog -d 'WatchdogSec=: systemd restarts proj when its supervisor stops answering for this long (e.g. 30s)' -r
-complete -c proj -n "__fish_proj_using_subcommand export" -l user -d 'User=: the account proj itself runs as (with --per-process: every process without its own `user`)' -r
-complete -c proj -n "__fish_proj_using_subcommand export" -l type -d 'Type= of PROJECT.service (default: notify-reload when this machine\'s systemd has it, version 253 or later; notify otherwise)' -r -f -a "notify\t'Type=notify, ExecReload= sends SIGHUP (any systemd)'
-notify-reload\t'Type=notify-reload: `systemctl reload` waits until the reload is done (systemd 253+)'"
-complete -c proj -n "__fish_proj_using_subcommand export" -l color -d 'When to use colours' -r -f -a "auto\t'Colours when stdout is a terminal and NO_COLOR is not set'
+complete -c proj -n "__fish_proj_using_subcommand export; and not __fish_seen_subcommand_from systemd kubernetes compose help" -s f -l file -d 'The config file (default: proj.toml or Procfile, found by walking up)' -r -F
+complete -c proj -n "__fish_proj_using_subcommand export; and not __fish_seen_subcommand_from systemd kubernetes compose help" -l color -d 'When to use colours' -r -f -a "auto\t'Colours when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
-complete -c proj -n "__fish_proj_using_subcommand export" -l per-process -d 'One unit per instance plus PROJECT.target (foreman\'s layout): systemd runs each process itself, without proj\'s probes, dependency gating or log files'
-complete -c proj -n "__fish_proj_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c proj -n "__fish_proj_using_subcommand export" -s V -l version -d 'Print version'
+complete -c proj -n "__fish_proj_using_subcommand export; and not __fish_seen_subcommand_from systemd kubernetes compose help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c proj -n "__fish_proj_using_subcommand export; and not __fish_seen_subcommand_from systemd kubernetes compose help" -s V -l version -d 'Print version'
+complete -c proj -n "__fish_proj_using_subcommand export; and not __fish_seen_subcommand_from systemd kubernetes compose help" -f -a "systemd" -d 'systemd unit(s): PROJECT.service running `proj up`, or one unit per instance'
+complete -c proj -n "__fish_proj_using_subcommand export; and not __fish_seen_subcommand_from systemd kubernetes compose help" -f -a "kubernetes" -d 'Kubernetes manifests: PROJECT.k8s.yaml (Deployments, Services, Jobs, a ConfigMap and a Secret)'
+complete -c proj -n "__fish_proj_using_subcommand export; and not __fish_seen_subcommand_from systemd kubernetes compose help" -f -a "compose" -d 'A Compose file: compose.yaml, one service per process'
+complete -c proj -n "__fish_proj_using_subcommand export; and not __fish_seen_subcommand_from systemd kubernetes compose help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from systemd" -s f -l file -d 'The config file (default: proj.toml or Procfile, found by walking up)' -r -F
+complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from systemd" -s o -l output -d 'The directory to write the files into (default: the current directory)' -r -F
+complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from systemd" -l watchdog -d 'WatchdogSec=: systemd restarts proj when its supervisor stops answering for this long (e.g. 30s)' -r
+complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from systemd" -l user -d 'User=: the account proj itself runs as (with --per-process: every process without its own `user`)' -r
+complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from systemd" -l type -d 'Type= of PROJECT.service (default: notify-reload when this machine\'s systemd has it, version 253 or later; notify otherwise)' -r -f -a "notify\t'Type=notify, ExecReload= sends SIGHUP (any systemd)'
+notify-reload\t'Type=notify-reload: `systemctl reload` waits until the reload is done (systemd 253+)'"
+complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from systemd" -l color -d 'When to use colours' -r -f -a "auto\t'Colours when stdout is a terminal and NO_COLOR is not set'
+always\t''
+never\t''"
+complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from systemd" -l per-process -d 'One unit per instance plus PROJECT.target (foreman\'s layout): systemd runs each process itself, without proj\'s probes, dependency gating or log files'
+complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from systemd" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from systemd" -s V -l version -d 'Print version'
+complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -s f -l file -d 'The config file (default: proj.toml or Procfile, found by walking up)' -r -F
+complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l image -d 'The container image every process runs in (the project built into an image, with `sh`), e.g. registry.example.com/shop:1.4' -r
+complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -s o -l output -d 'The directory to write PROJECT.k8s.yaml into (default: the current directory)' -r -F
+complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l namespace -d 'metadata.namespace of every object (default: none, so kubectl\'s current namespace)' -r
+complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l color -d 'When to use colours' -r -f -a "auto\t'Colours when stdout is a terminal and NO_COLOR is not set'
+always\t''
+never\t''"
+complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l no-init-oneshots -d 'Do not run a oneshot again as an init container of the processes that depend on it: they then start without waiting for it (for a oneshot that must run only once)'
+complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -s V -l version -d 'Print version'
+complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from compose" -s f -l file -d 'The config file (default: proj.toml or Procfile, found by walking up)' -r -F
+complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from compose" -l image -d 'The image every service runs (default: each service builds the project directory, `build: .`)' -r
+complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from compose" -s o -l output -d 'The directory to write compose.yaml into (default: the current directory)' -r -F
+complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from compose" -l color -d 'When to use colours' -r -f -a "auto\t'Colours when stdout is a terminal and NO_COLOR is not set'
+always\t''
+never\t''"
+complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from compose" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from compose" -s V -l version -d 'Print version'
+complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from help" -f -a "systemd" -d 'systemd unit(s): PROJECT.service running `proj up`, or one unit per instance'
+complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from help" -f -a "kubernetes" -d 'Kubernetes manifests: PROJECT.k8s.yaml (Deployments, Services, Jobs, a ConfigMap and a Secret)'
+complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from help" -f -a "compose" -d 'A Compose file: compose.yaml, one service per process'
+complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c proj -n "__fish_proj_using_subcommand completions" -l color -d 'When to use colours' -r -f -a "auto\t'Colours when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
@@ -188,8 +220,11 @@ complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subc
 complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart scale logs reload down attach export completions man __guardian help" -f -a "reload" -d 'Re-read proj.toml: restart what changed, start what is new, stop what is gone'
 complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart scale logs reload down attach export completions man __guardian help" -f -a "down" -d 'Stop everything (reverse dependency order) and end the supervisor'
 complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart scale logs reload down attach export completions man __guardian help" -f -a "attach" -d 'The TUI on the running supervisor (`q` detaches, the processes keep running)'
-complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart scale logs reload down attach export completions man __guardian help" -f -a "export" -d 'Write unit files for running the project in production (`proj export systemd`)'
+complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart scale logs reload down attach export completions man __guardian help" -f -a "export" -d 'Write what runs the project elsewhere: systemd units, Kubernetes manifests, a Compose file'
 complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart scale logs reload down attach export completions man __guardian help" -f -a "completions" -d 'Print shell completions'
 complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart scale logs reload down attach export completions man __guardian help" -f -a "man" -d 'Write the man pages: proj(1) and one per subcommand (without -o: proj(1) on stdout)'
 complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart scale logs reload down attach export completions man __guardian help" -f -a "__guardian" -d 'The guardian that cleans up if proj is killed (internal)'
 complete -c proj -n "__fish_proj_using_subcommand help; and not __fish_seen_subcommand_from up clone setup check ps start stop restart scale logs reload down attach export completions man __guardian help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c proj -n "__fish_proj_using_subcommand help; and __fish_seen_subcommand_from export" -f -a "systemd" -d 'systemd unit(s): PROJECT.service running `proj up`, or one unit per instance'
+complete -c proj -n "__fish_proj_using_subcommand help; and __fish_seen_subcommand_from export" -f -a "kubernetes" -d 'Kubernetes manifests: PROJECT.k8s.yaml (Deployments, Services, Jobs, a ConfigMap and a Secret)'
+complete -c proj -n "__fish_proj_using_subcommand help; and __fish_seen_subcommand_from export" -f -a "compose" -d 'A Compose file: compose.yaml, one service per process'

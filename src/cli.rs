@@ -135,7 +135,8 @@ pub enum Command {
         #[arg(long, value_name = "LINES", default_value_t = crate::tui::store::DEFAULT_SCROLLBACK)]
         scrollback: usize,
     },
-    /// Write unit files for running the project in production (`proj export systemd`)
+    /// Write what runs the project elsewhere: systemd units, Kubernetes manifests, a
+    /// Compose file
     Export(ExportArgs),
     /// Print shell completions
     Completions {
@@ -288,12 +289,41 @@ pub struct SetupArgs {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
+    /// `proj export -f PATH TARGET`, as before targets were subcommands.
     #[command(flatten)]
     pub config: ConfigFile,
 
-    /// What to export for
-    #[arg(value_enum)]
+    #[command(subcommand)]
     pub target: ExportTarget,
+}
+
+impl ExportArgs {
+    /// `-f, --file`: after the target (`proj export kubernetes -f PATH`), else before it.
+    pub fn config_file(&self) -> Option<PathBuf> {
+        let after = match &self.target {
+            ExportTarget::Systemd(args) => &args.config,
+            ExportTarget::Kubernetes(args) => &args.config,
+            ExportTarget::Compose(args) => &args.config,
+        };
+        after.file.clone().or_else(|| self.config.file.clone())
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportTarget {
+    /// systemd unit(s): PROJECT.service running `proj up`, or one unit per instance
+    Systemd(SystemdExportArgs),
+    /// Kubernetes manifests: PROJECT.k8s.yaml (Deployments, Services, Jobs, a ConfigMap
+    /// and a Secret)
+    Kubernetes(KubernetesExportArgs),
+    /// A Compose file: compose.yaml, one service per process
+    Compose(ComposeExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SystemdExportArgs {
+    #[command(flatten)]
+    pub config: ConfigFile,
 
     /// The directory to write the files into (default: the current directory)
     #[arg(short, long, value_name = "DIR")]
@@ -320,10 +350,43 @@ pub struct ExportArgs {
     pub service_type: Option<ServiceTypeArg>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ExportTarget {
-    /// systemd units
-    Systemd,
+#[derive(Debug, Args)]
+pub struct KubernetesExportArgs {
+    #[command(flatten)]
+    pub config: ConfigFile,
+
+    /// The container image every process runs in (the project built into an image,
+    /// with `sh`), e.g. registry.example.com/shop:1.4
+    #[arg(long, value_name = "IMAGE")]
+    pub image: String,
+
+    /// The directory to write PROJECT.k8s.yaml into (default: the current directory)
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+
+    /// metadata.namespace of every object (default: none, so kubectl's current namespace)
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+
+    /// Do not run a oneshot again as an init container of the processes that depend on
+    /// it: they then start without waiting for it (for a oneshot that must run only once)
+    #[arg(long)]
+    pub no_init_oneshots: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ComposeExportArgs {
+    #[command(flatten)]
+    pub config: ConfigFile,
+
+    /// The image every service runs (default: each service builds the project directory,
+    /// `build: .`)
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+
+    /// The directory to write compose.yaml into (default: the current directory)
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -13,6 +13,7 @@ pub mod config;
 pub mod control;
 pub mod diagnostics;
 pub mod error;
+pub mod export;
 pub mod layout;
 pub mod logs;
 pub mod output;

@@ -1,11 +1,11 @@
-//! `proj export systemd [-o DIR]`: write the unit files ([`crate::systemd::export`])
-//! and say how to install them.
+//! `proj export TARGET`: `systemd` writes the unit files ([`crate::systemd::export`]) and
+//! says how to install them; `kubernetes` and `compose` are in [`super::export_manifests`].
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::Error;
-use crate::cli::{ExportArgs, ExportTarget, ServiceTypeArg};
+use crate::cli::{ExportArgs, ExportTarget, ServiceTypeArg, SystemdExportArgs};
 use crate::config::{Plan, parse_duration};
 use crate::process::identity;
 use crate::systemd::export::{self, Options, ServiceType, UnitFile};
@@ -13,7 +13,14 @@ use crate::systemd::export::{self, Options, ServiceType, UnitFile};
 use super::Context;
 
 pub(super) fn run(context: &Context, args: ExportArgs) -> Result<(), Error> {
-    let ExportTarget::Systemd = args.target;
+    match args.target {
+        ExportTarget::Systemd(args) => systemd(context, args),
+        ExportTarget::Kubernetes(args) => super::export_manifests::kubernetes(context, args),
+        ExportTarget::Compose(args) => super::export_manifests::compose(context, args),
+    }
+}
+
+fn systemd(context: &Context, args: SystemdExportArgs) -> Result<(), Error> {
     let plan = context.load_plan(None)?;
     let options = options(&plan, &args)?;
     let files = if args.per_process {
@@ -39,7 +46,7 @@ pub(super) fn run(context: &Context, args: ExportArgs) -> Result<(), Error> {
 }
 
 /// What the flags ask for, checked against the config.
-fn options(plan: &Plan, args: &ExportArgs) -> Result<Options, Error> {
+fn options(plan: &Plan, args: &SystemdExportArgs) -> Result<Options, Error> {
     let proj = std::env::current_exe()
         .and_then(|path| path.canonicalize())
         .map_err(|error| Error::io("cannot find proj's own path", error))?;

@@ -6,6 +6,7 @@ mod completions;
 mod control;
 mod detach;
 mod export;
+mod export_manifests;
 mod logs;
 pub mod man;
 mod setup;
@@ -76,7 +77,7 @@ impl Command {
             Command::Up(args) => args.config.file.clone(),
             Command::Clone(args) => args.config.file.clone(),
             Command::Setup(args) => args.config.file.clone(),
-            Command::Export(args) => args.config.file.clone(),
+            Command::Export(args) => args.config_file(),
             Command::Check { config, .. }
             | Command::Ps { config, .. }
             | Command::Start { config, .. }

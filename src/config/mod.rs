@@ -99,6 +99,13 @@ pub fn load_str_with(
     Ok(plan)
 }
 
+/// The variables of the plan's env files alone, without `[env]`, as written (later
+/// wins): for exporters that keep the two apart (a Kubernetes Secret for the files, a
+/// ConfigMap for `[env]`).
+pub fn env_file_values(plan: &Plan) -> EnvMap {
+    plan.dotenv.iter().cloned().collect()
+}
+
 /// The config file's directory, absolute and canonical when it exists.
 fn root_of(path: &Path) -> PathBuf {
     let dir = match path.parent() {

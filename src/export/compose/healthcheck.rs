@@ -1,0 +1,102 @@
+//! `ready` → a Compose healthcheck that needs only `sh` where it can: `tcp` reads
+//! `/proc/net/tcp` for a listening socket; `http` uses curl, wget or python3 when the
+//! image has one, else checks that the port listens (a note says so); `exec` runs the
+//! command. `log` has no counterpart. (`health` will add to the same check: Compose
+//! records health but does not restart.)
+
+use std::time::Duration;
+
+use crate::config::{ProcessSpec, ReadyProbe};
+
+use super::super::environment::{self, Value, Variable};
+use super::super::{Note, shell};
+use super::objects::Healthcheck;
+use super::{duration, escape};
+
+pub(super) fn has_healthcheck(process: &ProcessSpec) -> bool {
+    matches!(
+        process.ready,
+        Some(ReadyProbe::Tcp(_) | ReadyProbe::Http(_) | ReadyProbe::Exec(_))
+    )
+}
+
+/// `ready` as a healthcheck that needs only sh where it can.
+pub(super) fn healthcheck(
+    process: &ProcessSpec,
+    variables: &[Variable],
+    cd: &str,
+    notes: &mut Vec<Note>,
+) -> Option<Healthcheck> {
+    let resolve = |text: &str| -> Option<String> {
+        let parts = environment::parse(text);
+        let known = environment::references(&parts).all(|(name, _)| {
+            variables.iter().any(|v| {
+                v.name == name && matches!(v.value, Value::Literal(_) | Value::Dependent(_))
+            })
+        });
+        known.then(|| environment::resolve(&parts, variables))
+    };
+    let (script, timeout) = match process.ready.as_ref()? {
+        ReadyProbe::Tcp(port) => match resolve(port).and_then(|p| p.trim().parse::<u16>().ok()) {
+            Some(port) => (shell::listening(port), Duration::from_secs(1)),
+            None => {
+                notes.push(Note::process(
+                    process,
+                    "ready",
+                    format!("= {{ tcp = \"{port}\" }} is not a port known at export time: no healthcheck"),
+                ));
+                return None;
+            }
+        },
+        ReadyProbe::Http(url) => {
+            let Some(url) = resolve(url) else {
+                notes.push(Note::process(
+                    process,
+                    "ready",
+                    "= { http } refers to a variable the config does not define: no healthcheck",
+                ));
+                return None;
+            };
+            notes.push(Note::process(
+                process,
+                "ready",
+                "= { http }: the healthcheck uses curl, wget or python3 from the image; \
+                 with none of them it only checks that the port is listening",
+            ));
+            (
+                shell::http_get(&url, url_port(&url)),
+                Duration::from_secs(5),
+            )
+        }
+        ReadyProbe::Exec(command) => (format!("{cd}{command}"), Duration::from_secs(10)),
+        ReadyProbe::Log(_) => {
+            notes.push(Note::process(
+                process,
+                "ready",
+                "= { log } is left out: Compose cannot check a container's output; \
+                 dependants wait for it to start (service_started)",
+            ));
+            return None;
+        }
+    };
+    Some(Healthcheck {
+        test: vec!["CMD-SHELL".into(), escape(&script)],
+        // As often as a kubelet probes: `service_healthy` dependants start promptly
+        // (Debian's docker-compose has no `start_interval`).
+        interval: "2s".into(),
+        timeout: duration(timeout),
+        retries: 3,
+        start_period: duration(process.lifecycle.ready_timeout),
+    })
+}
+
+/// The port of an `http://host:port/…` URL (for the fallback that checks it listens).
+fn url_port(url: &str) -> Option<u16> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split('/').next()?;
+    match authority.rsplit_once(':') {
+        Some((_, port)) => port.parse().ok(),
+        None if url.starts_with("https") => Some(443),
+        None => Some(80),
+    }
+}

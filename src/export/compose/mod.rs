@@ -1,0 +1,354 @@
+//! `proj export compose`: `compose.yaml` (SPEC §8), one service per process.
+//!
+//! - **Image**: `--image`, or `build:` the project directory (relative to the output
+//!   directory, so `-o deploy` writes `build: ..`).
+//! - **Command**: `sh -c COMMAND` after `cd` into `cwd` and the `export`s only a shell
+//!   can resolve (see [`environment`](super::environment)).
+//! - **`$`**: Compose interpolates `$NAME` from the environment of whoever runs
+//!   `docker compose`, which is never what proj.toml means, so every `$` is written `$$`
+//!   (a literal `$` for Compose). References to variables the config defines are resolved
+//!   at export time (Compose has no dependent variables), except those reaching into an
+//!   env file, whose values stay out of compose.yaml: the container's sh resolves them.
+//! - **Environment**: the env files that exist as `env_file` (Compose refuses a missing
+//!   one, proj skips it: a note names it), `[env]` and the process's `env` as `environment`, plus `PORT`,
+//!   `PROJ_PROCESS`, `PROJ_INSTANCE` (one replica only) and `PROJ_PORT_<NAME>`.
+//! - **`ready`** → `healthcheck`, in sh alone where possible: `tcp` reads
+//!   `/proc/net/tcp` for a listening socket; `http` uses curl, wget or python3 when the
+//!   image has one, else checks that the port listens (a note says so); `exec` runs the
+//!   command, every 2 s. `ready_timeout` is `start_period`.
+//! - **Compatibility**: valid for the Compose Specification and for Debian's
+//!   docker-compose 1.29 alike, hence no top-level `name` (the header says `-p NAME`),
+//!   no `start_interval`, and `env_file` as plain paths.
+//! - **`depends_on`** → `service_completed_successfully` (a oneshot), `service_healthy`
+//!   (a dependency with a healthcheck), `service_started` (without).
+//! - **`port`** → `PORT` = `port` in every replica, published on the host as proj would:
+//!   `8000:8000`, or `8000-8001:8000` for two replicas.
+
+mod healthcheck;
+mod objects;
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
+
+use crate::config::{EnvMap, Plan, ProcessSpec, RestartPolicy};
+
+use super::environment::{self, Layer, Value, Variable};
+use super::{Export, Note, shell};
+use objects::*;
+
+/// What `proj export compose` was asked for.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The image of every service; `None` builds the project directory.
+    pub image: Option<String>,
+    /// Where compose.yaml goes (absolute): paths in it are relative to it.
+    pub output_dir: PathBuf,
+}
+
+/// The profile of processes that a plain `docker compose up` leaves alone.
+const MANUAL_PROFILE: &str = "manual";
+
+pub fn export(plan: &Plan, options: &Options) -> Export {
+    let (file, notes) = build(plan, options);
+    let mut content = super::header("proj export compose", plan);
+    content.push_str(&format!(
+        "# Run it as project {name}: docker compose -p {name} -f compose.yaml up\n",
+        name = project_name(&plan.name)
+    ));
+    // Plain data of strings and numbers: serializing it cannot fail.
+    content.push_str(&super::yaml(&file).unwrap_or_default());
+    Export {
+        file_name: "compose.yaml".into(),
+        content,
+        notes: super::unique(notes),
+    }
+}
+
+/// The Compose file and the notes.
+fn build(plan: &Plan, options: &Options) -> (ComposeFile, Vec<Note>) {
+    let files = crate::config::env_file_values(plan);
+    // `[env]` alone, as written (the plan keeps the env files apart).
+    let project = plan.env.clone();
+    let mut notes = super::common_notes(plan, "Compose");
+    let mut services = BTreeMap::new();
+    for process in &plan.processes {
+        notes.extend(super::restart_budget_notes(process, "Compose"));
+        let service = service(plan, process, options, &files, &project, &mut notes);
+        services.insert(process.name.clone(), service);
+    }
+    for path in plan.env_files.iter().filter(|path| !path.is_file()) {
+        let shown = path.strip_prefix(&plan.root).unwrap_or(path);
+        notes.push(Note::project(
+            "env_file",
+            format!(
+                "{} does not exist at export: left out of env_file (Compose refuses a \
+                 missing file); export again once it exists",
+                shown.display()
+            ),
+        ));
+    }
+    let file = ComposeFile { services };
+    (file, notes)
+}
+
+fn service(
+    plan: &Plan,
+    process: &ProcessSpec,
+    options: &Options,
+    files: &EnvMap,
+    project: &EnvMap,
+    notes: &mut Vec<Note>,
+) -> Service {
+    let variables = shell_for_env_files(environment::for_process(plan, process, files, project));
+    let cd = shell::cd_line(&plan.root, &process.cwd);
+    let script = format!(
+        "{}{cd}{}",
+        environment::shell_prelude(&variables),
+        process.command
+    );
+    notes.extend(environment_notes(process, &variables));
+    if process.lifecycle.stop_sequence.len() > 1 || process.lifecycle.first_stop_signal().is_none()
+    {
+        notes.push(Note::process(
+            process,
+            "stop_sequence",
+            "Compose sends one stop signal (the sequence's first), then SIGKILL after \
+             the sum of the waits; the other steps are left out",
+        ));
+    }
+    let healthcheck = healthcheck::healthcheck(process, &variables, &cd, notes);
+    let starts = super::started_by_up(plan, process);
+    if !starts {
+        notes.push(Note::process(
+            process,
+            "autostart",
+            format!(
+                "= false: in profile `{MANUAL_PROFILE}`; start it with `docker compose \
+                 --profile {MANUAL_PROFILE} up {}`",
+                process.name
+            ),
+        ));
+    }
+    let user = match (&process.user, &process.group) {
+        (Some(user), Some(group)) => Some(format!("{user}:{group}")),
+        (Some(user), None) => Some(user.clone()),
+        (None, Some(_)) => {
+            notes.push(Note::process(
+                process,
+                "group",
+                "is left out: Compose sets a group only with a user",
+            ));
+            None
+        }
+        (None, None) => None,
+    };
+    Service {
+        image: options.image.clone(),
+        build: options
+            .image
+            .is_none()
+            .then(|| relative_path(&options.output_dir, &plan.root)),
+        command: vec!["sh".into(), "-c".into(), escape(&script)],
+        env_file: plan
+            .env_files
+            .iter()
+            .filter(|path| path.is_file())
+            .map(|path| escape(&relative_path(&options.output_dir, path)))
+            .collect(),
+        environment: environment_values(&variables),
+        ports: ports(process),
+        user: user.map(|user| escape(&user)),
+        depends_on: dependencies(plan, process),
+        healthcheck,
+        restart: restart(process),
+        stop_signal: process
+            .lifecycle
+            .first_stop_signal()
+            .unwrap_or(nix::sys::signal::Signal::SIGTERM)
+            .as_str()
+            .to_owned(),
+        stop_grace_period: duration(process.lifecycle.stop_grace()),
+        profiles: if starts {
+            Vec::new()
+        } else {
+            vec![MANUAL_PROFILE.to_owned()]
+        },
+        deploy: Deploy {
+            replicas: process.scale,
+        },
+    }
+}
+
+/// `$` is literal for Compose as `$$`.
+pub(super) fn escape(text: &str) -> String {
+    text.replace('$', "$$")
+}
+
+/// A Compose project name: lower case letters, digits, `-` and `_`, starting with a
+/// letter or digit.
+fn project_name(name: &str) -> String {
+    let mapped: String = name
+        .chars()
+        .map(|c| match c {
+            'a'..='z' | '0'..='9' | '-' | '_' => c,
+            'A'..='Z' => c.to_ascii_lowercase(),
+            _ => '-',
+        })
+        .collect();
+    let trimmed = mapped.trim_start_matches(['-', '_']);
+    if trimmed.is_empty() {
+        "proj".into()
+    } else {
+        trimmed.into()
+    }
+}
+
+/// `to` relative to `from` (both absolute): `..`, `../.env`, `.`.
+fn relative_path(from: &Path, to: &Path) -> String {
+    let from: Vec<Component> = from.components().collect();
+    let to: Vec<Component> = to.components().collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut path = PathBuf::new();
+    for _ in common..from.len() {
+        path.push("..");
+    }
+    for component in &to[common..] {
+        path.push(component);
+    }
+    if path.as_os_str().is_empty() {
+        ".".into()
+    } else {
+        path.to_string_lossy().into_owned()
+    }
+}
+
+/// Values that reference an env file's value are left to the container's sh: the
+/// files' values stay in the files, out of compose.yaml.
+fn shell_for_env_files(variables: Vec<Variable>) -> Vec<Variable> {
+    let reaching: Vec<bool> = variables
+        .iter()
+        .map(|variable| match &variable.value {
+            Value::Dependent(parts) => environment::reaches_env_file(parts, &variables),
+            _ => false,
+        })
+        .collect();
+    variables
+        .into_iter()
+        .zip(reaching)
+        .map(|(mut variable, reaches)| {
+            if reaches && let Value::Dependent(parts) = variable.value {
+                variable.value = Value::Shell(parts);
+            }
+            variable
+        })
+        .collect()
+}
+
+/// `environment`: everything but the env files' own values (Compose reads the files)
+/// and what the shell sets.
+fn environment_values(variables: &[Variable]) -> BTreeMap<String, String> {
+    variables
+        .iter()
+        .filter_map(|variable| {
+            let value = match &variable.value {
+                Value::Literal(_) if variable.layer == Layer::EnvFile => return None,
+                Value::Literal(text) => text.clone(),
+                Value::Dependent(parts) => environment::resolve(parts, variables),
+                Value::Shell(_) => return None,
+            };
+            Some((variable.name.clone(), escape(&value)))
+        })
+        .collect()
+}
+
+fn environment_notes(process: &ProcessSpec, variables: &[Variable]) -> Vec<Note> {
+    let mut notes = Vec::new();
+    for variable in variables {
+        if matches!(variable.value, Value::Shell(_)) {
+            notes.push(super::variable_note(
+                process,
+                variable,
+                "has references Compose cannot resolve (the image's environment, an env \
+                 file's value, a default): the container's sh sets it before the command \
+                 (healthchecks do not see it)",
+            ));
+        }
+    }
+    for variable in environment::local_addresses(variables) {
+        notes.push(super::variable_note(
+            process,
+            variable,
+            "points at 127.0.0.1 or localhost: in Compose each service has its own \
+             address; reach another by its service name (`http://api:8000`)",
+        ));
+    }
+    if process.scale > 1 {
+        notes.push(Note::process(
+            process,
+            "scale",
+            "> 1: PROJ_INSTANCE is not set, Compose replicas have no numbers (PORT is the \
+             same `port` in every replica)",
+        ));
+    }
+    notes
+}
+
+/// Host ports as proj uses them: instance i on `port + i - 1`, each to the container's
+/// `port`.
+fn ports(process: &ProcessSpec) -> Vec<String> {
+    let Some(port) = process.port else {
+        return Vec::new();
+    };
+    let last = u32::from(port) + process.scale.saturating_sub(1);
+    if process.scale <= 1 || last > u32::from(u16::MAX) {
+        vec![format!("{port}:{port}")]
+    } else {
+        vec![format!("{port}-{last}:{port}")]
+    }
+}
+
+fn restart(process: &ProcessSpec) -> &'static str {
+    if process.lifecycle.oneshot {
+        return match process.lifecycle.restart {
+            RestartPolicy::Never => "no",
+            RestartPolicy::OnFailure | RestartPolicy::Always => "on-failure",
+        };
+    }
+    match process.lifecycle.restart {
+        RestartPolicy::Always => "always",
+        RestartPolicy::OnFailure => "on-failure",
+        RestartPolicy::Never => "no",
+    }
+}
+
+/// What each dependency must reach before this service starts.
+fn dependencies(plan: &Plan, process: &ProcessSpec) -> BTreeMap<String, Dependency> {
+    process
+        .depends_on
+        .iter()
+        .filter_map(|name| plan.process(name))
+        .map(|dependency| {
+            let condition = if dependency.lifecycle.oneshot {
+                "service_completed_successfully"
+            } else if healthcheck::has_healthcheck(dependency) {
+                "service_healthy"
+            } else {
+                "service_started"
+            };
+            (dependency.name.clone(), Dependency { condition })
+        })
+        .collect()
+}
+
+/// A Compose duration: `10s`, `1500ms`.
+pub(super) fn duration(duration: Duration) -> String {
+    if duration.subsec_millis() == 0 {
+        format!("{}s", duration.as_secs())
+    } else {
+        format!("{}ms", duration.as_millis())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,60 @@
+//! The part of the Compose Specification the export writes, as serde types. The tests
+//! validate the output against the specification's JSON schema.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// No top-level `name`: Debian's docker-compose (1.29) refuses it; the header says to
+/// pass `-p PROJECT`.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct ComposeFile {
+    pub services: BTreeMap<String, Service>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Service {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build: Option<String>,
+    pub command: Vec<String>,
+    /// The env files that exist at export (Compose refuses a missing one, proj skips it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub env_file: Vec<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub environment: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub depends_on: BTreeMap<String, Dependency>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<Healthcheck>,
+    pub restart: &'static str,
+    pub stop_signal: String,
+    pub stop_grace_period: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub profiles: Vec<String>,
+    pub deploy: Deploy,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Dependency {
+    pub condition: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Healthcheck {
+    pub test: Vec<String>,
+    pub interval: String,
+    pub timeout: String,
+    pub retries: u32,
+    pub start_period: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Deploy {
+    pub replicas: u32,
+}

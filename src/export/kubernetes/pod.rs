@@ -1,0 +1,245 @@
+//! The pod of one process: its container (command, environment, port, probes, stop),
+//! and the init containers that hold it back until its dependencies answer.
+//!
+//! - **Command**: `sh -c COMMAND`, after `cd` into `cwd` (relative to the project root,
+//!   which is the image's working directory) and the `export`s of the variables only a
+//!   shell can resolve. `$` is doubled: Kubernetes expands `$(NAME)` in commands.
+//! - **`ready`** → probes, see [`probes`](super::probes).
+//! - **Stop**: `terminationGracePeriodSeconds` = `stop_timeout`. A `stop_signal` other
+//!   than TERM becomes a preStop hook that sends it (to PID 1 and every other process of
+//!   the container, as proj signals the group) and waits; the grace period still ends
+//!   with SIGKILL.
+//! - **`depends_on`** → init containers, see [`dependencies`](super::dependencies).
+
+use std::collections::BTreeSet;
+
+use crate::config::{ProcessSpec, StopAction, StopTarget};
+
+use super::super::environment::{self, Layer, Part, Value, Variable};
+use super::super::names::dns_label;
+use super::super::shell::StopHookStep;
+use super::super::{Note, shell, variable_note, whole_seconds};
+use super::Context;
+use super::objects::*;
+
+/// The name of a process's port in its container and its Service.
+pub(super) const PORT_NAME: &str = "main";
+
+/// The pod spec of `process`, and what could not be expressed.
+pub(super) fn template(context: &Context, process: &ProcessSpec) -> (PodSpec, Vec<Note>) {
+    let mut notes = Vec::new();
+    let variables =
+        environment::for_process(context.plan, process, &context.files, &context.project);
+    notes.extend(environment_notes(process, &variables));
+    notes.extend(account_notes(process));
+    let mut main = container(context, process, &variables, &mut notes);
+    let (grace, lifecycle) = stop(process);
+    main.lifecycle = lifecycle;
+    let mut init_containers = Vec::new();
+    super::dependencies::init(
+        context,
+        process,
+        &mut init_containers,
+        &mut BTreeSet::new(),
+        &mut notes,
+    );
+    let spec = PodSpec {
+        enable_service_links: false,
+        termination_grace_period_seconds: grace,
+        restart_policy: None,
+        init_containers,
+        containers: vec![main],
+    };
+    (spec, notes)
+}
+
+/// The container that runs `process` (also used, without probes, port and hook, to run
+/// a oneshot dependency as an init container).
+pub(super) fn container(
+    context: &Context,
+    process: &ProcessSpec,
+    variables: &[Variable],
+    notes: &mut Vec<Note>,
+) -> Container {
+    let cd = shell::cd_line(&context.plan.root, &process.cwd);
+    let script = format!(
+        "{}{cd}{}",
+        environment::shell_prelude(variables),
+        process.command
+    );
+    let (readiness_probe, startup_probe) = super::probes::probes(process, variables, &cd, notes);
+    Container {
+        name: dns_label(&process.name),
+        image: context.options.image.clone(),
+        command: container_command(&script),
+        env_from: env_from(context),
+        env: env(variables),
+        ports: process
+            .port
+            .map(|port| ContainerPort {
+                name: PORT_NAME,
+                container_port: port,
+                protocol: "TCP",
+            })
+            .into_iter()
+            .collect(),
+        startup_probe,
+        readiness_probe,
+        lifecycle: None,
+    }
+}
+
+/// `sh -c SCRIPT`, with `$` doubled: a container's command goes through Kubernetes'
+/// `$(NAME)` expansion, where `$$` is a literal `$`.
+pub(super) fn container_command(script: &str) -> Vec<String> {
+    vec!["sh".into(), "-c".into(), script.replace('$', "$$")]
+}
+
+/// The env files' Secret, then `[env]`'s ConfigMap: a later source wins, as `[env]`
+/// wins over the env files in proj.
+fn env_from(context: &Context) -> Vec<EnvFromSource> {
+    let mut sources = Vec::new();
+    if let Some(name) = &context.secret {
+        sources.push(EnvFromSource {
+            config_map_ref: None,
+            secret_ref: Some(NameRef {
+                name: name.clone(),
+                optional: true,
+            }),
+        });
+    }
+    if let Some(name) = &context.config_map {
+        sources.push(EnvFromSource {
+            config_map_ref: Some(NameRef {
+                name: name.clone(),
+                optional: false,
+            }),
+            secret_ref: None,
+        });
+    }
+    sources
+}
+
+/// The container's own `env`: what `envFrom` does not hold (the process's `env`, what
+/// proj sets, and values with references as `$(NAME)`), each after what it references.
+fn env(variables: &[Variable]) -> Vec<EnvVar> {
+    let listed: Vec<&Variable> = variables
+        .iter()
+        .filter(|variable| match variable.value {
+            Value::Literal(_) => matches!(variable.layer, Layer::Process | Layer::Proj),
+            Value::Dependent(_) => true,
+            Value::Shell(_) => false,
+        })
+        .collect();
+    environment::in_dependency_order(listed)
+        .into_iter()
+        .map(|variable| EnvVar {
+            name: variable.name.clone(),
+            value: match &variable.value {
+                Value::Literal(text) => text.replace('$', "$$"),
+                Value::Dependent(parts) => dependent_value(parts),
+                Value::Shell(_) => String::new(),
+            },
+        })
+        .collect()
+}
+
+/// `http://$HOST:${PORT}/` → `http://$(HOST):$(PORT)/`, the text's own `$` doubled.
+fn dependent_value(parts: &[Part]) -> String {
+    parts
+        .iter()
+        .map(|part| match part {
+            Part::Text(text) => text.replace('$', "$$"),
+            Part::Reference { name, .. } => format!("$({name})"),
+        })
+        .collect()
+}
+
+fn environment_notes(process: &ProcessSpec, variables: &[Variable]) -> Vec<Note> {
+    let mut notes = Vec::new();
+    for variable in variables {
+        if matches!(variable.value, Value::Shell(_)) {
+            notes.push(variable_note(
+                process,
+                variable,
+                "refers to the image's environment, to itself or has a default, which \
+                 Kubernetes cannot expand: the container's sh sets it before the command \
+                 (exec probes do not see it)",
+            ));
+        }
+    }
+    for variable in environment::local_addresses(variables) {
+        notes.push(variable_note(
+            process,
+            variable,
+            "points at 127.0.0.1 or localhost: in Kubernetes each process has its own \
+             pod; reach another by its Service name (`http://api:8000`)",
+        ));
+    }
+    if process.scale > 1 {
+        notes.push(Note::process(
+            process,
+            "scale",
+            "> 1: PROJ_INSTANCE is not set, a Deployment's replicas have no numbers \
+             (PORT is the same `port` in every pod)",
+        ));
+    }
+    notes
+}
+
+fn account_notes(process: &ProcessSpec) -> Vec<Note> {
+    let mut notes = Vec::new();
+    for (key, value) in [("user", &process.user), ("group", &process.group)] {
+        if value.is_some() {
+            notes.push(Note::process(
+                process,
+                key,
+                "is left out: Kubernetes takes numeric ids (securityContext.runAsUser, \
+                 runAsGroup); set them, or the image's USER",
+            ));
+        }
+    }
+    notes
+}
+
+/// The stop sequence as (signal, seconds to wait): today `stop_signal` then
+/// `stop_timeout`; `stop_sequence` will list its steps here.
+fn stop_steps(process: &ProcessSpec) -> Vec<(StopHookStep<'_>, u64)> {
+    process
+        .lifecycle
+        .stop_sequence
+        .iter()
+        .map(|step| {
+            let hook_step = match &step.action {
+                StopAction::Signal(signal) => {
+                    let name = signal.as_str();
+                    StopHookStep::Signal(name.strip_prefix("SIG").unwrap_or(name))
+                }
+                StopAction::Command(command) => StopHookStep::Command(command),
+            };
+            (hook_step, whole_seconds(step.wait))
+        })
+        .collect()
+}
+
+/// `terminationGracePeriodSeconds` (the sum of the waits) and, unless the sequence is
+/// Kubernetes' own (TERM, then SIGKILL), a preStop hook that runs it.
+fn stop(process: &ProcessSpec) -> (u64, Option<Lifecycle>) {
+    let steps = stop_steps(process);
+    let grace = steps.iter().map(|(_, wait)| wait).sum();
+    // Kubernetes itself sends TERM to PID 1, then SIGKILL after the grace period.
+    let kubernetes_own = matches!(steps.as_slice(), [(StopHookStep::Signal("TERM"), _)]);
+    let main_only = process.lifecycle.stop_target == StopTarget::Main;
+    let hook = (!kubernetes_own).then(|| Lifecycle {
+        pre_stop: LifecycleHandler {
+            exec: ExecAction {
+                command: vec![
+                    "sh".into(),
+                    "-c".into(),
+                    shell::stop_sequence(&steps, main_only),
+                ],
+            },
+        },
+    });
+    (grace, hook)
+}

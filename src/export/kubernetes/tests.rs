@@ -1,0 +1,528 @@
+//! One test per mapped key: the typed objects, seen as JSON (the same shape as the YAML).
+
+use serde_json::{Value as Json, json};
+
+use super::*;
+
+/// A plan from `config` in a fresh directory (with a `sub` directory for `cwd`), with
+/// `.env` when `env_file` is given.
+fn plan_with(config: &str, env_file: Option<&str>) -> (Plan, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("proj.toml");
+    std::fs::write(&path, config).unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    if let Some(text) = env_file {
+        std::fs::write(dir.path().join(".env"), text).unwrap();
+    }
+    (crate::config::load(&path).unwrap(), dir)
+}
+
+fn options() -> Options {
+    Options {
+        image: "shop:1".into(),
+        namespace: None,
+        init_oneshots: true,
+    }
+}
+
+/// The objects as JSON, and the notes as text.
+fn export_json(
+    config: &str,
+    env_file: Option<&str>,
+    options: &Options,
+) -> (Vec<Json>, Vec<String>) {
+    let (plan, _dir) = plan_with(config, env_file);
+    let (objects, notes) = build(&plan, options).unwrap();
+    (
+        objects
+            .iter()
+            .map(|object| serde_json::to_value(object).unwrap())
+            .collect(),
+        notes.iter().map(Note::to_string).collect(),
+    )
+}
+
+fn object<'a>(objects: &'a [Json], kind: &str, name: &str) -> &'a Json {
+    objects
+        .iter()
+        .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind} {name} in {objects:#?}"))
+}
+
+fn container<'a>(objects: &'a [Json], kind: &str, name: &str) -> &'a Json {
+    &object(objects, kind, name)["spec"]["template"]["spec"]["containers"][0]
+}
+
+fn env_value<'a>(container: &'a Json, name: &str) -> Option<&'a Json> {
+    container["env"]
+        .as_array()?
+        .iter()
+        .find(|e| e["name"] == name)
+        .map(|e| &e["value"])
+}
+
+fn has_note(notes: &[String], needle: &str) -> bool {
+    notes.iter().any(|note| note.contains(needle))
+}
+
+#[test]
+fn a_service_is_a_deployment_with_replicas_from_scale() {
+    let (objects, _) = export_json(
+        "[processes.worker]\ncommand = \"work $ARG\"\nscale = 3\n",
+        None,
+        &options(),
+    );
+    let deployment = object(&objects, "Deployment", "worker");
+    assert_eq!(deployment["apiVersion"], "apps/v1");
+    assert_eq!(deployment["spec"]["replicas"], 3);
+    assert_eq!(
+        deployment["spec"]["selector"]["matchLabels"],
+        json!({"app.kubernetes.io/name": "worker", "app.kubernetes.io/part-of": deployment["metadata"]["labels"]["app.kubernetes.io/part-of"]})
+    );
+    let container = container(&objects, "Deployment", "worker");
+    assert_eq!(container["image"], "shop:1");
+    // `$` doubled: Kubernetes expands `$(NAME)` in commands.
+    assert_eq!(container["command"], json!(["sh", "-c", "work $$ARG"]));
+    assert!(env_value(container, "PROJ_INSTANCE").is_none());
+    assert_eq!(env_value(container, "PROJ_PROCESS"), Some(&json!("worker")));
+    assert!(!objects.iter().any(|o| o["kind"] == "Service"));
+}
+
+#[test]
+fn a_port_is_a_container_port_port_variable_and_service() {
+    let (objects, _) = export_json(
+        "[processes.web]\ncommand = \"web\"\nport = 8000\nscale = 2\n",
+        None,
+        &options(),
+    );
+    let container = container(&objects, "Deployment", "web");
+    assert_eq!(
+        container["ports"],
+        json!([{"name": "main", "containerPort": 8000, "protocol": "TCP"}])
+    );
+    // Every pod has its own address: the same PORT in each replica.
+    assert_eq!(env_value(container, "PORT"), Some(&json!("8000")));
+    assert_eq!(env_value(container, "PROJ_PORT_WEB"), Some(&json!("8000")));
+    let service = object(&objects, "Service", "web");
+    assert_eq!(
+        service["spec"]["ports"],
+        json!([{"name": "main", "port": 8000, "targetPort": "main", "protocol": "TCP"}])
+    );
+    assert_eq!(
+        service["spec"]["selector"],
+        object(&objects, "Deployment", "web")["spec"]["selector"]["matchLabels"]
+    );
+}
+
+#[test]
+fn env_files_are_a_secret_and_project_env_a_config_map() {
+    let (objects, notes) = export_json(
+        r#"[project]
+name = "shop"
+[env]
+MODE = "prod"
+URL = "postgres://app:${PASSWORD}@db/app"
+[processes.web]
+command = "web"
+env = { LEVEL = "debug", MODE = "dev" }
+"#,
+        Some("PASSWORD=hunter2\n"),
+        &options(),
+    );
+    let config_map = object(&objects, "ConfigMap", "shop-env");
+    assert_eq!(config_map["data"], json!({"MODE": "prod"}));
+    let secret = object(&objects, "Secret", "shop-env-files");
+    assert_eq!(secret["stringData"], json!({"PASSWORD": "hunter2"}));
+    assert_eq!(secret["type"], "Opaque");
+    let container = container(&objects, "Deployment", "web");
+    assert_eq!(
+        container["envFrom"],
+        json!([{"secretRef": {"name": "shop-env-files", "optional": true}}, {"configMapRef": {"name": "shop-env"}}])
+    );
+    assert_eq!(env_value(container, "MODE"), Some(&json!("dev")));
+    assert_eq!(env_value(container, "LEVEL"), Some(&json!("debug")));
+    // A dependent variable: Kubernetes expands it from the Secret.
+    assert_eq!(
+        env_value(container, "URL"),
+        Some(&json!("postgres://app:$(PASSWORD)@db/app"))
+    );
+    assert!(has_note(&notes, "Secret shop-env-files in plain text"));
+}
+
+#[test]
+fn references_kubernetes_cannot_expand_are_set_by_the_shell() {
+    let (objects, notes) = export_json(
+        r#"[env]
+PATH = ".venv/bin:$PATH"
+LEVEL = "${LOG_LEVEL:-info}"
+PRICE = "$$5"
+[processes.web]
+command = "web"
+env = { SELF = "http://web:$PORT/$PROJ_PROCESS" }
+port = 80
+"#,
+        None,
+        &options(),
+    );
+    let container = container(&objects, "Deployment", "web");
+    assert_eq!(
+        container["command"][2],
+        "export LEVEL=\"$${LOG_LEVEL:-info}\"\nexport PATH=\".venv/bin:$${PATH}\"\nweb"
+    );
+    assert!(env_value(container, "PATH").is_none());
+    assert_eq!(
+        env_value(container, "SELF"),
+        Some(&json!("http://web:$(PORT)/$(PROJ_PROCESS)"))
+    );
+    // `$$` is a literal `$`; envFrom values are not expanded by Kubernetes.
+    let config_map = objects.iter().find(|o| o["kind"] == "ConfigMap").unwrap();
+    assert_eq!(config_map["data"], json!({"PRICE": "$5"}));
+    assert!(has_note(
+        &notes,
+        "`env.PATH` refers to the image's environment"
+    ));
+    assert!(has_note(&notes, "`env.LEVEL`"));
+    // The variables a dependent one references come before it.
+    let names: Vec<&str> = container["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    let position = |name| names.iter().position(|n| *n == name).unwrap();
+    assert!(position("PORT") < position("SELF"), "{names:?}");
+}
+
+#[test]
+fn ready_becomes_readiness_and_startup_probes() {
+    let (objects, notes) = export_json(
+        r#"[processes.db]
+command = "db"
+port = 5432
+ready = { tcp = "$PORT" }
+[processes.web]
+command = "web"
+port = 8000
+ready = { http = "http://127.0.0.1:$PORT/health?full=1" }
+ready_timeout = "61s"
+[processes.check]
+command = "check"
+cwd = "sub"
+ready = { exec = "test -f ready" }
+[processes.logs]
+command = "logs"
+ready = { log = "listening" }
+"#,
+        None,
+        &options(),
+    );
+    let db = container(&objects, "Deployment", "db");
+    assert_eq!(
+        db["readinessProbe"],
+        json!({"tcpSocket": {"port": 5432}, "periodSeconds": 2, "timeoutSeconds": 1, "failureThreshold": 3})
+    );
+    // ready_timeout 60s by default: 30 probes 2s apart.
+    assert_eq!(db["startupProbe"]["failureThreshold"], 30);
+    let web = container(&objects, "Deployment", "web");
+    assert_eq!(
+        web["readinessProbe"]["httpGet"],
+        json!({"path": "/health?full=1", "port": 8000, "scheme": "HTTP"})
+    );
+    assert_eq!(web["startupProbe"]["failureThreshold"], 31);
+    let check = container(&objects, "Deployment", "check");
+    assert_eq!(
+        check["readinessProbe"]["exec"]["command"],
+        json!(["sh", "-c", "cd 'sub' || exit 1\ntest -f ready"])
+    );
+    assert_eq!(check["readinessProbe"]["timeoutSeconds"], 10);
+    assert_eq!(check["command"][2], "cd 'sub' || exit 1\ncheck");
+    let logs = container(&objects, "Deployment", "logs");
+    assert!(logs.get("readinessProbe").is_none());
+    assert!(has_note(&notes, "logs: `ready` = { log } is left out"));
+}
+
+#[test]
+fn http_urls_are_split_for_the_probe() {
+    use super::probes::HttpUrl;
+    assert_eq!(
+        HttpUrl::parse("https://example.com/x"),
+        Some(HttpUrl {
+            https: true,
+            host: "example.com".into(),
+            port: 443,
+            path: "/x".into()
+        })
+    );
+    assert_eq!(
+        HttpUrl::parse("http://[::1]:81"),
+        Some(HttpUrl {
+            https: false,
+            host: "[::1]".into(),
+            port: 81,
+            path: "/".into()
+        })
+    );
+    assert_eq!(HttpUrl::parse("ftp://x"), None);
+}
+
+#[test]
+fn stop_timeout_is_the_grace_period_and_stop_signal_a_pre_stop_hook() {
+    let (objects, _) = export_json(
+        r#"[processes.web]
+command = "web"
+stop_timeout = "2500ms"
+[processes.worker]
+command = "worker"
+stop_signal = "QUIT"
+stop_timeout = "25s"
+"#,
+        None,
+        &options(),
+    );
+    let web = &object(&objects, "Deployment", "web")["spec"]["template"]["spec"];
+    assert_eq!(web["terminationGracePeriodSeconds"], 3);
+    assert!(web["containers"][0].get("lifecycle").is_none());
+    let worker = &object(&objects, "Deployment", "worker")["spec"]["template"]["spec"];
+    assert_eq!(worker["terminationGracePeriodSeconds"], 25);
+    let hook = &worker["containers"][0]["lifecycle"]["preStop"]["exec"]["command"];
+    assert_eq!(hook[0], "sh");
+    let script = hook[2].as_str().unwrap();
+    assert!(
+        script.starts_with("kill -s QUIT 1 2>/dev/null; kill -s QUIT -- -1 2>/dev/null;"),
+        "{script}"
+    );
+    assert!(script.contains("[ $waited -lt 25 ]"), "{script}");
+}
+
+#[test]
+fn a_stop_sequence_is_the_pre_stop_hook_and_its_waits_the_grace_period() {
+    let (objects, _) = export_json(
+        r#"[processes.sidekiq]
+command = "sidekiq"
+stop_sequence = [{ signal = "TSTP", wait = "25s" }, { signal = "TERM", wait = "10s" }]
+[processes.celery]
+command = "celery worker"
+stop_target = "main"
+stop_sequence = [{ signal = "TERM", wait = "30s" }, { command = "celery control shutdown", wait = "5s" }]
+"#,
+        None,
+        &options(),
+    );
+    let sidekiq = &object(&objects, "Deployment", "sidekiq")["spec"]["template"]["spec"];
+    assert_eq!(sidekiq["terminationGracePeriodSeconds"], 35);
+    let script = sidekiq["containers"][0]["lifecycle"]["preStop"]["exec"]["command"][2]
+        .as_str()
+        .unwrap();
+    let tstp = script
+        .find("kill -s TSTP -- -1")
+        .expect("TSTP to the group");
+    let term = script
+        .find("kill -s TERM -- -1")
+        .expect("then TERM to the group");
+    assert!(tstp < term, "{script}");
+    let celery = &object(&objects, "Deployment", "celery")["spec"]["template"]["spec"];
+    assert_eq!(celery["terminationGracePeriodSeconds"], 35);
+    let script = celery["containers"][0]["lifecycle"]["preStop"]["exec"]["command"][2]
+        .as_str()
+        .unwrap();
+    assert!(
+        script.starts_with("kill -s TERM 1 2>/dev/null; waited=0;"),
+        "{script}"
+    );
+    assert!(!script.contains("-- -1"), "main only: {script}");
+    assert!(
+        script.contains("( celery control shutdown ) & "),
+        "{script}"
+    );
+}
+
+#[test]
+fn depends_on_holds_the_pod_back_with_init_containers() {
+    let config = r#"[processes.db]
+command = "db"
+port = 5432
+[processes.migrate]
+command = "migrate"
+oneshot = true
+depends_on = ["db"]
+[processes.cache]
+command = "cache"
+[processes.web]
+command = "web"
+depends_on = ["db", "migrate", "cache"]
+"#;
+    let (objects, notes) = export_json(config, None, &options());
+    let spec = &object(&objects, "Deployment", "web")["spec"]["template"]["spec"];
+    let init: Vec<&str> = spec["initContainers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    // db once, though both web and migrate wait for it.
+    assert_eq!(init, ["wait-db", "run-migrate"]);
+    let wait = &spec["initContainers"][0];
+    assert_eq!(wait["image"], "shop:1");
+    assert!(
+        wait["command"][2]
+            .as_str()
+            .unwrap()
+            .contains("nc -z -w 2 db 5432")
+    );
+    let run = &spec["initContainers"][1];
+    assert_eq!(run["command"], json!(["sh", "-c", "migrate"]));
+    assert_eq!(env_value(run, "PROJ_PROCESS"), Some(&json!("migrate")));
+    assert!(has_note(
+        &notes,
+        "`cache` has no port, so no Service to wait for"
+    ));
+
+    let mut once = options();
+    once.init_oneshots = false;
+    let (objects, notes) = export_json(config, None, &once);
+    let spec = &object(&objects, "Deployment", "web")["spec"]["template"]["spec"];
+    assert_eq!(spec["initContainers"].as_array().unwrap().len(), 1);
+    assert!(has_note(&notes, "without waiting for the Job migrate"));
+}
+
+#[test]
+fn a_oneshot_is_a_job_retried_as_restart_says() {
+    let (objects, _) = export_json(
+        r#"[processes.migrate]
+command = "migrate"
+oneshot = true
+[processes.seed]
+command = "seed"
+oneshot = true
+restart = "on-failure"
+max_restarts = 4
+scale = 2
+"#,
+        None,
+        &options(),
+    );
+    let migrate = object(&objects, "Job", "migrate");
+    assert_eq!(migrate["apiVersion"], "batch/v1");
+    assert_eq!(migrate["spec"]["backoffLimit"], 0);
+    assert_eq!(
+        migrate["spec"]["template"]["spec"]["restartPolicy"],
+        "Never"
+    );
+    assert!(migrate["spec"].get("suspend").is_none());
+    let seed = object(&objects, "Job", "seed");
+    assert_eq!(seed["spec"]["backoffLimit"], 4);
+    assert_eq!(seed["spec"]["completions"], 2);
+    assert_eq!(seed["spec"]["parallelism"], 2);
+    assert_eq!(
+        seed["spec"]["template"]["spec"]["restartPolicy"],
+        "OnFailure"
+    );
+}
+
+#[test]
+fn autostart_false_is_zero_replicas_unless_something_needs_it() {
+    let (objects, notes) = export_json(
+        r#"[processes.manual]
+command = "m"
+autostart = false
+[processes.db]
+command = "db"
+autostart = false
+[processes.web]
+command = "web"
+depends_on = ["db"]
+[processes.once]
+command = "o"
+oneshot = true
+autostart = false
+"#,
+        None,
+        &options(),
+    );
+    assert_eq!(
+        object(&objects, "Deployment", "manual")["spec"]["replicas"],
+        0
+    );
+    assert_eq!(object(&objects, "Deployment", "db")["spec"]["replicas"], 1);
+    assert_eq!(object(&objects, "Job", "once")["spec"]["suspend"], true);
+    assert!(has_note(
+        &notes,
+        "kubectl scale deployment/manual --replicas=1"
+    ));
+}
+
+#[test]
+fn what_has_no_counterpart_is_named_on_stderr() {
+    let (_, notes) = export_json(
+        r#"[[setup]]
+name = "deps"
+command = "true"
+[processes.web]
+command = "web"
+watch = ["src/**"]
+user = "www-data"
+restart = "never"
+backoff = "1s"
+"#,
+        None,
+        &options(),
+    );
+    for needle in [
+        "`setup` is left out",
+        "web: `watch` is left out",
+        "web: `user` is left out",
+        "web: `restart` = \"never\"",
+        "web: `backoff` is left out",
+    ] {
+        assert!(has_note(&notes, needle), "{needle} in {notes:#?}");
+    }
+}
+
+#[test]
+fn names_become_dns_labels_and_the_namespace_is_set() {
+    let mut options = options();
+    options.namespace = Some("prod".into());
+    let (objects, _) = export_json(
+        "[project]\nname = \"My Shop\"\n[processes.Web_API]\ncommand = \"x\"\n",
+        None,
+        &options,
+    );
+    let deployment = object(&objects, "Deployment", "web-api");
+    assert_eq!(deployment["metadata"]["namespace"], "prod");
+    assert_eq!(
+        deployment["metadata"]["labels"]["app.kubernetes.io/part-of"],
+        "My-Shop"
+    );
+    let (plan, _dir) = plan_with(
+        "[processes.a_b]\ncommand = \"x\"\n[processes.a-b]\ncommand = \"y\"\n",
+        None,
+    );
+    let error = build(&plan, &self::options()).unwrap_err();
+    assert!(error.contains("both become `a-b`"), "{error}");
+}
+
+#[test]
+fn the_same_plan_exports_the_same_bytes() {
+    let (plan, _dir) = plan_with(
+        "[env]\nB = \"2\"\nA = \"1\"\n[processes.web]\ncommand = \"web\"\nport = 80\n",
+        Some("Z=1\nY=2\n"),
+    );
+    let first = export(&plan, &options()).unwrap();
+    let second = export(&plan, &options()).unwrap();
+    assert_eq!(first, second);
+    assert!(
+        first
+            .content
+            .starts_with("# Generated by `proj export kubernetes` from proj.toml")
+    );
+    assert_eq!(first.content.matches("\n---\n").count(), 4);
+}
+
+#[test]
+fn env_files_missing_at_export_are_an_optional_secret() {
+    let (objects, notes) = export_json("[processes.web]\ncommand = \"web\"\n", None, &options());
+    assert!(!objects.iter().any(|o| o["kind"] == "Secret"));
+    let container = container(&objects, "Deployment", "web");
+    assert_eq!(container["envFrom"][0]["secretRef"]["optional"], true);
+    assert!(has_note(&notes, "--from-env-file=.env"), "{notes:#?}");
+}
