@@ -198,7 +198,9 @@ pub fn exec_if_simple(command: &str) -> std::borrow::Cow<'_, str> {
 fn die_with_parent(parent: Pid) -> io::Result<()> {
     nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
     if nix::unistd::getppid() != parent {
-        return Err(io::Error::other("proj exited while starting this process"));
+        // proj exited while starting this process. An OS error, not a message: building
+        // one would allocate in the forked child, and std passes only the errno back.
+        return Err(io::Error::from_raw_os_error(libc::ESRCH));
     }
     Ok(())
 }
