@@ -38,11 +38,15 @@ fn started(project: &Project) -> Vec<(u32, u16, i32)> {
         .collect()
 }
 
+/// Wait until `count` starts were written; the lines in instance order (instances
+/// started together write theirs in any order).
 fn wait_started(project: &Project, count: usize) -> Vec<(u32, u16, i32)> {
-    wait_until(&format!("{count} instances to have started"), || {
+    let mut lines = wait_until(&format!("{count} instances to have started"), || {
         let lines = started(project);
         (lines.len() >= count).then_some(lines)
-    })
+    });
+    lines.sort_by_key(|&(instance, _, _)| instance);
+    lines
 }
 
 fn ps_names(project: &Project) -> Vec<String> {
@@ -69,6 +73,7 @@ fn scaling_up_starts_new_instances_on_the_next_ports_and_keeps_the_first() {
         assert!(output.stdout.contains(name), "{}", output.stdout);
     }
     let lines = wait_started(&project, 3);
+    assert_eq!(lines.len(), 3, "nothing restarted: {lines:?}");
     assert_eq!(lines[0], first, "the first instance keeps running");
     assert_eq!(
         lines[1..]
