@@ -99,11 +99,16 @@ fn stopping_proj_lets_a_running_celery_job_finish_into_postgres() {
             "worker.{instance}.log:\n{log}"
         );
     }
-    wait_until_within(
-        Duration::from_secs(10),
-        "every process of the stack to be gone",
-        || processes_in(project.root()).is_empty().then_some(()),
-    );
+    // Stopped in reverse dependency order: db only once the worker (which depends on it
+    // through migrate, a oneshot long exited) is gone, or the job could not store its row.
+    let proj_said = |text: &str| {
+        lines
+            .iter()
+            .position(|line| split_line(line) == Some(("proj", text)))
+            .unwrap_or_else(|| panic!("proj never said {text:?}:\n{}", proj.text()))
+    };
+    assert!(proj_said(&format!("{worker}: stopped")) < proj_said("db: stopping (SIGINT)"));
+    wait_all_gone(project.root());
 
     // The result is in PostgreSQL: start the database alone again and ask it.
     let mut db = project.up(&["--no-setup", "db"]);
@@ -119,9 +124,7 @@ fn stopping_proj_lets_a_running_celery_job_finish_into_postgres() {
         "the row for job {job}: {row:?}"
     );
     assert!(db.stop().success(), "{}", db.text());
-    wait_until_within(Duration::from_secs(10), "the database to be gone", || {
-        processes_in(project.root()).is_empty().then_some(())
-    });
+    wait_all_gone(project.root());
     eprintln!(
         "examples/jobs: up, job, drain and check in {:?}",
         started.elapsed()
@@ -144,8 +147,12 @@ fn missing_prerequisite() -> Option<String> {
     }
     if nix::unistd::Uid::effective().is_root() {
         // PostgreSQL refuses root: bin/pg runs it as this account through setpriv.
-        if !on_path("setpriv") || nix::unistd::User::from_name("postgres").ok()?.is_none() {
-            return Some("running as root without setpriv or a postgres account".into());
+        let account = std::env::var("PG_ACCOUNT").unwrap_or_else(|_| "postgres".into());
+        let exists = matches!(nix::unistd::User::from_name(&account), Ok(Some(_)));
+        if !on_path("setpriv") || !exists {
+            return Some(format!(
+                "running as root without setpriv or a {account} account"
+            ));
         }
     }
     None
@@ -369,6 +376,22 @@ fn processes_in(root: &Path) -> Vec<(i32, String)> {
             (pid, String::from_utf8_lossy(&command).replace('\0', " "))
         })
         .collect()
+}
+
+/// Wait until nothing runs inside `root` any more; fail naming what is left.
+fn wait_all_gone(root: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = processes_in(root);
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still running after proj: {left:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Kills whatever still runs inside the project when the test ends, passed or failed.
