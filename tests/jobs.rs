@@ -276,8 +276,8 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-/// Free ports in place of the example's defaults (54329, 63799, 8300), which appear in
-/// proj.toml both as `port = N` and in the URLs of `[env]`.
+/// Free ports in place of the example's defaults (54329, 63799, 8300); the URLs in its
+/// `[env]` follow through `PROJ_PORT_<NAME>`.
 struct Ports {
     db: u16,
     web: u16,
@@ -286,17 +286,12 @@ struct Ports {
 impl Ports {
     fn pick(project: &Project) -> Ports {
         let (db, queue, web) = (free_port(), free_port(), free_port());
-        let config = project.read("proj.toml");
-        for default in ["54329", "63799", "8300"] {
-            assert!(
-                config.contains(default),
-                "proj.toml no longer uses {default}"
-            );
+        let mut config = project.read("proj.toml");
+        for (default, port) in [(54329, db), (63799, queue), (8300, web)] {
+            let line = format!("port = {default}\n");
+            assert!(config.contains(&line), "proj.toml no longer has {line:?}");
+            config = config.replace(&line, &format!("port = {port}\n"));
         }
-        let config = config
-            .replace("54329", &db.to_string())
-            .replace("63799", &queue.to_string())
-            .replace("8300", &web.to_string());
         project.write("proj.toml", &config);
         Ports { db, web }
     }
