@@ -517,7 +517,8 @@ impl Supervisor {
         }
     }
 
-    /// Ask each running instance to stop once nothing that depends on it is active.
+    /// Ask each running instance to stop once nothing that depends on it, directly or
+    /// through a process in between (an exited oneshot), is active.
     fn advance_shutdown(&mut self) {
         let now = now();
         for index in 0..self.slots.len() {
@@ -531,7 +532,7 @@ impl Supervisor {
                 self.apply(index, Input::Stop, now);
                 continue;
             };
-            let dependants_active = self.graph.dependants[process].iter().any(|&dependant| {
+            let dependants_active = self.graph.downstream[process].iter().any(|&dependant| {
                 self.slots
                     .of_process(dependant)
                     .any(|slot| slot.machine.state().is_active())

@@ -16,6 +16,10 @@ pub struct Graph {
     pub dependencies: Vec<Vec<usize>>,
     /// `dependants[p]`: the processes that depend on `p`.
     pub dependants: Vec<Vec<usize>>,
+    /// `downstream[p]`: the processes that depend on `p` directly or through others, in
+    /// index order. Shutdown waits for all of them: web → migrate (a oneshot, long
+    /// exited) → db still means web stops before db.
+    pub downstream: Vec<Vec<usize>>,
 }
 
 impl Graph {
@@ -31,9 +35,22 @@ impl Graph {
                 dependants[dep].push(process);
             }
         }
+        let downstream = (0..dependants.len())
+            .map(|process| {
+                let mut found = BTreeSet::new();
+                let mut todo = dependants[process].clone();
+                while let Some(dependant) = todo.pop() {
+                    if found.insert(dependant) {
+                        todo.extend(&dependants[dependant]);
+                    }
+                }
+                found.into_iter().collect()
+            })
+            .collect();
         Graph {
             dependencies,
             dependants,
+            downstream,
         }
     }
 
@@ -76,6 +93,19 @@ mod tests {
         assert_eq!(graph.dependants[0], vec![1, 2]);
         assert_eq!(graph.dependants[1], vec![2]);
         assert!(graph.dependants[2].is_empty());
+    }
+
+    #[test]
+    fn downstream_follows_dependants_through_the_middle() {
+        let graph = Graph::new(&plan(vec![
+            process("db", &[]),
+            process("migrate", &["db"]),
+            process("web", &["migrate"]),
+            process("worker", &["migrate"]),
+        ]));
+        assert_eq!(graph.downstream[0], vec![1, 2, 3]);
+        assert_eq!(graph.downstream[1], vec![2, 3]);
+        assert!(graph.downstream[2].is_empty());
     }
 
     #[test]

@@ -308,6 +308,38 @@ async fn shutdown_stops_dependants_before_what_they_depend_on() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn shutdown_waits_for_dependants_behind_an_exited_oneshot() {
+    // db ← migrate (oneshot) ← web: web still uses db after migrate has exited.
+    let mut migrate = oneshot_process("migrate");
+    migrate.depends_on = vec!["db".into()];
+    let mut harness = Harness::start(vec![
+        service("db", &[]),
+        migrate,
+        service("web", &["migrate"]),
+    ])
+    .await;
+    harness.until_state("migrate", State::Running).await;
+    harness.exit(harness.pid_of("migrate"), ExitStatus::Code(0));
+    harness.until_state("web", State::Running).await;
+    let (db, web) = (harness.pid_of("db"), harness.pid_of("web"));
+    drop(harness.shutdown(ShutdownMode::Graceful));
+    harness.until_state("web", State::Stopping).await;
+    assert_eq!(harness.signals(), [(web, Signal::SIGTERM)]);
+    assert_eq!(
+        harness.until_state("db", State::Running).await.pid,
+        Some(db)
+    );
+    harness.exit(web, TERM);
+    harness.until_state("db", State::Stopping).await;
+    assert_eq!(
+        harness.signals(),
+        [(web, Signal::SIGTERM), (db, Signal::SIGTERM)]
+    );
+    harness.exit(db, TERM);
+    harness.finish().await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_kill_during_a_graceful_stop_sends_sigkill_at_once() {
     let mut stubborn = service("stubborn", &[]);
     stubborn.lifecycle.stop_sequence = term_waiting(Duration::from_secs(600));
