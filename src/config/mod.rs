@@ -31,7 +31,7 @@ mod error;
 pub(crate) mod fixtures;
 mod formation;
 mod graph;
-mod interpolate;
+pub(crate) mod interpolate;
 pub mod plan;
 mod ports;
 mod procfile;

@@ -88,38 +88,16 @@ pub fn resolve(
     }
 }
 
-/// Expand `$NAME` and `${NAME}` from `env`; unknown names expand to nothing, as in `sh`.
+/// Expand `$NAME`, `${NAME}` and `${NAME:-default}` from `env`, with the same rules as
+/// the config's values ([`crate::config::interpolate`]); unknown names expand to
+/// nothing, as in `sh`.
 pub fn expand(text: &str, env: &[(OsString, OsString)]) -> String {
     let lookup = |name: &str| {
         env.iter()
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.to_string_lossy().into_owned())
-            .unwrap_or_default()
     };
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(dollar) = rest.find('$') {
-        out.push_str(&rest[..dollar]);
-        let after = &rest[dollar + 1..];
-        if let Some(braced) = after.strip_prefix('{')
-            && let Some(end) = braced.find('}')
-        {
-            out.push_str(&lookup(&braced[..end]));
-            rest = &braced[end + 1..];
-            continue;
-        }
-        let name_len = after
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .unwrap_or(after.len());
-        if name_len == 0 {
-            out.push('$');
-        } else {
-            out.push_str(&lookup(&after[..name_len]));
-        }
-        rest = &after[name_len..];
-    }
-    out.push_str(rest);
-    out
+    crate::config::interpolate::expand(text, &lookup)
 }
 
 /// `http://host[:port][/path]`.
