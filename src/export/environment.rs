@@ -25,7 +25,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::config::{EnvMap, Plan, ProcessSpec};
 
-use super::names::env_name;
 pub(crate) use super::references::{Part, concat_text, parse, references};
 
 /// Where a variable's final value was defined.
@@ -63,7 +62,7 @@ pub(crate) fn proj_variables(plan: &Plan, process: &ProcessSpec) -> EnvMap {
     for other in &plan.processes {
         if let Some(port) = other.port {
             env.insert(
-                format!("PROJ_PORT_{}", env_name(&other.name)),
+                crate::config::environment::port_variable(&other.name),
                 port.to_string(),
             );
         }

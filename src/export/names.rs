@@ -41,16 +41,6 @@ pub(crate) fn label_value(text: &str) -> String {
         .to_owned()
 }
 
-/// An environment variable's name part: `api-v2` → `API_V2` (SPEC §2, `PROJ_PORT_<NAME>`).
-pub(crate) fn env_name(name: &str) -> String {
-    name.chars()
-        .map(|c| match c {
-            '-' | '.' => '_',
-            c => c.to_ascii_uppercase(),
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,10 +58,5 @@ mod tests {
     fn label_values_keep_dots_and_underscores() {
         assert_eq!(label_value("my shop_2.0"), "my-shop_2.0");
         assert_eq!(label_value("-x-"), "x");
-    }
-
-    #[test]
-    fn env_names_follow_the_spec() {
-        assert_eq!(env_name("api-v2.x"), "API_V2_X");
     }
 }
