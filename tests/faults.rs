@@ -466,3 +466,117 @@ fn row_18_sigterm_during_reload_shuts_down_cleanly() {
     }
     assert!(leftovers.is_empty(), "left running: {leftovers:?}");
 }
+
+/// Row 6: crashes after the process became ready count against the restart window too,
+/// and `ps` counts them.
+#[test]
+fn row_06_a_process_that_crashes_after_becoming_ready_hits_the_restart_limit() {
+    let project = Project::new(
+        r#"
+[processes.flap]
+command = "echo up; sleep 0.2; exit 1"
+ready = { log = "up" }
+backoff = "0ms"
+max_restarts = 3
+restart_window = "10m"
+"#,
+    );
+    let mut proj = project.up(&[]);
+    proj.wait_for("flap: failed: restart limit reached (3 restarts within 10m)");
+    assert_eq!(proj.count("flap: ready after"), 4, "{}", proj.text());
+    let instance = &ps_json(&project)[0];
+    assert_eq!(instance["state"], "failed");
+    assert_eq!(instance["restarts"], 3);
+    assert!(proj.stop().success());
+}
+
+/// Row 11: stopping and starting a process that keeps exiting on its own: every stop
+/// may meet a process that is already gone (ESRCH), and the supervisor takes it.
+#[test]
+fn row_11_stop_and_start_of_a_process_that_keeps_exiting_is_safe() {
+    let project = Project::new(
+        r#"
+[processes.flash]
+command = "exit 3"
+restart = "always"
+backoff = "0ms"
+max_restarts = 100000
+restart_window = "1h"
+"#,
+    );
+    let mut proj = project.up(&[]);
+    proj.wait_for("flash: started pid");
+    for _ in 0..20 {
+        assert!(project.run(&["stop", "flash"]).status.success());
+        assert!(project.run(&["start", "flash"]).status.success());
+    }
+    assert!(project.run(&["stop", "flash"]).status.success());
+    assert_eq!(ps_json(&project)[0]["state"], "stopped");
+    let pid = proj.pid();
+    wait_until("no zombie children", || {
+        zombie_children(pid).is_empty().then_some(())
+    });
+    assert!(proj.stop().success());
+}
+
+/// Row 17: `stop` during a backoff and `down` during a crash loop act at once: the
+/// pending restart is cancelled, nothing waits for it.
+#[test]
+fn row_17_stop_during_backoff_and_down_during_a_crash_loop_are_prompt() {
+    let project = Project::new(
+        r#"
+[processes.crash]
+command = "exit 1"
+backoff = "30s"
+"#,
+    );
+    let mut proj = project.up(&[]);
+    proj.wait_for("crash: restarting in 30s");
+    let asked = std::time::Instant::now();
+    assert!(project.run(&["stop", "crash"]).status.success());
+    assert_eq!(ps_json(&project)[0]["state"], "stopped");
+    assert!(project.run(&["start", "crash"]).status.success());
+    wait_until("a second backoff", || {
+        (proj.count("crash: restarting in 30s") == 2).then_some(())
+    });
+    assert!(project.run(&["down"]).status.success());
+    assert!(proj.wait_exit(DEADLINE).success());
+    assert!(
+        asked.elapsed() < std::time::Duration::from_secs(20),
+        "waited for a backoff"
+    );
+    assert_eq!(proj.count("crash: started pid"), 2, "{}", proj.text());
+}
+
+/// Row 21: a readiness probe that never passes: dependants stay pending, and `down`
+/// still completes at once, without waiting for the ready timeout.
+#[test]
+fn row_21_down_completes_while_a_probe_never_passes() {
+    let port = support::free_port();
+    let project = Project::new(&format!(
+        r#"
+[processes.db]
+command = "exec sleep 1000"
+ready = {{ tcp = {port} }}
+ready_timeout = "10m"
+
+[processes.web]
+command = "exec sleep 1000"
+depends_on = ["db"]
+"#
+    ));
+    let mut proj = project.up(&[]);
+    proj.wait_for("db: started pid");
+    let states = ps_json(&project);
+    let state = |name: &str| {
+        states
+            .iter()
+            .find(|instance| instance["name"] == name)
+            .map(|instance| instance["state"].clone())
+    };
+    assert_eq!(state("db"), Some("starting".into()));
+    assert_eq!(state("web"), Some("pending".into()));
+    assert!(project.run(&["down"]).status.success());
+    assert!(proj.wait_exit(DEADLINE).success());
+    assert_eq!(proj.count("web: started"), 0, "{}", proj.text());
+}
