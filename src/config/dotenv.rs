@@ -52,6 +52,14 @@ pub(crate) fn load(shown: &Path, path: &Path, env: &mut EnvMap) -> Result<(), En
     })
 }
 
+/// Parses dotenv `text` as [`load`] does, without a file: the variables, or the span of
+/// the first malformed line. The entry point of the `.env` fuzz target.
+pub(crate) fn parse_text(text: &str) -> Result<EnvMap, Range<usize>> {
+    let mut env = EnvMap::new();
+    parse(text, &mut env).map_err(|problem| problem.span)?;
+    Ok(env)
+}
+
 /// A malformed line: where, what, and how to fix it.
 #[derive(Debug, PartialEq, Eq)]
 struct Problem {

@@ -64,6 +64,13 @@ pub fn load_str(path: &Path, source: &str) -> Result<Plan, ConfigError> {
     validate::build(raw, path, &root_of(path), diagnostics)
 }
 
+/// Parses the text of a dotenv file (`env_file`, a Procfile's `.env`): its variables, or
+/// the byte span of the first malformed line. For the fuzz targets; proj itself reads
+/// env files while building the [`Plan`].
+pub fn parse_env_text(text: &str) -> Result<EnvMap, std::ops::Range<usize>> {
+    dotenv::parse_text(text)
+}
+
 /// The config file's directory, absolute and canonical when it exists.
 fn root_of(path: &Path) -> PathBuf {
     let dir = match path.parent() {
