@@ -580,3 +580,36 @@ depends_on = ["db"]
     assert!(proj.wait_exit(DEADLINE).success());
     assert_eq!(proj.count("web: started"), 0, "{}", proj.text());
 }
+
+/// Row 12: 10 MB without a newline, then `\r` progress updates: cut into 64 KiB lines,
+/// every byte kept (the `\r`s too), and proj's memory stays far below the 10 MB.
+#[test]
+fn row_12_ten_megabytes_without_a_newline_and_carriage_returns_are_kept_in_bounded_memory() {
+    let project = Project::new(
+        r#"
+[processes.blob]
+command = "python3 -c 'import sys\nsys.stdout.write(\"x\" * 10000000)\nfor i in range(3): sys.stdout.write(f\"\\rprogress {i}\")\nsys.stdout.write(\"\\n\")'"
+restart = "never"
+"#,
+    );
+    let up = project.run(&["up", "-d"]);
+    let _detached = Detached(&project);
+    assert!(up.status.success(), "{}", up.stderr);
+    let pid = supervisor_pid(&project);
+    wait_until("blob to exit", || {
+        (try_ps_json(&project)?[0]["state"] == "exited").then_some(())
+    });
+    let log = std::fs::read(project.path(".proj/logs/blob.log")).unwrap();
+    let lines: Vec<&[u8]> = log.split(|&byte| byte == b'\n').collect();
+    let full = 10_000_000 / 65_536;
+    assert_eq!(lines.len(), full + 2, "the pieces, the tail, and after the last newline");
+    assert!(lines[..full].iter().all(|line| line.len() == 65_536));
+    let tail = String::from_utf8_lossy(lines[full]);
+    assert!(
+        tail.ends_with("\rprogress 0\rprogress 1\rprogress 2"),
+        "{:?}",
+        &tail[tail.len() - 40..]
+    );
+    let peak_mib = status_kib(pid, "VmHWM") / 1024;
+    assert!(peak_mib < 48, "proj's peak memory is {peak_mib} MiB");
+}
