@@ -289,7 +289,7 @@ fn row_14_a_full_log_file_system_is_reported_once_and_logging_resumes() {
     let project = Project::new(
         r#"
 [processes.web]
-command = "pad=$(printf %0200d 0); i=0; while [ ! -e quiet ]; do i=$((i+1)); echo \"line $i $pad\"; echo $i > progress; sleep 0.005; done; while :; do i=$((i+1)); echo \"line $i\"; echo $i > progress; sleep 0.05; done"
+command = "pad=$(printf %02000d 0); i=0; while [ ! -e quiet ]; do i=$((i+1)); echo \"line $i $pad\"; echo $i > progress; sleep 0.005; done; while :; do i=$((i+1)); echo \"line $i\"; echo $i > progress; sleep 0.05; done"
 "#,
     );
     let logs = project.path(".proj/logs");
@@ -315,7 +315,7 @@ command = "pad=$(printf %0200d 0); i=0; while [ ! -e quiet ]; do i=$((i+1)); ech
     };
     let at_full = progress();
     wait_until("the child to go on printing", || {
-        (progress() > at_full + 200).then_some(())
+        (progress() > at_full + 50).then_some(())
     });
     // Space returns: the file is emptied, and the child prints little from now on, so
     // the file system does not fill again before the test ends.
