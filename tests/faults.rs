@@ -602,7 +602,11 @@ restart = "never"
     let log = std::fs::read(project.path(".proj/logs/blob.log")).unwrap();
     let lines: Vec<&[u8]> = log.split(|&byte| byte == b'\n').collect();
     let full = 10_000_000 / 65_536;
-    assert_eq!(lines.len(), full + 2, "the pieces, the tail, and after the last newline");
+    assert_eq!(
+        lines.len(),
+        full + 2,
+        "the pieces, the tail, and after the last newline"
+    );
     assert!(lines[..full].iter().all(|line| line.len() == 65_536));
     let tail = String::from_utf8_lossy(lines[full]);
     assert!(
