@@ -295,6 +295,8 @@ web = "cat prepared.txt; exec sleep 1000"
     );
     let mut proj = project.up(&[]);
     proj.wait_for_output("web", "prepared");
+    // The child's first line and proj's "started" message race each other.
+    proj.wait_for("web: started");
     let text = proj.text();
     let setup_line = text.find("ran      prepare").expect("the setup line");
     let started = text.find("web: started").expect("web started");

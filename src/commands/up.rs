@@ -69,6 +69,7 @@ pub(super) fn run(context: &Context, args: UpArgs) -> Result<(), Error> {
     }
     // From here the supervisor's own listeners take the signals.
     drop(watcher);
+    crate::process::descriptors::raise_limit();
     if args.detached_child {
         // A session of its own: no terminal, no hang-up from the shell that started it.
         let _ = nix::unistd::setsid();

@@ -76,6 +76,18 @@ pub(crate) fn load(shown: &Path, path: &Path) -> Result<Option<EnvFile>, EnvFile
     }
 }
 
+/// Parses dotenv `text` as [`load`] does, without a file: the variables in order (values
+/// as written), or the span of the first malformed line. The entry point of the `.env`
+/// fuzz target.
+pub(crate) fn parse_text(text: &str) -> Result<Vec<(String, String)>, Range<usize>> {
+    let mut vars = Vec::new();
+    parse(text, &mut vars).map_err(|problem| problem.span)?;
+    Ok(vars
+        .into_iter()
+        .map(|(key, value, _)| (key, value))
+        .collect())
+}
+
 /// A malformed line: where, what, and how to fix it.
 #[derive(Debug, PartialEq, Eq)]
 struct Problem {

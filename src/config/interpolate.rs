@@ -96,9 +96,26 @@ pub(crate) fn expand(template: &str, lookup: &dyn Fn(&str) -> Option<String>) ->
         Ok(pieces) => {
             let mut out = String::with_capacity(template.len());
             render(&pieces, lookup, &mut out);
+            truncate_to_limit(&mut out);
             out
         }
         Err(_) => template.to_owned(),
+    }
+}
+
+/// The longest environment string `execve` takes (Linux's MAX_ARG_STRLEN, 128 KiB).
+const VALUE_MAX: usize = 128 * 1024;
+
+/// `A=$A$A` on every line of an env file doubles the value each time: a value is cut at
+/// [`VALUE_MAX`], which the kernel would refuse to pass to a child anyway, so that
+/// chained references cost at most that much each.
+fn truncate_to_limit(value: &mut String) {
+    if value.len() > VALUE_MAX {
+        let mut end = VALUE_MAX;
+        while !value.is_char_boundary(end) {
+            end -= 1;
+        }
+        value.truncate(end);
     }
 }
 
@@ -226,6 +243,16 @@ fn unclosed(open: usize) -> SyntaxError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chained_doubling_stays_bounded() {
+        let mut value = "x".to_string();
+        for _ in 0..40 {
+            let previous = value.clone();
+            value = expand("$A$A", &|_| Some(previous.clone()));
+        }
+        assert_eq!(value.len(), VALUE_MAX);
+    }
 
     fn expanded(template: &str) -> String {
         expand(template, &|name| match name {

@@ -106,6 +106,27 @@ pub fn env_file_values(plan: &Plan) -> EnvMap {
     plan.dotenv.iter().cloned().collect()
 }
 
+/// Parses the text of a dotenv file (`env_file`, a Procfile's `.env`) and resolves its
+/// references as the environment builder does, each against the variables before it:
+/// the variables in order, or the byte span of the first malformed line. For the fuzz
+/// targets; proj itself reads env files while building the [`Plan`].
+pub fn parse_env_text(text: &str) -> Result<Vec<(String, String)>, std::ops::Range<usize>> {
+    let vars = dotenv::parse_text(text)?;
+    let mut resolved: Vec<(String, String)> = Vec::with_capacity(vars.len());
+    for (key, value) in vars {
+        let lookup = |name: &str| {
+            resolved
+                .iter()
+                .rev()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.clone())
+        };
+        let value = interpolate::expand(&value, &lookup);
+        resolved.push((key, value));
+    }
+    Ok(resolved)
+}
+
 /// The config file's directory, absolute and canonical when it exists.
 fn root_of(path: &Path) -> PathBuf {
     let dir = match path.parent() {

@@ -9,4 +9,5 @@
 pub mod client;
 pub mod endpoint;
 pub mod protocol;
+pub mod request_line;
 pub mod server;

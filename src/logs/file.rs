@@ -12,15 +12,47 @@
 //! supervision: the first one is returned to the caller to report, later ones stay quiet
 //! until a write succeeds again. Every write retries, reopening the file (and recreating
 //! the directory) if needed, so logging resumes by itself once the problem is fixed.
+//!
+//! Someone else may move or remove the file while it is open: an external rotator
+//! (`mv web.log web.log.1`), or `rm -rf .proj/logs`. Writing on into the old descriptor
+//! would put every later line where no one looks, so at most once a second a write
+//! checks that the path still names the open file (device and inode) and reopens it if
+//! not. A second is what a rotator's lines may still land in the moved file, which is
+//! what logrotate expects of a program without a reopen signal.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How often a write checks that the path still names the open file.
+const MOVED_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+
+/// What a path named when the file was opened: a moved or removed file leaves the path
+/// with another identity, or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Identity {
+    device: u64,
+    inode: u64,
+}
+
+impl Identity {
+    fn of(metadata: &fs::Metadata) -> Identity {
+        Identity {
+            device: metadata.dev(),
+            inode: metadata.ino(),
+        }
+    }
+}
 
 #[derive(Debug)]
 pub struct LogFile {
     path: PathBuf,
     file: Option<File>,
+    /// The open file's identity, and when the path was last seen to still name it.
+    opened: Option<(Identity, Instant)>,
+    moved_check_interval: Duration,
     size: u64,
     max_size: u64,
     backups: u32,
@@ -34,6 +66,8 @@ impl LogFile {
         LogFile {
             path,
             file: None,
+            opened: None,
+            moved_check_interval: MOVED_CHECK_INTERVAL,
             size: 0,
             max_size,
             backups,
@@ -45,10 +79,25 @@ impl LogFile {
         &self.path
     }
 
+    /// Open the file now rather than at the first write, so that the descriptor is
+    /// taken while proj still has one to give (see `process::descriptors`). Errors as
+    /// for [`LogFile::write`].
+    pub fn open_now(&mut self) -> Result<(), io::Error> {
+        self.write(b"")
+    }
+
     /// Append `lines` (complete lines). Returns an error only for the first failure in a
     /// row, for the caller to report once.
     pub fn write(&mut self, lines: &[u8]) -> Result<(), io::Error> {
-        match self.try_write(lines) {
+        if self.moved_away() {
+            self.file = None;
+        }
+        let result = if lines.is_empty() && self.file.is_none() {
+            self.open().map(|file| self.file = Some(file))
+        } else {
+            self.try_write(lines)
+        };
+        match result {
             Ok(()) => {
                 self.failing = false;
                 Ok(())
@@ -96,6 +145,22 @@ impl LogFile {
         Ok(())
     }
 
+    /// Whether the path no longer names the open file (checked at most once per
+    /// [`MOVED_CHECK_INTERVAL`]).
+    fn moved_away(&mut self) -> bool {
+        let Some((identity, checked_at)) = &mut self.opened else {
+            return false;
+        };
+        if self.file.is_none() || checked_at.elapsed() < self.moved_check_interval {
+            return false;
+        }
+        *checked_at = Instant::now();
+        match fs::metadata(&self.path) {
+            Ok(metadata) => Identity::of(&metadata) != *identity,
+            Err(error) => error.kind() == io::ErrorKind::NotFound,
+        }
+    }
+
     fn append(&mut self, piece: &[u8]) -> io::Result<()> {
         let file = match self.file.take() {
             Some(file) => file,
@@ -115,6 +180,7 @@ impl LogFile {
             .append(true)
             .open(&self.path)?;
         let metadata = file.metadata()?;
+        self.opened = Some((Identity::of(&metadata), Instant::now()));
         // Only a regular file has a size to rotate by (a log path may be a pipe).
         self.size = if metadata.is_file() {
             metadata.len()
@@ -241,6 +307,45 @@ mod tests {
         fs::remove_file(&blocker).unwrap();
         log.write(b"back\n").unwrap();
         assert_eq!(read(&path), "back\n");
+    }
+
+    fn checking_every_write(mut log: LogFile) -> LogFile {
+        log.moved_check_interval = Duration::ZERO;
+        log
+    }
+
+    #[test]
+    fn a_file_moved_away_by_a_rotator_is_started_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("web.log");
+        let mut log = checking_every_write(LogFile::new(path.clone(), 1024, 1));
+        log.write(b"before\n").unwrap();
+        fs::rename(&path, dir.path().join("web.log.1")).unwrap();
+        log.write(b"after\n").unwrap();
+        assert_eq!(read(&path), "after\n");
+        assert_eq!(read(&dir.path().join("web.log.1")), "before\n");
+    }
+
+    #[test]
+    fn a_removed_directory_is_created_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("logs/web.log");
+        let mut log = checking_every_write(LogFile::new(path.clone(), 1024, 1));
+        log.write(b"before\n").unwrap();
+        fs::remove_dir_all(dir.path().join("logs")).unwrap();
+        log.write(b"after\n").unwrap();
+        assert_eq!(read(&path), "after\n");
+    }
+
+    #[test]
+    fn open_now_creates_the_file_before_any_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("logs/web.log");
+        let mut log = LogFile::new(path.clone(), 1024, 1);
+        log.open_now().unwrap();
+        assert!(path.is_file());
+        log.write(b"line\n").unwrap();
+        assert_eq!(read(&path), "line\n");
     }
 
     #[test]

@@ -52,21 +52,7 @@ impl OutputSink {
             at,
             lines: Arc::from(lines),
         };
-        let written = self
-            .file
-            .lock()
-            .map_or(Ok(()), |mut file| {
-                file.write(lines).map_err(|error| {
-                    format!(
-                        "{}: cannot write {}: {error} (further errors are not shown; supervision goes on)",
-                        self.label.name,
-                        file.path().display()
-                    )
-                })
-            });
-        if let (Err(message), Some(printer)) = (&written, &self.printer) {
-            printer.message(Level::Warning, message.clone());
-        }
+        self.write_file(|file| file.write(lines));
         if let Some(printer) = &self.printer {
             printer.lines(&self.label, at, &batch.lines);
         }
@@ -76,6 +62,29 @@ impl OutputSink {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(batch);
+    }
+}
+
+impl OutputSink {
+    /// Do `write` on the log file, and report its failure (once in a row, see
+    /// [`LogFile::write`]).
+    fn write_file(&self, write: impl FnOnce(&mut LogFile) -> std::io::Result<()>) {
+        let Ok(mut file) = self.file.lock() else {
+            return;
+        };
+        let Err(error) = write(&mut file) else {
+            return;
+        };
+        if let Some(printer) = &self.printer {
+            printer.message(
+                Level::Warning,
+                format!(
+                    "{}: cannot write {}: {error} (further errors are not shown; supervision goes on)",
+                    self.label.name,
+                    file.path().display()
+                ),
+            );
+        }
     }
 }
 
@@ -102,7 +111,19 @@ impl LineWatch {
 
 /// Read `output` until end-of-file, delivering every line to `sink`, and to `watch`
 /// until it matches.
-pub async fn pump(output: OwnedFd, sink: Arc<OutputSink>, mut watch: Option<LineWatch>) {
+///
+/// The log file is opened now, before the returned task first runs: right after the
+/// spawn, so the next spawn's check for free descriptors counts it.
+pub fn pump(
+    output: OwnedFd,
+    sink: Arc<OutputSink>,
+    watch: Option<LineWatch>,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
+    sink.write_file(LogFile::open_now);
+    read_until_end(output, sink, watch)
+}
+
+async fn read_until_end(output: OwnedFd, sink: Arc<OutputSink>, mut watch: Option<LineWatch>) {
     let mut receiver = match pipe::Receiver::from_owned_fd(output) {
         Ok(receiver) => receiver,
         Err(error) => {

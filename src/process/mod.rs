@@ -4,6 +4,7 @@
 //!
 //! This is the only module with `unsafe` code: the `pre_exec` hook in [`spawn`].
 
+pub mod descriptors;
 mod exit;
 pub mod guardian;
 pub mod identity;

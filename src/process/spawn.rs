@@ -102,6 +102,7 @@ fn spawn_inner(
             format!("working directory {} does not exist", cwd.display()),
         ));
     }
+    super::descriptors::check_room_to_spawn()?;
     let parent = getpid();
     let mut cmd = Command::new("/bin/sh");
     cmd.arg("-c")
@@ -129,7 +130,8 @@ fn spawn_inner(
     // SAFETY: the closure runs in the forked child before exec, where only
     // async-signal-safe functions may be called. It makes plain system calls only
     // (setgroups(2), setgid(2), setuid(2) on data prepared before the fork, prctl(2),
-    // getppid(2), close_range(2)), allocates nothing and takes no lock.
+    // getppid(2), close_range(2), getrlimit(2)/setrlimit(2)), allocates nothing and
+    // takes no lock.
     #[allow(unsafe_code)]
     unsafe {
         cmd.pre_exec(move || {
@@ -139,6 +141,7 @@ fn spawn_inner(
             // After the switch: changing credentials clears the parent-death signal.
             die_with_parent(parent)?;
             close_other_fds_on_exec();
+            super::descriptors::restore_limit_in_child();
             Ok(())
         });
     }

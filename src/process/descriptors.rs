@@ -1,0 +1,73 @@
+//! File descriptors as a budget: proj must never spend its last ones on children.
+//!
+//! Every instance costs proj two descriptors for as long as it runs (the read end of its
+//! output pipe and its log file), and a spawn briefly needs a few more (the pipe's write
+//! ends, /dev/null, std's exec-error pipe). When the table is full, the damage is not
+//! the spawn that fails but what fails after it: log files that cannot be opened (lines
+//! lost) and a control socket that cannot accept (`proj ps` hangs). So a spawn is
+//! refused while fewer than [`RESERVE`] descriptors are free, with a message that says
+//! so, and the soft limit is raised to the hard one at start (as systemd and Go do):
+//! under systemd the soft limit is 1024, fewer than 600 instances need.
+
+use std::io;
+use std::sync::OnceLock;
+
+use nix::sys::resource::{Resource, getrlimit, setrlimit};
+
+/// Descriptors a spawn leaves free: this instance's log file and pipe, the spawn's own
+/// temporaries, accepted control connections and readiness probes.
+pub const RESERVE: u64 = 16;
+
+/// The soft limit proj was started with, restored in children: a program that uses
+/// `select(2)` breaks on descriptors above 1024, so children keep what they would have
+/// had without proj.
+static INHERITED_SOFT_LIMIT: OnceLock<u64> = OnceLock::new();
+
+/// Raise the soft `RLIMIT_NOFILE` to the hard limit, remembering the old one for
+/// children. Best effort: failing leaves the limit as it was.
+pub fn raise_limit() {
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+        return;
+    };
+    if INHERITED_SOFT_LIMIT.set(soft).is_err() || soft >= hard {
+        return;
+    }
+    if let Err(error) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+        tracing::debug!(%error, soft, hard, "cannot raise the descriptor limit");
+    }
+}
+
+/// In the child, before exec: give back the soft limit proj was started with. Only a
+/// setrlimit(2) call, so it is safe between fork and exec.
+pub fn restore_limit_in_child() {
+    if let Some(&soft) = INHERITED_SOFT_LIMIT.get()
+        && let Ok((_, hard)) = getrlimit(Resource::RLIMIT_NOFILE)
+    {
+        let _ = setrlimit(Resource::RLIMIT_NOFILE, soft.min(hard), hard);
+    }
+}
+
+/// `Err` with the reason when a spawn now would leave fewer than [`RESERVE`]
+/// descriptors free.
+pub fn check_room_to_spawn() -> io::Result<()> {
+    let (limit, _) = getrlimit(Resource::RLIMIT_NOFILE).map_err(io::Error::from)?;
+    // Counting costs a directory read; far from the limit it is not worth it.
+    if limit > 65_536 {
+        return Ok(());
+    }
+    let open = open_descriptors()?;
+    if open + RESERVE <= limit {
+        return Ok(());
+    }
+    Err(io::Error::other(format!(
+        "too many open files: {open} of the {limit} descriptors proj may open are in use \
+         (raise `ulimit -n`; proj keeps {RESERVE} free for its logs and control socket)"
+    )))
+}
+
+/// How many descriptors proj has open now.
+fn open_descriptors() -> io::Result<u64> {
+    // The directory's own descriptor is in the listing too.
+    let entries = std::fs::read_dir("/proc/self/fd")?.count() as u64;
+    Ok(entries.saturating_sub(1))
+}
