@@ -59,7 +59,11 @@ impl Processes for FakeProcesses {
         let pid = 1000 + world.next_pid;
         world.spawned.push((request.command.to_string(), pid));
         world.alive.insert(pid);
-        Ok(Spawned { pid, output: None })
+        Ok(Spawned {
+            pid,
+            output: None,
+            terminal: None,
+        })
     }
 
     fn signal_group(&self, pgid: i32, signal: Signal) {
