@@ -96,7 +96,9 @@ impl Tmux {
 
     /// `proj connect NAME` in the pane's shell, once its prompt is up.
     fn connect(&self, name: &str) {
-        self.wait_for_screen("the shell prompt", |screen| screen.contains("$ "));
+        self.wait_for_screen("the shell prompt", |screen| {
+            screen.lines().any(|line| line.starts_with('$'))
+        });
         self.type_line(&format!("{} connect {name}", proj_binary()));
         self.wait_for_screen("proj connect to connect", |screen| {
             screen.contains("Ctrl-] detaches")
