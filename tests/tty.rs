@@ -412,3 +412,95 @@ tty = true
     assert!(row("web").contains("tty"), "{}", check.stdout);
     assert!(!row("worker").contains("tty"), "{}", check.stdout);
 }
+
+/// A prompt without a newline, answered line by line.
+const GREETER: &str = r#"
+import os
+open("greeter.pid", "w").write(f"{os.getpid()}\n")
+while True:
+    name = input("name? ")
+    print(f"hello {name}", flush=True)
+"#;
+
+/// In the TUI on the tmux pane: `i` on the (only) instance, type a line, see the
+/// answer and the prompt that follows it, then Ctrl-] back to the TUI's own keys.
+fn type_into_the_tui(tmux: &Tmux, project: &Project) {
+    tmux.wait_for_screen("the TUI", |screen| screen.contains("greeter"));
+    tmux.press("i");
+    tmux.wait_for_screen("input mode", |screen| {
+        screen.contains("INPUT: keys go to greeter")
+    });
+    // The prompt has no newline: it is not a log line, yet the pane shows it.
+    tmux.wait_for_screen("the prompt", |screen| screen.contains("name? "));
+    tmux.type_text("ada");
+    tmux.press("Enter");
+    project.wait_for_file_content(".proj/logs/greeter.log", "hello ada");
+    tmux.wait_for_screen("the answer", |screen| screen.contains("hello ada"));
+    // In input mode `q` is a key for the process, not the TUI's quit.
+    tmux.type_text("q");
+    tmux.press("Enter");
+    project.wait_for_file_content(".proj/logs/greeter.log", "hello q");
+    tmux.press("C-]");
+    tmux.wait_for_screen("the normal footer", |screen| {
+        !screen.contains("INPUT:") && screen.contains("help")
+    });
+}
+
+#[test]
+fn the_tui_types_into_a_tty_process_after_i_until_ctrl_bracket() {
+    let project = Project::new("[processes.greeter]\ncommand = \"python3 greeter.py\"\ntty = true\n");
+    project.write("greeter.py", GREETER);
+    let Some(tmux) = Tmux::start(project.root(), 120, 30) else {
+        return;
+    };
+    tmux.wait_for_screen("the shell prompt", |screen| {
+        screen.lines().any(|line| line.starts_with('$'))
+    });
+    tmux.type_line(&format!("{} up --tui", proj_binary()));
+    let pid = project.wait_for_pid("greeter.pid");
+    type_into_the_tui(&tmux, &project);
+    tmux.press("q");
+    wait_gone(pid);
+}
+
+#[test]
+fn proj_attach_types_into_a_tty_process_too() {
+    let project = Project::new("[processes.greeter]\ncommand = \"python3 greeter.py\"\ntty = true\n");
+    project.write("greeter.py", GREETER);
+    let up = project.run(&["up", "-d"]);
+    let _detached = Detached(&project);
+    assert!(up.status.success(), "{}{}", up.stdout, up.stderr);
+    let pid = project.wait_for_pid("greeter.pid");
+    let Some(tmux) = Tmux::start(project.root(), 120, 30) else {
+        return;
+    };
+    tmux.wait_for_screen("the shell prompt", |screen| {
+        screen.lines().any(|line| line.starts_with('$'))
+    });
+    tmux.type_line(&format!("{} attach", proj_binary()));
+    type_into_the_tui(&tmux, &project);
+    tmux.press("q");
+    tmux.wait_for_screen("the shell again", |screen| {
+        screen.lines().any(|line| line.starts_with('$')) && !screen.contains("INPUT")
+    });
+    assert!(!is_gone(pid));
+}
+
+#[test]
+fn i_on_a_process_without_a_tty_says_why_in_the_footer() {
+    let project = Project::new("[processes.plain]\ncommand = \"sleep 1000\"\n");
+    let Some(tmux) = Tmux::start(project.root(), 120, 30) else {
+        return;
+    };
+    tmux.wait_for_screen("the shell prompt", |screen| {
+        screen.lines().any(|line| line.starts_with('$'))
+    });
+    tmux.type_line(&format!("{} up --tui", proj_binary()));
+    tmux.wait_for_screen("the TUI", |screen| screen.contains("running"));
+    tmux.press("i");
+    tmux.wait_for_screen("the refusal", |screen| screen.contains("tty = true"));
+    tmux.press("q");
+    tmux.wait_for_screen("the shell again", |screen| {
+        screen.lines().filter(|line| line.starts_with('$')).count() >= 2
+    });
+}
