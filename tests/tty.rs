@@ -448,7 +448,8 @@ fn type_into_the_tui(tmux: &Tmux, project: &Project) {
 
 #[test]
 fn the_tui_types_into_a_tty_process_after_i_until_ctrl_bracket() {
-    let project = Project::new("[processes.greeter]\ncommand = \"python3 greeter.py\"\ntty = true\n");
+    let project =
+        Project::new("[processes.greeter]\ncommand = \"python3 greeter.py\"\ntty = true\n");
     project.write("greeter.py", GREETER);
     let Some(tmux) = Tmux::start(project.root(), 120, 30) else {
         return;
@@ -465,7 +466,8 @@ fn the_tui_types_into_a_tty_process_after_i_until_ctrl_bracket() {
 
 #[test]
 fn proj_attach_types_into_a_tty_process_too() {
-    let project = Project::new("[processes.greeter]\ncommand = \"python3 greeter.py\"\ntty = true\n");
+    let project =
+        Project::new("[processes.greeter]\ncommand = \"python3 greeter.py\"\ntty = true\n");
     project.write("greeter.py", GREETER);
     let up = project.run(&["up", "-d"]);
     let _detached = Detached(&project);

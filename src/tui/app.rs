@@ -254,7 +254,10 @@ impl App {
                 self.input = None;
                 return vec![Effect::Disconnect];
             }
-            return input::key_bytes(&key).map(Effect::Type).into_iter().collect();
+            return input::key_bytes(&key)
+                .map(Effect::Type)
+                .into_iter()
+                .collect();
         }
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         if ctrl && key.code == KeyCode::Char('c') {

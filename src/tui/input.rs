@@ -126,7 +126,10 @@ mod tests {
     #[test]
     fn keys_are_the_bytes_a_terminal_sends() {
         let none = KeyModifiers::NONE;
-        assert_eq!(key_bytes(&key(KeyCode::Char('p'), none)), Some(b"p".to_vec()));
+        assert_eq!(
+            key_bytes(&key(KeyCode::Char('p'), none)),
+            Some(b"p".to_vec())
+        );
         assert_eq!(key_bytes(&key(KeyCode::Enter, none)), Some(b"\r".to_vec()));
         assert_eq!(
             key_bytes(&key(KeyCode::Char('c'), KeyModifiers::CONTROL)),

@@ -481,7 +481,10 @@ fn socket_terminal(
     };
     let output = updates.clone();
     spawn("proj-attach-terminal-output", move || {
-        if output.blocking_send(Update::Terminal(already_read)).is_err() {
+        if output
+            .blocking_send(Update::Terminal(already_read))
+            .is_err()
+        {
             return;
         }
         let mut buffer = vec![0u8; 16 * 1024];

@@ -560,7 +560,10 @@ fn draw_footer(frame: &mut Frame, app: &App, area: Rect) {
         let line = Line::from(vec![
             Span::styled(
                 doing,
-                Style::new().fg(Color::Black).bg(Color::Yellow).add_modifier(Modifier::BOLD),
+                Style::new()
+                    .fg(Color::Black)
+                    .bg(Color::Yellow)
+                    .add_modifier(Modifier::BOLD),
             ),
             Span::styled(
                 " (Ctrl-C included) · Ctrl-] leaves input mode",
@@ -629,7 +632,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("r", "restart the selected process"),
     ("s", "stop / start the selected process"),
     ("+ -", "one instance more / less of the selected process"),
-    ("i", "input mode: type into a tty = true process (Ctrl-] leaves)"),
+    (
+        "i",
+        "input mode: type into a tty = true process (Ctrl-] leaves)",
+    ),
     ("c", "clear the log pane"),
     ("m", "copy mode: mouse selection by the terminal"),
     ("q", "stop everything and quit (attach: detach)"),
