@@ -92,8 +92,15 @@ def seconds(match):
     return h * 3600 + m * 60 + s + ms / 1000
 
 
-def throughput(proj):
-    command = f"python3 -c 'for i in range({LINES}): print(\"line\", i)'"
+PRINTED = f"python3 -c 'for i in range({LINES}): print(\"line\", i)'"
+# The same lines in one write: what proj costs, without Python's line buffering on a tty.
+WRITTEN = (
+    "python3 -c 'import sys; "
+    f"sys.stdout.write(\"\".join(f\"line {{i}}\\\\n\" for i in range({LINES})))'"
+)
+
+
+def throughput(proj, command):
     with tempfile.TemporaryDirectory() as root:
         with open(os.path.join(root, "proj.toml"), "w") as config:
             config.write(
@@ -135,7 +142,8 @@ def main():
     parser.add_argument("--proj")
     proj = find_proj(parser.parse_args().proj)
     samples = round_trip(proj)
-    rates = throughput(proj)
+    printed = throughput(proj, PRINTED)
+    written = throughput(proj, WRITTEN)
     print("| measurement | result |")
     print("| --- | --- |")
     print(
@@ -143,10 +151,14 @@ def main():
         f"{statistics.median(samples):.2f} ms (p10 {statistics.quantiles(samples, n=10)[0]:.2f}, "
         f"p90 {statistics.quantiles(samples, n=10)[-1]:.2f}, max {max(samples):.2f}) |"
     )
-    for name in ("pipe", "tty"):
-        lines, rate = rates[name]
-        print(f"| {LINES // 1000}k lines on a {name} | {rate:,.0f} lines/s ({lines} lines logged) |")
-    print(f"| tty / pipe | {rates['tty'][1] / rates['pipe'][1]:.2f} |")
+    for how, rates in (("print() per line", printed), ("one write", written)):
+        for name in ("pipe", "tty"):
+            lines, rate = rates[name]
+            print(
+                f"| {LINES // 1000}k lines, {how}, on a {name} | "
+                f"{rate:,.0f} lines/s ({lines} lines logged) |"
+            )
+        print(f"| {how}: tty / pipe | {rates['tty'][1] / rates['pipe'][1]:.2f} |")
 
 
 if __name__ == "__main__":
