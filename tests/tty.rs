@@ -506,3 +506,74 @@ fn i_on_a_process_without_a_tty_says_why_in_the_footer() {
         screen.lines().filter(|line| line.starts_with('$')).count() >= 2
     });
 }
+
+/// `connect` spoken directly on the socket, as the README documents it.
+struct RawConnection {
+    stream: std::os::unix::net::UnixStream,
+    seen: Vec<u8>,
+}
+
+impl RawConnection {
+    fn open(project: &Project, name: &str) -> RawConnection {
+        let mut stream =
+            std::os::unix::net::UnixStream::connect(project.path(".proj/proj.sock")).unwrap();
+        writeln!(stream, r#"{{"v":1,"command":"connect","name":"{name}"}}"#).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        let mut connection = RawConnection {
+            stream,
+            seen: Vec::new(),
+        };
+        connection.wait_for(br#""connect":{"instance":"#);
+        connection
+    }
+
+    fn wait_for(&mut self, needle: &[u8]) {
+        let seen = &mut self.seen;
+        let stream = &mut self.stream;
+        wait_until(
+            &format!("{:?} on a connection", String::from_utf8_lossy(needle)),
+            || {
+                let mut buffer = [0u8; 4096];
+                if let Ok(read) = stream.read(&mut buffer) {
+                    seen.extend_from_slice(&buffer[..read]);
+                }
+                seen.windows(needle.len())
+                    .any(|w| w == needle)
+                    .then_some(())
+            },
+        );
+    }
+
+    fn type_keys(&mut self, keys: &[u8]) {
+        let mut frame = vec![0u8];
+        frame.extend_from_slice(&u16::try_from(keys.len()).unwrap().to_be_bytes());
+        frame.extend_from_slice(keys);
+        self.stream.write_all(&frame).unwrap();
+    }
+}
+
+#[test]
+fn several_connections_all_see_the_output_and_all_type() {
+    let project = terminal_probe_project("");
+    let _proj = project.up(&[]);
+    project.wait_for_pid("probe.pid");
+    let mut first = RawConnection::open(&project, "web");
+    let mut second = RawConnection::open(&project, "web");
+    // Each starts with the recent output: the probe's report.
+    first.wait_for(b"isatty True True True");
+    second.wait_for(b"isatty True True True");
+    first.type_keys(b"from the first\r");
+    second.type_keys(b"from the second\r");
+    for connection in [&mut first, &mut second] {
+        connection.wait_for(b"got: from the first");
+        connection.wait_for(b"got: from the second");
+    }
+    // A window size frame: rows 50, columns 132.
+    first.stream.write_all(&[1, 0, 4, 0, 50, 0, 132]).unwrap();
+    second.wait_for(b"size 50x132");
+    drop(first);
+    second.type_keys(b"still here\r");
+    second.wait_for(b"got: still here");
+}

@@ -106,7 +106,11 @@ pub(super) async fn serve(
         while let Some(frame) = read_frame(&mut input).await? {
             match frame {
                 Frame::Keys(bytes) => {
-                    terminal.write(&bytes).await?;
+                    // A process that just ended takes no more keys; the connection
+                    // stays for the next run.
+                    if let Err(error) = terminal.write(&bytes).await {
+                        tracing::debug!(%error, "keys not delivered");
+                    }
                 }
                 Frame::Size(size) => terminal.resize(size),
             }
