@@ -31,6 +31,9 @@ _proj() {
             proj,completions)
                 cmd="proj__subcmd__completions"
                 ;;
+            proj,connect)
+                cmd="proj__subcmd__connect"
+                ;;
             proj,down)
                 cmd="proj__subcmd__down"
                 ;;
@@ -109,6 +112,9 @@ _proj() {
             proj__subcmd__help,completions)
                 cmd="proj__subcmd__help__subcmd__completions"
                 ;;
+            proj__subcmd__help,connect)
+                cmd="proj__subcmd__help__subcmd__connect"
+                ;;
             proj__subcmd__help,down)
                 cmd="proj__subcmd__help__subcmd__down"
                 ;;
@@ -164,7 +170,7 @@ _proj() {
 
     case "${cmd}" in
         proj)
-            opts="-f -h -V --file --color --help --version up clone setup check ps start stop restart scale logs reload down attach export completions man __guardian help"
+            opts="-f -h -V --file --color --help --version up clone setup check ps start stop restart scale logs reload down attach connect export completions man __guardian help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -320,6 +326,32 @@ _proj() {
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        proj__subcmd__connect)
+            opts="-f -h -V --file --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -580,7 +612,7 @@ _proj() {
             return 0
             ;;
         proj__subcmd__help)
-            opts="up clone setup check ps start stop restart scale logs reload down attach export completions man __guardian help"
+            opts="up clone setup check ps start stop restart scale logs reload down attach connect export completions man __guardian help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -650,6 +682,20 @@ _proj() {
             return 0
             ;;
         proj__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        proj__subcmd__help__subcmd__connect)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

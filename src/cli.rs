@@ -135,6 +135,14 @@ pub enum Command {
         #[arg(long, value_name = "LINES", default_value_t = crate::tui::store::DEFAULT_SCROLLBACK)]
         scrollback: usize,
     },
+    /// Type into a `tty = true` process: your terminal becomes its terminal (`Ctrl-]` detaches)
+    Connect {
+        #[command(flatten)]
+        config: ConfigFile,
+        /// The process or instance (`web`, `web.2`; a process name means its first instance)
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
     /// Write what runs the project elsewhere: systemd units, Kubernetes manifests, a
     /// Compose file
     Export(ExportArgs),

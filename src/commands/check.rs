@@ -99,6 +99,9 @@ pub(super) fn render(plan: &Plan) -> String {
         if !process.autostart {
             notes.push("autostart = false".to_string());
         }
+        if process.tty {
+            notes.push("tty: `proj connect` types into it".to_string());
+        }
         if !process.depends_on.is_empty() {
             notes.push(format!("after {}", process.depends_on.join(", ")));
         }
@@ -115,16 +118,28 @@ pub(super) fn render(plan: &Plan) -> String {
         .chain(["INSTANCE".len()])
         .max()
         .unwrap_or(0);
-    let _ = writeln!(out, "\n{:width$}  {:5}  COMMAND", "INSTANCE", "PORT");
+    // The TTY column only when some process has one: `proj connect` works on those.
+    let any_tty = plan.processes.iter().any(|process| process.tty);
+    let tty_header = if any_tty { "TTY  " } else { "" };
+    let _ = writeln!(
+        out,
+        "\n{:width$}  {:5}  {tty_header}COMMAND",
+        "INSTANCE", "PORT"
+    );
     for (process, instance) in &instances {
         let port = match instance.port {
             Some(port) => port.to_string(),
             None if process.port_auto => "auto".to_string(),
             None => "-".to_string(),
         };
+        let tty = match (any_tty, process.tty) {
+            (false, _) => "",
+            (true, true) => "tty  ",
+            (true, false) => "-    ",
+        };
         let _ = writeln!(
             out,
-            "{:width$}  {port:5}  {}",
+            "{:width$}  {port:5}  {tty}{}",
             instance.name, process.command
         );
     }

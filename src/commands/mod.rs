@@ -3,6 +3,7 @@
 mod check;
 mod clone;
 mod completions;
+mod connect;
 mod control;
 mod detach;
 mod export;
@@ -52,6 +53,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Reload { .. } => control::reload(&context),
         Command::Down { .. } => control::down(&context),
         Command::Attach { scrollback, .. } => attach(&context, scrollback),
+        Command::Connect { name, .. } => connect::run(&context, name),
         Command::Export(args) => export::run(&context, args),
         Command::Completions { shell } => completions::run(shell),
         Command::Man { output } => man::run(output),
@@ -86,7 +88,8 @@ impl Command {
             | Command::Scale { config, .. }
             | Command::Reload { config }
             | Command::Down { config }
-            | Command::Attach { config, .. } => config.file.clone(),
+            | Command::Attach { config, .. }
+            | Command::Connect { config, .. } => config.file.clone(),
             Command::Logs { config, .. } => config.file.clone(),
             Command::Completions { .. } | Command::Man { .. } | Command::Guardian { .. } => None,
         }

@@ -88,12 +88,17 @@ impl Processes for OsProcesses {
             request.command,
             request.cwd,
             request.env,
-            spawn::Output::Pipe,
+            if request.terminal {
+                spawn::Output::Terminal
+            } else {
+                spawn::Output::Pipe
+            },
             request.identity,
         )?;
         Ok(Spawned {
             pid: child.pid,
             output: child.output,
+            terminal: child.terminal,
         })
     }
 

@@ -25,6 +25,7 @@ pub(crate) fn process(name: &str, command: &str) -> ProcessSpec {
         autostart: true,
         user: None,
         group: None,
+        tty: false,
     }
 }
 

@@ -225,6 +225,8 @@ pub struct ProcessSpec {
     pub autostart: bool,
     pub user: Option<String>,
     pub group: Option<String>,
+    /// `tty = true`: run under a pseudo-terminal that `proj connect` can type into.
+    pub tty: bool,
 }
 
 impl ProcessSpec {

@@ -114,6 +114,7 @@ impl RawProcess {
                 autostart: true,
                 user: None,
                 group: None,
+                tty: false,
             },
             spans: ProcessSpans {
                 name: name_span,

@@ -58,6 +58,13 @@ impl Client {
         Ok(())
     }
 
+    /// The connection itself, once it carries something other than answer lines (a
+    /// terminal, after `connect`): the bytes already read past the last answer, and
+    /// the socket.
+    pub fn into_stream(self) -> (Vec<u8>, UnixStream) {
+        (self.reader.buffer().to_vec(), self.writer)
+    }
+
     /// The next answer line; `None` once the supervisor closed the connection.
     pub fn receive(&mut self) -> Result<Option<Response>, ClientError> {
         let mut line = String::new();

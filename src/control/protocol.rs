@@ -78,6 +78,11 @@ pub enum Request {
     /// A stream of snapshots: every instance and the overall progress, now and after
     /// every change (the TUI of `proj attach` follows this).
     Watch,
+    /// Become the terminal of a `tty = true` instance: answered with `connect`, after
+    /// which the connection carries the terminal's bytes (see [`super::terminal_stream`]).
+    Connect {
+        name: String,
+    },
 }
 
 fn default_log_lines() -> usize {
@@ -115,6 +120,17 @@ pub struct Response {
     /// `watch`: the state now (one per answer line).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<Snapshot>,
+    /// `connect`: whose terminal this connection now carries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect: Option<Connected>,
+}
+
+/// The answer to `connect`: the instance (a process name means its first instance) and
+/// how many instances that process has.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Connected {
+    pub instance: String,
+    pub of: usize,
 }
 
 /// The answer to `hello`: who the supervisor is, and which protocol it speaks.
@@ -156,6 +172,8 @@ pub enum RefusalKind {
     Stopped,
     InvalidConfig,
     NotUp,
+    /// `connect` to an instance without `tty = true`.
+    NoTerminal,
 }
 
 impl Response {
@@ -170,6 +188,7 @@ impl Response {
             Refusal::Stopped => RefusalKind::Stopped,
             Refusal::InvalidConfig(_) => RefusalKind::InvalidConfig,
             Refusal::NotUp(_) => RefusalKind::NotUp,
+            Refusal::NoTerminal { .. } => RefusalKind::NoTerminal,
         };
         Response {
             refusal: Some(kind),
@@ -193,9 +212,9 @@ impl From<BadRequest> for Response {
 
 impl Request {
     /// Every `command` a request may name (kept in step with the enum by a test).
-    pub const COMMANDS: [&'static str; 12] = [
+    pub const COMMANDS: [&'static str; 13] = [
         "hello", "ps", "start", "stop", "restart", "scale", "logs", "reload", "down", "kill",
-        "wait_up", "watch",
+        "wait_up", "watch", "connect",
     ];
 }
 
@@ -251,7 +270,8 @@ mod tests {
             | Request::Down
             | Request::Kill
             | Request::WaitUp
-            | Request::Watch => (),
+            | Request::Watch
+            | Request::Connect { .. } => (),
         };
         let names = || vec!["web".to_string()];
         let all = [
@@ -273,6 +293,7 @@ mod tests {
             Request::Kill,
             Request::WaitUp,
             Request::Watch,
+            Request::Connect { name: "web".into() },
         ];
         assert_eq!(all.len(), Request::COMMANDS.len());
         for request in all {

@@ -64,6 +64,13 @@ impl<R: AsyncBufRead + Unpin> RequestLines<R> {
         }
     }
 
+    /// The reader, once the connection carries something other than request lines (a
+    /// terminal, after `connect`): what it buffered past the last line is still in it.
+    /// Called right after a complete line, when nothing is held here.
+    pub fn into_inner(self) -> R {
+        self.reader
+    }
+
     fn take_line(&mut self) -> Received {
         let bytes = std::mem::take(&mut self.partial);
         Received::Line(String::from_utf8_lossy(&bytes).into_owned())

@@ -27,11 +27,12 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 /// Where requests go: the supervisor's command channel.
 pub type Commands = mpsc::UnboundedSender<Command>;
 
-use super::protocol::{self, BadRequest, Hello, LogLine, Request, Response, Snapshot};
+use super::protocol::{self, BadRequest, Connected, Hello, LogLine, Request, Response, Snapshot};
 use super::request_line::{MAX_REQUEST_BYTES, Received, RequestLines};
 use crate::logs::history::Batch;
 use crate::logs::splitter;
 use crate::supervisor::command::{Follow, Logs, Refusal, Reply, WaitUp};
+use crate::supervisor::terminal::Connection;
 use crate::supervisor::{Command, InstanceStatus, ShutdownMode};
 
 /// Output bytes a `logs -f` connection holds for a client that reads slower than its
@@ -138,6 +139,22 @@ async fn serve(stream: UnixStream, commands: Commands) {
                 let _ = written.send(());
                 return;
             }
+            Answer::Connect(connection) => {
+                let response = Response {
+                    connect: Some(Connected {
+                        instance: connection.instance,
+                        of: connection.of,
+                    }),
+                    ..Response::ok()
+                };
+                if send(&mut write, &response).await.is_err() {
+                    return;
+                }
+                // From here on the connection carries the terminal; bytes the client sent
+                // right after its request are still in the line reader's buffer.
+                super::terminal_stream::serve(lines.into_inner(), write, connection.terminal).await;
+                return;
+            }
             Answer::Logs(logs) => {
                 let Logs {
                     names,
@@ -185,6 +202,7 @@ enum Answer {
     Farewell(oneshot::Sender<()>),
     Watch(watch::Receiver<Snapshot>),
     Logs(Logs),
+    Connect(Connection),
 }
 
 fn done(response: Response) -> Answer {
@@ -284,6 +302,12 @@ async fn ask(commands: &Commands, request: Request) -> Option<Answer> {
             })
         }
         Request::Watch => Answer::Watch(call(commands, |reply| Command::Watch { reply }).await?),
+        Request::Connect { name } => {
+            match call(commands, |reply| Command::Connect { name, reply }).await? {
+                Ok(connection) => Answer::Connect(connection),
+                Err(refusal) => done(Response::refused(&refusal)),
+            }
+        }
     })
 }
 

@@ -4,7 +4,8 @@
 //! to a local file (page cache), and every other consumer gets the batch without being
 //! waited for (see [`super::printer`]). So the pipe never fills because of a slow viewer,
 //! and the child never blocks on proj. At end-of-file (the child and every descendant
-//! holding the pipe are gone) the last partial line is written too.
+//! holding the pipe are gone) the last partial line is written too. A `tty = true`
+//! instance's terminal is read the same way ([`pump_terminal`]).
 
 use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -19,6 +20,7 @@ use super::file::LogFile;
 use super::history::{Batch, History};
 use super::printer::{Label, Level, Printer};
 use super::splitter::LineSplitter;
+use crate::process::pty::Master;
 
 /// Bytes asked of the pipe per read: a quiet process costs little memory (hundreds of
 /// idle instances are common), a chatty one gets large reads and few system calls.
@@ -123,7 +125,7 @@ pub fn pump(
     read_until_end(output, sink, watch)
 }
 
-async fn read_until_end(output: OwnedFd, sink: Arc<OutputSink>, mut watch: Option<LineWatch>) {
+async fn read_until_end(output: OwnedFd, sink: Arc<OutputSink>, watch: Option<LineWatch>) {
     let mut receiver = match pipe::Receiver::from_owned_fd(output) {
         Ok(receiver) => receiver,
         Err(error) => {
@@ -131,12 +133,10 @@ async fn read_until_end(output: OwnedFd, sink: Arc<OutputSink>, mut watch: Optio
             return;
         }
     };
-    let mut splitter = LineSplitter::new();
-    let mut buffer = vec![0u8; FIRST_READ_SIZE];
-    let mut lines = Vec::new();
+    let mut lines = Lines::new(watch, LineEnd::Lf);
     let mut enlarged = false;
     loop {
-        let read = match receiver.read(&mut buffer).await {
+        let read = match receiver.read(lines.buffer()).await {
             Ok(0) => break,
             Ok(read) => read,
             Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -145,25 +145,118 @@ async fn read_until_end(output: OwnedFd, sink: Arc<OutputSink>, mut watch: Optio
                 break;
             }
         };
-        lines.clear();
-        splitter.push(&buffer[..read], &mut lines);
-        sink.deliver(SystemTime::now(), &lines);
-        watch = watch.and_then(|watch| watch.check(&lines));
-        if read == buffer.len() {
-            if buffer.len() < MAX_READ_SIZE {
-                buffer.resize(buffer.len() * 2, 0);
-            } else if !enlarged {
-                enlarged = true;
-                // Best effort: past the per-user limit the kernel says no, and 64 KiB
-                // still works.
-                let _ = fcntl(&receiver, FcntlArg::F_SETPIPE_SZ(CHATTY_PIPE_SIZE));
-            }
+        if lines.take(read, &sink) && !enlarged {
+            enlarged = true;
+            // Best effort: past the per-user limit the kernel says no, and 64 KiB
+            // still works.
+            let _ = fcntl(&receiver, FcntlArg::F_SETPIPE_SZ(CHATTY_PIPE_SIZE));
         }
     }
-    lines.clear();
-    splitter.finish(&mut lines);
-    sink.deliver(SystemTime::now(), &lines);
-    if let Some(watch) = watch {
-        watch.check(&lines);
+    lines.finish(&sink);
+}
+
+/// Read a `tty = true` instance's terminal until every process holding it is gone:
+/// `on_output` sees the bytes as they come (for connected clients: a prompt without a
+/// newline, escape sequences), `sink` gets the lines, CR LF (what the terminal makes of
+/// a newline) counting as one line end. The terminal is always drained, connected or
+/// not, so the process never blocks on proj. The log file is opened now, as by [`pump`].
+pub fn pump_terminal(
+    master: Arc<Master>,
+    sink: Arc<OutputSink>,
+    watch: Option<LineWatch>,
+    on_output: impl FnMut(&[u8]) + Send + 'static,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
+    sink.write_file(LogFile::open_now);
+    read_terminal(master, sink, watch, on_output)
+}
+
+async fn read_terminal(
+    master: Arc<Master>,
+    sink: Arc<OutputSink>,
+    watch: Option<LineWatch>,
+    mut on_output: impl FnMut(&[u8]) + Send + 'static,
+) {
+    let mut reader = master.reader();
+    let mut lines = Lines::new(watch, LineEnd::CrLf);
+    loop {
+        let read = match reader.read(lines.buffer()).await {
+            Ok(0) => break,
+            Ok(read) => read,
+            Err(error) => {
+                tracing::warn!(%error, instance = %sink.label.name, "reading the terminal failed");
+                break;
+            }
+        };
+        on_output(&lines.buffer()[..read]);
+        lines.take(read, &sink);
+    }
+    lines.finish(&sink);
+}
+
+/// How lines end in a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LineEnd {
+    /// `\n` (a pipe).
+    Lf,
+    /// `\r\n` or `\n` (a terminal's output: its line discipline turns `\n` into `\r\n`).
+    CrLf,
+}
+
+/// The reading state shared by both pumps: the read buffer (grown for chatty processes),
+/// the splitter, and the `log` probe's watch.
+struct Lines {
+    buffer: Vec<u8>,
+    splitter: LineSplitter,
+    lines: Vec<u8>,
+    watch: Option<LineWatch>,
+    end: LineEnd,
+}
+
+impl Lines {
+    fn new(watch: Option<LineWatch>, end: LineEnd) -> Lines {
+        Lines {
+            buffer: vec![0u8; FIRST_READ_SIZE],
+            splitter: LineSplitter::new(),
+            lines: Vec::new(),
+            watch,
+            end,
+        }
+    }
+
+    fn buffer(&mut self) -> &mut [u8] {
+        &mut self.buffer
+    }
+
+    /// `read` bytes arrived at the start of the buffer: deliver the complete lines. True
+    /// when the read filled the largest buffer (the process writes faster than proj reads
+    /// in one go).
+    fn take(&mut self, read: usize, sink: &OutputSink) -> bool {
+        self.lines.clear();
+        self.splitter.push(&self.buffer[..read], &mut self.lines);
+        self.deliver(sink);
+        if read < self.buffer.len() {
+            return false;
+        }
+        if self.buffer.len() < MAX_READ_SIZE {
+            let doubled = self.buffer.len() * 2;
+            self.buffer.resize(doubled, 0);
+            return false;
+        }
+        true
+    }
+
+    /// End-of-file: the last partial line too.
+    fn finish(mut self, sink: &OutputSink) {
+        self.lines.clear();
+        self.splitter.finish(&mut self.lines);
+        self.deliver(sink);
+    }
+
+    fn deliver(&mut self, sink: &OutputSink) {
+        if self.end == LineEnd::CrLf {
+            super::splitter::fold_crlf(&mut self.lines);
+        }
+        sink.deliver(SystemTime::now(), &self.lines);
+        self.watch = self.watch.take().and_then(|watch| watch.check(&self.lines));
     }
 }

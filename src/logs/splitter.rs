@@ -97,6 +97,21 @@ pub fn lines(buffer: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
+/// Make every `\r\n` in complete lines from [`LineSplitter`] a plain `\n` (a terminal's
+/// line end), in place. A `\r` elsewhere (a progress bar redrawing its line) stays.
+pub fn fold_crlf(lines: &mut Vec<u8>) {
+    let mut kept = 0;
+    for index in 0..lines.len() {
+        let byte = lines[index];
+        if byte == b'\r' && lines.get(index + 1) == Some(&b'\n') {
+            continue;
+        }
+        lines[kept] = byte;
+        kept += 1;
+    }
+    lines.truncate(kept);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,6 +199,17 @@ mod tests {
         assert_eq!(got, vec![&b"a"[..], b"", b"b"]);
         assert_eq!(lines(b"").count(), 0);
         assert_eq!(lines(b"\n").collect::<Vec<_>>(), vec![&b""[..]]);
+    }
+
+    #[test]
+    fn a_terminal_line_end_is_one_line_end() {
+        let mut splitter = LineSplitter::new();
+        let mut out = Vec::new();
+        // The CR of a CR LF may arrive at the end of one read, the LF in the next.
+        splitter.push(b"one\r\ntwo\r", &mut out);
+        splitter.push(b"\n50%\r100%\r\n", &mut out);
+        fold_crlf(&mut out);
+        assert_eq!(out, b"one\ntwo\n50%\r100%\n");
     }
 
     #[test]

@@ -2,12 +2,14 @@
 //! groups, reaping every child (proj is a subreaper), sweeping escaped descendants, and
 //! the guardian that cleans up when proj itself is killed.
 //!
-//! This is the only module with `unsafe` code: the `pre_exec` hook in [`spawn`].
+//! This is the only module with `unsafe` code: the `pre_exec` hook in [`spawn`], and
+//! the terminal ioctls in [`pty`].
 
 pub mod descriptors;
 mod exit;
 pub mod guardian;
 pub mod identity;
+pub mod pty;
 pub mod reaper;
 pub mod spawn;
 pub mod sweep;

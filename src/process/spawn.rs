@@ -1,5 +1,6 @@
 //! Spawning one instance: `sh -c COMMAND` in its own process group, with an explicit
-//! environment, stdin from /dev/null and stdout+stderr into one pipe that proj reads.
+//! environment, stdin from /dev/null and stdout+stderr into one pipe that proj reads;
+//! or, for `tty = true`, a pseudo-terminal as stdin, stdout and stderr ([`super::pty`]).
 //!
 //! Why one pipe for both streams: the order between a process's stdout and stderr lines
 //! is kept as the process wrote them, which is what a developer reading a merged log
@@ -21,11 +22,13 @@ use nix::sys::signal::Signal;
 use nix::unistd::{Pid, getpid};
 
 /// A spawned child: its pid (also its process group id) and the read end of its output
-/// (none when the output was discarded).
+/// (none when the output was discarded, or went to a terminal).
 #[derive(Debug)]
 pub struct Child {
     pub pid: i32,
     pub output: Option<OwnedFd>,
+    /// [`Output::Terminal`]: the master side of the child's pseudo-terminal.
+    pub terminal: Option<OwnedFd>,
 }
 
 /// Where a child's stdout and stderr go.
@@ -35,6 +38,9 @@ pub enum Output {
     Pipe,
     /// /dev/null (a readiness probe's chatter).
     Discard,
+    /// A new pseudo-terminal as stdin, stdout and stderr, the child the leader of a new
+    /// session with it as controlling terminal (`tty = true`).
+    Terminal,
 }
 
 /// Spawn `sh -c command` in `cwd` with exactly `env` as its environment.
@@ -109,32 +115,51 @@ fn spawn_inner(
         .arg(exec_if_simple(command).as_ref())
         .current_dir(cwd)
         .env_clear()
-        .envs(env.iter().map(|(key, value)| (key, value)))
-        .stdin(Stdio::null())
-        .process_group(0);
-    let read_end = match output {
+        .envs(env.iter().map(|(key, value)| (key, value)));
+    let terminal = output == Output::Terminal;
+    if terminal {
+        // The new session (in pre_exec) also makes a new process group: setpgid here
+        // would make the child a group leader, which setsid refuses.
+        if !env.iter().any(|(key, _)| key == "TERM") {
+            cmd.env("TERM", "xterm-256color");
+        }
+    } else {
+        cmd.stdin(Stdio::null()).process_group(0);
+    }
+    let (read_end, master) = match output {
         Output::Pipe => {
             let (read_end, write_end) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
             let stderr = write_end.try_clone()?;
             cmd.stdout(Stdio::from(write_end))
                 .stderr(Stdio::from(stderr));
-            Some(read_end)
+            (Some(read_end), None)
         }
         Output::Discard => {
             cmd.stdout(Stdio::null()).stderr(Stdio::null());
-            None
+            (None, None)
+        }
+        Output::Terminal => {
+            let pty = super::pty::open(super::pty::WindowSize::DEFAULT)?;
+            cmd.stdin(Stdio::from(pty.slave.try_clone()?))
+                .stdout(Stdio::from(pty.slave.try_clone()?))
+                .stderr(Stdio::from(pty.slave));
+            (None, Some(pty.master))
         }
     };
     // Moved into the closure whole, so the child never allocates to read it.
     let identity = identity.cloned();
     // SAFETY: the closure runs in the forked child before exec, where only
     // async-signal-safe functions may be called. It makes plain system calls only
-    // (setgroups(2), setgid(2), setuid(2) on data prepared before the fork, prctl(2),
-    // getppid(2), close_range(2), getrlimit(2)/setrlimit(2)), allocates nothing and
-    // takes no lock.
+    // (setsid(2) and ioctl(2) TIOCSCTTY for a terminal, setgroups(2), setgid(2),
+    // setuid(2) on data prepared before the fork, prctl(2), getppid(2), close_range(2),
+    // getrlimit(2)/setrlimit(2)), allocates nothing and takes no lock.
     #[allow(unsafe_code)]
     unsafe {
         cmd.pre_exec(move || {
+            if terminal {
+                // Before the switch of user: the terminal belongs to proj's user.
+                super::pty::become_session_leader()?;
+            }
             if let Some(identity) = &identity {
                 identity.switch()?;
             }
@@ -159,6 +184,7 @@ fn spawn_inner(
         Child {
             pid,
             output: read_end,
+            terminal: master,
         },
         exit,
     ))

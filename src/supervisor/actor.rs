@@ -648,6 +648,7 @@ impl Supervisor {
             cwd: &spec.cwd,
             env: &env,
             identity,
+            terminal: false,
         };
         match self.processes.spawn(&request) {
             Ok(spawned) => {

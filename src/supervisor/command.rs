@@ -14,6 +14,7 @@ use std::time::SystemTime;
 use tokio::sync::{broadcast, oneshot, watch};
 
 use super::snapshot::{About, InstanceStatus, LogLine, ReloadSummary, Snapshot};
+use super::terminal::Connection;
 use crate::logs::history::Batch;
 
 /// Where the answer to a [`Command`] goes.
@@ -73,6 +74,11 @@ pub enum Command {
     /// The latest snapshot, now and after every change.
     Watch {
         reply: Reply<watch::Receiver<Snapshot>>,
+    },
+    /// The terminal of a `tty = true` instance (`proj connect`, the TUI's input mode).
+    Connect {
+        name: String,
+        reply: Reply<Result<Connection, Refusal>>,
     },
 }
 
@@ -145,6 +151,8 @@ pub enum Refusal {
     InvalidConfig(String),
     /// The stack did not come up: which instance failed, and why.
     NotUp(String),
+    /// `proj connect` to an instance without `tty = true`.
+    NoTerminal { name: String },
 }
 
 impl Refusal {
@@ -154,7 +162,8 @@ impl Refusal {
             Refusal::NoNames
             | Refusal::UnknownNames { .. }
             | Refusal::UnknownProcesses { .. }
-            | Refusal::InvalidConfig(_) => 2,
+            | Refusal::InvalidConfig(_)
+            | Refusal::NoTerminal { .. } => 2,
             Refusal::ShuttingDown | Refusal::Stopped | Refusal::NotUp(_) => 1,
         }
     }
@@ -187,6 +196,10 @@ impl fmt::Display for Refusal {
             Refusal::Stopped => f.write_str("proj stopped"),
             Refusal::InvalidConfig(diagnostics) => f.write_str(diagnostics),
             Refusal::NotUp(reason) => f.write_str(reason),
+            Refusal::NoTerminal { name } => write!(
+                f,
+                "`{name}` has no terminal to connect to: add `tty = true` to its process in proj.toml"
+            ),
         }
     }
 }

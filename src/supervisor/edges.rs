@@ -88,14 +88,19 @@ pub struct SpawnRequest<'a> {
     pub cwd: &'a Path,
     pub env: &'a [(OsString, OsString)],
     pub identity: Option<&'a Identity>,
+    /// `tty = true`: a pseudo-terminal as stdin, stdout and stderr instead of
+    /// /dev/null and a pipe.
+    pub terminal: bool,
 }
 
 /// A spawned instance: its pid (which is also its process group id) and the read end of
-/// its output, if it has one.
+/// its output, if it has one: a pipe, or for a `terminal` request the pty's master.
 #[derive(Debug)]
 pub struct Spawned {
     pub pid: i32,
     pub output: Option<OwnedFd>,
+    /// The master side of the instance's pseudo-terminal (a `terminal` spawn).
+    pub terminal: Option<OwnedFd>,
 }
 
 /// The supervisor's hands on processes. Every method is quick and never blocks on a

@@ -47,6 +47,7 @@ impl Supervisor {
             cwd: &process.cwd,
             env: &env,
             identity,
+            terminal: process.tty,
         };
         let child = match self.processes.spawn(&request) {
             Ok(child) => child,
@@ -67,6 +68,13 @@ impl Supervisor {
         if let Some(output) = child.output {
             self.readers
                 .spawn(reader::pump(output, slot.sink.clone(), watch));
+        } else if let Some(master) = child.terminal {
+            let terminal = slot.terminal.get_or_insert_default().clone();
+            let sink = slot.sink.clone();
+            match super::terminal::read(master, terminal, sink, watch) {
+                Ok(pump) => drop(self.readers.spawn(pump)),
+                Err(error) => tracing::error!(%error, "cannot read a terminal"),
+            }
         }
         let Some(probe) = probe else {
             return vec![Input::Spawned { pid: child.pid }, Input::Ready];

@@ -44,6 +44,7 @@ mod slot;
 pub mod snapshot;
 mod systemd;
 mod table;
+pub mod terminal;
 #[cfg(test)]
 mod tests;
 

@@ -117,6 +117,9 @@ impl Supervisor {
                 self.waiters.push(Waiter::Up { reply });
                 self.answer_waiters();
             }
+            Command::Connect { name, reply } => {
+                let _ = reply.send(self.connect(&name));
+            }
         }
     }
 

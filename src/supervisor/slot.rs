@@ -37,6 +37,9 @@ pub(super) struct Slot {
     pub(super) last_probe_failure: Option<String>,
     /// The leader exited while stopping, and the rest of its group is finishing.
     pub(super) draining: Option<Draining>,
+    /// `tty = true`: the terminal clients connect to, kept across runs (a reload that
+    /// turns `tty` on gets one at the next spawn, see [`super::launch`]).
+    pub(super) terminal: Option<Arc<super::terminal::Terminal>>,
 }
 
 /// A stopping instance whose main process is gone but whose process group is not yet
@@ -89,6 +92,7 @@ impl Slot {
             probe: None,
             last_probe_failure: None,
             draining: None,
+            terminal: process.tty.then(Arc::default),
         }
     }
 

@@ -59,7 +59,11 @@ impl Processes for FakeProcesses {
         let pid = 1000 + world.next_pid;
         world.spawned.push((request.command.to_string(), pid));
         world.alive.insert(pid);
-        Ok(Spawned { pid, output: None })
+        Ok(Spawned {
+            pid,
+            output: None,
+            terminal: None,
+        })
     }
 
     fn signal_group(&self, pgid: i32, signal: Signal) {
@@ -596,5 +600,55 @@ async fn a_service_that_exits_before_it_is_ready_fails_and_holds_its_dependants(
     assert_eq!(web.pid, None);
     assert_eq!(harness.spawned(), ["db"]);
     drop(harness.shutdown(ShutdownMode::Graceful));
+    harness.finish().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn connect_hands_out_the_terminal_of_a_tty_instance_and_refuses_the_rest() {
+    let mut web = service("web", &[]);
+    web.tty = true;
+    web.scale = 2;
+    let mut harness = Harness::start(vec![web, service("worker", &[])]).await;
+    harness.until_state("web.2", State::Running).await;
+    // A process name means its first instance.
+    let connection = harness
+        .command(|reply| Command::Connect {
+            name: "web".into(),
+            reply,
+        })
+        .await
+        .unwrap();
+    assert_eq!((connection.instance.as_str(), connection.of), ("web.1", 2));
+    let second = harness
+        .command(|reply| Command::Connect {
+            name: "web.2".into(),
+            reply,
+        })
+        .await
+        .unwrap();
+    assert!(!Arc::ptr_eq(&connection.terminal, &second.terminal));
+    let refused = |name: &str| {
+        let name = name.to_string();
+        harness.command(move |reply| Command::Connect { name, reply })
+    };
+    assert_eq!(
+        refused("worker").await.unwrap_err(),
+        Refusal::NoTerminal {
+            name: "worker".into()
+        }
+    );
+    assert!(matches!(
+        refused("nope").await.unwrap_err(),
+        Refusal::UnknownNames { .. }
+    ));
+    drop(harness.shutdown(ShutdownMode::Graceful));
+    for name in ["web.1", "web.2", "worker"] {
+        harness.until_state(name, State::Stopping).await;
+    }
+    // Taken first: `exit` locks the fake's world too.
+    let spawned = harness.processes.world().spawned.clone();
+    for (_, pid) in spawned {
+        harness.exit(pid, TERM);
+    }
     harness.finish().await;
 }

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
 
 use super::ansi;
+use super::input::{self, Input};
 use super::source::{Command, Update};
 use super::store::{Entry, Origin, Store, View};
 use crate::logs::clock::Clock;
@@ -45,6 +46,12 @@ pub enum Effect {
     Detach,
     /// Turn the terminal's mouse reporting on or off (off: the terminal selects text).
     MouseCapture(bool),
+    /// Input mode began: connect to this instance's terminal.
+    Connect(String),
+    /// Input mode: type these bytes into the connected terminal.
+    Type(Vec<u8>),
+    /// Input mode ended: disconnect (the process keeps running).
+    Disconnect,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -98,6 +105,8 @@ pub struct App {
     pub page: usize,
     /// Batches of output lost because the TUI fell behind, in total.
     pub lost: u64,
+    /// Input mode: keys go to this `tty = true` instance until Ctrl-].
+    pub input: Option<Input>,
 }
 
 impl App {
@@ -127,6 +136,7 @@ impl App {
             closed: false,
             page: 20,
             lost: 0,
+            input: None,
         }
     }
 
@@ -187,6 +197,16 @@ impl App {
             }
             Update::Notice(text) => self.notice = Some((text, self.now)),
             Update::Closed => self.closed = true,
+            Update::Terminal(bytes) => {
+                if let Some(input) = &mut self.input {
+                    input.output(&bytes);
+                }
+            }
+            Update::TerminalEnded(reason) => {
+                if self.input.take().is_some() {
+                    self.say(reason);
+                }
+            }
         }
     }
 
@@ -228,6 +248,17 @@ impl App {
         if key.kind == KeyEventKind::Release {
             return Vec::new();
         }
+        if self.input.is_some() {
+            // Everything, Ctrl-C included, belongs to the process until Ctrl-].
+            if input::is_detach(&key) {
+                self.input = None;
+                return vec![Effect::Disconnect];
+            }
+            return input::key_bytes(&key)
+                .map(Effect::Type)
+                .into_iter()
+                .collect();
+        }
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         if ctrl && key.code == KeyCode::Char('c') {
             return self.quit(true);
@@ -253,6 +284,7 @@ impl App {
         }
         match key.code {
             KeyCode::Char('q') => return self.quit(false),
+            KeyCode::Char('i') => return self.begin_input(),
             KeyCode::Char('?') => self.help = true,
             KeyCode::Up | KeyCode::Char('k') if self.focus == Focus::List => self.select(-1),
             KeyCode::Down | KeyCode::Char('j') if self.focus == Focus::List => self.select(1),
@@ -351,6 +383,20 @@ impl App {
     }
 
     /// `q` (`ctrl_c` false) or Ctrl-C.
+    /// `i`: type into the selected instance (the supervisor refuses one without a tty,
+    /// and the footer says why). Its own log pane, following, shows what it writes.
+    fn begin_input(&mut self) -> Vec<Effect> {
+        let Some(name) = self.selected_instance().map(|i| i.name.clone()) else {
+            return Vec::new();
+        };
+        self.merged = false;
+        self.focus = Focus::Logs;
+        self.search = None;
+        self.reset_scroll();
+        self.input = Some(Input::new(name.clone()));
+        vec![Effect::Connect(name)]
+    }
+
     fn quit(&mut self, ctrl_c: bool) -> Vec<Effect> {
         if self.mode == Mode::Attach {
             return vec![Effect::Detach];

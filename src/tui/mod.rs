@@ -23,11 +23,14 @@
 //! - [`view`]: drawing the state, snapshot-tested on ratatui's `TestBackend`;
 //! - [`store`]: the bounded scrollback of each instance and of the merged view;
 //! - [`ansi`]: a line's SGR colours kept, every other control sequence removed;
-//! - [`source`]: the in-process and the socket connection;
+//! - [`input`]: input mode (`i` on a `tty = true` instance): keys as terminal bytes,
+//!   the line a prompt leaves unfinished;
+//! - [`source`]: the in-process and the socket connection (and input mode's terminal);
 //! - [`terminal`]: raw mode, alternate screen and mouse, restored on every exit path.
 
 pub mod ansi;
 pub mod app;
+pub mod input;
 pub mod source;
 pub mod store;
 pub mod terminal;
@@ -143,6 +146,8 @@ async fn event_loop(
     // `proj attach` ends on these; in `proj up` the supervisor handles them.
     let mut signals = Signals::new(mode)?;
     let mut stats = Stats::new();
+    // Input mode's connection to an instance's terminal.
+    let mut terminal: Option<source::TerminalLink> = None;
     let mut last_draw = Instant::now() - FRAME;
     let mut dirty = true;
     // False once the terminal is gone (hung up): keep going without drawing.
@@ -194,6 +199,15 @@ async fn event_loop(
                                 Effect::MouseCapture(on) => {
                                     let _ = guard.set_mouse(on);
                                 }
+                                Effect::Connect(instance) => {
+                                    terminal = Some(connection.terminals.open(instance));
+                                }
+                                Effect::Type(bytes) => {
+                                    if let Some(link) = &terminal {
+                                        let _ = link.keys.send(bytes);
+                                    }
+                                }
+                                Effect::Disconnect => terminal = None,
                             }
                         }
                     }
@@ -219,6 +233,10 @@ async fn event_loop(
                         Ok(update) => app.apply(update),
                         Err(_) => break,
                     }
+                }
+                if app.input.is_none() {
+                    // Input mode ended from the other side (refused, proj gone).
+                    terminal = None;
                 }
             }
             () = tokio::time::sleep_until(next_frame.into()), if dirty => {}

@@ -38,6 +38,10 @@ pub enum Update {
     Notice(String),
     /// The supervisor is gone.
     Closed,
+    /// Input mode: raw output of the connected terminal.
+    Terminal(Vec<u8>),
+    /// Input mode cannot go on (no tty, the supervisor went away): why.
+    TerminalEnded(String),
 }
 
 /// What the TUI asks of the supervisor.
@@ -82,6 +86,8 @@ impl Command {
 pub struct Connection {
     pub updates: mpsc::Receiver<Update>,
     pub commands: mpsc::UnboundedSender<Command>,
+    /// How input mode reaches an instance's terminal.
+    pub terminals: Terminals,
 }
 
 /// Follow the supervisor of this process. Must run on the TUI's runtime: the forwarding
@@ -100,8 +106,16 @@ pub async fn in_process(
         sender.clone(),
         backlog,
     ));
+    let terminals = Terminals::InProcess {
+        supervisor: handle.commands.clone(),
+        updates: sender.clone(),
+    };
     tokio::spawn(carry_commands(handle.commands, requests, sender));
-    Connection { updates, commands }
+    Connection {
+        updates,
+        commands,
+        terminals,
+    }
 }
 
 async fn forward_snapshots(
@@ -274,6 +288,10 @@ pub fn attach(root: &Path, backlog: usize) -> Result<Connection, ClientError> {
     let mut control = Client::connect(root)?;
     let (sender, updates) = mpsc::channel(UPDATES);
     let (commands, mut requests) = mpsc::unbounded_channel::<Command>();
+    let terminals = Terminals::Socket {
+        root: root.to_path_buf(),
+        updates: sender.clone(),
+    };
 
     let snapshots = sender.clone();
     spawn("proj-attach-watch", move || {
@@ -315,11 +333,183 @@ pub fn attach(root: &Path, backlog: usize) -> Result<Connection, ClientError> {
             }
         }
     });
-    Ok(Connection { updates, commands })
+    Ok(Connection {
+        updates,
+        commands,
+        terminals,
+    })
 }
 
 fn spawn(name: &str, work: impl FnOnce() + Send + 'static) {
     if let Err(error) = std::thread::Builder::new().name(name.into()).spawn(work) {
         tracing::warn!(%error, "cannot start {name}");
     }
+}
+
+/// How the TUI reaches a `tty = true` instance's terminal (input mode): through the
+/// supervisor in this process, or a `connect` over the control socket.
+pub enum Terminals {
+    InProcess {
+        supervisor: mpsc::UnboundedSender<supervisor_command::Command>,
+        updates: mpsc::Sender<Update>,
+    },
+    Socket {
+        root: std::path::PathBuf,
+        updates: mpsc::Sender<Update>,
+    },
+}
+
+/// A connected terminal: keys go out through `keys`, output comes back as
+/// [`Update::Terminal`]. Dropping it disconnects; the process keeps running.
+pub struct TerminalLink {
+    pub keys: mpsc::UnboundedSender<Vec<u8>>,
+    task: Option<tokio::task::AbortHandle>,
+}
+
+impl Drop for TerminalLink {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}
+
+impl Terminals {
+    /// Connect to `instance`'s terminal. A refusal arrives as [`Update::TerminalEnded`].
+    /// Must run on the TUI's runtime (in-process, a task of it carries the terminal).
+    pub fn open(&self, instance: String) -> TerminalLink {
+        let (keys, typed) = mpsc::unbounded_channel();
+        match self {
+            Terminals::InProcess {
+                supervisor,
+                updates,
+            } => {
+                let task = tokio::spawn(carry_terminal(
+                    supervisor.clone(),
+                    instance,
+                    typed,
+                    updates.clone(),
+                ));
+                TerminalLink {
+                    keys,
+                    task: Some(task.abort_handle()),
+                }
+            }
+            Terminals::Socket { root, updates } => {
+                let (root, updates) = (root.clone(), updates.clone());
+                spawn("proj-attach-terminal", move || {
+                    socket_terminal(&root, instance, typed, &updates);
+                });
+                TerminalLink { keys, task: None }
+            }
+        }
+    }
+}
+
+/// In-process input mode: the terminal handed out by the supervisor, copied both ways.
+async fn carry_terminal(
+    supervisor: mpsc::UnboundedSender<supervisor_command::Command>,
+    name: String,
+    mut typed: mpsc::UnboundedReceiver<Vec<u8>>,
+    updates: mpsc::Sender<Update>,
+) {
+    let (reply, answer) = oneshot::channel();
+    let command = supervisor_command::Command::Connect { name, reply };
+    let ended = |reason: String| Update::TerminalEnded(reason);
+    if supervisor.send(command).is_err() {
+        return;
+    }
+    let connection = match answer.await {
+        Ok(Ok(connection)) => connection,
+        Ok(Err(refusal)) => {
+            let _ = updates.send(ended(refusal.to_string())).await;
+            return;
+        }
+        Err(_) => return,
+    };
+    let terminal = connection.terminal;
+    let crate::supervisor::terminal::Subscription { recent, mut chunks } = terminal.subscribe();
+    if updates.send(Update::Terminal(recent)).await.is_err() {
+        return;
+    }
+    loop {
+        tokio::select! {
+            chunk = chunks.recv() => match chunk {
+                Ok(chunk) => {
+                    if updates.send(Update::Terminal(chunk.to_vec())).await.is_err() {
+                        return;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+            keys = typed.recv() => {
+                let Some(keys) = keys else { return };
+                if let Err(error) = terminal.write(&keys).await {
+                    let _ = updates.send(ended(format!("cannot type into it: {error}"))).await;
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// `proj attach`'s input mode: a `connect` over the control socket; a thread reads the
+/// terminal's bytes, this one writes the keys, until the TUI drops its link.
+fn socket_terminal(
+    root: &Path,
+    name: String,
+    mut typed: mpsc::UnboundedReceiver<Vec<u8>>,
+    updates: &mpsc::Sender<Update>,
+) {
+    use std::io::{Read, Write};
+    let refused = |reason: String| {
+        let _ = updates.blocking_send(Update::TerminalEnded(reason));
+    };
+    let mut client = match Client::connect(root) {
+        Ok(client) => client,
+        Err(error) => return refused(error.to_string()),
+    };
+    match client.call(Request::Connect { name }) {
+        Ok(response) if response.ok => {}
+        Ok(response) => return refused(response.error.unwrap_or_default()),
+        Err(error) => return refused(error.to_string()),
+    }
+    let (already_read, mut stream) = client.into_stream();
+    let Ok(mut reading) = stream.try_clone() else {
+        return refused("cannot read the terminal".into());
+    };
+    let output = updates.clone();
+    spawn("proj-attach-terminal-output", move || {
+        if output
+            .blocking_send(Update::Terminal(already_read))
+            .is_err()
+        {
+            return;
+        }
+        let mut buffer = vec![0u8; 16 * 1024];
+        loop {
+            match reading.read(&mut buffer) {
+                Ok(0) | Err(_) => {
+                    let ended = Update::TerminalEnded("the connection to proj closed".into());
+                    let _ = output.blocking_send(ended);
+                    return;
+                }
+                Ok(read) => {
+                    let update = Update::Terminal(buffer[..read].to_vec());
+                    if output.blocking_send(update).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    while let Some(keys) = typed.blocking_recv() {
+        let frames = crate::control::terminal_stream::keys(&keys);
+        if stream.write_all(&frames).is_err() {
+            break;
+        }
+    }
+    // The TUI left input mode: hang up, which also ends the reading thread.
+    let _ = stream.shutdown(std::net::Shutdown::Both);
 }

@@ -292,6 +292,9 @@ fn draw_logs(frame: &mut Frame, app: &App, area: Rect) -> usize {
     if !app.wrap {
         flags.push(format!("no wrap +{}", app.hscroll));
     }
+    if app.input.is_some() {
+        flags.push("input".to_string());
+    }
     let block = Block::new()
         .borders(Borders::ALL)
         .border_type(BorderType::Rounded)
@@ -312,9 +315,25 @@ fn border_style(focused: bool) -> Style {
     }
 }
 
-/// The visible lines of the current view, bottom-aligned.
+/// The visible lines of the current view, bottom-aligned; in input mode, the line the
+/// process has not finished (a prompt) below them, with a cursor.
 fn draw_log_lines(frame: &mut Frame, app: &App, area: Rect) {
-    let rows = log_rows(app, area.width as usize, area.height as usize);
+    let partial = app.input.as_ref().map(|input| {
+        let mut cells = ansi::cells(&input.shown(), Style::new());
+        cells.push(Cell {
+            ch: ' ',
+            style: Style::new().reversed(),
+        });
+        cells
+    });
+    let height = (area.height as usize).saturating_sub(usize::from(partial.is_some()));
+    let mut rows = log_rows(app, area.width as usize, height);
+    if let Some(partial) = partial {
+        let width = (area.width as usize).max(1);
+        // The end of a long unfinished line, where the typing happens.
+        let skip = partial.len().saturating_sub(width);
+        rows.push(partial[skip..].to_vec());
+    }
     let top = area.bottom() - u16::try_from(rows.len()).unwrap_or(area.height);
     frame.render_widget(
         Rows(rows),
@@ -532,6 +551,28 @@ fn draw_footer(frame: &mut Frame, app: &App, area: Rect) {
         frame.render_widget(Paragraph::new(line), area);
         return;
     }
+    if let Some(input) = &app.input {
+        let doing = if input.connected {
+            format!(" INPUT: keys go to {}", input.instance)
+        } else {
+            format!(" INPUT: connecting to {}", input.instance)
+        };
+        let line = Line::from(vec![
+            Span::styled(
+                doing,
+                Style::new()
+                    .fg(Color::Black)
+                    .bg(Color::Yellow)
+                    .add_modifier(Modifier::BOLD),
+            ),
+            Span::styled(
+                " (Ctrl-C included) · Ctrl-] leaves input mode",
+                Style::new().fg(Color::DarkGray),
+            ),
+        ]);
+        frame.render_widget(Paragraph::new(line), area);
+        return;
+    }
     if let Some(notice) = app.current_notice() {
         frame.render_widget(
             Paragraph::new(format!(" {notice}")).style(Style::new().fg(Color::Yellow)),
@@ -554,6 +595,7 @@ fn draw_footer(frame: &mut Frame, app: &App, area: Rect) {
         ("f", "follow"),
         ("r", "restart"),
         ("s", "stop/start"),
+        ("i", "input"),
         ("c", "clear"),
         ("t", "time"),
         ("m", "copy"),
@@ -590,6 +632,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("r", "restart the selected process"),
     ("s", "stop / start the selected process"),
     ("+ -", "one instance more / less of the selected process"),
+    (
+        "i",
+        "input mode: type into a tty = true process (Ctrl-] leaves)",
+    ),
     ("c", "clear the log pane"),
     ("m", "copy mode: mouse selection by the terminal"),
     ("q", "stop everything and quit (attach: detach)"),

@@ -14,7 +14,7 @@ use crate::config::plan::{
 use crate::config::raw::{RawProcess, check_process_name};
 use crate::config::suggest;
 
-const PROCESS_KEYS: [&str; 24] = [
+const PROCESS_KEYS: [&str; 25] = [
     "command",
     "port",
     "scale",
@@ -39,11 +39,12 @@ const PROCESS_KEYS: [&str; 24] = [
     "oneshot",
     "user",
     "group",
+    "tty",
 ];
 
 /// What other supervisors (compose, process-compose, supervisord, systemd) call the same
 /// settings: edit distance cannot guess these.
-const PROCESS_ALIASES: [(&str, &str); 16] = [
+const PROCESS_ALIASES: [(&str, &str); 19] = [
     ("cmd", "command"),
     ("run", "command"),
     ("exec", "command"),
@@ -60,6 +61,9 @@ const PROCESS_ALIASES: [(&str, &str); 16] = [
     ("healthcheck", "ready"),
     ("readiness_probe", "ready"),
     ("kill_signal", "stop_signal"),
+    ("is_tty", "tty"),
+    ("pty", "tty"),
+    ("interactive", "tty"),
 ];
 
 const PROBES: [&str; 4] = ["tcp", "http", "exec", "log"];
@@ -249,6 +253,7 @@ fn read_process_table(
             "watch_ignore" => spec.watch_ignore = read_globs(reader, field, value),
             "autostart" => spec.autostart = reader.bool(field, value).unwrap_or(spec.autostart),
             "oneshot" => lifecycle.oneshot = reader.bool(field, value).unwrap_or(false),
+            "tty" => spec.tty = reader.bool(field, value).unwrap_or(false),
             "user" => {
                 spec.user = reader.non_empty(field, value, r#""www-data""#);
                 spans.user = spec.user.as_ref().map(|_| value.span());
