@@ -18,6 +18,8 @@ pub(crate) fn process(name: &str, command: &str) -> ProcessSpec {
         depends_on: vec![],
         dependencies: vec![],
         ready: None,
+        health: None,
+        max_memory: None,
         lifecycle: Lifecycle::default(),
         watch: vec![],
         watch_ignore: vec![],

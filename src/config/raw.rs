@@ -107,6 +107,8 @@ impl RawProcess {
                 depends_on: Vec::new(),
                 dependencies: Vec::new(),
                 ready: None,
+                health: None,
+                max_memory: None,
                 lifecycle: Lifecycle::default(),
                 watch: Vec::new(),
                 watch_ignore: Vec::new(),

@@ -11,6 +11,7 @@ pub mod identity;
 pub mod reaper;
 pub mod spawn;
 pub mod sweep;
+pub mod usage;
 
 pub use exit::{ExitStatus, signal_name};
 

@@ -72,6 +72,12 @@ pub enum Event {
         run: u64,
         reason: String,
     },
+    /// The `health` check of `slot`'s run number `run` passed or failed.
+    Health {
+        slot: usize,
+        run: u64,
+        report: super::health::HealthReport,
+    },
     /// A file that `process` watches changed: restart it (or start it again when it
     /// failed or finished).
     FileChanged {
@@ -371,6 +377,7 @@ impl Supervisor {
                     self.slots[slot].last_probe_failure = Some(reason);
                 }
             }
+            Event::Health { slot, run, report } => self.on_health(slot, run, report),
             Event::FileChanged { process, path } => self.on_file_changed(&process, &path),
         }
     }
@@ -407,6 +414,7 @@ impl Supervisor {
 
     fn on_timers(&mut self, now: Instant) {
         self.check_draining(now);
+        self.check_memory(now);
         for index in 0..self.slots.len() {
             if self.slots[index].timer.is_some_and(|at| at <= now) {
                 self.slots[index].timer = None;
@@ -427,6 +435,7 @@ impl Supervisor {
                 ]
             })
             .flatten()
+            .chain(self.memory_deadline())
             .min()
     }
 
@@ -576,6 +585,7 @@ impl Supervisor {
         {
             probe.abort();
         }
+        self.follow_state(index, before, after, now);
         if after == State::Failed && before != State::Failed {
             let said = self.slots[index].last_probe_failure.take();
             if let (Some(Failure::ReadyTimeout { .. }), Some(said)) =
@@ -671,7 +681,7 @@ impl Supervisor {
         let level = match report {
             Report::Failed(_) => Level::Error,
             Report::Exited(status) if !status.success() => Level::Warning,
-            Report::StopTimedOut { .. } => Level::Warning,
+            Report::StopTimedOut { .. } | Report::Trouble(_) => Level::Warning,
             _ => Level::Info,
         };
         let name = &self.slots[index].instance.name;

@@ -33,6 +33,7 @@ mod dependencies;
 pub mod edges;
 pub use crate::config::environment;
 pub mod failure;
+pub mod health;
 mod launch;
 pub mod lifecycle;
 pub mod order;
@@ -46,9 +47,10 @@ mod systemd;
 mod table;
 #[cfg(test)]
 mod tests;
+mod usage;
 
 pub use actor::{Event, Finished, Handle, Options, run};
 pub use command::{Command, Refusal, ShutdownMode};
 pub use edges::{InputSenders, Inputs, Processes, SignalEvent, SpawnRequest, Spawned};
 pub use failure::Failure;
-pub use snapshot::{InstanceStatus, Progress, Snapshot, State};
+pub use snapshot::{Health, InstanceStatus, Progress, Snapshot, State};

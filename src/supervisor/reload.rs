@@ -68,6 +68,9 @@ impl Supervisor {
             let changed = old
                 .process(&process.name)
                 .is_none_or(|previous| slot::definition_changed(previous, &process));
+            let checks_changed = old
+                .process(&process.name)
+                .is_some_and(|previous| slot::checks_changed(previous, &process));
             let process_runs = self.slots.iter().any(|slot| {
                 !slot.is_removed()
                     && slot.instance.process == process.name
@@ -109,6 +112,9 @@ impl Supervisor {
                     touched.push((index, slot.run));
                     self.apply(index, Input::Restart, now);
                 } else {
+                    if checks_changed {
+                        self.refresh_checks(index, now);
+                    }
                     summary.unchanged.push(name);
                 }
             }

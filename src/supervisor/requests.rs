@@ -63,7 +63,7 @@ impl Supervisor {
                 });
             }
             Command::Status { reply } => {
-                let _ = reply.send(self.ps(None));
+                let _ = reply.send(self.ps_sampled());
             }
             Command::Start { names, reply } => self.act(names, reply, Verb::Start),
             Command::Stop { names, reply } => self.act(names, reply, Verb::Stop),

@@ -9,7 +9,7 @@ use tokio::task::AbortHandle;
 
 use super::environment::{self, Environment};
 use super::lifecycle::{ExitStatus, Lifecycle};
-use super::snapshot::InstanceStatus;
+use super::snapshot::{Health, InstanceStatus};
 use crate::config::{Instance, Plan, ProcessSpec};
 use crate::logs::file::LogFile;
 use crate::logs::history::{Batch, History};
@@ -37,6 +37,22 @@ pub(super) struct Slot {
     pub(super) last_probe_failure: Option<String>,
     /// The leader exited while stopping, and the rest of its group is finishing.
     pub(super) draining: Option<Draining>,
+    /// What its `health` check says; `None` when its process has none.
+    pub(super) health: Option<Health>,
+    /// The `health` check of the current run, while it is `running`.
+    pub(super) health_task: Option<AbortHandle>,
+    /// While running with `max_memory`: when its group's memory is sampled next.
+    pub(super) memory_check_at: Option<Instant>,
+    /// The previous CPU sample of its current process (for the CPU% since then).
+    pub(super) cpu_sample: Option<CpuSample>,
+}
+
+/// One reading of an instance's group CPU time.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct CpuSample {
+    pub(super) pid: i32,
+    pub(super) at: Instant,
+    pub(super) cpu_time: std::time::Duration,
 }
 
 /// A stopping instance whose main process is gone but whose process group is not yet
@@ -89,6 +105,10 @@ impl Slot {
             probe: None,
             last_probe_failure: None,
             draining: None,
+            health: process.health.as_ref().map(|_| Health::Unknown),
+            health_task: None,
+            memory_check_at: None,
+            cpu_sample: None,
         }
     }
 
@@ -112,8 +132,17 @@ impl Slot {
             }),
             last_exit: machine.last_exit().map(|status| status.to_string()),
             reason: machine.failure().map(ToString::to_string),
+            health: self.health,
+            cpu_percent: None,
+            memory_bytes: None,
         }
     }
+}
+
+/// Whether what watches a running instance (`health`, `max_memory`) changed: a reload
+/// applies that without a restart.
+pub(super) fn checks_changed(old: &ProcessSpec, new: &ProcessSpec) -> bool {
+    old.health != new.health || old.max_memory != new.max_memory
 }
 
 /// The output sink of instance `name`: its log file, the printer, history and feed.
@@ -134,11 +163,14 @@ pub(super) fn new_sink(context: &SlotContext<'_>, name: &str, color: usize) -> O
 }
 
 /// Whether two definitions of a process differ in a way its running instances must be
-/// restarted for (everything but `scale` and `autostart`).
+/// restarted for (everything but `scale`, `autostart` and what only watches a running
+/// process: `health`, `max_memory`, see [`checks_changed`]).
 pub(super) fn definition_changed(old: &ProcessSpec, new: &ProcessSpec) -> bool {
     let normalize = |spec: &ProcessSpec| ProcessSpec {
         scale: 1,
         autostart: true,
+        health: None,
+        max_memory: None,
         ..spec.clone()
     };
     normalize(old) != normalize(new)

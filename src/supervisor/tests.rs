@@ -32,6 +32,8 @@ struct World {
     /// (pid, signal) to main processes alone, in the order sent.
     main_signals: Vec<(i32, Signal)>,
     alive: BTreeSet<i32>,
+    /// What `usage` answers per process group (absent: the group has no member).
+    usage: std::collections::HashMap<i32, crate::process::usage::GroupUsage>,
 }
 
 #[derive(Default)]
@@ -75,6 +77,17 @@ impl Processes for FakeProcesses {
     }
 
     fn spare_group(&self, _pgid: i32) {}
+
+    fn usage(
+        &self,
+        pgids: &[i32],
+    ) -> std::collections::HashMap<i32, crate::process::usage::GroupUsage> {
+        let world = self.world();
+        pgids
+            .iter()
+            .filter_map(|pid| world.usage.get(pid).map(|usage| (*pid, *usage)))
+            .collect()
+    }
 
     fn release_group(&self, _pgid: i32) {}
 
@@ -598,3 +611,6 @@ async fn a_service_that_exits_before_it_is_ready_fails_and_holds_its_dependants(
     drop(harness.shutdown(ShutdownMode::Graceful));
     harness.finish().await;
 }
+
+#[path = "tests_watching.rs"]
+mod watching;

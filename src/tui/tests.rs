@@ -32,6 +32,9 @@ fn instance(name: &str, state: State, pid: Option<i32>) -> InstanceStatus {
         uptime_ms: pid.map(|_| 192_000),
         last_exit: None,
         reason: None,
+        health: None,
+        cpu_percent: None,
+        memory_bytes: None,
     }
 }
 

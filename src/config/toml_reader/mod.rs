@@ -8,6 +8,7 @@
 //! every other problem is collected and reading goes on.
 
 mod fields;
+mod health;
 mod process;
 mod stop;
 

@@ -7,6 +7,7 @@ use globset::GlobBuilder;
 use toml::de::{DeTable, DeValue};
 
 use super::fields::{Expected, Field, Key, Reader, Value, entries, misspells};
+use super::health;
 use super::stop::{self, StopSettings};
 use crate::config::plan::{
     DEFAULT_STOP_TIMEOUT, LogPattern, ReadyProbe, RestartPolicy, StopTarget,
@@ -14,7 +15,7 @@ use crate::config::plan::{
 use crate::config::raw::{RawProcess, check_process_name};
 use crate::config::suggest;
 
-const PROCESS_KEYS: [&str; 24] = [
+const PROCESS_KEYS: [&str; 26] = [
     "command",
     "port",
     "scale",
@@ -23,6 +24,8 @@ const PROCESS_KEYS: [&str; 24] = [
     "depends_on",
     "ready",
     "ready_timeout",
+    "health",
+    "max_memory",
     "restart",
     "backoff",
     "backoff_max",
@@ -57,7 +60,7 @@ const PROCESS_ALIASES: [(&str, &str); 16] = [
     ("requires", "depends_on"),
     ("replicas", "scale"),
     ("instances", "scale"),
-    ("healthcheck", "ready"),
+    ("healthcheck", "health"),
     ("readiness_probe", "ready"),
     ("kill_signal", "stop_signal"),
 ];
@@ -200,6 +203,8 @@ fn read_process_table(
                     spans.ready = Some(span);
                 }
             }
+            "health" => spec.health = health::read_health(reader, field, value),
+            "max_memory" => spec.max_memory = health::read_max_memory(reader, field, value),
             "restart" => restart = read_restart(reader, field, value),
             "max_restarts" => {
                 let help = "the number of restarts allowed within `restart_window`";
@@ -393,7 +398,11 @@ fn read_probe(
     probe
 }
 
-fn read_one_probe(reader: &mut Reader, field: Field<'_>, value: &Value<'_>) -> Option<ReadyProbe> {
+pub(super) fn read_one_probe(
+    reader: &mut Reader,
+    field: Field<'_>,
+    value: &Value<'_>,
+) -> Option<ReadyProbe> {
     match field.key {
         "tcp" => read_tcp_probe(reader, field, value).map(ReadyProbe::Tcp),
         "http" => {
