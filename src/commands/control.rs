@@ -205,6 +205,7 @@ mod tests {
                 health: Some(crate::supervisor::Health::Healthy),
                 cpu_percent: Some(12.5),
                 memory_bytes: Some(24_536_000),
+                next_run: None,
             },
             InstanceStatus {
                 name: "migrate".into(),
@@ -220,6 +221,7 @@ mod tests {
                 health: None,
                 cpu_percent: None,
                 memory_bytes: None,
+                next_run: None,
             },
         ];
         assert_eq!(

@@ -20,6 +20,7 @@ pub(crate) fn process(name: &str, command: &str) -> ProcessSpec {
         ready: None,
         health: None,
         max_memory: None,
+        schedule: None,
         lifecycle: Lifecycle::default(),
         watch: vec![],
         watch_ignore: vec![],

@@ -244,6 +244,8 @@ pub struct ProcessSpec {
     /// `max_memory`: the most resident memory (bytes) the instance's process group may
     /// use before it is restarted.
     pub max_memory: Option<u64>,
+    /// `schedule` (oneshots only): run at each match of this cron expression.
+    pub schedule: Option<super::Schedule>,
     pub lifecycle: Lifecycle,
     pub watch: Vec<String>,
     pub watch_ignore: Vec<String>,

@@ -109,6 +109,7 @@ impl RawProcess {
                 ready: None,
                 health: None,
                 max_memory: None,
+                schedule: None,
                 lifecycle: Lifecycle::default(),
                 watch: Vec::new(),
                 watch_ignore: Vec::new(),

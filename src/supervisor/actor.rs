@@ -145,6 +145,7 @@ pub async fn run(
                 "--exit-on-failure: {failure}; stopping every process"
             )));
         }
+        supervisor.arm_schedules(now());
         supervisor.start_ready_dependants();
         if supervisor.shutting_down {
             supervisor.advance_shutdown();
@@ -415,6 +416,7 @@ impl Supervisor {
     fn on_timers(&mut self, now: Instant) {
         self.check_draining(now);
         self.check_memory(now);
+        self.run_schedules(now);
         for index in 0..self.slots.len() {
             if self.slots[index].timer.is_some_and(|at| at <= now) {
                 self.slots[index].timer = None;
@@ -436,6 +438,7 @@ impl Supervisor {
             })
             .flatten()
             .chain(self.memory_deadline())
+            .chain(self.schedule_deadline())
             .min()
     }
 

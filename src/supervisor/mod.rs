@@ -41,6 +41,7 @@ pub mod ready;
 mod reload;
 mod requests;
 mod scale;
+mod schedule;
 mod slot;
 pub mod snapshot;
 mod systemd;

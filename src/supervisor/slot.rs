@@ -45,6 +45,8 @@ pub(super) struct Slot {
     pub(super) memory_check_at: Option<Instant>,
     /// The previous CPU sample of its current process (for the CPU% since then).
     pub(super) cpu_sample: Option<CpuSample>,
+    /// Its process's `schedule`: when it runs next.
+    pub(super) next_run: Option<super::schedule::NextRun>,
 }
 
 /// One reading of an instance's group CPU time.
@@ -109,6 +111,7 @@ impl Slot {
             health_task: None,
             memory_check_at: None,
             cpu_sample: None,
+            next_run: None,
         }
     }
 
@@ -135,12 +138,17 @@ impl Slot {
             health: self.health,
             cpu_percent: None,
             memory_bytes: None,
+            next_run: self
+                .next_run
+                .as_ref()
+                .map(super::schedule::NextRun::rfc3339),
         }
     }
 }
 
 /// Whether what watches a running instance (`health`, `max_memory`) changed: a reload
-/// applies that without a restart.
+/// applies that without a restart. (A changed `schedule` is re-armed by
+/// `Supervisor::arm_schedules`.)
 pub(super) fn checks_changed(old: &ProcessSpec, new: &ProcessSpec) -> bool {
     old.health != new.health || old.max_memory != new.max_memory
 }
@@ -171,6 +179,7 @@ pub(super) fn definition_changed(old: &ProcessSpec, new: &ProcessSpec) -> bool {
         autostart: true,
         health: None,
         max_memory: None,
+        schedule: None,
         ..spec.clone()
     };
     normalize(old) != normalize(new)

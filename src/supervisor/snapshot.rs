@@ -60,6 +60,10 @@ pub struct InstanceStatus {
     /// Resident memory of its process group, when sampled and running.
     #[serde(default)]
     pub memory_bytes: Option<u64>,
+    /// When a scheduled process runs next (RFC 3339, local offset); `None` without a
+    /// `schedule`.
+    #[serde(default)]
+    pub next_run: Option<String>,
 }
 
 /// What the last `health` checks of a running instance said.

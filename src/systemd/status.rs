@@ -59,6 +59,7 @@ mod tests {
             health: None,
             cpu_percent: None,
             memory_bytes: None,
+            next_run: None,
         }
     }
 

@@ -35,6 +35,7 @@ fn instance(name: &str, state: State, pid: Option<i32>) -> InstanceStatus {
         health: None,
         cpu_percent: None,
         memory_bytes: None,
+        next_run: None,
     }
 }
 

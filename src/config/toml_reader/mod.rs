@@ -10,6 +10,7 @@
 mod fields;
 mod health;
 mod process;
+mod schedule;
 mod stop;
 
 use std::ops::Range;

@@ -8,6 +8,7 @@ use toml::de::{DeTable, DeValue};
 
 use super::fields::{Expected, Field, Key, Reader, Value, entries, misspells};
 use super::health;
+use super::schedule;
 use super::stop::{self, StopSettings};
 use crate::config::plan::{
     DEFAULT_STOP_TIMEOUT, LogPattern, ReadyProbe, RestartPolicy, StopTarget,
@@ -15,7 +16,7 @@ use crate::config::plan::{
 use crate::config::raw::{RawProcess, check_process_name};
 use crate::config::suggest;
 
-const PROCESS_KEYS: [&str; 26] = [
+const PROCESS_KEYS: [&str; 27] = [
     "command",
     "port",
     "scale",
@@ -26,6 +27,7 @@ const PROCESS_KEYS: [&str; 26] = [
     "ready_timeout",
     "health",
     "max_memory",
+    "schedule",
     "restart",
     "backoff",
     "backoff_max",
@@ -46,7 +48,9 @@ const PROCESS_KEYS: [&str; 26] = [
 
 /// What other supervisors (compose, process-compose, supervisord, systemd) call the same
 /// settings: edit distance cannot guess these.
-const PROCESS_ALIASES: [(&str, &str); 16] = [
+const PROCESS_ALIASES: [(&str, &str); 18] = [
+    ("cron", "schedule"),
+    ("max_memory_restart", "max_memory"),
     ("cmd", "command"),
     ("run", "command"),
     ("exec", "command"),
@@ -128,6 +132,8 @@ fn read_process_table(
     let (spec, spans) = (&mut process.spec, &mut process.spans);
     let mut restart = None;
     let mut stop = StopSettings::default();
+    let mut schedule_span = None;
+    let mut autostart_written = false;
     for (key, value) in entries(table) {
         let field = Field {
             key: key.get_ref().as_ref(),
@@ -205,6 +211,12 @@ fn read_process_table(
             }
             "health" => spec.health = health::read_health(reader, field, value),
             "max_memory" => spec.max_memory = health::read_max_memory(reader, field, value),
+            "schedule" => {
+                if let Some((parsed, span)) = schedule::read_schedule(reader, field, value) {
+                    spec.schedule = Some(parsed);
+                    schedule_span = Some(span);
+                }
+            }
             "restart" => restart = read_restart(reader, field, value),
             "max_restarts" => {
                 let help = "the number of restarts allowed within `restart_window`";
@@ -252,7 +264,10 @@ fn read_process_table(
             "stop_target" => stop.target = stop::read_target(reader, field, value),
             "watch" => spec.watch = read_globs(reader, field, value),
             "watch_ignore" => spec.watch_ignore = read_globs(reader, field, value),
-            "autostart" => spec.autostart = reader.bool(field, value).unwrap_or(spec.autostart),
+            "autostart" => {
+                autostart_written = true;
+                spec.autostart = reader.bool(field, value).unwrap_or(spec.autostart);
+            }
             "oneshot" => lifecycle.oneshot = reader.bool(field, value).unwrap_or(false),
             "user" => {
                 spec.user = reader.non_empty(field, value, r#""www-data""#);
@@ -263,6 +278,23 @@ fn read_process_table(
                 spans.group = spec.group.as_ref().map(|_| value.span());
             }
             _ => reader.unknown_key(key, place, &PROCESS_KEYS, &PROCESS_ALIASES),
+        }
+    }
+    if let Some(span) = schedule_span {
+        if !spec.lifecycle.oneshot {
+            let process = name.get_ref();
+            let diagnostic = reader
+                .error(
+                    span,
+                    format!("`schedule` in process `{process}`, which is not a oneshot"),
+                )
+                .label("a service runs all the time; a schedule starts something that ends")
+                .help("add `oneshot = true` if it runs to completion (a cleanup, a report), or remove `schedule`");
+            reader.report(diagnostic);
+        }
+        // Like a cron job: it runs at its times, not when proj starts, unless asked to.
+        if !autostart_written {
+            spec.autostart = false;
         }
     }
     spec.lifecycle.stop_target = stop.target.unwrap_or(StopTarget::Group);
