@@ -98,6 +98,8 @@ pub struct App {
     pub page: usize,
     /// Batches of output lost because the TUI fell behind, in total.
     pub lost: u64,
+    /// The latest CPU% and memory of each instance, by name (empty until sampled).
+    pub usage: std::collections::HashMap<String, (Option<f64>, Option<u64>)>,
 }
 
 impl App {
@@ -127,6 +129,7 @@ impl App {
             closed: false,
             page: 20,
             lost: 0,
+            usage: std::collections::HashMap::new(),
         }
     }
 
@@ -186,6 +189,12 @@ impl App {
                 self.lines_added(1, self.merged);
             }
             Update::Notice(text) => self.notice = Some((text, self.now)),
+            Update::Usage(instances) => {
+                self.usage = instances
+                    .into_iter()
+                    .map(|i| (i.name, (i.cpu_percent, i.memory_bytes)))
+                    .collect();
+            }
             Update::Closed => self.closed = true,
         }
     }
