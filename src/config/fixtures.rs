@@ -21,6 +21,7 @@ pub(crate) fn process(name: &str, command: &str) -> ProcessSpec {
         health: None,
         max_memory: None,
         schedule: None,
+        rolling: false,
         lifecycle: Lifecycle::default(),
         watch: vec![],
         watch_ignore: vec![],

@@ -246,6 +246,9 @@ pub struct ProcessSpec {
     pub max_memory: Option<u64>,
     /// `schedule` (oneshots only): run at each match of this cron expression.
     pub schedule: Option<super::Schedule>,
+    /// `rolling = true`: a restart of its instances goes one at a time, the next once the
+    /// previous is running (ready) again.
+    pub rolling: bool,
     pub lifecycle: Lifecycle,
     pub watch: Vec<String>,
     pub watch_ignore: Vec<String>,

@@ -110,6 +110,7 @@ impl RawProcess {
                 health: None,
                 max_memory: None,
                 schedule: None,
+                rolling: false,
                 lifecycle: Lifecycle::default(),
                 watch: Vec::new(),
                 watch_ignore: Vec::new(),

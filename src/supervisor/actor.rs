@@ -154,6 +154,7 @@ pub async fn run(
                 break;
             }
         }
+        supervisor.advance_rolls();
         supervisor.answer_waiters();
         supervisor.publish_status();
         let deadline = supervisor.next_deadline();
@@ -215,6 +216,8 @@ pub(super) struct Supervisor {
     pub(super) runtime_scale: HashMap<String, u32>,
     /// Each process's `scale` as the config file said it at the last load.
     pub(super) file_scale: HashMap<String, u32>,
+    /// Rolling restarts under way (see [`super::rolling`]).
+    pub(super) rolls: Vec<super::rolling::Roll>,
     /// `--exit-on-failure`.
     exit_on_failure: bool,
     /// The first instance that failed while `exit_on_failure` holds: `name: reason`.
@@ -263,6 +266,7 @@ impl Supervisor {
             file_scale,
             exit_on_failure: options.exit_on_failure,
             failed_first: None,
+            rolls: Vec::new(),
         };
         let instances: Vec<_> = supervisor
             .plan
@@ -392,6 +396,7 @@ impl Supervisor {
         }
         let now = now();
         let display = path.strip_prefix(&self.plan.root).unwrap_or(path);
+        let mut rolled = Vec::new();
         for index in 0..self.slots.len() {
             let slot = &self.slots[index];
             if slot.is_removed() || slot.instance.process != process {
@@ -403,6 +408,10 @@ impl Supervisor {
             ) {
                 continue;
             }
+            if self.rolls_restarts(slot.process) {
+                rolled.push(index);
+                continue;
+            }
             let text = format!(
                 "{}: {} changed: restarting",
                 slot.instance.name,
@@ -410,6 +419,9 @@ impl Supervisor {
             );
             self.report_proj(Level::Info, text);
             self.apply(index, Input::Restart, now);
+        }
+        if !rolled.is_empty() {
+            self.roll(&rolled, &format!("{} changed", display.display()));
         }
     }
 

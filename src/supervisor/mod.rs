@@ -40,6 +40,7 @@ pub mod order;
 pub mod ready;
 mod reload;
 mod requests;
+mod rolling;
 mod scale;
 mod schedule;
 mod slot;

@@ -61,6 +61,7 @@ impl Supervisor {
             })
             .collect();
         let mut to_start = Vec::new();
+        let mut rolled = Vec::new();
         let mut touched = Vec::new();
 
         for process_index in 0..self.plan.processes.len() {
@@ -110,7 +111,11 @@ impl Supervisor {
                 if restart && slot.machine.state().is_active() {
                     summary.restarted.push(name);
                     touched.push((index, slot.run));
-                    self.apply(index, Input::Restart, now);
+                    if process.rolling {
+                        rolled.push(index);
+                    } else {
+                        self.apply(index, Input::Restart, now);
+                    }
                 } else {
                     if checks_changed {
                         self.refresh_checks(index, now);
@@ -118,6 +123,9 @@ impl Supervisor {
                     summary.unchanged.push(name);
                 }
             }
+        }
+        if !rolled.is_empty() {
+            self.roll(&rolled, "reload");
         }
         let mut removed: Vec<usize> = live.into_values().collect();
         removed.sort_unstable();

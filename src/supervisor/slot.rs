@@ -47,6 +47,9 @@ pub(super) struct Slot {
     pub(super) cpu_sample: Option<CpuSample>,
     /// Its process's `schedule`: when it runs next.
     pub(super) next_run: Option<super::schedule::NextRun>,
+    /// A rolling restart stopped (another instance did not come back) before it
+    /// restarted this run: whoever waits for this run to be replaced waits no more.
+    pub(super) roll_skipped: Option<u64>,
 }
 
 /// One reading of an instance's group CPU time.
@@ -112,6 +115,7 @@ impl Slot {
             memory_check_at: None,
             cpu_sample: None,
             next_run: None,
+            roll_skipped: None,
         }
     }
 
@@ -180,6 +184,7 @@ pub(super) fn definition_changed(old: &ProcessSpec, new: &ProcessSpec) -> bool {
         health: None,
         max_memory: None,
         schedule: None,
+        rolling: false,
         ..spec.clone()
     };
     normalize(old) != normalize(new)

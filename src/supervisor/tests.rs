@@ -32,6 +32,8 @@ struct World {
     /// (pid, signal) to main processes alone, in the order sent.
     main_signals: Vec<(i32, Signal)>,
     alive: BTreeSet<i32>,
+    /// Every spawn fails from now on (a new version that cannot start).
+    refuse_spawns: bool,
     /// What `usage` answers per process group (absent: the group has no member).
     usage: std::collections::HashMap<i32, crate::process::usage::GroupUsage>,
 }
@@ -54,7 +56,7 @@ impl Processes for FakeProcesses {
 
     fn spawn(&self, request: &SpawnRequest<'_>) -> io::Result<Spawned> {
         let mut world = self.world();
-        if request.command == "unspawnable" {
+        if request.command == "unspawnable" || world.refuse_spawns {
             return Err(io::Error::other("no such program"));
         }
         world.next_pid += 1;
@@ -614,3 +616,6 @@ async fn a_service_that_exits_before_it_is_ready_fails_and_holds_its_dependants(
 
 #[path = "tests_watching.rs"]
 mod watching;
+
+#[path = "tests_rolling.rs"]
+mod rolling;

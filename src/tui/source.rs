@@ -74,6 +74,7 @@ impl Command {
             },
             Command::Restart(name) => Request::Restart {
                 names: vec![name.clone()],
+                rolling: false,
             },
             Command::Scale { process, count } => Request::Scale {
                 counts: [(process.clone(), *count)].into(),

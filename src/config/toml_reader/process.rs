@@ -16,7 +16,7 @@ use crate::config::plan::{
 use crate::config::raw::{RawProcess, check_process_name};
 use crate::config::suggest;
 
-const PROCESS_KEYS: [&str; 27] = [
+const PROCESS_KEYS: [&str; 28] = [
     "command",
     "port",
     "scale",
@@ -28,6 +28,7 @@ const PROCESS_KEYS: [&str; 27] = [
     "health",
     "max_memory",
     "schedule",
+    "rolling",
     "restart",
     "backoff",
     "backoff_max",
@@ -269,6 +270,7 @@ fn read_process_table(
                 spec.autostart = reader.bool(field, value).unwrap_or(spec.autostart);
             }
             "oneshot" => lifecycle.oneshot = reader.bool(field, value).unwrap_or(false),
+            "rolling" => spec.rolling = reader.bool(field, value).unwrap_or(false),
             "user" => {
                 spec.user = reader.non_empty(field, value, r#""www-data""#);
                 spans.user = spec.user.as_ref().map(|_| value.span());
