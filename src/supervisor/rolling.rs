@@ -10,7 +10,8 @@
 //! and is `running`, the next one gets [`Input::Restart`] (the graceful stop sequence,
 //! then the start). If the instance under way ends up anything else than starting again
 //! (`failed`: its ready timeout or restart limit; stopped by someone meanwhile), the
-//! roll stops there and says so, leaving the rest running their old processes: a new
+//! roll stops there and says so (a crash before it was ready, `backoff`, counts: its
+//! restart policy takes that instance from there), leaving the rest running their old processes: a new
 //! version that does not come up takes down one instance, not all of them. The instances
 //! it did not reach are marked, so a `proj restart` or `reload` waiting for them
 //! answers.
@@ -116,14 +117,17 @@ impl Supervisor {
                 let renewed = slot.run > run_before;
                 match state {
                     State::Running if renewed => roll.current = None,
-                    State::Stopping | State::Starting | State::Backoff | State::Running => {
-                        return true;
-                    }
+                    State::Stopping | State::Starting | State::Running => return true,
                     _ => {
-                        let why = slot
-                            .machine
-                            .failure()
-                            .map_or_else(|| state.to_string(), ToString::to_string);
+                        // Crashed before it was ready (`backoff`: its restart policy
+                        // takes it from here), failed, or stopped by someone.
+                        let why = match (state, slot.machine.failure(), slot.machine.last_exit()) {
+                            (_, Some(failure), _) => failure.to_string(),
+                            (State::Backoff, None, Some(exit)) => {
+                                format!("{exit} before it was ready; restarting as its policy says")
+                            }
+                            _ => state.to_string(),
+                        };
                         let left: Vec<String> = roll
                             .queue
                             .iter()
