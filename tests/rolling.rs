@@ -28,6 +28,16 @@ with open(f"pids.{os.environ['PROJ_INSTANCE']}", "a") as f:
 server.serve_forever()
 "#;
 
+/// A port such that it and the next two are free right now (instance i listens on
+/// `port + i - 1`): parallel tests take ports too.
+fn three_free_ports() -> u16 {
+    wait_until("three free ports in a row", || {
+        let port = three_free_ports();
+        let free = |p: u16| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok();
+        (port < u16::MAX - 2 && free(port + 1) && free(port + 2)).then_some(port)
+    })
+}
+
 /// Whether the server on `port` answers a GET with 200 (generous timeouts: two slow
 /// shared cores).
 fn answers(port: u16) -> bool {
@@ -90,7 +100,7 @@ fn fewest_answering_during(project: &Project, ports: [u16; 3], args: &[&str]) ->
 
 #[test]
 fn during_a_rolling_restart_two_of_three_instances_answer_at_every_moment() {
-    let port = free_port();
+    let port = three_free_ports();
     let ports = [port, port + 1, port + 2];
     let project = project(port, true);
     let mut proj = project.up(&[]);
@@ -124,7 +134,7 @@ fn during_a_rolling_restart_two_of_three_instances_answer_at_every_moment() {
 
 #[test]
 fn restart_rolling_rolls_once_for_a_process_without_rolling() {
-    let port = free_port();
+    let port = three_free_ports();
     let project = project(port, false);
     let mut proj = project.up(&[]);
     for instance in 1..=3 {
@@ -145,7 +155,7 @@ fn restart_rolling_rolls_once_for_a_process_without_rolling() {
 
 #[test]
 fn a_rolling_restart_stops_where_the_new_version_does_not_come_up() {
-    let port = free_port();
+    let port = three_free_ports();
     let project = Project::new(&format!(
         r#"
 [processes.web]

@@ -105,10 +105,12 @@ impl Supervisor {
                 });
                 continue;
             }
-            let Some(process) = self.slots[index].process else {
-                continue;
-            };
-            let Some(schedule) = self.plan.processes[process].schedule.clone() else {
+            let schedule = self.slots[index]
+                .process
+                .and_then(|process| self.plan.processes[process].schedule.clone());
+            let Some(schedule) = schedule else {
+                // No deadline may stay in the past: it would wake the supervisor at once.
+                self.slots[index].next_run = None;
                 continue;
             };
             self.changed = true;

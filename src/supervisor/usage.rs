@@ -88,15 +88,22 @@ impl Supervisor {
     /// Sample the memory of every instance whose turn it is; restart those above their
     /// limit.
     pub(super) fn check_memory(&mut self, now: Instant) {
-        let due: Vec<(usize, i32, u64)> = (0..self.slots.len())
-            .filter_map(|index| {
-                let slot = &self.slots[index];
-                let at = slot.memory_check_at?;
-                let limit = self.plan.processes[slot.process?].max_memory?;
-                let pid = slot.machine.pid()?;
-                (at <= now && slot.machine.state() == State::Running).then_some((index, pid, limit))
-            })
-            .collect();
+        let mut due: Vec<(usize, i32, u64)> = Vec::new();
+        for index in 0..self.slots.len() {
+            let slot = &self.slots[index];
+            if slot.memory_check_at.is_none_or(|at| at > now) {
+                continue;
+            }
+            let limit = slot
+                .process
+                .and_then(|process| self.plan.processes[process].max_memory);
+            match (limit, slot.machine.pid(), slot.machine.state()) {
+                (Some(limit), Some(pid), State::Running) => due.push((index, pid, limit)),
+                // Nothing to sample any more: a deadline left in the past would wake the
+                // supervisor again and again.
+                _ => self.slots[index].memory_check_at = None,
+            }
+        }
         if due.is_empty() {
             return;
         }
