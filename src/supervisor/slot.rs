@@ -52,12 +52,14 @@ pub(super) struct Slot {
     pub(super) roll_skipped: Option<u64>,
 }
 
-/// One reading of an instance's group CPU time.
+/// One reading of an instance's group CPU time, and the figures `ps` showed from it.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct CpuSample {
     pub(super) pid: i32,
     pub(super) at: Instant,
     pub(super) cpu_time: std::time::Duration,
+    pub(super) cpu_percent: Option<f64>,
+    pub(super) rss_bytes: u64,
 }
 
 /// A stopping instance whose main process is gone but whose process group is not yet

@@ -12,7 +12,7 @@
 //! (time and CPU time of its current process); the figure is the CPU used since then,
 //! as `top` shows it. The first time, with no earlier reading, it is the average since
 //! the process started, as `ps(1)` shows it: no second reading is waited for, so `ps`
-//! answers at once. 100% is one core.
+//! answers at once. 100% is one core. Asks less than 250 ms apart share one sample.
 //!
 //! `max_memory`: an instance that sets it and is `running` has a sample time, folded
 //! into the supervisor's earliest deadline; every [`MEMORY_SAMPLE_INTERVAL`] its group's
@@ -28,6 +28,10 @@ use super::lifecycle::{Input, State};
 use super::slot::CpuSample;
 use super::snapshot::InstanceStatus;
 
+/// Asks closer together than this share one sample: a client that sends `ps` in a loop
+/// costs one pass over `/proc` per this interval, not one per request.
+const FRESH_FOR: Duration = Duration::from_millis(250);
+
 /// How often the memory of an instance with `max_memory` is sampled.
 pub(super) const MEMORY_SAMPLE_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -39,8 +43,11 @@ impl Supervisor {
         if pgids.is_empty() {
             return rows;
         }
-        let usage = self.processes.usage(&pgids);
         let now = now();
+        if self.reuse_fresh_sample(&mut rows, now) {
+            return rows;
+        }
+        let usage = self.processes.usage(&pgids);
         for row in &mut rows {
             let Some(pid) = row.pid else {
                 continue;
@@ -72,9 +79,39 @@ impl Supervisor {
                 pid,
                 at: now,
                 cpu_time: group.cpu_time,
+                cpu_percent: row.cpu_percent,
+                rss_bytes: group.rss_bytes,
             });
         }
         rows
+    }
+
+    /// Fill `rows` from the previous sample when every running instance has one taken
+    /// less than [`FRESH_FOR`] ago (of its current process); whether it did.
+    fn reuse_fresh_sample(&self, rows: &mut [InstanceStatus], now: Instant) -> bool {
+        let mut samples = Vec::with_capacity(rows.len());
+        for row in rows.iter() {
+            let Some(pid) = row.pid else {
+                samples.push(None);
+                continue;
+            };
+            let sample = self
+                .slots
+                .index_of_pid(pid)
+                .and_then(|index| self.slots[index].cpu_sample)
+                .filter(|s| s.pid == pid && now.saturating_duration_since(s.at) < FRESH_FOR);
+            match sample {
+                Some(sample) => samples.push(Some(sample)),
+                None => return false,
+            }
+        }
+        for (row, sample) in rows.iter_mut().zip(samples) {
+            if let Some(sample) = sample {
+                row.cpu_percent = sample.cpu_percent;
+                row.memory_bytes = Some(sample.rss_bytes);
+            }
+        }
+        true
     }
 
     /// The earliest `max_memory` sample due.
