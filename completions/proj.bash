@@ -1042,7 +1042,7 @@ _proj() {
             return 0
             ;;
         proj__subcmd__restart)
-            opts="-f -h -V --file --color --help --version"
+            opts="-f -h -V --file --rolling --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -113,6 +113,7 @@ complete -c proj -n "__fish_proj_using_subcommand restart" -s f -l file -d 'The 
 complete -c proj -n "__fish_proj_using_subcommand restart" -l color -d 'When to use colours' -r -f -a "auto\t'Colours when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
+complete -c proj -n "__fish_proj_using_subcommand restart" -l rolling -d 'One instance at a time, the next once the previous is ready again (as `rolling = true` does for every restart of the process)'
 complete -c proj -n "__fish_proj_using_subcommand restart" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c proj -n "__fish_proj_using_subcommand restart" -s V -l version -d 'Print version'
 complete -c proj -n "__fish_proj_using_subcommand scale" -s f -l file -d 'The config file (default: proj.toml or Procfile, found by walking up)' -r -F

@@ -91,6 +91,10 @@ pub enum Command {
     Restart {
         #[command(flatten)]
         config: ConfigFile,
+        /// One instance at a time, the next once the previous is ready again (as
+        /// `rolling = true` does for every restart of the process)
+        #[arg(long)]
+        rolling: bool,
         #[arg(value_name = "NAME", required = true)]
         names: Vec<String>,
     },

@@ -57,7 +57,7 @@ fn ps_shows_every_instance_as_a_table_and_as_json() {
     assert_eq!(
         lines[0].split_whitespace().collect::<Vec<_>>(),
         [
-            "NAME", "STATE", "PID", "UPTIME", "RESTARTS", "PORT", "LAST", "EXIT"
+            "NAME", "STATE", "PID", "UPTIME", "RESTARTS", "PORT", "CPU%", "MEM", "LAST", "EXIT"
         ]
     );
     assert!(

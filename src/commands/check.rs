@@ -96,7 +96,9 @@ pub(super) fn render(plan: &Plan) -> String {
         if process.scale == 0 {
             notes.push("not run: -m sets 0 instances".to_string());
         }
-        if !process.autostart {
+        if let Some(schedule) = &process.schedule {
+            notes.push(format!("schedule `{schedule}`"));
+        } else if !process.autostart {
             notes.push("autostart = false".to_string());
         }
         if process.tty {
@@ -142,6 +144,36 @@ pub(super) fn render(plan: &Plan) -> String {
             "{:width$}  {port:5}  {tty}{}",
             instance.name, process.command
         );
+    }
+    let scheduled: Vec<_> = plan
+        .processes
+        .iter()
+        .filter_map(|process| Some((process, process.schedule.as_ref()?)))
+        .collect();
+    if !scheduled.is_empty() {
+        let _ = writeln!(
+            out,
+            "
+schedules (local time):"
+        );
+        let now = jiff::Zoned::now();
+        for (process, schedule) in scheduled {
+            let mut next = Vec::new();
+            let mut after = now.clone();
+            while next.len() < 3 {
+                let Some(at) = schedule.next_after(&after) else {
+                    break;
+                };
+                next.push(at.strftime("%Y-%m-%d %H:%M").to_string());
+                after = at;
+            }
+            let _ = writeln!(
+                out,
+                "  {}: `{schedule}`, next {}",
+                process.name,
+                next.join(", ")
+            );
+        }
     }
     out
 }

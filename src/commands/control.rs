@@ -93,48 +93,72 @@ pub(super) fn client_error(error: ClientError) -> Error {
     Error::Runtime(error.to_string())
 }
 
-/// The `ps` table: name, state, pid, uptime, restarts, port, last exit.
+/// The `ps` table: name, state, health (when any instance has a check), pid, uptime,
+/// restarts, port, CPU% and memory (when sampled: `ps` samples, `start`/`stop` do not),
+/// last exit.
 pub(super) fn table(instances: &[InstanceStatus]) -> String {
-    let rows: Vec<[String; 7]> = instances
+    let with_health = instances.iter().any(|instance| instance.health.is_some());
+    let with_usage = instances
+        .iter()
+        .any(|instance| instance.memory_bytes.is_some());
+    let rows: Vec<Vec<String>> = instances
         .iter()
         .map(|instance| {
             let dash = || "-".to_string();
-            [
-                instance.name.clone(),
-                instance.state.to_string(),
+            let mut row = vec![instance.name.clone(), instance.state.to_string()];
+            if with_health {
+                row.push(
+                    instance
+                        .health
+                        .map_or_else(dash, |health| health.as_str().to_string()),
+                );
+            }
+            row.extend([
                 instance.pid.map_or_else(dash, |pid| pid.to_string()),
                 instance
                     .uptime_ms
                     .map_or_else(dash, |ms| short_duration(Duration::from_millis(ms))),
                 instance.restarts.to_string(),
                 instance.port.map_or_else(dash, |port| port.to_string()),
+            ]);
+            if with_usage {
+                row.extend([
+                    instance
+                        .cpu_percent
+                        .map_or_else(dash, |percent| format!("{percent:.1}")),
+                    instance.memory_bytes.map_or_else(dash, memory),
+                ]);
+            }
+            row.push(
                 instance
                     .reason
                     .clone()
                     .or_else(|| instance.last_exit.clone())
                     .unwrap_or_else(dash),
-            ]
+            );
+            row
         })
         .collect();
-    let header = [
-        "NAME",
-        "STATE",
-        "PID",
-        "UPTIME",
-        "RESTARTS",
-        "PORT",
-        "LAST EXIT",
-    ];
-    let mut widths = header.map(str::len);
+    let mut header = vec!["NAME", "STATE"];
+    if with_health {
+        header.push("HEALTH");
+    }
+    header.extend(["PID", "UPTIME", "RESTARTS", "PORT"]);
+    if with_usage {
+        header.extend(["CPU%", "MEM"]);
+    }
+    header.push("LAST EXIT");
+    let mut widths: Vec<usize> = header.iter().map(|cell| cell.len()).collect();
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
     }
+    let header: Vec<String> = header.into_iter().map(String::from).collect();
     let mut out = String::new();
-    for row in std::iter::once(header.map(String::from)).chain(rows) {
+    for row in std::iter::once(header).chain(rows) {
         let mut line = String::new();
-        for (index, (cell, width)) in row.iter().zip(widths).enumerate() {
+        for (index, (cell, width)) in row.iter().zip(&widths).enumerate() {
             if index + 1 == row.len() {
                 line.push_str(cell);
             } else {
@@ -145,6 +169,19 @@ pub(super) fn table(instances: &[InstanceStatus]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// Resident memory for the table: `812KiB`, `23.4MiB`, `1.2GiB`.
+fn memory(bytes: u64) -> String {
+    const KIB: f64 = 1024.0;
+    let bytes = bytes as f64;
+    if bytes < KIB * KIB {
+        format!("{:.0}KiB", bytes / KIB)
+    } else if bytes < KIB * KIB * KIB {
+        format!("{:.1}MiB", bytes / (KIB * KIB))
+    } else {
+        format!("{:.1}GiB", bytes / (KIB * KIB * KIB))
+    }
 }
 
 #[cfg(test)]
@@ -165,6 +202,10 @@ mod tests {
                 uptime_ms: Some(1500),
                 last_exit: Some("exited with code 3".into()),
                 reason: None,
+                health: Some(crate::supervisor::Health::Healthy),
+                cpu_percent: Some(12.5),
+                memory_bytes: Some(24_536_000),
+                next_run: None,
             },
             InstanceStatus {
                 name: "migrate".into(),
@@ -177,13 +218,17 @@ mod tests {
                 uptime_ms: None,
                 last_exit: Some("exited with code 0".into()),
                 reason: None,
+                health: None,
+                cpu_percent: None,
+                memory_bytes: None,
+                next_run: None,
             },
         ];
         assert_eq!(
             table(&instances),
-            "NAME     STATE    PID   UPTIME  RESTARTS  PORT  LAST EXIT\n\
-             web      running  4242  1.5s    1         8000  exited with code 3\n\
-             migrate  exited   -     -       0         -     exited with code 0\n"
+            "NAME     STATE    HEALTH   PID   UPTIME  RESTARTS  PORT  CPU%  MEM      LAST EXIT\n\
+             web      running  healthy  4242  1.5s    1         8000  12.5  23.4MiB  exited with code 3\n\
+             migrate  exited   -        -     -       0         -     -     -        exited with code 0\n"
         );
     }
 }

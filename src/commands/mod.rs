@@ -37,7 +37,9 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Ps { json, .. } => control::ps(&context, json),
         Command::Start { names, .. } => control::act(&context, Request::Start { names }),
         Command::Stop { names, .. } => control::act(&context, Request::Stop { names }),
-        Command::Restart { names, .. } => control::act(&context, Request::Restart { names }),
+        Command::Restart { names, rolling, .. } => {
+            control::act(&context, Request::Restart { names, rolling })
+        }
         Command::Scale { counts, .. } => control::act(
             &context,
             Request::Scale {

@@ -125,4 +125,11 @@ impl Processes for OsProcesses {
     fn sweep(&self) -> usize {
         sweep::kill_marked(&self.marker)
     }
+
+    fn usage(
+        &self,
+        pgids: &[i32],
+    ) -> std::collections::HashMap<i32, crate::process::usage::GroupUsage> {
+        crate::process::usage::of_groups(pgids)
+    }
 }

@@ -36,6 +36,7 @@ pub mod plan;
 mod ports;
 mod procfile;
 mod raw;
+pub mod schedule;
 mod suggest;
 mod toml_reader;
 mod unset;
@@ -52,6 +53,7 @@ pub use self::error::ConfigError;
 pub use self::formation::Formation;
 pub use self::plan::*;
 pub use self::ports::{DEFAULT_PROCFILE_PORT, LoadOptions};
+pub use self::schedule::Schedule;
 pub use self::values::{parse_duration, parse_signal, parse_size};
 pub use self::warning::Warning;
 

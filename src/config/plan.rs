@@ -111,6 +111,27 @@ impl PartialEq for LogPattern {
     }
 }
 
+/// `health = { http = "…", interval = "10s", timeout = "2s", retries = 3 }`: a probe run
+/// for as long as the instance is `running`; `retries` failures in a row restart it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthCheck {
+    /// A tcp, http or exec probe (never `log`: a line printed once says nothing about
+    /// whether the process still answers).
+    pub probe: ReadyProbe,
+    /// From the start of one attempt to the start of the next.
+    pub interval: Duration,
+    /// How long one attempt may take; never longer than `interval`, so attempts never
+    /// overlap.
+    pub timeout: Duration,
+    /// Failures in a row that make the instance unhealthy (at least 1).
+    pub retries: u32,
+}
+
+/// SPEC §2 defaults of a `health` check.
+pub const DEFAULT_HEALTH_INTERVAL: Duration = Duration::from_secs(10);
+pub const DEFAULT_HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
+pub const DEFAULT_HEALTH_RETRIES: u32 = 3;
+
 /// SPEC §2: `stop_timeout = "10s"`.
 pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -218,6 +239,16 @@ pub struct ProcessSpec {
     /// resolved once when the plan is built.
     pub dependencies: Vec<usize>,
     pub ready: Option<ReadyProbe>,
+    /// Checked while running (see [`HealthCheck`]).
+    pub health: Option<HealthCheck>,
+    /// `max_memory`: the most resident memory (bytes) the instance's process group may
+    /// use before it is restarted.
+    pub max_memory: Option<u64>,
+    /// `schedule` (oneshots only): run at each match of this cron expression.
+    pub schedule: Option<super::Schedule>,
+    /// `rolling = true`: a restart of its instances goes one at a time, the next once the
+    /// previous is running (ready) again.
+    pub rolling: bool,
     pub lifecycle: Lifecycle,
     pub watch: Vec<String>,
     pub watch_ignore: Vec<String>,

@@ -50,6 +50,9 @@ pub enum Request {
     },
     Restart {
         names: Vec<String>,
+        /// One instance at a time per process (`proj restart --rolling`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        rolling: bool,
     },
     /// Run this many instances of each named process.
     Scale {
@@ -248,6 +251,7 @@ mod tests {
             v: VERSION,
             request: Request::Restart {
                 names: vec!["web".into()],
+                rolling: false,
             },
         };
         let line = serde_json::to_string(&request).unwrap();
@@ -279,7 +283,10 @@ mod tests {
             Request::Ps,
             Request::Start { names: names() },
             Request::Stop { names: names() },
-            Request::Restart { names: names() },
+            Request::Restart {
+                names: names(),
+                rolling: true,
+            },
             Request::Scale {
                 counts: [("web".to_string(), 2)].into(),
             },

@@ -246,8 +246,15 @@ async fn ask(commands: &Commands, request: Request) -> Option<Answer> {
         Request::Stop { names } => done(instances(
             call(commands, |reply| Command::Stop { names, reply }).await?,
         )),
-        Request::Restart { names } => done(instances(
-            call(commands, |reply| Command::Restart { names, reply }).await?,
+        Request::Restart { names, rolling } => done(instances(
+            call(commands, |reply| {
+                if rolling {
+                    Command::RollingRestart { names, reply }
+                } else {
+                    Command::Restart { names, reply }
+                }
+            })
+            .await?,
         )),
         Request::Scale { counts } => done(instances(
             call(commands, |reply| Command::Scale {

@@ -13,6 +13,7 @@ pub mod pty;
 pub mod reaper;
 pub mod spawn;
 pub mod sweep;
+pub mod usage;
 
 pub use exit::{ExitStatus, signal_name};
 

@@ -72,6 +72,12 @@ pub enum Event {
         run: u64,
         reason: String,
     },
+    /// The `health` check of `slot`'s run number `run` passed or failed.
+    Health {
+        slot: usize,
+        run: u64,
+        report: super::health::HealthReport,
+    },
     /// A file that `process` watches changed: restart it (or start it again when it
     /// failed or finished).
     FileChanged {
@@ -139,6 +145,7 @@ pub async fn run(
                 "--exit-on-failure: {failure}; stopping every process"
             )));
         }
+        supervisor.arm_schedules(now());
         supervisor.start_ready_dependants();
         if supervisor.shutting_down {
             supervisor.advance_shutdown();
@@ -147,6 +154,7 @@ pub async fn run(
                 break;
             }
         }
+        supervisor.advance_rolls();
         supervisor.answer_waiters();
         supervisor.publish_status();
         let deadline = supervisor.next_deadline();
@@ -208,6 +216,8 @@ pub(super) struct Supervisor {
     pub(super) runtime_scale: HashMap<String, u32>,
     /// Each process's `scale` as the config file said it at the last load.
     pub(super) file_scale: HashMap<String, u32>,
+    /// Rolling restarts under way (see [`super::rolling`]).
+    pub(super) rolls: Vec<super::rolling::Roll>,
     /// `--exit-on-failure`.
     exit_on_failure: bool,
     /// The first instance that failed while `exit_on_failure` holds: `name: reason`.
@@ -256,6 +266,7 @@ impl Supervisor {
             file_scale,
             exit_on_failure: options.exit_on_failure,
             failed_first: None,
+            rolls: Vec::new(),
         };
         let instances: Vec<_> = supervisor
             .plan
@@ -371,6 +382,7 @@ impl Supervisor {
                     self.slots[slot].last_probe_failure = Some(reason);
                 }
             }
+            Event::Health { slot, run, report } => self.on_health(slot, run, report),
             Event::FileChanged { process, path } => self.on_file_changed(&process, &path),
         }
     }
@@ -384,6 +396,7 @@ impl Supervisor {
         }
         let now = now();
         let display = path.strip_prefix(&self.plan.root).unwrap_or(path);
+        let mut rolled = Vec::new();
         for index in 0..self.slots.len() {
             let slot = &self.slots[index];
             if slot.is_removed() || slot.instance.process != process {
@@ -395,6 +408,10 @@ impl Supervisor {
             ) {
                 continue;
             }
+            if self.rolls_restarts(slot.process) {
+                rolled.push(index);
+                continue;
+            }
             let text = format!(
                 "{}: {} changed: restarting",
                 slot.instance.name,
@@ -403,10 +420,15 @@ impl Supervisor {
             self.report_proj(Level::Info, text);
             self.apply(index, Input::Restart, now);
         }
+        if !rolled.is_empty() {
+            self.roll(&rolled, &format!("{} changed", display.display()));
+        }
     }
 
     fn on_timers(&mut self, now: Instant) {
         self.check_draining(now);
+        self.check_memory(now);
+        self.run_schedules(now);
         for index in 0..self.slots.len() {
             if self.slots[index].timer.is_some_and(|at| at <= now) {
                 self.slots[index].timer = None;
@@ -427,6 +449,8 @@ impl Supervisor {
                 ]
             })
             .flatten()
+            .chain(self.memory_deadline())
+            .chain(self.schedule_deadline())
             .min()
     }
 
@@ -576,6 +600,7 @@ impl Supervisor {
         {
             probe.abort();
         }
+        self.follow_state(index, before, after, now);
         if after == State::Failed && before != State::Failed {
             let said = self.slots[index].last_probe_failure.take();
             if let (Some(Failure::ReadyTimeout { .. }), Some(said)) =
@@ -672,7 +697,7 @@ impl Supervisor {
         let level = match report {
             Report::Failed(_) => Level::Error,
             Report::Exited(status) if !status.success() => Level::Warning,
-            Report::StopTimedOut { .. } => Level::Warning,
+            Report::StopTimedOut { .. } | Report::Trouble(_) => Level::Warning,
             _ => Level::Info,
         };
         let name = &self.slots[index].instance.name;

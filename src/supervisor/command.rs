@@ -51,6 +51,12 @@ pub enum Command {
         counts: Vec<(String, u32)>,
         reply: Reply<Result<Vec<InstanceStatus>, Refusal>>,
     },
+    /// Restart them one at a time per process, the next once the previous is running
+    /// again (as `rolling = true` does for every restart); answered as [`Command::Restart`].
+    RollingRestart {
+        names: Vec<String>,
+        reply: Reply<Result<Vec<InstanceStatus>, Refusal>>,
+    },
     /// Re-read the config file and apply the difference.
     Reload {
         reply: Reply<Result<ReloadSummary, Refusal>>,

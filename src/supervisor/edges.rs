@@ -7,6 +7,7 @@
 //! spawns and signals and lets the test decide when a process exits, on tokio's paused
 //! clock (see [`super::clock`]).
 
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io;
 use std::os::fd::OwnedFd;
@@ -18,6 +19,7 @@ use tokio::sync::mpsc;
 use super::command::Command;
 use crate::process::identity::Identity;
 use crate::process::reaper::Exit;
+use crate::process::usage::GroupUsage;
 
 /// A signal to proj itself, as the supervisor sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,4 +127,7 @@ pub trait Processes: Send + Sync + 'static {
     /// Kill every descendant that escaped its process group (found by the marker); the
     /// number killed.
     fn sweep(&self) -> usize;
+    /// What each of these process groups costs now (memory, CPU time); one pass over
+    /// the process table for all of them. Asked only by `ps`, the TUI and `max_memory`.
+    fn usage(&self, pgids: &[i32]) -> HashMap<i32, GroupUsage>;
 }

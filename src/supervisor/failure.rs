@@ -26,6 +26,43 @@ pub enum Failure {
     Exited(ExitStatus),
 }
 
+/// Why a running instance is restarted although it did not exit: it is up but not
+/// well. Like a crash, such a restart counts against `max_restarts`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trouble {
+    /// Its `health` check failed `failures` times in a row; `said` is the last reason.
+    Unhealthy { said: String, failures: u32 },
+    /// Its process group's resident memory went above `max_memory`.
+    OverMemory { used: u64, limit: u64 },
+}
+
+impl fmt::Display for Trouble {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Trouble::Unhealthy { said, failures: 1 } => write!(f, "unhealthy ({said})"),
+            Trouble::Unhealthy { said, failures } => {
+                write!(f, "unhealthy ({said}, {failures} times)")
+            }
+            Trouble::OverMemory { used, limit } => write!(
+                f,
+                "memory {} above max_memory {}",
+                mebibytes(*used),
+                mebibytes(*limit)
+            ),
+        }
+    }
+}
+
+/// `612 MiB`; below 10 MiB with one decimal, so a small limit still reads right.
+pub fn mebibytes(bytes: u64) -> String {
+    let mib = bytes as f64 / f64::from(1u32 << 20);
+    if mib < 10.0 {
+        format!("{mib:.1} MiB")
+    } else {
+        format!("{} MiB", mib.round())
+    }
+}
+
 /// Why a command could not be started.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SpawnProblem {

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
-use super::failure::{Failure, SpawnProblem};
+use super::failure::{Failure, SpawnProblem, Trouble};
 use crate::config::{Lifecycle as Settings, RestartPolicy, StopAction, StopTarget};
 pub use crate::process::{ExitStatus, signal_name};
 
@@ -118,6 +118,9 @@ pub enum Input {
     Exited(ExitStatus),
     /// The instance's timer fired.
     Timer,
+    /// It runs but is not well (its health check failed, it uses too much memory): a
+    /// graceful stop, then a restart as after a crash (backoff, `max_restarts`).
+    Trouble(Trouble),
 }
 
 /// What the caller must do after a transition, in order.
@@ -170,6 +173,8 @@ pub enum Report {
     },
     Stopped,
     Failed(Failure),
+    /// A running instance is stopped to be restarted, for this reason.
+    Trouble(Trouble),
 }
 
 impl fmt::Display for Report {
@@ -207,6 +212,7 @@ impl fmt::Display for Report {
             ),
             Report::Stopped => f.write_str("stopped"),
             Report::Failed(reason) => write!(f, "failed: {reason}"),
+            Report::Trouble(trouble) => write!(f, "{trouble}: restarting"),
         }
     }
 }
@@ -278,6 +284,9 @@ enum AfterStop {
     Rest,
     /// Start again (a restart request).
     Start,
+    /// Start again as after a crash: backoff and `max_restarts` apply (it was stopped
+    /// because it was in [`Trouble`]).
+    Recover,
     /// Become `failed` for this reason (the ready timeout stopped it).
     Fail(Failure),
 }
@@ -373,6 +382,7 @@ impl Lifecycle {
             }
             Input::Exited(status) => self.on_exited(status, now, &mut actions),
             Input::Timer => self.on_timer(now, &mut actions),
+            Input::Trouble(trouble) => self.on_trouble(trouble, now, &mut actions),
         }
         actions
     }
@@ -426,6 +436,17 @@ impl Lifecycle {
             State::Stopping => self.after_stop = AfterStop::Start,
             _ => self.on_start(actions),
         }
+    }
+
+    fn on_trouble(&mut self, trouble: Trouble, now: Instant, actions: &mut Vec<Action>) {
+        // Only a running instance is judged: a starting one has its ready timeout, and
+        // one already stopping is on its way out.
+        if self.state != State::Running || self.retired {
+            return;
+        }
+        actions.push(Action::Report(Report::Trouble(trouble)));
+        self.begin_stop(now, actions);
+        self.after_stop = AfterStop::Recover;
     }
 
     fn on_kill(&mut self, actions: &mut Vec<Action>) {
@@ -490,6 +511,10 @@ impl Lifecycle {
                     self.restarts += 1;
                     actions.push(Action::Report(Report::Stopped));
                     self.spawn(actions);
+                }
+                AfterStop::Recover => {
+                    actions.push(Action::Report(Report::Stopped));
+                    self.schedule_restart(ran_for, now, actions);
                 }
                 AfterStop::Rest => self.become_stopped(actions),
             }
@@ -658,7 +683,7 @@ impl Lifecycle {
     /// A stop, kill or shutdown overrides a pending restart (but not a pending failure:
     /// the ready timeout's verdict stands).
     fn cancel_start_after_stop(&mut self) {
-        if self.after_stop == AfterStop::Start {
+        if matches!(self.after_stop, AfterStop::Start | AfterStop::Recover) {
             self.after_stop = AfterStop::Rest;
         }
     }

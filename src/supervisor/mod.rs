@@ -33,13 +33,16 @@ mod dependencies;
 pub mod edges;
 pub use crate::config::environment;
 pub mod failure;
+pub mod health;
 mod launch;
 pub mod lifecycle;
 pub mod order;
 pub mod ready;
 mod reload;
 mod requests;
+mod rolling;
 mod scale;
+mod schedule;
 mod slot;
 pub mod snapshot;
 mod systemd;
@@ -47,9 +50,10 @@ mod table;
 pub mod terminal;
 #[cfg(test)]
 mod tests;
+mod usage;
 
 pub use actor::{Event, Finished, Handle, Options, run};
 pub use command::{Command, Refusal, ShutdownMode};
 pub use edges::{InputSenders, Inputs, Processes, SignalEvent, SpawnRequest, Spawned};
 pub use failure::Failure;
-pub use snapshot::{InstanceStatus, Progress, Snapshot, State};
+pub use snapshot::{Health, InstanceStatus, Progress, Snapshot, State};

@@ -139,13 +139,10 @@ pub async fn wait_until_ready(probe: Probe, mut said: impl FnMut(String)) {
     let started = Instant::now();
     let mut last = String::new();
     loop {
-        let attempt = match &probe {
-            Probe::Tcp { port } => tcp_attempt(*port).await,
-            Probe::Http(target) => http_attempt(target).await,
-            Probe::Exec { command, cwd, env } => exec_attempt(command, cwd, env).await,
-            Probe::Log(_) => std::future::pending().await,
-        };
-        match attempt {
+        if matches!(probe, Probe::Log(_)) {
+            return std::future::pending().await;
+        }
+        match attempt(&probe).await {
             Ok(()) => return,
             Err(reason) => {
                 if reason != last {
@@ -156,6 +153,28 @@ pub async fn wait_until_ready(probe: Probe, mut said: impl FnMut(String)) {
         }
         let exec = matches!(probe, Probe::Exec { .. });
         tokio::time::sleep(interval(started.elapsed(), exec)).await;
+    }
+}
+
+/// One attempt of a tcp, http or exec probe (the `health` checks repeat these on their
+/// own schedule). A `log` probe cannot be attempted: it is the output reader's.
+pub async fn attempt(probe: &Probe) -> Result<(), String> {
+    match probe {
+        Probe::Tcp { port } => tcp_attempt(*port).await,
+        Probe::Http(target) => http_attempt(target).await,
+        Probe::Exec { command, cwd, env } => exec_attempt(command, cwd, env).await,
+        Probe::Log(regex) => Err(format!("a log probe (`{regex}`) is not attempted")),
+    }
+}
+
+/// What an attempt does, in words: ``GET http://127.0.0.1:8000/health``,
+/// ``connect to port 8000``, `` `pg_isready` ``.
+pub fn describe(probe: &Probe) -> String {
+    match probe {
+        Probe::Tcp { port } => format!("connect to port {port}"),
+        Probe::Http(target) => format!("GET http://{}:{}{}", target.host, target.port, target.path),
+        Probe::Exec { command, .. } => format!("`{command}`"),
+        Probe::Log(regex) => format!("log `{regex}`"),
     }
 }
 

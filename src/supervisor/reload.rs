@@ -61,6 +61,7 @@ impl Supervisor {
             })
             .collect();
         let mut to_start = Vec::new();
+        let mut rolled = Vec::new();
         let mut touched = Vec::new();
 
         for process_index in 0..self.plan.processes.len() {
@@ -68,6 +69,9 @@ impl Supervisor {
             let changed = old
                 .process(&process.name)
                 .is_none_or(|previous| slot::definition_changed(previous, &process));
+            let checks_changed = old
+                .process(&process.name)
+                .is_some_and(|previous| slot::checks_changed(previous, &process));
             let process_runs = self.slots.iter().any(|slot| {
                 !slot.is_removed()
                     && slot.instance.process == process.name
@@ -107,11 +111,21 @@ impl Supervisor {
                 if restart && slot.machine.state().is_active() {
                     summary.restarted.push(name);
                     touched.push((index, slot.run));
-                    self.apply(index, Input::Restart, now);
+                    if process.rolling {
+                        rolled.push(index);
+                    } else {
+                        self.apply(index, Input::Restart, now);
+                    }
                 } else {
+                    if checks_changed {
+                        self.refresh_checks(index, now);
+                    }
                     summary.unchanged.push(name);
                 }
             }
+        }
+        if !rolled.is_empty() {
+            self.roll(&rolled, "reload");
         }
         let mut removed: Vec<usize> = live.into_values().collect();
         removed.sort_unstable();

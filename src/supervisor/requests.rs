@@ -49,6 +49,8 @@ enum Verb {
     Start,
     Stop,
     Restart,
+    /// Restart, one instance at a time whatever the process's `rolling` says.
+    RollingRestart,
 }
 
 impl Supervisor {
@@ -63,11 +65,14 @@ impl Supervisor {
                 });
             }
             Command::Status { reply } => {
-                let _ = reply.send(self.ps(None));
+                let _ = reply.send(self.ps_sampled());
             }
             Command::Start { names, reply } => self.act(names, reply, Verb::Start),
             Command::Stop { names, reply } => self.act(names, reply, Verb::Stop),
             Command::Restart { names, reply } => self.act(names, reply, Verb::Restart),
+            Command::RollingRestart { names, reply } => {
+                self.act(names, reply, Verb::RollingRestart);
+            }
             Command::Logs {
                 names,
                 lines,
@@ -176,9 +181,15 @@ impl Supervisor {
                     self.apply(slot, Input::Stop, now);
                 }
             }
-            Verb::Restart => {
+            Verb::Restart | Verb::RollingRestart => {
+                let mut rolled = Vec::new();
                 for &slot in &slots {
                     if self.slots[slot].machine.state() == State::Pending {
+                        continue;
+                    }
+                    if verb == Verb::RollingRestart || self.rolls_restarts(self.slots[slot].process)
+                    {
+                        rolled.push(slot);
                         continue;
                     }
                     self.report_proj(
@@ -187,11 +198,14 @@ impl Supervisor {
                     );
                     self.apply(slot, Input::Restart, now);
                 }
+                if !rolled.is_empty() {
+                    self.roll(&rolled, "restart requested");
+                }
             }
         }
         self.waiters.push(Waiter::Settled {
             slots: before,
-            restart: verb == Verb::Restart,
+            restart: matches!(verb, Verb::Restart | Verb::RollingRestart),
             reply,
         });
         self.answer_waiters();
@@ -290,7 +304,8 @@ impl Supervisor {
             let state = slot.machine.state();
             let moving = matches!(state, State::Starting | State::Stopping);
             let respawned = slot.run > run_before
-                || matches!(state, State::Failed | State::Pending | State::Stopped);
+                || matches!(state, State::Failed | State::Pending | State::Stopped)
+                || slot.roll_skipped == Some(run_before);
             !moving && (!restart || respawned)
         })
     }

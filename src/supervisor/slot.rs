@@ -9,7 +9,7 @@ use tokio::task::AbortHandle;
 
 use super::environment::{self, Environment};
 use super::lifecycle::{ExitStatus, Lifecycle};
-use super::snapshot::InstanceStatus;
+use super::snapshot::{Health, InstanceStatus};
 use crate::config::{Instance, Plan, ProcessSpec};
 use crate::logs::file::LogFile;
 use crate::logs::history::{Batch, History};
@@ -40,6 +40,29 @@ pub(super) struct Slot {
     /// `tty = true`: the terminal clients connect to, kept across runs (a reload that
     /// turns `tty` on gets one at the next spawn, see [`super::launch`]).
     pub(super) terminal: Option<Arc<super::terminal::Terminal>>,
+    /// What its `health` check says; `None` when its process has none.
+    pub(super) health: Option<Health>,
+    /// The `health` check of the current run, while it is `running`.
+    pub(super) health_task: Option<AbortHandle>,
+    /// While running with `max_memory`: when its group's memory is sampled next.
+    pub(super) memory_check_at: Option<Instant>,
+    /// The previous CPU sample of its current process (for the CPU% since then).
+    pub(super) cpu_sample: Option<CpuSample>,
+    /// Its process's `schedule`: when it runs next.
+    pub(super) next_run: Option<super::schedule::NextRun>,
+    /// A rolling restart stopped (another instance did not come back) before it
+    /// restarted this run: whoever waits for this run to be replaced waits no more.
+    pub(super) roll_skipped: Option<u64>,
+}
+
+/// One reading of an instance's group CPU time, and the figures `ps` showed from it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct CpuSample {
+    pub(super) pid: i32,
+    pub(super) at: Instant,
+    pub(super) cpu_time: std::time::Duration,
+    pub(super) cpu_percent: Option<f64>,
+    pub(super) rss_bytes: u64,
 }
 
 /// A stopping instance whose main process is gone but whose process group is not yet
@@ -93,6 +116,12 @@ impl Slot {
             last_probe_failure: None,
             draining: None,
             terminal: process.tty.then(Arc::default),
+            health: process.health.as_ref().map(|_| Health::Unknown),
+            health_task: None,
+            memory_check_at: None,
+            cpu_sample: None,
+            next_run: None,
+            roll_skipped: None,
         }
     }
 
@@ -116,8 +145,22 @@ impl Slot {
             }),
             last_exit: machine.last_exit().map(|status| status.to_string()),
             reason: machine.failure().map(ToString::to_string),
+            health: self.health,
+            cpu_percent: None,
+            memory_bytes: None,
+            next_run: self
+                .next_run
+                .as_ref()
+                .map(super::schedule::NextRun::rfc3339),
         }
     }
+}
+
+/// Whether what watches a running instance (`health`, `max_memory`) changed: a reload
+/// applies that without a restart. (A changed `schedule` is re-armed by
+/// `Supervisor::arm_schedules`.)
+pub(super) fn checks_changed(old: &ProcessSpec, new: &ProcessSpec) -> bool {
+    old.health != new.health || old.max_memory != new.max_memory
 }
 
 /// The output sink of instance `name`: its log file, the printer, history and feed.
@@ -138,11 +181,16 @@ pub(super) fn new_sink(context: &SlotContext<'_>, name: &str, color: usize) -> O
 }
 
 /// Whether two definitions of a process differ in a way its running instances must be
-/// restarted for (everything but `scale` and `autostart`).
+/// restarted for (everything but `scale`, `autostart` and what only watches a running
+/// process: `health`, `max_memory`, see [`checks_changed`]).
 pub(super) fn definition_changed(old: &ProcessSpec, new: &ProcessSpec) -> bool {
     let normalize = |spec: &ProcessSpec| ProcessSpec {
         scale: 1,
         autostart: true,
+        health: None,
+        max_memory: None,
+        schedule: None,
+        rolling: false,
         ..spec.clone()
     };
     normalize(old) != normalize(new)

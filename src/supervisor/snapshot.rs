@@ -49,6 +49,43 @@ pub struct InstanceStatus {
     /// Why the instance is `failed`, in words, while it is (see
     /// [`super::failure::Failure`]).
     pub reason: Option<String>,
+    /// `None` when its process has no `health` check.
+    #[serde(default)]
+    pub health: Option<Health>,
+    /// CPU use of its process group, in percent of one core, since the previous sample
+    /// (the first sample: since it started). Only in answers that sampled (`ps`);
+    /// `None` when not running.
+    #[serde(default)]
+    pub cpu_percent: Option<f64>,
+    /// Resident memory of its process group, when sampled and running.
+    #[serde(default)]
+    pub memory_bytes: Option<u64>,
+    /// When a scheduled process runs next (RFC 3339, local offset); `None` without a
+    /// `schedule`.
+    #[serde(default)]
+    pub next_run: Option<String>,
+}
+
+/// What the last `health` checks of a running instance said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Health {
+    /// The last check passed.
+    Healthy,
+    /// `retries` checks in a row failed (it is being restarted).
+    Unhealthy,
+    /// Not checked yet in this run, or not running.
+    Unknown,
+}
+
+impl Health {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Health::Healthy => "healthy",
+            Health::Unhealthy => "unhealthy",
+            Health::Unknown => "unknown",
+        }
+    }
 }
 
 /// Who the supervisor is.

@@ -57,6 +57,11 @@ impl InstanceTable {
         self.by_pid.insert(pid, index);
     }
 
+    /// The slot whose current process is `pid`.
+    pub(super) fn index_of_pid(&self, pid: i32) -> Option<usize> {
+        self.by_pid.get(&pid).copied()
+    }
+
     /// The slot whose process `pid` was, forgetting the pid (it has exited).
     pub(super) fn take_pid(&mut self, pid: i32) -> Option<usize> {
         self.by_pid.remove(&pid)

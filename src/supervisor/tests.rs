@@ -32,6 +32,10 @@ struct World {
     /// (pid, signal) to main processes alone, in the order sent.
     main_signals: Vec<(i32, Signal)>,
     alive: BTreeSet<i32>,
+    /// Every spawn fails from now on (a new version that cannot start).
+    refuse_spawns: bool,
+    /// What `usage` answers per process group (absent: the group has no member).
+    usage: std::collections::HashMap<i32, crate::process::usage::GroupUsage>,
 }
 
 #[derive(Default)]
@@ -52,7 +56,7 @@ impl Processes for FakeProcesses {
 
     fn spawn(&self, request: &SpawnRequest<'_>) -> io::Result<Spawned> {
         let mut world = self.world();
-        if request.command == "unspawnable" {
+        if request.command == "unspawnable" || world.refuse_spawns {
             return Err(io::Error::other("no such program"));
         }
         world.next_pid += 1;
@@ -79,6 +83,17 @@ impl Processes for FakeProcesses {
     }
 
     fn spare_group(&self, _pgid: i32) {}
+
+    fn usage(
+        &self,
+        pgids: &[i32],
+    ) -> std::collections::HashMap<i32, crate::process::usage::GroupUsage> {
+        let world = self.world();
+        pgids
+            .iter()
+            .filter_map(|pid| world.usage.get(pid).map(|usage| (*pid, *usage)))
+            .collect()
+    }
 
     fn release_group(&self, _pgid: i32) {}
 
@@ -652,3 +667,9 @@ async fn connect_hands_out_the_terminal_of_a_tty_instance_and_refuses_the_rest()
     }
     harness.finish().await;
 }
+
+#[path = "tests_watching.rs"]
+mod watching;
+
+#[path = "tests_rolling.rs"]
+mod rolling;

@@ -1,9 +1,10 @@
-//! The `STATUS=` line: how many instances are in each state, e.g. "5 running, 1 backoff".
+//! The `STATUS=` line: how many instances are in each state, e.g. "5 running, 1 backoff",
+//! and how many fail their `health` check ("…, 1 unhealthy").
 //!
 //! Counts rather than names keep the line short and make it change only when something
 //! moved from one state to another, which is when systemd should hear about it.
 
-use crate::supervisor::{Progress, Snapshot, State};
+use crate::supervisor::{Health, Progress, Snapshot, State};
 
 /// "5 running, 1 backoff"; "stopping: 2 running, 3 stopped" during shutdown.
 pub fn summary(snapshot: &Snapshot) -> String {
@@ -17,6 +18,15 @@ pub fn summary(snapshot: &Snapshot) -> String {
         if count > 0 {
             parts.push(format!("{count} {state}"));
         }
+    }
+    // A running instance whose check fails is about to restart: worth a word.
+    let unhealthy = snapshot
+        .instances
+        .iter()
+        .filter(|instance| instance.health == Some(Health::Unhealthy))
+        .count();
+    if unhealthy > 0 {
+        parts.push(format!("{unhealthy} unhealthy"));
     }
     let counts = if parts.is_empty() {
         "no processes".to_string()
@@ -46,6 +56,10 @@ mod tests {
             uptime_ms: None,
             last_exit: None,
             reason: None,
+            health: None,
+            cpu_percent: None,
+            memory_bytes: None,
+            next_run: None,
         }
     }
 
@@ -72,5 +86,19 @@ mod tests {
             summary(&stopping),
             "stopping: 2 running, 1 backoff, 1 exited"
         );
+    }
+
+    #[test]
+    fn unhealthy_instances_are_counted_after_the_states() {
+        let mut stuck = instance(State::Stopping);
+        stuck.health = Some(Health::Unhealthy);
+        let mut fine = instance(State::Running);
+        fine.health = Some(Health::Healthy);
+        let snapshot = Snapshot {
+            project: "shop".into(),
+            progress: Progress::Up,
+            instances: vec![fine, stuck],
+        };
+        assert_eq!(summary(&snapshot), "1 running, 1 stopping, 1 unhealthy");
     }
 }

@@ -107,6 +107,8 @@ pub struct App {
     pub lost: u64,
     /// Input mode: keys go to this `tty = true` instance until Ctrl-].
     pub input: Option<Input>,
+    /// The latest CPU% and memory of each instance, by name (empty until sampled).
+    pub usage: std::collections::HashMap<String, (Option<f64>, Option<u64>)>,
 }
 
 impl App {
@@ -137,6 +139,7 @@ impl App {
             page: 20,
             lost: 0,
             input: None,
+            usage: std::collections::HashMap::new(),
         }
     }
 
@@ -196,6 +199,12 @@ impl App {
                 self.lines_added(1, self.merged);
             }
             Update::Notice(text) => self.notice = Some((text, self.now)),
+            Update::Usage(instances) => {
+                self.usage = instances
+                    .into_iter()
+                    .map(|i| (i.name, (i.cpu_percent, i.memory_bytes)))
+                    .collect();
+            }
             Update::Closed => self.closed = true,
             Update::Terminal(bytes) => {
                 if let Some(input) = &mut self.input {

@@ -36,6 +36,8 @@ pub enum Update {
     Lost(u64),
     /// A command failed: say why in the footer.
     Notice(String),
+    /// A sampled `ps` answer: what each instance costs (CPU%, memory) right now.
+    Usage(Vec<crate::supervisor::InstanceStatus>),
     /// The supervisor is gone.
     Closed,
     /// Input mode: raw output of the connected terminal.
@@ -43,6 +45,10 @@ pub enum Update {
     /// Input mode cannot go on (no tty, the supervisor went away): why.
     TerminalEnded(String),
 }
+
+/// How often the open TUI asks for CPU and memory figures (each ask reads `/proc` once
+/// for every running instance; nobody asks while no TUI is open).
+const USAGE_EVERY: Duration = Duration::from_secs(1);
 
 /// What the TUI asks of the supervisor.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +78,7 @@ impl Command {
             },
             Command::Restart(name) => Request::Restart {
                 names: vec![name.clone()],
+                rolling: false,
             },
             Command::Scale { process, count } => Request::Scale {
                 counts: [(process.clone(), *count)].into(),
@@ -106,6 +113,7 @@ pub async fn in_process(
         sender.clone(),
         backlog,
     ));
+    tokio::spawn(forward_usage(handle.commands.clone(), sender.clone()));
     let terminals = Terminals::InProcess {
         supervisor: handle.commands.clone(),
         updates: sender.clone(),
@@ -130,6 +138,32 @@ async fn forward_snapshots(
         if status.changed().await.is_err() {
             // The supervisor dropped its end: it has finished.
             let _ = sender.send(Update::Closed).await;
+            return;
+        }
+    }
+}
+
+/// Ask for a sampled `ps` once a [`USAGE_EVERY`] while the TUI is open: the task ends
+/// with the TUI (its update channel closes) or the supervisor.
+async fn forward_usage(
+    commands: mpsc::UnboundedSender<supervisor_command::Command>,
+    sender: mpsc::Sender<Update>,
+) {
+    let mut ticks = tokio::time::interval(USAGE_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let (reply, answer) = oneshot::channel();
+        if commands
+            .send(supervisor_command::Command::Status { reply })
+            .is_err()
+        {
+            return;
+        }
+        let Ok(instances) = answer.await else {
+            return;
+        };
+        if sender.send(Update::Usage(instances)).await.is_err() {
             return;
         }
     }
@@ -286,6 +320,7 @@ pub fn attach(root: &Path, backlog: usize) -> Result<Connection, ClientError> {
         follow: true,
     })?;
     let mut control = Client::connect(root)?;
+    let mut usage = Client::connect(root)?;
     let (sender, updates) = mpsc::channel(UPDATES);
     let (commands, mut requests) = mpsc::unbounded_channel::<Command>();
     let terminals = Terminals::Socket {
@@ -319,6 +354,20 @@ pub fn attach(root: &Path, backlog: usize) -> Result<Connection, ClientError> {
             if output.blocking_send(update).is_err() {
                 return;
             }
+        }
+    });
+    let figures = sender.clone();
+    spawn("proj-attach-usage", move || {
+        loop {
+            let Ok(response) = usage.call(Request::Ps) else {
+                return;
+            };
+            let instances = response.instances.unwrap_or_default();
+            if figures.blocking_send(Update::Usage(instances)).is_err() {
+                return;
+            }
+            // A timer wait between two asks, on this thread of its own.
+            std::thread::sleep(USAGE_EVERY);
         }
     });
     spawn("proj-attach-control", move || {

@@ -32,6 +32,10 @@ fn instance(name: &str, state: State, pid: Option<i32>) -> InstanceStatus {
         uptime_ms: pid.map(|_| 192_000),
         last_exit: None,
         reason: None,
+        health: None,
+        cpu_percent: None,
+        memory_bytes: None,
+        next_run: None,
     }
 }
 
@@ -379,4 +383,29 @@ fn scrollback_is_bounded_per_instance() {
     let lines = app.store.view(super::store::View::Instance(web));
     assert_eq!(lines.len(), 100);
     assert_eq!(&*lines[0].text, "line 900");
+}
+
+#[test]
+fn the_list_shows_cpu_and_memory_once_sampled_and_health_in_the_detail() {
+    let mut app = shop(Mode::Up);
+    let before = format!("{:?}", render(&mut app, 160, 30).backend().buffer());
+    assert!(!before.contains("CPU%"), "nothing sampled, no columns");
+    let mut web = instance("web", State::Running, Some(4242));
+    web.cpu_percent = Some(12.5);
+    web.memory_bytes = Some(24_536_000);
+    web.health = Some(crate::supervisor::Health::Healthy);
+    let mut sampled = app.instances.clone();
+    sampled[1] = web.clone();
+    app.apply(Update::Usage(vec![web.clone()]));
+    app.apply(Update::Snapshot(Snapshot {
+        project: "shop".into(),
+        progress: Progress::Up,
+        instances: sampled,
+    }));
+    app.selected = 1;
+    let screen = format!("{:?}", render(&mut app, 160, 30).backend().buffer());
+    assert!(screen.contains("CPU%"), "{screen}");
+    assert!(screen.contains("12.5"), "{screen}");
+    assert!(screen.contains("23.4M"), "{screen}");
+    assert!(screen.contains("web: healthy"), "{screen}");
 }

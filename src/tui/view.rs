@@ -123,7 +123,11 @@ fn name_width(app: &App) -> u16 {
 
 fn list_width(app: &App, total: u16) -> u16 {
     // The other columns and the spaces between them, then the borders.
-    let columns = if total >= WIDE { 40 } else { 26 };
+    let columns = match (total >= WIDE, app.usage.is_empty()) {
+        (true, true) => 40,
+        (true, false) => 54,
+        (false, _) => 26,
+    };
     (name_width(app) + columns + 2).min(total / 2)
 }
 
@@ -156,6 +160,8 @@ fn draw_list(frame: &mut Frame, app: &App, area: Rect) {
         Layout::vertical([Constraint::Min(1), Constraint::Length(detail_height)]).areas(inner);
 
     let wide = frame.area().width >= WIDE;
+    // CPU% and memory once the first sample came (the TUI asks once a second).
+    let figures = wide && !app.usage.is_empty();
     let uptime_base = app.now.saturating_duration_since(app.snapshot_at);
     let rows = app.instances.iter().enumerate().map(|(index, instance)| {
         let uptime = instance
@@ -190,6 +196,15 @@ fn draw_list(frame: &mut Frame, app: &App, area: Rect) {
                     .port
                     .map(|port| port.to_string())
                     .unwrap_or_default(),
+            ));
+        }
+        if figures {
+            let (cpu, memory) = app.usage.get(&instance.name).copied().unwrap_or_default();
+            cells.push(TableCell::from(
+                cpu.map(|cpu| format!("{cpu:.1}")).unwrap_or_default(),
+            ));
+            cells.push(TableCell::from(
+                memory.map(short_memory).unwrap_or_default(),
             ));
         }
         cells.push(TableCell::from(ready));
@@ -233,6 +248,14 @@ fn draw_list(frame: &mut Frame, app: &App, area: Rect) {
             ],
         )
     };
+    let (mut header, mut widths) = (header, widths);
+    if figures {
+        let ready = (header.pop(), widths.pop());
+        header.extend(["CPU%", "MEM"]);
+        widths.extend([Constraint::Length(5), Constraint::Length(7)]);
+        header.extend(ready.0);
+        widths.extend(ready.1);
+    }
     let table = Table::new(rows, widths)
         .header(Row::new(header).style(Style::new().fg(Color::DarkGray)))
         .column_spacing(1);
@@ -243,8 +266,21 @@ fn draw_list(frame: &mut Frame, app: &App, area: Rect) {
     );
 }
 
+/// Memory in at most 7 characters: `812K`, `23.4M`, `1.2G`.
+fn short_memory(bytes: u64) -> String {
+    const KIB: f64 = 1024.0;
+    let bytes = bytes as f64;
+    if bytes < KIB * KIB {
+        format!("{:.0}K", bytes / KIB)
+    } else if bytes < KIB * KIB * KIB {
+        format!("{:.1}M", bytes / (KIB * KIB))
+    } else {
+        format!("{:.1}G", bytes / (KIB * KIB * KIB))
+    }
+}
+
 /// What the list says about the selected instance below the table: why it failed, how
-/// it last ended.
+/// it last ended, whether its health check passes.
 fn detail_lines(app: &App) -> Vec<Line<'static>> {
     let Some(instance) = app.selected_instance() else {
         return Vec::new();
@@ -265,6 +301,20 @@ fn detail_lines(app: &App) -> Vec<Line<'static>> {
                 Style::new().add_modifier(Modifier::BOLD),
             ),
             Span::raw(format!("last {last}")),
+        ]));
+    }
+    if let Some(health) = instance.health {
+        let style = match health {
+            crate::supervisor::Health::Healthy => state_style(State::Running),
+            crate::supervisor::Health::Unhealthy => state_style(State::Failed),
+            crate::supervisor::Health::Unknown => Style::new().fg(Color::DarkGray),
+        };
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("{}: ", instance.name),
+                Style::new().add_modifier(Modifier::BOLD),
+            ),
+            Span::styled(health.as_str(), style),
         ]));
     }
     lines

@@ -191,7 +191,7 @@ impl Reader {
     }
 
     /// The text of `span` as written (for help lines that quote it back).
-    fn source(&self, span: Range<usize>) -> &str {
+    pub(super) fn source(&self, span: Range<usize>) -> &str {
         self.file.text().get(span).unwrap_or_default()
     }
 

@@ -8,7 +8,9 @@
 //! every other problem is collected and reading goes on.
 
 mod fields;
+mod health;
 mod process;
+mod schedule;
 mod stop;
 
 use std::ops::Range;

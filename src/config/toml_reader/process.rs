@@ -7,6 +7,8 @@ use globset::GlobBuilder;
 use toml::de::{DeTable, DeValue};
 
 use super::fields::{Expected, Field, Key, Reader, Value, entries, misspells};
+use super::health;
+use super::schedule;
 use super::stop::{self, StopSettings};
 use crate::config::plan::{
     DEFAULT_STOP_TIMEOUT, LogPattern, ReadyProbe, RestartPolicy, StopTarget,
@@ -14,7 +16,7 @@ use crate::config::plan::{
 use crate::config::raw::{RawProcess, check_process_name};
 use crate::config::suggest;
 
-const PROCESS_KEYS: [&str; 25] = [
+const PROCESS_KEYS: [&str; 29] = [
     "command",
     "port",
     "scale",
@@ -23,6 +25,10 @@ const PROCESS_KEYS: [&str; 25] = [
     "depends_on",
     "ready",
     "ready_timeout",
+    "health",
+    "max_memory",
+    "schedule",
+    "rolling",
     "restart",
     "backoff",
     "backoff_max",
@@ -44,7 +50,9 @@ const PROCESS_KEYS: [&str; 25] = [
 
 /// What other supervisors (compose, process-compose, supervisord, systemd) call the same
 /// settings: edit distance cannot guess these.
-const PROCESS_ALIASES: [(&str, &str); 19] = [
+const PROCESS_ALIASES: [(&str, &str); 21] = [
+    ("cron", "schedule"),
+    ("max_memory_restart", "max_memory"),
     ("cmd", "command"),
     ("run", "command"),
     ("exec", "command"),
@@ -58,7 +66,7 @@ const PROCESS_ALIASES: [(&str, &str); 19] = [
     ("requires", "depends_on"),
     ("replicas", "scale"),
     ("instances", "scale"),
-    ("healthcheck", "ready"),
+    ("healthcheck", "health"),
     ("readiness_probe", "ready"),
     ("kill_signal", "stop_signal"),
     ("is_tty", "tty"),
@@ -129,6 +137,8 @@ fn read_process_table(
     let (spec, spans) = (&mut process.spec, &mut process.spans);
     let mut restart = None;
     let mut stop = StopSettings::default();
+    let mut schedule_span = None;
+    let mut autostart_written = false;
     for (key, value) in entries(table) {
         let field = Field {
             key: key.get_ref().as_ref(),
@@ -204,6 +214,14 @@ fn read_process_table(
                     spans.ready = Some(span);
                 }
             }
+            "health" => spec.health = health::read_health(reader, field, value),
+            "max_memory" => spec.max_memory = health::read_max_memory(reader, field, value),
+            "schedule" => {
+                if let Some((parsed, span)) = schedule::read_schedule(reader, field, value) {
+                    spec.schedule = Some(parsed);
+                    schedule_span = Some(span);
+                }
+            }
             "restart" => restart = read_restart(reader, field, value),
             "max_restarts" => {
                 let help = "the number of restarts allowed within `restart_window`";
@@ -251,9 +269,13 @@ fn read_process_table(
             "stop_target" => stop.target = stop::read_target(reader, field, value),
             "watch" => spec.watch = read_globs(reader, field, value),
             "watch_ignore" => spec.watch_ignore = read_globs(reader, field, value),
-            "autostart" => spec.autostart = reader.bool(field, value).unwrap_or(spec.autostart),
+            "autostart" => {
+                autostart_written = true;
+                spec.autostart = reader.bool(field, value).unwrap_or(spec.autostart);
+            }
             "oneshot" => lifecycle.oneshot = reader.bool(field, value).unwrap_or(false),
             "tty" => spec.tty = reader.bool(field, value).unwrap_or(false),
+            "rolling" => spec.rolling = reader.bool(field, value).unwrap_or(false),
             "user" => {
                 spec.user = reader.non_empty(field, value, r#""www-data""#);
                 spans.user = spec.user.as_ref().map(|_| value.span());
@@ -263,6 +285,23 @@ fn read_process_table(
                 spans.group = spec.group.as_ref().map(|_| value.span());
             }
             _ => reader.unknown_key(key, place, &PROCESS_KEYS, &PROCESS_ALIASES),
+        }
+    }
+    if let Some(span) = schedule_span {
+        if !spec.lifecycle.oneshot {
+            let process = name.get_ref();
+            let diagnostic = reader
+                .error(
+                    span,
+                    format!("`schedule` in process `{process}`, which is not a oneshot"),
+                )
+                .label("a service runs all the time; a schedule starts something that ends")
+                .help("add `oneshot = true` if it runs to completion (a cleanup, a report), or remove `schedule`");
+            reader.report(diagnostic);
+        }
+        // Like a cron job: it runs at its times, not when proj starts, unless asked to.
+        if !autostart_written {
+            spec.autostart = false;
         }
     }
     spec.lifecycle.stop_target = stop.target.unwrap_or(StopTarget::Group);
@@ -398,7 +437,11 @@ fn read_probe(
     probe
 }
 
-fn read_one_probe(reader: &mut Reader, field: Field<'_>, value: &Value<'_>) -> Option<ReadyProbe> {
+pub(super) fn read_one_probe(
+    reader: &mut Reader,
+    field: Field<'_>,
+    value: &Value<'_>,
+) -> Option<ReadyProbe> {
     match field.key {
         "tcp" => read_tcp_probe(reader, field, value).map(ReadyProbe::Tcp),
         "http" => {

@@ -1,0 +1,129 @@
+//! What a process group costs right now: its resident memory and the CPU time its
+//! members have used, read from `/proc`.
+//!
+//! One call reads `/proc/*/stat` once and sums by process group, so asking about 300
+//! instances costs one pass over the process table, not 300. Nothing here runs unless
+//! asked: `proj ps`, the TUI while it is open, and the `max_memory` check of the
+//! instances that set one.
+//!
+//! CPU time counts what the members alive now have used; a member that exited takes its
+//! time with it (its parent's `cutime` is not counted, as a shell's would double count).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// The cost of one process group at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GroupUsage {
+    /// The sum of its members' resident set sizes.
+    pub rss_bytes: u64,
+    /// The sum of its members' user and system CPU time.
+    pub cpu_time: Duration,
+}
+
+/// The usage of each of these process groups (a group with no member left is absent).
+pub fn of_groups(pgids: &[i32]) -> HashMap<i32, GroupUsage> {
+    let mut usage = HashMap::new();
+    if pgids.is_empty() {
+        return usage;
+    }
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return usage;
+    };
+    let page = page_size();
+    let tick = Duration::from_secs(1) / clock_ticks_per_second();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        // A process may exit between the listing and the read: skip it.
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some(fields) = parse_stat(&stat) else {
+            continue;
+        };
+        if !pgids.contains(&fields.pgrp) {
+            continue;
+        }
+        let group = usage.entry(fields.pgrp).or_insert_with(GroupUsage::default);
+        group.rss_bytes += fields.rss_pages * page;
+        group.cpu_time += tick * u32::try_from(fields.cpu_ticks).unwrap_or(u32::MAX);
+    }
+    usage
+}
+
+/// The fields of `/proc/PID/stat` this module needs.
+#[derive(Debug, PartialEq, Eq)]
+struct StatFields {
+    pgrp: i32,
+    cpu_ticks: u64,
+    rss_pages: u64,
+}
+
+/// `/proc/PID/stat`: `pid (comm) state ppid pgrp …`. The command name may hold spaces
+/// and parentheses, so fields are counted from the last `)`.
+fn parse_stat(stat: &str) -> Option<StatFields> {
+    let after = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // Field n of proc(5) (1-based) is fields[n - 3] here.
+    let number = |n: usize| fields.get(n - 3)?.parse::<u64>().ok();
+    Some(StatFields {
+        pgrp: fields.get(2)?.parse().ok()?,
+        cpu_ticks: number(14)? + number(15)?,
+        rss_pages: number(24)?,
+    })
+}
+
+fn page_size() -> u64 {
+    nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+        .ok()
+        .flatten()
+        .and_then(|size| u64::try_from(size).ok())
+        .unwrap_or(4096)
+}
+
+fn clock_ticks_per_second() -> u32 {
+    nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .and_then(|ticks| u32::try_from(ticks).ok())
+        .filter(|&ticks| ticks > 0)
+        .unwrap_or(100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_stat_with_a_tricky_command_name() {
+        let stat = "4242 (my (odd) app) S 1 4242 4242 0 -1 4194560 100 0 0 0 \
+                    30 12 0 0 20 0 1 0 5000 10000000 256 18446744073709551615";
+        assert_eq!(
+            parse_stat(stat),
+            Some(StatFields {
+                pgrp: 4242,
+                cpu_ticks: 42,
+                rss_pages: 256
+            })
+        );
+    }
+
+    #[test]
+    fn reads_this_process_group() {
+        let pgid = nix::unistd::getpgrp().as_raw();
+        let usage = of_groups(&[pgid]);
+        let own = usage.get(&pgid).expect("this test's own group");
+        assert!(own.rss_bytes > 1 << 20, "{own:?}");
+    }
+
+    #[test]
+    fn asks_nothing_of_proc_for_no_groups() {
+        assert!(of_groups(&[]).is_empty());
+    }
+}

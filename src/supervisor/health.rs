@@ -1,0 +1,278 @@
+//! `health`: is a running instance still answering?
+//!
+//! # Theory of operation
+//!
+//! When an instance becomes `running`, and its process has a `health` check, a task is
+//! started for that run (like the readiness probe of `launch.rs`, it reports by run
+//! number, so a verdict about an earlier run is ignored). It attempts the probe at a
+//! fixed cadence, one `interval` after another from the moment the instance became
+//! running, each attempt cut off after `timeout` (an exec probe's process group is
+//! killed then). Between attempts it sleeps on a timer: an idle check costs nothing.
+//!
+//! The task tells the supervisor when the check passes after not passing, and of every
+//! failure with its count in a row; at `retries` in a row it ends, and the supervisor
+//! feeds [`Input::Trouble`] to the instance's machine: a graceful restart through the
+//! stop sequence, counted against `max_restarts` like a crash. The task is aborted as
+//! soon as the instance leaves `running` (see [`Supervisor::follow_state`]), so a check
+//! never outlives its run.
+//!
+//! So a process that stops answering is restarted at most `interval × retries + timeout`
+//! after it stopped (the next attempt comes within one interval, fails after `timeout`,
+//! and `retries − 1` more follow, one interval apart).
+//!
+//! `max_memory` is checked by the supervisor itself, on its timer (`usage.rs`); both
+//! start and stop here, with the `running` state.
+
+use std::time::Instant;
+
+use tokio::time::{MissedTickBehavior, timeout};
+
+use super::actor::{Event, Supervisor};
+use super::failure::Trouble;
+use super::lifecycle::{Input, State};
+use super::ready::{self, Probe};
+use super::snapshot::Health;
+use super::usage::MEMORY_SAMPLE_INTERVAL;
+use crate::config::HealthCheck;
+use crate::logs::printer::Level;
+
+/// What a health task says about its run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HealthReport {
+    /// A check passed, after none had yet or after failures.
+    Passed,
+    /// A check failed: `in_a_row` failures so far, out of the `retries` allowed.
+    Failed {
+        said: String,
+        in_a_row: u32,
+        retries: u32,
+    },
+}
+
+impl Supervisor {
+    /// Start or end what watches an instance while it runs (its `health` task, its
+    /// `max_memory` samples), after a transition from `before` to `after`.
+    pub(super) fn follow_state(&mut self, index: usize, before: State, after: State, now: Instant) {
+        if after == State::Running && before != State::Running {
+            let Some(process) = self.slots[index].process else {
+                return;
+            };
+            let spec = &self.plan.processes[process];
+            let (check, limit) = (spec.health.clone(), spec.max_memory);
+            let slot = &mut self.slots[index];
+            slot.health = check.as_ref().map(|_| Health::Unknown);
+            slot.memory_check_at = limit.map(|_| now + MEMORY_SAMPLE_INTERVAL);
+            if let Some(check) = check {
+                self.start_health(index, check);
+            }
+        } else if after != State::Running {
+            let slot = &mut self.slots[index];
+            if let Some(task) = slot.health_task.take() {
+                task.abort();
+            }
+            slot.memory_check_at = None;
+            // "unhealthy" stays while the restart it caused is under way.
+            if slot.health == Some(Health::Healthy) {
+                slot.health = Some(Health::Unknown);
+            }
+        }
+    }
+
+    /// A reload changed `health` or `max_memory` (and nothing that needs a restart):
+    /// apply them to the instance as it runs.
+    pub(super) fn refresh_checks(&mut self, index: usize, now: Instant) {
+        let slot = &mut self.slots[index];
+        if let Some(task) = slot.health_task.take() {
+            task.abort();
+        }
+        slot.memory_check_at = None;
+        slot.health = None;
+        let state = slot.machine.state();
+        let before = if state == State::Running {
+            State::Starting
+        } else {
+            state
+        };
+        self.follow_state(index, before, state, now);
+        let slot = &mut self.slots[index];
+        if slot.health.is_none()
+            && let Some(process) = slot.process
+            && self.plan.processes[process].health.is_some()
+        {
+            slot.health = Some(Health::Unknown);
+        }
+        self.changed = true;
+    }
+
+    fn start_health(&mut self, index: usize, check: HealthCheck) {
+        let Some(process) = self.slots[index].process else {
+            return;
+        };
+        let env = self.slots[index].env.to_vec();
+        let cwd = self.plan.processes[process].cwd.clone();
+        let probe = match ready::resolve(&check.probe, &env, cwd) {
+            Ok(probe) => probe,
+            Err(reason) => {
+                let name = &self.slots[index].instance.name;
+                let reason = reason.replacen("ready.", "health.", 1);
+                self.report_proj(
+                    Level::Error,
+                    format!("{name}: the health check cannot run: {reason}"),
+                );
+                return;
+            }
+        };
+        let (events, run) = (self.events.clone(), self.slots[index].run);
+        let task = tokio::spawn(keep_checking(probe, check, move |report| {
+            let _ = events.send(Event::Health {
+                slot: index,
+                run,
+                report,
+            });
+        }));
+        self.slots[index].health_task = Some(task.abort_handle());
+    }
+
+    /// What a health task of slot `index`'s run `run` said.
+    pub(super) fn on_health(&mut self, index: usize, run: u64, report: HealthReport) {
+        let slot = &mut self.slots[index];
+        if slot.run != run || slot.machine.state() != State::Running || slot.health_task.is_none() {
+            return;
+        }
+        self.changed = true;
+        match report {
+            HealthReport::Passed => slot.health = Some(Health::Healthy),
+            HealthReport::Failed {
+                said,
+                in_a_row,
+                retries,
+            } if in_a_row >= retries => {
+                slot.health = Some(Health::Unhealthy);
+                slot.health_task = None;
+                let trouble = Trouble::Unhealthy {
+                    said,
+                    failures: in_a_row,
+                };
+                self.apply(index, Input::Trouble(trouble), super::clock::now());
+            }
+            HealthReport::Failed {
+                said,
+                in_a_row,
+                retries,
+            } => {
+                let name = slot.instance.name.clone();
+                self.report_proj(
+                    Level::Warning,
+                    format!("{name}: health check failed ({in_a_row} of {retries}): {said}"),
+                );
+            }
+        }
+    }
+}
+
+/// Attempt `probe` every `check.interval` until `check.retries` attempts in a row failed;
+/// `tell` hears of each failure and of each pass that follows a failure (or comes
+/// first).
+pub async fn keep_checking(probe: Probe, check: HealthCheck, tell: impl Fn(HealthReport)) {
+    let start = tokio::time::Instant::now() + check.interval;
+    let mut ticks = tokio::time::interval_at(start, check.interval);
+    // A slow attempt (up to `timeout`, never more than `interval`) delays the next one
+    // rather than causing a burst.
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut failures = 0;
+    let mut passing = false;
+    loop {
+        ticks.tick().await;
+        let said = match timeout(check.timeout, ready::attempt(&probe)).await {
+            Ok(Ok(())) => {
+                failures = 0;
+                if !passing {
+                    passing = true;
+                    tell(HealthReport::Passed);
+                }
+                continue;
+            }
+            Ok(Err(reason)) => reason,
+            Err(_) => format!(
+                "{} timed out after {}",
+                ready::describe(&probe),
+                humantime::format_duration(check.timeout)
+            ),
+        };
+        passing = false;
+        failures += 1;
+        tell(HealthReport::Failed {
+            said,
+            in_a_row: failures,
+            retries: check.retries,
+        });
+        if failures >= check.retries {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::ReadyProbe;
+
+    fn check(port: u16, retries: u32) -> (Probe, HealthCheck) {
+        let probe = Probe::Tcp { port };
+        let check = HealthCheck {
+            probe: ReadyProbe::Tcp(port.to_string()),
+            interval: Duration::from_millis(50),
+            timeout: Duration::from_millis(50),
+            retries,
+        };
+        (probe, check)
+    }
+
+    #[tokio::test]
+    async fn a_closed_port_fails_retries_times_then_the_check_ends() {
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let (probe, check) = check(port, 3);
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let sink = heard.clone();
+        keep_checking(probe, check, move |report| {
+            sink.lock().unwrap().push(report)
+        })
+        .await;
+        let heard = heard.lock().unwrap();
+        let counts: Vec<u32> = heard
+            .iter()
+            .map(|report| match report {
+                HealthReport::Failed { in_a_row, .. } => *in_a_row,
+                HealthReport::Passed => 0,
+            })
+            .collect();
+        assert_eq!(counts, [1, 2, 3]);
+    }
+
+    #[tokio::test]
+    async fn an_open_port_passes_once_and_is_not_reported_again() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (probe, check) = check(port, 3);
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let sink = heard.clone();
+        let task = tokio::spawn(keep_checking(probe, check, move |report| {
+            sink.lock().unwrap().push(report);
+        }));
+        // Several intervals pass; accept connections meanwhile.
+        let accept = async {
+            loop {
+                let _ = listener.accept().await;
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_millis(400), accept).await;
+        task.abort();
+        assert_eq!(*heard.lock().unwrap(), [HealthReport::Passed]);
+    }
+}
