@@ -30,6 +30,7 @@ mod error;
 #[cfg(test)]
 pub(crate) mod fixtures;
 mod formation;
+pub(crate) mod globs;
 mod graph;
 pub(crate) mod interpolate;
 pub mod plan;

@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
+pub use super::globs::Globs;
+
 /// Environment variables by name. In a [`Plan`] the values are as written: templates
 /// that may refer to other variables (`$NAME`, see `config::interpolate`), resolved by
 /// [`crate::config::environment`] against proj's own environment.
@@ -250,8 +252,8 @@ pub struct ProcessSpec {
     /// previous is running (ready) again.
     pub rolling: bool,
     pub lifecycle: Lifecycle,
-    pub watch: Vec<String>,
-    pub watch_ignore: Vec<String>,
+    pub watch: Globs,
+    pub watch_ignore: Globs,
     pub watch_debounce: Duration,
     pub autostart: bool,
     pub user: Option<String>,

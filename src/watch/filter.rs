@@ -18,7 +18,10 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use globset::GlobSet;
+
+use crate::config::Globs;
+use crate::config::globs::normalize;
 
 /// Directory names never looked into, wherever they are: version control, proj's own
 /// runtime files (its logs among them), build output and dependencies.
@@ -44,11 +47,11 @@ struct Area {
 }
 
 impl Filter {
-    /// Compile the globs (already validated when the config was read).
-    pub(super) fn new(watch: &[String], watch_ignore: &[String]) -> Result<Filter, globset::Error> {
+    /// The filter of these globs (compiled when the config was read).
+    pub(super) fn new(watch: &Globs, watch_ignore: &Globs) -> Filter {
         let mut areas = Vec::new();
         let mut literals = Vec::new();
-        for pattern in watch {
+        for pattern in watch.patterns() {
             let pattern = normalize(pattern);
             let components: Vec<&str> = pattern.split('/').filter(|c| !c.is_empty()).collect();
             let literal = components
@@ -74,12 +77,12 @@ impl Filter {
                 });
             }
         }
-        Ok(Filter {
-            watch: glob_set(watch)?,
-            ignore: glob_set(watch_ignore)?,
+        Filter {
+            watch: watch.set().clone(),
+            ignore: watch_ignore.set().clone(),
             literals,
             areas,
-        })
+        }
     }
 
     /// Whether a change to `relative` (a file, or a directory when `is_dir`) concerns
@@ -133,29 +136,8 @@ impl Area {
 }
 
 /// `./src/*.py` → `src/*.py`: paths are matched without the leading `./`.
-fn normalize(pattern: &str) -> &str {
-    let mut pattern = pattern;
-    while let Some(rest) = pattern.strip_prefix("./") {
-        pattern = rest;
-    }
-    pattern
-}
-
 fn has_wildcard(component: &str) -> bool {
     component.contains(['*', '?', '[', '{', '\\'])
-}
-
-fn glob_set(patterns: &[String]) -> Result<GlobSet, globset::Error> {
-    let mut set = GlobSetBuilder::new();
-    for pattern in patterns {
-        // As the config reader validated them: `*` does not cross `/`.
-        set.add(
-            GlobBuilder::new(normalize(pattern))
-                .literal_separator(true)
-                .build()?,
-        );
-    }
-    set.build()
 }
 
 #[cfg(test)]
@@ -164,7 +146,10 @@ mod tests {
 
     fn filter(watch: &[&str], ignore: &[&str]) -> Filter {
         let strings = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        Filter::new(&strings(watch), &strings(ignore)).expect("valid globs")
+        Filter::new(
+            &Globs::new(&strings(watch)).expect("valid globs"),
+            &Globs::new(&strings(ignore)).expect("valid globs"),
+        )
     }
 
     #[test]

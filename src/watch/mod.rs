@@ -52,8 +52,8 @@ struct Settings {
     cwd: PathBuf,
     /// The project root: `.gitignore` files up to it apply when there is no repository.
     root: PathBuf,
-    watch: Vec<String>,
-    watch_ignore: Vec<String>,
+    watch: crate::config::Globs,
+    watch_ignore: crate::config::Globs,
     debounce: Duration,
 }
 

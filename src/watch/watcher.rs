@@ -64,8 +64,7 @@ pub(super) fn start(
     events: UnboundedSender<Event>,
     printer: Printer,
 ) -> io::Result<Watcher> {
-    let filter = Filter::new(&settings.watch, &settings.watch_ignore)
-        .map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))?;
+    let filter = Filter::new(&settings.watch, &settings.watch_ignore);
     let (messages, receiver) = mpsc::channel();
     let from_notify = messages.clone();
     // notify calls this on its own thread; the channel hands events to ours.
@@ -163,7 +162,7 @@ impl Tree {
         format!(
             "{}: watching {} ({} director{}{unwatched})",
             self.settings.process,
-            self.settings.watch.join(", "),
+            self.settings.watch.patterns().join(", "),
             self.watched.len(),
             if self.watched.len() == 1 { "y" } else { "ies" }
         )

@@ -3,7 +3,7 @@
 use std::ops::Range;
 use std::path::PathBuf;
 
-use globset::GlobBuilder;
+use crate::config::Globs;
 use toml::de::{DeTable, DeValue};
 
 use super::fields::{Expected, Field, Key, Reader, Value, entries, misspells};
@@ -349,16 +349,15 @@ fn read_restart(reader: &mut Reader, field: Field<'_>, value: &Value<'_>) -> Opt
 }
 
 /// `watch` / `watch_ignore`: globs as the watcher will use them, so a bad one fails now.
-fn read_globs(reader: &mut Reader, field: Field<'_>, value: &Value<'_>) -> Vec<String> {
+fn read_globs(reader: &mut Reader, field: Field<'_>, value: &Value<'_>) -> Globs {
     let Some(patterns) = reader.string_list(field, value) else {
-        return Vec::new();
+        return Globs::default();
     };
-    let mut globs = Vec::new();
+    let mut parsed = Vec::new();
     for pattern in patterns {
-        // `literal_separator`: `*` stays within a directory and `**` crosses them, as in
-        // .gitignore; the watcher builds its matcher the same way.
-        match GlobBuilder::new(pattern.get_ref()).literal_separator(true).build() {
-            Ok(_) => globs.push(pattern.into_inner()),
+        // Parsed once here; the watcher matches with the set built from these.
+        match Globs::parse(pattern.get_ref()) {
+            Ok(glob) => parsed.push((pattern.into_inner(), glob)),
             Err(error) => reader.invalid(
                 field,
                 pattern.span(),
@@ -367,7 +366,8 @@ fn read_globs(reader: &mut Reader, field: Field<'_>, value: &Value<'_>) -> Vec<S
             ),
         }
     }
-    globs
+    // Each glob parsed; building their set cannot fail for want of valid patterns.
+    Globs::from_parsed(parsed).unwrap_or_default()
 }
 
 /// `ready = { tcp | http | exec | log = … }`: exactly one probe. Returns the span of the
