@@ -64,6 +64,8 @@ env = { API_URL = "http://127.0.0.1:${PROJ_PORT_WEB}/api", SELF = "web-$PROJ_PRO
 depends_on = ["db", "migrate"]
 ready = { http = "http://127.0.0.1:$PORT/health" }
 ready_timeout = "90s"
+health = { http = "http://127.0.0.1:$PORT/health", interval = "15s", timeout = "3s", retries = 4 }
+max_memory = "512MiB"
 restart = "always"
 backoff = "1s"
 backoff_max = "1m"
@@ -77,6 +79,7 @@ command = "python3 worker.py"
 scale = 3
 depends_on = ["db", "clock"]
 ready = { exec = "test -f /tmp/ready" }
+health = { exec = "test -f /tmp/alive" }
 stop_signal = "QUIT"
 stop_timeout = "1500ms"
 
@@ -85,6 +88,16 @@ command = "tail -f /dev/null"
 ready = { log = "ready" }
 autostart = false
 restart = "never"
+
+[processes.shell]
+command = "python3 -i"
+tty = true
+max_memory = "1MB"
+
+[processes.report]
+command = "python3 report.py"
+oneshot = true
+schedule = "30 2 * * *"
 
 [processes.celery]
 command = "celery -A app worker"

@@ -21,6 +21,10 @@
 //!   no `start_interval`, and `env_file` as plain paths.
 //! - **`depends_on`** → `service_completed_successfully` (a oneshot), `service_healthy`
 //!   (a dependency with a healthcheck), `service_started` (without).
+//! - **`health`** → the healthcheck when there is no `ready` (Compose does not restart
+//!   an unhealthy container); **`max_memory`** → `deploy.resources.limits.memory`;
+//!   **`tty = true`** → `tty` and `stdin_open`; a **`schedule`d** process is left out
+//!   (a note says so).
 //! - **`port`** → `PORT` = `port` in every replica, published on the host as proj would:
 //!   `8000:8000`, or `8000-8001:8000` for two replicas.
 
@@ -73,6 +77,15 @@ fn build(plan: &Plan, options: &Options) -> (ComposeFile, Vec<Note>) {
     let mut notes = super::common_notes(plan, "Compose");
     let mut services = BTreeMap::new();
     for process in &plan.processes {
+        if process.schedule.is_some() {
+            notes.push(Note::process(
+                process,
+                "schedule",
+                "has no Compose counterpart: the process is left out; run it from the \
+                 host's cron or a systemd timer (`docker compose run`)",
+            ));
+            continue;
+        }
         notes.extend(super::restart_budget_notes(process, "Compose"));
         let service = service(plan, process, options, &files, &project, &mut notes);
         services.insert(process.name.clone(), service);
@@ -174,8 +187,16 @@ fn service(
         } else {
             vec![MANUAL_PROFILE.to_owned()]
         },
+        // `proj connect` types into it; `docker compose attach` does here.
+        tty: process.tty,
+        stdin_open: process.tty,
         deploy: Deploy {
             replicas: process.scale,
+            resources: process.max_memory.map(|bytes| Resources {
+                limits: Limits {
+                    memory: memory(bytes),
+                },
+            }),
         },
     }
 }
@@ -328,6 +349,8 @@ fn dependencies(plan: &Plan, process: &ProcessSpec) -> BTreeMap<String, Dependen
         .depends_on
         .iter()
         .filter_map(|name| plan.process(name))
+        // A scheduled process is not in the file.
+        .filter(|dependency| dependency.schedule.is_none())
         .map(|dependency| {
             let condition = if dependency.lifecycle.oneshot {
                 "service_completed_successfully"
@@ -339,6 +362,16 @@ fn dependencies(plan: &Plan, process: &ProcessSpec) -> BTreeMap<String, Dependen
             (dependency.name.clone(), Dependency { condition })
         })
         .collect()
+}
+
+/// A Compose byte value: `512m` when it is whole mebibytes, else bytes (`1000000b`).
+fn memory(bytes: u64) -> String {
+    const MIB: u64 = 1024 * 1024;
+    if bytes > 0 && bytes.is_multiple_of(MIB) {
+        format!("{}m", bytes / MIB)
+    } else {
+        format!("{bytes}b")
+    }
 }
 
 /// A Compose duration: `10s`, `1500ms`.

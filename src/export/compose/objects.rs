@@ -37,6 +37,10 @@ pub(crate) struct Service {
     pub stop_grace_period: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub profiles: Vec<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub tty: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stdin_open: bool,
     pub deploy: Deploy,
 }
 
@@ -57,4 +61,17 @@ pub(crate) struct Healthcheck {
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Deploy {
     pub replicas: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Resources>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Resources {
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Limits {
+    /// `512m`, or bytes (`1000000b`).
+    pub memory: String,
 }

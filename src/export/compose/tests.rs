@@ -234,3 +234,90 @@ fn paths_are_relative_to_the_compose_file() {
         "../../a/.env"
     );
 }
+
+#[test]
+fn health_is_the_healthcheck_without_ready() {
+    let (file, notes) = export_json(
+        r#"[processes.worker]
+command = "work"
+health = { exec = "test -f alive", interval = "30s", timeout = "5s", retries = 2 }
+[processes.web]
+command = "web"
+port = 8000
+ready = { tcp = "$PORT" }
+health = { exec = "test -f alive" }
+"#,
+        None,
+        None,
+    );
+    let worker = &file["services"]["worker"]["healthcheck"];
+    assert_eq!(
+        *worker,
+        json!({
+            "test": ["CMD-SHELL", "test -f alive"],
+            "interval": "30s",
+            "timeout": "5s",
+            "retries": 2,
+            "start_period": "0s"
+        })
+    );
+    let web = &file["services"]["web"]["healthcheck"];
+    assert_eq!(web["interval"], "2s", "ready's check");
+    assert!(has_note(&notes, "web: `health` is left out"));
+    assert!(!has_note(&notes, "worker: `health`"));
+}
+
+#[test]
+fn a_scheduled_process_is_left_out() {
+    let (file, notes) = export_json(
+        r#"[processes.report]
+command = "report"
+oneshot = true
+schedule = "0 3 * * *"
+[processes.web]
+command = "web"
+depends_on = ["report"]
+"#,
+        None,
+        None,
+    );
+    assert!(file["services"].get("report").is_none());
+    assert!(file["services"]["web"].get("depends_on").is_none());
+    assert!(has_note(
+        &notes,
+        "report: `schedule` has no Compose counterpart"
+    ));
+}
+
+#[test]
+fn max_memory_and_tty_map_to_the_service() {
+    let (file, _) = export_json(
+        r#"[processes.web]
+command = "web"
+max_memory = "512MiB"
+tty = true
+[processes.odd]
+command = "odd"
+max_memory = "1MB"
+[processes.plain]
+command = "plain"
+"#,
+        None,
+        None,
+    );
+    let web = &file["services"]["web"];
+    assert_eq!(
+        web["deploy"]["resources"],
+        json!({"limits": {"memory": "512m"}})
+    );
+    assert_eq!(web["tty"], true);
+    assert_eq!(web["stdin_open"], true);
+    assert_eq!(
+        file["services"]["odd"]["deploy"]["resources"]["limits"]["memory"],
+        "1000000b"
+    );
+    let plain = &file["services"]["plain"];
+    assert!(plain["deploy"].get("resources").is_none());
+    assert!(plain.get("tty").is_none());
+    assert!(plain.get("stdin_open").is_none());
+}

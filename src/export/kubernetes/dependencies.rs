@@ -54,6 +54,7 @@ pub(super) fn init(
                 run.ports.clear();
                 run.readiness_probe = None;
                 run.startup_probe = None;
+                run.liveness_probe = None;
                 containers.push(run);
             }
         } else if let Some(port) = dependency.port {
@@ -68,6 +69,10 @@ pub(super) fn init(
                     ports: Vec::new(),
                     startup_probe: None,
                     readiness_probe: None,
+                    liveness_probe: None,
+                    resources: None,
+                    tty: false,
+                    stdin: false,
                     lifecycle: None,
                 });
             }

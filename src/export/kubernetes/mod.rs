@@ -3,7 +3,10 @@
 //! - `[env]` → a ConfigMap `PROJECT-env`, the env files → a Secret `PROJECT-env-files`;
 //!   every container takes both with `envFrom`, then its own `env` (see [`pod`]).
 //! - A service process → a Deployment (`replicas` = `scale`, 0 without `autostart`) and,
-//!   with a `port`, a Service of the same name; a oneshot → a Job.
+//!   with a `port`, a Service of the same name; a oneshot → a Job; a oneshot with a
+//!   `schedule` → a CronJob (the expression as written, `concurrencyPolicy: Forbid`, the
+//!   Job's spec as its `jobTemplate`; no `timeZone`: proj's local zone has no reliable
+//!   IANA name, a note says so).
 //! - Each pod's shape (command, probes, stop, init containers) is built in [`pod`].
 //!
 //! Objects are named after the process as a DNS label (`Web_API` → `web-api`), labelled
@@ -142,7 +145,16 @@ fn build(plan: &Plan, options: &Options) -> Result<(Vec<Object>, Vec<Note>), Str
         let (template, pod_notes) = pod::template(&context, process);
         notes.extend(pod_notes);
         notes.extend(super::restart_budget_notes(process, "Kubernetes"));
-        if process.lifecycle.oneshot {
+        if let Some(schedule) = process
+            .schedule
+            .as_ref()
+            .filter(|_| process.lifecycle.oneshot)
+        {
+            let job = job(&context, process, template, &mut notes);
+            objects.push(Object::CronJob(cron_job(
+                &context, process, schedule, job, &mut notes,
+            )));
+        } else if process.lifecycle.oneshot {
             objects.push(Object::Job(job(&context, process, template, &mut notes)));
         } else {
             objects.push(Object::Deployment(deployment(
@@ -315,7 +327,8 @@ fn job(
              failure only",
         ));
     }
-    let starts = super::started_by_up(context.plan, process);
+    // A scheduled oneshot runs at its times whatever `autostart` says.
+    let starts = super::started_by_up(context.plan, process) || process.schedule.is_some();
     if !starts {
         notes.push(Note::process(
             process,
@@ -341,6 +354,49 @@ fn job(
                     labels: context.process_labels(process),
                 },
                 spec: template,
+            },
+        },
+    }
+}
+
+/// A scheduled oneshot: its Job's spec run at each match of the expression, never two
+/// at once (proj skips a run while the previous one still runs).
+fn cron_job(
+    context: &Context,
+    process: &ProcessSpec,
+    schedule: &crate::config::Schedule,
+    job: Job,
+    notes: &mut Vec<Note>,
+) -> CronJob {
+    notes.push(Note::process(
+        process,
+        "schedule",
+        "is in proj's local time; the CronJob has no timeZone, so the cluster's (usually \
+         UTC) applies: set spec.timeZone to an IANA name (\"Europe/Paris\") if they differ",
+    ));
+    if super::started_by_up(context.plan, process) {
+        notes.push(Note::process(
+            process,
+            "autostart",
+            format!(
+                "= true: the CronJob runs at its times only; run it now with `kubectl \
+                 create job --from=cronjob/{name} {name}-now`",
+                name = dns_label(&process.name)
+            ),
+        ));
+    }
+    CronJob {
+        api_version: "batch/v1",
+        kind: "CronJob",
+        metadata: job.metadata,
+        spec: CronJobSpec {
+            schedule: schedule.expression.clone(),
+            concurrency_policy: "Forbid",
+            job_template: JobTemplateSpec {
+                metadata: TemplateMeta {
+                    labels: context.process_labels(process),
+                },
+                spec: job.spec,
             },
         },
     }

@@ -18,6 +18,7 @@ pub(crate) enum Object {
     Deployment(Deployment),
     Service(Service),
     Job(Job),
+    CronJob(CronJob),
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -116,7 +117,21 @@ pub(crate) struct Container {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub readiness_probe: Option<Probe>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub liveness_probe: Option<Probe>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourceRequirements>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub tty: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stdin: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub lifecycle: Option<Lifecycle>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct ResourceRequirements {
+    /// Quantities as strings: `memory` in bytes (`"536870912"`).
+    pub limits: BTreeMap<&'static str, String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -240,4 +255,30 @@ pub(crate) struct JobSpec {
     pub parallelism: u32,
     pub backoff_limit: u32,
     pub template: PodTemplateSpec,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CronJob {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub metadata: ObjectMeta,
+    pub spec: CronJobSpec,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CronJobSpec {
+    /// The cron expression as written in proj.toml.
+    pub schedule: String,
+    /// proj skips a run while the previous one still runs.
+    pub concurrency_policy: &'static str,
+    pub job_template: JobTemplateSpec,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct JobTemplateSpec {
+    pub metadata: TemplateMeta,
+    pub spec: JobSpec,
 }

@@ -4,7 +4,9 @@
 //! - **Command**: `sh -c COMMAND`, after `cd` into `cwd` (relative to the project root,
 //!   which is the image's working directory) and the `export`s of the variables only a
 //!   shell can resolve. `$` is doubled: Kubernetes expands `$(NAME)` in commands.
-//! - **`ready`** → probes, see [`probes`](super::probes).
+//! - **`ready`** → probes, **`health`** → a livenessProbe, see [`probes`](super::probes).
+//! - **`max_memory`** → `resources.limits.memory` in bytes; **`tty = true`** → `tty` and
+//!   `stdin` (`kubectl attach -it` types into it).
 //! - **Stop**: `terminationGracePeriodSeconds` = `stop_timeout`. A `stop_signal` other
 //!   than TERM becomes a preStop hook that sends it (to PID 1 and every other process of
 //!   the container, as proj signals the group) and waits; the grace period still ends
@@ -85,6 +87,13 @@ pub(super) fn container(
             .collect(),
         startup_probe,
         readiness_probe,
+        liveness_probe: super::probes::liveness(process, variables, &cd, notes),
+        resources: process.max_memory.map(|bytes| ResourceRequirements {
+            limits: [("memory", bytes.to_string())].into_iter().collect(),
+        }),
+        // `proj connect` types into it; `kubectl attach -it` does here.
+        tty: process.tty,
+        stdin: process.tty,
         lifecycle: None,
     }
 }

@@ -1,7 +1,9 @@
 //! `ready` → a readinessProbe (`tcp` → tcpSocket, `http` → httpGet, `exec` → exec) and a
 //! startupProbe with the same check that gives the container `ready_timeout` to pass it:
 //! proj gives up on an instance that is not ready in time, Kubernetes restarts it.
-//! `log` has no counterpart. (`health` will be a livenessProbe built by [`handler`].)
+//! `log` has no counterpart. `health` → a livenessProbe with the same check:
+//! `periodSeconds` = `interval`, `timeoutSeconds` = `timeout`, `failureThreshold` =
+//! `retries` (proj restarts an unhealthy instance, the kubelet its container).
 
 use crate::config::{ProcessSpec, ReadyProbe};
 
@@ -61,6 +63,38 @@ pub(super) fn probes(
         failure_threshold: timeout_seconds.div_ceil(PROBE_PERIOD_SECONDS).max(1),
     };
     (Some(readiness), Some(startup))
+}
+
+/// `health` as a livenessProbe.
+pub(super) fn liveness(
+    process: &ProcessSpec,
+    variables: &[Variable],
+    cd: &str,
+    notes: &mut Vec<Note>,
+) -> Option<Probe> {
+    let health = process.health.as_ref()?;
+    let handler = match handler(&health.probe, variables, cd) {
+        Ok((handler, _)) => handler,
+        Err(reason) => {
+            notes.push(Note::process(process, "health", reason));
+            return None;
+        }
+    };
+    // No host: the URL named this machine.
+    if matches!(handler, Handler::HttpGet { host: None, .. }) {
+        notes.push(Note::process(
+            process,
+            "health",
+            "probes 127.0.0.1; the kubelet probes the pod's address, so the process must \
+             listen on all addresses (0.0.0.0), not only on 127.0.0.1",
+        ));
+    }
+    Some(Probe {
+        handler,
+        period_seconds: (whole_seconds(health.interval) as u32).max(1),
+        timeout_seconds: (whole_seconds(health.timeout) as u32).max(1),
+        failure_threshold: health.retries.max(1),
+    })
 }
 
 /// The probe's check and its per-attempt timeout, or why there is none.

@@ -526,3 +526,107 @@ fn env_files_missing_at_export_are_an_optional_secret() {
     assert_eq!(container["envFrom"][0]["secretRef"]["optional"], true);
     assert!(has_note(&notes, "--from-env-file=.env"), "{notes:#?}");
 }
+
+#[test]
+fn health_becomes_a_liveness_probe() {
+    let (objects, notes) = export_json(
+        r#"[processes.web]
+command = "web"
+port = 8000
+ready = { tcp = "$PORT" }
+health = { http = "http://127.0.0.1:$PORT/health", interval = "15s", timeout = "1500ms", retries = 4 }
+[processes.migrate]
+command = "migrate"
+oneshot = true
+health = { exec = "test -f alive" }
+[processes.api]
+command = "api"
+depends_on = ["migrate"]
+"#,
+        None,
+        &options(),
+    );
+    let web = container(&objects, "Deployment", "web");
+    assert_eq!(
+        web["livenessProbe"],
+        json!({
+            "httpGet": {"path": "/health", "port": 8000, "scheme": "HTTP"},
+            "periodSeconds": 15,
+            "timeoutSeconds": 2,
+            "failureThreshold": 4
+        })
+    );
+    assert_eq!(web["readinessProbe"]["tcpSocket"]["port"], 8000);
+    assert!(has_note(&notes, "web: `health` probes 127.0.0.1"));
+    let migrate = container(&objects, "Job", "migrate");
+    assert_eq!(
+        migrate["livenessProbe"],
+        json!({
+            "exec": {"command": ["sh", "-c", "test -f alive"]},
+            "periodSeconds": 10,
+            "timeoutSeconds": 2,
+            "failureThreshold": 3
+        })
+    );
+    // An init container may not have a livenessProbe.
+    let init = &object(&objects, "Deployment", "api")["spec"]["template"]["spec"]["initContainers"];
+    for container in init.as_array().unwrap() {
+        assert!(container.get("livenessProbe").is_none(), "{container}");
+    }
+}
+
+#[test]
+fn a_scheduled_oneshot_is_a_cron_job() {
+    let (objects, notes) = export_json(
+        r#"[processes.report]
+command = "report"
+oneshot = true
+schedule = "*/15 * * * *"
+restart = "never"
+"#,
+        None,
+        &options(),
+    );
+    assert!(!objects.iter().any(|o| o["kind"] == "Job"));
+    let cron = object(&objects, "CronJob", "report");
+    assert_eq!(cron["apiVersion"], "batch/v1");
+    assert_eq!(cron["spec"]["schedule"], "*/15 * * * *");
+    assert_eq!(cron["spec"]["concurrencyPolicy"], "Forbid");
+    assert!(cron["spec"].get("timeZone").is_none());
+    let job = &cron["spec"]["jobTemplate"]["spec"];
+    assert!(job.get("suspend").is_none(), "it runs at its times");
+    assert_eq!(job["backoffLimit"], 0);
+    assert_eq!(job["template"]["spec"]["restartPolicy"], "Never");
+    assert_eq!(
+        job["template"]["spec"]["containers"][0]["command"][2],
+        "report"
+    );
+    assert!(has_note(
+        &notes,
+        "report: `schedule` is in proj's local time"
+    ));
+    assert!(!has_note(&notes, "autostart"));
+}
+
+#[test]
+fn max_memory_and_tty_map_to_the_container() {
+    let (objects, _) = export_json(
+        r#"[processes.web]
+command = "web"
+max_memory = "512MiB"
+tty = true
+[processes.plain]
+command = "plain"
+"#,
+        None,
+        &options(),
+    );
+    let web = container(&objects, "Deployment", "web");
+    assert_eq!(web["resources"], json!({"limits": {"memory": "536870912"}}));
+    assert_eq!(web["tty"], true);
+    assert_eq!(web["stdin"], true);
+    let plain = container(&objects, "Deployment", "plain");
+    assert!(plain.get("resources").is_none());
+    assert!(plain.get("tty").is_none());
+    assert!(plain.get("stdin").is_none());
+}
