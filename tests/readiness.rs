@@ -58,11 +58,14 @@ port = {port}
 ready = {{ http = "http://127.0.0.1:$PORT/health" }}
 
 [processes.client]
-command = "echo api is healthy; exec sleep 1000"
+command = "test -e answered-200 && echo api is healthy after $(cat answered-200) requests; exec sleep 1000"
 depends_on = ["api"]
 "#
     ));
-    // Answers 503 for the first three requests, then 200.
+    // Answers 503 for the first three requests, then 200; notes the 200 in a file
+    // before answering it, so a client started on that answer finds the file. (The
+    // server's own log lines and proj's messages come through different pipes, so
+    // their order on proj's output proves nothing.)
     project.write(
         "server.py",
         r#"import os
@@ -72,6 +75,9 @@ class Health(BaseHTTPRequestHandler):
     def do_GET(self):
         global asked
         asked += 1
+        if asked > 3 and not os.path.exists("answered-200"):
+            with open("answered-200", "w") as f:
+                f.write(str(asked))
         self.send_response(200 if asked > 3 else 503)
         self.end_headers()
     def log_message(self, *args):
@@ -80,9 +86,8 @@ HTTPServer(("127.0.0.1", int(os.environ["PORT"])), Health).serve_forever()
 "#,
     );
     let mut proj = project.up(&[]);
-    proj.wait_for_output("client", "api is healthy");
-    proj.wait_for("client: started pid");
-    assert!(position(&proj, "| asked 4") < position(&proj, "client: started pid"));
+    proj.wait_for_output("client", "api is healthy after 4 requests");
+    proj.wait_for("| asked 4");
     assert!(proj.stop().success());
 }
 
