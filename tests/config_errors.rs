@@ -158,6 +158,31 @@ fn several_independent_errors_are_all_reported() {
 }
 
 #[test]
+fn a_file_full_of_errors_shows_the_first_twenty_and_counts_them_all() {
+    // What a binary file named Procfile looks like to the reader: line after bad line.
+    let text: String = (0..500).map(|i| format!("garbage line {i}\n")).collect();
+    let error = config::load_str(Path::new("Procfile"), &text).unwrap_err();
+    assert_eq!(
+        error.diagnostics().len(),
+        500,
+        "every line is still checked"
+    );
+    let rendered = error.render(false);
+    let shown =
+        rendered.matches("\nerror: ").count() + usize::from(rendered.starts_with("error: "));
+    assert_eq!(
+        shown,
+        ConfigError::SHOWN_ERRORS + 1,
+        "20 reports and the summary"
+    );
+    assert!(rendered.contains("Procfile:20:1"), "{rendered}");
+    assert!(!rendered.contains("Procfile:21:1"), "{rendered}");
+    assert!(rendered.ends_with(
+        "error: could not load `Procfile` due to 500 previous errors (the first 20 are shown)"
+    ));
+}
+
+#[test]
 fn a_syntax_error_stops_there() {
     let lines = [
         "[processes.web]",

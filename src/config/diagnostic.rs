@@ -17,13 +17,21 @@ use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 pub(crate) struct SourceFile {
     path: PathBuf,
     text: String,
+    /// The byte offset where each line starts: line and excerpt lookups are a binary
+    /// search, so a file with thousands of errors renders in linear time.
+    line_starts: Vec<usize>,
 }
 
 impl SourceFile {
     pub(crate) fn new(path: impl Into<PathBuf>, text: impl Into<String>) -> Arc<Self> {
+        let text = text.into();
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(newline, _)| newline + 1))
+            .collect();
         Arc::new(SourceFile {
             path: path.into(),
-            text: text.into(),
+            text,
+            line_starts,
         })
     }
 
@@ -38,10 +46,32 @@ impl SourceFile {
     /// 1-based line and column (in chars) of a byte offset.
     fn line_column(&self, offset: usize) -> (usize, usize) {
         let offset = floor_char_boundary(&self.text, offset);
-        let before = &self.text[..offset];
-        let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
-        let line = before.matches('\n').count() + 1;
-        (line, before[line_start..].chars().count() + 1)
+        let line = self.line_index(offset);
+        let line_start = self.line_starts[line];
+        (line + 1, self.text[line_start..offset].chars().count() + 1)
+    }
+
+    /// 0-based index of the line holding byte `offset`.
+    fn line_index(&self, offset: usize) -> usize {
+        // line_starts[0] == 0, so the partition point is at least 1.
+        self.line_starts.partition_point(|&start| start <= offset) - 1
+    }
+
+    /// The whole lines covering `spans`: their byte range and the 0-based index of the
+    /// first, so the renderer is handed those lines only, not the whole file.
+    fn excerpt<'a>(&self, spans: impl Iterator<Item = &'a Range<usize>>) -> (Range<usize>, usize) {
+        let (mut first, mut last) = (usize::MAX, 0);
+        for span in spans {
+            first = first.min(self.line_index(span.start.min(self.text.len())));
+            last = last.max(self.line_index(span.end.min(self.text.len())));
+        }
+        let first = first.min(last);
+        let end = self
+            .line_starts
+            .get(last + 1)
+            .copied()
+            .unwrap_or(self.text.len());
+        (self.line_starts[first]..end, first)
     }
 }
 
@@ -156,17 +186,27 @@ impl Diagnostic {
     /// caret under the span, and the help.
     pub fn render(&self, color: bool) -> String {
         let path = self.file.path.to_string_lossy();
-        let text = self.file.text.as_str();
+        let whole = self.file.text.as_str();
+        let spans = std::iter::once(&self.span).chain(self.context.iter().map(|(span, _)| span));
+        let (lines, first_line) = self.file.excerpt(spans);
+        let text = &whole[lines.clone()];
+        // Spans are offsets into the whole file; the renderer counts from the excerpt.
+        let local = |span: &Range<usize>| {
+            let span = clamp(whole, span);
+            span.start.saturating_sub(lines.start).min(text.len())
+                ..span.end.saturating_sub(lines.start).min(text.len())
+        };
         let snippet = Snippet::source(text)
+            .line_start(first_line + 1)
             .path(path.as_ref())
             .annotation(
                 AnnotationKind::Primary
-                    .span(clamp(text, &self.span))
+                    .span(local(&self.span))
                     .label(&*self.label),
             )
             .annotations(self.context.iter().map(|(span, label)| {
                 AnnotationKind::Context
-                    .span(clamp(text, span))
+                    .span(local(span))
                     .label(label.as_str())
             }));
         let level = match self.severity {
@@ -287,6 +327,29 @@ mod tests {
             diagnostic.to_string(),
             "proj.toml:2:1: unknown key `comand` in process `web`"
         );
+    }
+
+    #[test]
+    fn only_the_lines_of_the_spans_are_rendered_numbered_as_in_the_file() {
+        // No trailing newline, a context line far above the primary one.
+        let file = SourceFile::new("Procfile", "web: a\nx\ny\nz\nweb: b");
+        let diagnostic = Diagnostic::new(&file, 13..16, "process `web` is defined twice")
+            .label("second definition")
+            .context(0..3, "first defined here");
+        let rendered = diagnostic.render(false);
+        assert!(rendered.contains("--> Procfile:5:1"), "{rendered}");
+        assert!(rendered.contains("1 | web: a"), "{rendered}");
+        assert!(rendered.contains("5 | web: b"), "{rendered}");
+        assert!(rendered.contains("^^^ second definition"), "{rendered}");
+        assert!(rendered.contains("--- first defined here"), "{rendered}");
+        // A span past the end (a truncated file) still renders, on the last line.
+        let past = Diagnostic::new(&file, 100..200, "cut short").label("here");
+        assert!(
+            past.render(false).contains("5 | web: b"),
+            "{}",
+            past.render(false)
+        );
+        assert_eq!(past.line(), 5);
     }
 
     #[test]

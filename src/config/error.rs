@@ -44,6 +44,11 @@ impl ConfigError {
         }
     }
 
+    /// How many reports an invalid file shows, as clang's `-ferror-limit` does: a file
+    /// that is not a config at all (a binary named `Procfile`) would otherwise print
+    /// thousands. The summary still counts them all.
+    pub const SHOWN_ERRORS: usize = 20;
+
     /// The full human message, rustc-style, ready for stderr (without a trailing newline).
     pub fn render(&self, color: bool) -> String {
         match self {
@@ -65,11 +70,17 @@ impl ConfigError {
             ConfigError::Invalid(diagnostics) => {
                 let mut reports: Vec<String> = diagnostics
                     .iter()
+                    .take(Self::SHOWN_ERRORS)
                     .map(|diagnostic| diagnostic.render(color))
                     .collect();
                 if let [first, _, ..] = diagnostics.as_slice() {
+                    let shown = if diagnostics.len() > Self::SHOWN_ERRORS {
+                        format!(" (the first {} are shown)", Self::SHOWN_ERRORS)
+                    } else {
+                        String::new()
+                    };
                     let message = format!(
-                        "could not load `{}` due to {} previous errors",
+                        "could not load `{}` due to {} previous errors{shown}",
                         first.path().display(),
                         diagnostics.len()
                     );
