@@ -22,13 +22,14 @@ use std::path::Path;
 use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// Where requests go: the supervisor's command channel.
 pub type Commands = mpsc::UnboundedSender<Command>;
 
 use super::protocol::{self, BadRequest, Connected, Hello, LogLine, Request, Response, Snapshot};
 use super::request_line::{MAX_REQUEST_BYTES, Received, RequestLines};
+use crate::logs::feed::RecvError;
 use crate::logs::history::Batch;
 use crate::logs::splitter;
 use crate::supervisor::command::{Follow, Logs, Refusal, Reply, WaitUp};
@@ -370,8 +371,8 @@ async fn stream_feed(write: &mut tokio::net::unix::OwnedWriteHalf, first: Vec<u8
                     }
                     queue.push(batch);
                 }
-                Err(broadcast::error::RecvError::Lagged(batches)) => queue.skipped += batches,
-                Err(broadcast::error::RecvError::Closed) => feed_open = false,
+                Err(RecvError::Lagged(batches)) => queue.skipped += batches,
+                Err(RecvError::Closed) => feed_open = false,
             },
             // `write` is cancel-safe: when the feed wins, nothing was written.
             result = write.write(&out[written..]), if written < out.len() => match result {

@@ -6,8 +6,9 @@
 //! the feed and the printer. Each instance keeps its newest batches up to a line and byte
 //! budget, so memory stays flat whatever a process prints; the log file has everything.
 //!
-//! The feed is a broadcast channel: a subscriber that falls behind loses the oldest
-//! batches (and is told how many), it never slows the readers down.
+//! The feed ([`super::feed`]) gives each subscriber its own queue, bounded in bytes: one
+//! that falls behind loses the oldest batches (and is told how many), it never slows
+//! the readers down.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -19,8 +20,6 @@ use super::splitter;
 pub const MAX_LINES: usize = 10_000;
 /// Bytes kept per instance.
 pub const MAX_BYTES: usize = 2 * 1024 * 1024;
-/// Batches a feed subscriber may fall behind before it loses some.
-pub const FEED_CAPACITY: usize = 4096;
 
 /// Complete lines (each ending in `\n`) that one instance wrote, read at `at`.
 #[derive(Debug, Clone)]

@@ -2,6 +2,7 @@
 //! plain printer. Later consumers (the TUI, `logs -f` clients) hang off the same sink.
 
 pub mod clock;
+pub mod feed;
 pub mod file;
 pub mod history;
 pub mod printer;

@@ -11,10 +11,10 @@ use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
+use crate::logs::feed::Feed;
 use nix::fcntl::{FcntlArg, fcntl};
 use tokio::io::AsyncReadExt;
 use tokio::net::unix::pipe;
-use tokio::sync::broadcast;
 
 use super::file::LogFile;
 use super::history::{Batch, History};
@@ -40,7 +40,7 @@ pub struct OutputSink {
     pub file: Mutex<LogFile>,
     pub printer: Option<Printer>,
     pub history: Mutex<History>,
-    pub feed: broadcast::Sender<Batch>,
+    pub feed: Feed,
 }
 
 impl OutputSink {
@@ -58,8 +58,7 @@ impl OutputSink {
         if let Some(printer) = &self.printer {
             printer.lines(&self.label, at, &batch.lines);
         }
-        // No subscriber is the common case, and not an error.
-        let _ = self.feed.send(batch.clone());
+        self.feed.publish(&batch);
         self.history
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

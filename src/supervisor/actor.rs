@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::task::TaskTracker;
 
 use super::clock::now;
@@ -20,7 +20,7 @@ use super::slot::{Draining, Slot, SlotContext};
 use super::snapshot::{Progress, Snapshot};
 use super::table::InstanceTable;
 use crate::config::{Plan, StopTarget};
-use crate::logs::history::{Batch, FEED_CAPACITY};
+use crate::logs::feed::Feed;
 use crate::logs::printer::{Level, Printer};
 use crate::process::identity::Identity;
 use crate::process::reaper::Exit;
@@ -58,7 +58,7 @@ pub struct Options {
 pub struct Handle {
     pub commands: mpsc::UnboundedSender<Command>,
     pub status: watch::Receiver<Snapshot>,
-    pub feed: broadcast::Sender<Batch>,
+    pub feed: Feed,
 }
 
 /// What the supervisor's own helpers (probe tasks, file watchers) tell it.
@@ -198,7 +198,7 @@ pub(super) struct Supervisor {
     pub(super) marker: String,
     pub(super) events: mpsc::UnboundedSender<Event>,
     /// Every instance's output, for `logs -f` and the TUI.
-    pub(super) feed: broadcast::Sender<Batch>,
+    pub(super) feed: Feed,
     /// Requests answered once instances settle.
     pub(super) waiters: Vec<Waiter>,
     /// `down`/`kill` callers, answered when the supervisor is done.
@@ -234,7 +234,7 @@ impl Supervisor {
         let inherited: Vec<(OsString, OsString)> = std::env::vars_os()
             .filter(|(key, _)| key != crate::process::SUPERVISOR_MARKER)
             .collect();
-        let (feed, _) = broadcast::channel(FEED_CAPACITY);
+        let feed = Feed::new();
         let (status, _) = watch::channel(Snapshot {
             project: plan.name.clone(),
             progress: Progress::Starting,

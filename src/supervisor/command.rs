@@ -11,11 +11,11 @@ use std::collections::HashMap;
 use std::fmt;
 use std::time::SystemTime;
 
-use tokio::sync::{broadcast, oneshot, watch};
+use tokio::sync::{oneshot, watch};
 
 use super::snapshot::{About, InstanceStatus, LogLine, ReloadSummary, Snapshot};
 use super::terminal::Connection;
-use crate::logs::history::Batch;
+use crate::logs::feed::Subscription;
 
 /// Where the answer to a [`Command`] goes.
 pub type Reply<T> = oneshot::Sender<T>;
@@ -127,7 +127,7 @@ pub struct Logs {
 #[derive(Debug)]
 pub struct Follow {
     /// Subscribed before the backlog was taken, so nothing falls in between.
-    pub feed: broadcast::Receiver<Batch>,
+    pub feed: Subscription,
     /// The instances to show, each with the time of its newest batch already in the
     /// backlog: batches up to then came through the feed too and are skipped.
     pub instances: HashMap<String, Option<SystemTime>>,

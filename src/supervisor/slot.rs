@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use tokio::sync::broadcast;
+use crate::logs::feed::Feed;
 use tokio::task::AbortHandle;
 
 use super::environment::{self, Environment};
@@ -12,7 +12,7 @@ use super::lifecycle::{ExitStatus, Lifecycle};
 use super::snapshot::{Health, InstanceStatus};
 use crate::config::{Instance, Plan, ProcessSpec};
 use crate::logs::file::LogFile;
-use crate::logs::history::{Batch, History};
+use crate::logs::history::History;
 use crate::logs::printer::{Label, Printer};
 use crate::logs::reader::OutputSink;
 
@@ -86,7 +86,7 @@ pub(super) struct SlotContext<'a> {
     pub(super) shared_env: &'a [crate::config::environment::Shared],
     pub(super) marker: &'a str,
     pub(super) printer: &'a Printer,
-    pub(super) feed: &'a broadcast::Sender<Batch>,
+    pub(super) feed: &'a Feed,
 }
 
 impl Slot {

@@ -18,6 +18,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::control::client::{Client, ClientError};
 use crate::control::protocol::{LogLine, Request};
+use crate::logs::feed::RecvError as FeedError;
 use crate::logs::history::Batch;
 use crate::logs::printer::Message;
 use crate::supervisor::command::{self as supervisor_command, Follow, Logs, Refusal};
@@ -227,12 +228,12 @@ async fn forward_output(
                     return;
                 }
             }
-            Err(broadcast::error::RecvError::Lagged(lost)) => {
+            Err(FeedError::Lagged(lost)) => {
                 if sender.send(Update::Lost(lost)).await.is_err() {
                     return;
                 }
             }
-            Err(broadcast::error::RecvError::Closed) => return,
+            Err(FeedError::Closed) => return,
         }
     }
 }
