@@ -645,3 +645,125 @@ restart = "never"
     let peak_mib = status_kib(pid, "VmHWM") / 1024;
     assert!(peak_mib < 48, "proj's peak memory is {peak_mib} MiB");
 }
+
+/// libfaketime, which moves the wall clock of the program it is preloaded into.
+fn faketime_library() -> Option<&'static str> {
+    let candidates = [
+        "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1",
+        "/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1",
+        "/usr/lib/faketime/libfaketimeMT.so.1",
+    ];
+    let found = candidates.into_iter().find(|path| Path::new(path).exists());
+    if found.is_none() {
+        let reason = "libfaketime is not installed (Debian: apt-get install faketime)";
+        if std::env::var_os("PROJ_TEST_FAKETIME").is_some_and(|value| value == "required") {
+            panic!("PROJ_TEST_FAKETIME=required, but {reason}");
+        }
+        eprintln!("skipping: {reason}");
+    }
+    found
+}
+
+/// The seconds of the day of a plain-output line (`HH:MM:SS.mmm proj | ...`).
+fn seconds_of_day(line: &str) -> f64 {
+    let clock = line.split_whitespace().next().unwrap_or_default();
+    let fields: Vec<f64> = clock.split(':').filter_map(|f| f.parse().ok()).collect();
+    assert_eq!(fields.len(), 3, "no timestamp in {line:?}");
+    fields[0] * 3600.0 + fields[1] * 60.0 + fields[2]
+}
+
+/// Row 16: the wall clock jumps an hour forward during a backoff, two hours back
+/// during the next, and three hours forward during a stop timeout (libfaketime moves
+/// proj's wall clock, not its monotonic one, as an NTP step does). Every timer is
+/// monotonic, so each restart still comes one backoff after the crash and the SIGKILL
+/// one stop timeout after the stop signal; proj's timestamps show the jumps.
+#[test]
+fn row_16_wall_clock_jumps_move_no_timer() {
+    let Some(library) = faketime_library() else {
+        return;
+    };
+    let project = Project::new(
+        r#"
+[env]
+# The children keep the real clock; the starts are counted in /proc/uptime (monotonic).
+LD_PRELOAD = ""
+
+[processes.crash]
+command = "cut -d' ' -f1 /proc/uptime >> starts; exit 1"
+backoff = "2s"
+backoff_max = "2s"
+
+[processes.stubborn]
+command = "trap '' TERM; echo $$ > pid; while :; do sleep 0.1; done"
+stop_timeout = "3s"
+"#,
+    );
+    project.write("faketime", "+0\n");
+    let mut command = project.command(&["up", "--no-tui"]);
+    command
+        .env("LD_PRELOAD", library)
+        .env("FAKETIME_TIMESTAMP_FILE", project.path("faketime"))
+        .env("FAKETIME_NO_CACHE", "1")
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1");
+    let mut proj = Running::start(command);
+    let stubborn = project.wait_for_pid("pid");
+    let starts = |count: usize| {
+        wait_until(&format!("{count} starts of crash"), || {
+            let text = project.read("starts");
+            let starts: Vec<f64> = text.lines().filter_map(|l| l.parse().ok()).collect();
+            (starts.len() >= count).then_some(starts)
+        })
+    };
+    let restarting = |count: usize| {
+        wait_until(&format!("{count} backoffs"), || {
+            let lines: Vec<String> = proj
+                .lines()
+                .into_iter()
+                .filter(|line| line.contains("crash: restarting in 2s"))
+                .collect();
+            (lines.len() >= count).then_some(lines)
+        })
+    };
+    restarting(1);
+    project.write("faketime", "+1h\n");
+    restarting(3);
+    project.write("faketime", "-1h\n");
+    restarting(5);
+    let starts = starts(5);
+    for pair in starts.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(
+            (1.9..10.0).contains(&gap),
+            "a restart {gap:.2} s after the one before, not one 2 s backoff: {starts:?}\n{}",
+            proj.text()
+        );
+    }
+    // The jumps happened, as proj saw them: its timestamps moved by about +1 h, -2 h.
+    let lines = restarting(5);
+    let day = 86_400.0;
+    let step = |a: &str, b: &str| (seconds_of_day(b) - seconds_of_day(a)).rem_euclid(day);
+    let forward =
+        (0..lines.len() - 1).any(|i| (3_600.0..3_620.0).contains(&step(&lines[i], &lines[i + 1])));
+    let back = (0..lines.len() - 1)
+        .any(|i| (day - 7_200.0..day - 7_180.0).contains(&step(&lines[i], &lines[i + 1])));
+    assert!(forward && back, "no +1 h and -2 h jumps in {lines:#?}");
+
+    let asked = std::time::Instant::now();
+    proj.signal(Signal::SIGTERM);
+    proj.wait_for("stubborn: stopping");
+    project.write("faketime", "+3h\n");
+    assert!(proj.wait_exit(DEADLINE).success(), "{}", proj.text());
+    let waited = asked.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_millis(2_900),
+        "SIGKILL {waited:?} after the stop signal, before the 3 s stop timeout\n{}",
+        proj.text()
+    );
+    assert_eq!(
+        proj.count("stubborn: still running 3s after the stop signal: sending SIGKILL"),
+        1,
+        "{}",
+        proj.text()
+    );
+    assert!(is_gone(stubborn));
+}
