@@ -112,6 +112,7 @@ pub(super) fn run(context: &Context, args: UpArgs) -> Result<(), Error> {
         printer,
         handle: tui.as_mut().and_then(|tui| tui.handle.take()),
         exit_on_failure: args.exit_on_failure,
+        probes: Some(probe_runtime()?),
     };
     let result = runtime.block_on(super::supervise::supervise(plan, options, &claim));
     // The terminal is given back before anything else is printed.
@@ -126,6 +127,25 @@ pub(super) fn run(context: &Context, args: UpArgs) -> Result<(), Error> {
         ))),
         None => Ok(()),
     }
+}
+
+/// The runtime readiness and health probes run on: one thread of its own, parked in
+/// `epoll_wait` between attempts. On the work-stealing pool each attempt (a timer, a
+/// connect, a read) woke a worker that then woke another to steal from it; here it
+/// wakes one thread, and 50 idle http checks cost about half the CPU (README
+/// "Health checks"). The thread lives as long as proj: exec probes fork from it, and
+/// PR_SET_PDEATHSIG fires when the forking thread exits.
+fn probe_runtime() -> Result<tokio::runtime::Handle, Error> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| Error::io("cannot start the probes' runtime", error))?;
+    let handle = runtime.handle().clone();
+    std::thread::Builder::new()
+        .name("proj-probes".into())
+        .spawn(move || runtime.block_on(std::future::pending::<()>()))
+        .map_err(|error| Error::io("cannot start the probes' thread", error))?;
+    Ok(handle)
 }
 
 /// Where the project comes from.

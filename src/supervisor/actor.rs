@@ -49,6 +49,11 @@ pub struct Options {
     pub handle: Option<oneshot::Sender<Handle>>,
     /// `--exit-on-failure`: the first instance to become `failed` stops everything.
     pub exit_on_failure: bool,
+    /// Where readiness and health probes run; `None`: the supervisor's own runtime
+    /// (what the unit tests want: their clock is paused). `proj up` gives them a
+    /// single-threaded runtime of their own: an attempt then wakes one thread, not the
+    /// work-stealing pool (see `commands::up`).
+    pub probes: Option<tokio::runtime::Handle>,
 }
 
 /// What an in-process client gets: the commands the control socket serves, the latest
@@ -191,6 +196,8 @@ pub(super) struct Supervisor {
     pub(super) processes: Arc<dyn Processes>,
     pub(super) printer: Printer,
     pub(super) readers: TaskTracker,
+    /// Where probe tasks are spawned (see [`Options::probes`]).
+    pub(super) probes: tokio::runtime::Handle,
     /// proj's own environment, the base of every child's.
     pub(super) inherited: Vec<(OsString, OsString)>,
     /// Per process (plan order): the environment its instances share.
@@ -252,6 +259,10 @@ impl Supervisor {
             slots: InstanceTable::default(),
             printer: options.printer.clone(),
             readers: TaskTracker::new(),
+            probes: options
+                .probes
+                .clone()
+                .unwrap_or_else(tokio::runtime::Handle::current),
             inherited,
             marker: processes.marker().to_string(),
             processes,

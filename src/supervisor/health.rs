@@ -25,7 +25,7 @@
 
 use std::time::Instant;
 
-use tokio::time::{MissedTickBehavior, timeout};
+use tokio::time::MissedTickBehavior;
 
 use super::actor::{Event, Supervisor};
 use super::failure::Trouble;
@@ -123,13 +123,15 @@ impl Supervisor {
             }
         };
         let (events, run) = (self.events.clone(), self.slots[index].run);
-        let task = tokio::spawn(keep_checking(probe, check, move |report| {
-            let _ = events.send(Event::Health {
-                slot: index,
-                run,
-                report,
-            });
-        }));
+        let task = self
+            .probes
+            .spawn(keep_checking(probe, check, move |report| {
+                let _ = events.send(Event::Health {
+                    slot: index,
+                    run,
+                    report,
+                });
+            }));
         self.slots[index].health_task = Some(task.abort_handle());
     }
 
@@ -183,8 +185,8 @@ pub async fn keep_checking(probe: Probe, check: HealthCheck, tell: impl Fn(Healt
     let mut passing = false;
     loop {
         ticks.tick().await;
-        let said = match timeout(check.timeout, ready::attempt(&probe)).await {
-            Ok(Ok(())) => {
+        let said = match ready::attempt_within(&probe, check.timeout).await {
+            Ok(()) => {
                 failures = 0;
                 if !passing {
                     passing = true;
@@ -192,12 +194,7 @@ pub async fn keep_checking(probe: Probe, check: HealthCheck, tell: impl Fn(Healt
                 }
                 continue;
             }
-            Ok(Err(reason)) => reason,
-            Err(_) => format!(
-                "{} timed out after {}",
-                ready::describe(&probe),
-                humantime::format_duration(check.timeout)
-            ),
+            Err(reason) => reason,
         };
         passing = false;
         failures += 1;

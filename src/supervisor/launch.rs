@@ -81,7 +81,7 @@ impl Supervisor {
         };
         let (events, run) = (self.events.clone(), slot.run);
         slot.last_probe_failure = None;
-        let task = tokio::spawn(async move {
+        let task = self.probes.spawn(async move {
             let passed = match probe {
                 ProbeTask::Seen(seen) => seen.await.is_ok(),
                 ProbeTask::Poll(probe) => {

@@ -135,6 +135,7 @@ impl Harness {
             printer,
             handle: Some(handle),
             exit_on_failure: false,
+            probes: None,
         };
         let processes = Arc::new(FakeProcesses::default());
         let edge: Arc<dyn Processes> = processes.clone();
