@@ -18,8 +18,12 @@ use super::splitter;
 
 /// Lines kept per instance.
 pub const MAX_LINES: usize = 10_000;
-/// Bytes kept per instance.
+/// Bytes kept per instance, counting each batch's bookkeeping ([`BATCH_OVERHEAD`]).
 pub const MAX_BYTES: usize = 2 * 1024 * 1024;
+/// What a kept batch costs beyond its bytes: its entry in the queue and the header and
+/// slack of its allocation. Counted in the byte budget, so that a quiet instance's
+/// thousands of one-line batches are bounded by what they really take.
+const BATCH_OVERHEAD: usize = 96;
 
 /// Complete lines (each ending in `\n`) that one instance wrote, read at `at`.
 #[derive(Debug, Clone)]
@@ -65,14 +69,14 @@ impl History {
     pub fn push(&mut self, batch: Batch) {
         let lines = batch.line_count();
         self.lines += lines;
-        self.bytes += batch.lines.len();
+        self.bytes += batch.lines.len() + BATCH_OVERHEAD;
         self.batches.push_back((batch, lines));
         // Whole batches leave; the newest one always stays, whatever its size.
         while self.batches.len() > 1 && (self.lines > self.max_lines || self.bytes > self.max_bytes)
         {
             if let Some((old, old_lines)) = self.batches.pop_front() {
                 self.lines -= old_lines;
-                self.bytes -= old.lines.len();
+                self.bytes -= old.lines.len() + BATCH_OVERHEAD;
             }
         }
     }

@@ -37,6 +37,9 @@ const CHATTY_PIPE_SIZE: i32 = 1024 * 1024;
 /// can overlap while an old process's descendants still drain.
 pub struct OutputSink {
     pub label: Arc<Label>,
+    /// The instance's name as every batch carries it: one allocation shared by all of
+    /// them (the history keeps up to 10,000 batches per instance).
+    pub instance: Arc<str>,
     pub file: Mutex<LogFile>,
     pub printer: Option<Printer>,
     pub history: Mutex<History>,
@@ -50,7 +53,7 @@ impl OutputSink {
             return;
         }
         let batch = Batch {
-            instance: Arc::from(self.label.name.as_str()),
+            instance: Arc::clone(&self.instance),
             at,
             lines: Arc::from(lines),
         };

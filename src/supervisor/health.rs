@@ -8,6 +8,9 @@
 //! fixed cadence, one `interval` after another from the moment the instance became
 //! running, each attempt cut off after `timeout` (an exec probe's process group is
 //! killed then). Between attempts it sleeps on a timer: an idle check costs nothing.
+//! The tasks run on the probes' own single-threaded runtime (`commands::up`), and each
+//! wake-up is rounded up to a shared grain of at most 250 ms ([`ALIGNMENT`]), so checks
+//! due close together (instances started together) share one wake-up of that thread.
 //!
 //! The task tells the supervisor when the check passes after not passing, and of every
 //! failure with its count in a row; at `retries` in a row it ends, and the supervisor
@@ -17,15 +20,14 @@
 //! never outlives its run.
 //!
 //! So a process that stops answering is restarted at most `interval × retries + timeout`
-//! after it stopped (the next attempt comes within one interval, fails after `timeout`,
-//! and `retries − 1` more follow, one interval apart).
+//! (plus one grain) after it stopped (the next attempt comes within one interval, fails
+//! after `timeout`, and `retries − 1` more follow, one interval apart).
 //!
 //! `max_memory` is checked by the supervisor itself, on its timer (`usage.rs`); both
 //! start and stop here, with the `running` state.
 
-use std::time::Instant;
-
-use tokio::time::MissedTickBehavior;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use super::actor::{Event, Supervisor};
 use super::failure::Trouble;
@@ -172,19 +174,39 @@ impl Supervisor {
     }
 }
 
+/// Checks that fall due close together run in one wake-up of the probes' thread: each
+/// attempt waits until the next multiple of this (or of an eighth of the interval, if
+/// that is shorter) on a clock shared by every check, the way systemd's `AccuracySec`
+/// coalesces timers (far more finely). The cadence itself does not drift: the next
+/// attempt is due one interval after the previous one was due, then rounded.
+const ALIGNMENT: Duration = Duration::from_millis(250);
+
+/// The moment every check's deadlines are rounded against.
+static EPOCH: OnceLock<tokio::time::Instant> = OnceLock::new();
+
+/// `due`, rounded up to a multiple of `granularity` past [`EPOCH`].
+fn aligned(due: tokio::time::Instant, granularity: Duration) -> tokio::time::Instant {
+    let epoch = *EPOCH.get_or_init(tokio::time::Instant::now);
+    let since = due.saturating_duration_since(epoch).as_nanos();
+    let grain = granularity.as_nanos().max(1);
+    let grains = since.div_ceil(grain);
+    let offset = u64::try_from(grains * grain).unwrap_or(u64::MAX);
+    epoch + Duration::from_nanos(offset)
+}
+
 /// Attempt `probe` every `check.interval` until `check.retries` attempts in a row failed;
 /// `tell` hears of each failure and of each pass that follows a failure (or comes
 /// first).
 pub async fn keep_checking(probe: Probe, check: HealthCheck, tell: impl Fn(HealthReport)) {
-    let start = tokio::time::Instant::now() + check.interval;
-    let mut ticks = tokio::time::interval_at(start, check.interval);
-    // A slow attempt (up to `timeout`, never more than `interval`) delays the next one
-    // rather than causing a burst.
-    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let granularity = (check.interval / 8).min(ALIGNMENT);
+    let mut due = tokio::time::Instant::now();
     let mut failures = 0;
     let mut passing = false;
     loop {
-        ticks.tick().await;
+        // A slow attempt (up to `timeout`, never more than `interval`) delays the next
+        // one rather than causing a burst.
+        due = (due + check.interval).max(tokio::time::Instant::now());
+        tokio::time::sleep_until(aligned(due, granularity)).await;
         let said = match ready::attempt_within(&probe, check.timeout).await {
             Ok(()) => {
                 failures = 0;
@@ -226,6 +248,24 @@ mod tests {
             retries,
         };
         (probe, check)
+    }
+
+    #[test]
+    fn deadlines_round_up_to_a_shared_grain_and_never_earlier() {
+        let grain = Duration::from_millis(250);
+        let now = tokio::time::Instant::now();
+        let epoch = *EPOCH.get_or_init(|| now);
+        for offset_ms in [1_u64, 100, 249, 250, 251, 10_000, 10_123] {
+            let due = now + Duration::from_millis(offset_ms);
+            let at = aligned(due, grain);
+            assert!(at >= due, "{offset_ms} ms: earlier than due");
+            assert!(at - due < grain, "{offset_ms} ms: a grain or more late");
+            assert_eq!((at - epoch).as_nanos() % grain.as_nanos(), 0);
+        }
+        // Two checks due within one grain of each other wake together.
+        let first = aligned(epoch + Duration::from_millis(1_010), grain);
+        let second = aligned(epoch + Duration::from_millis(1_240), grain);
+        assert_eq!(first, second);
     }
 
     #[tokio::test]

@@ -173,6 +173,7 @@ pub(super) fn new_sink(context: &SlotContext<'_>, name: &str, color: usize) -> O
     );
     OutputSink {
         label: Label::new(name, color),
+        instance: Arc::from(name),
         file: Mutex::new(file),
         printer: Some(context.printer.clone()),
         history: Mutex::new(History::default()),
