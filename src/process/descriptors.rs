@@ -72,7 +72,6 @@ pub fn check_room_to_spawn() -> io::Result<()> {
     )))
 }
 
-/// How many descriptors proj has open now.
 /// `FDSize` of /proc/self/status: the size of proj's descriptor table.
 fn fd_table_size() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -84,6 +83,7 @@ fn fd_table_size() -> Option<u64> {
         .ok()
 }
 
+/// How many descriptors proj has open now.
 fn open_descriptors() -> io::Result<u64> {
     // The directory's own descriptor is in the listing too.
     let entries = std::fs::read_dir("/proc/self/fd")?.count() as u64;
