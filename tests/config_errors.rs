@@ -279,6 +279,9 @@ fn aliases_from_other_tools_are_recognized() {
         "cmd = \"x\"",
         "replicas = 2",
         "working_dir = \"src\"",
+        "[processes.migrate]",
+        "command = \"x\"",
+        "type = \"oneshot\"", // systemd's Type=oneshot
     ];
     let found: Vec<(String, String)> = errors(&lines)
         .iter()
@@ -291,6 +294,7 @@ fn aliases_from_other_tools_are_recognized() {
             ("proj.toml:4:1".into(), "did you mean `command`?".into()),
             ("proj.toml:5:1".into(), "did you mean `scale`?".into()),
             ("proj.toml:6:1".into(), "did you mean `cwd`?".into()),
+            ("proj.toml:9:1".into(), "did you mean `oneshot`?".into()),
         ]
     );
 }

@@ -68,6 +68,42 @@ stop_timeout = "1s"
     proj.wait_for("stubborn: still running 1s after the stop signal: sending SIGKILL");
 }
 
+/// A group suspended with SIGSTOP (a debugger's stop, `kill -STOP`) still gets its
+/// graceful stop: SIGCONT follows the stop signal, as systemd sends it after KillSignal,
+/// so the trap runs at once instead of SIGKILL after the whole stop timeout.
+#[test]
+fn a_suspended_process_is_continued_to_act_on_its_stop_signal() {
+    let project = Project::new(
+        r#"
+[processes.frozen]
+command = "trap 'echo graceful > stopped; exit 0' TERM; echo $$ > child.pid; while :; do sleep 0.1; done"
+stop_timeout = "5m"
+"#,
+    );
+    let mut proj = project.up(&[]);
+    let child = project.wait_for_pid("child.pid");
+    nix::sys::signal::killpg(nix::unistd::Pid::from_raw(child), Signal::SIGSTOP).unwrap();
+    wait_until("the group to be stopped", || {
+        let state = stat(child)?;
+        (state.first().map(String::as_str) == Some("T")).then_some(())
+    });
+    let asked = Instant::now();
+    proj.signal(Signal::SIGTERM);
+    assert!(proj.wait_exit(DEADLINE).success(), "{}", proj.text());
+    assert!(
+        asked.elapsed() < DEADLINE,
+        "not after the 5 minute stop timeout"
+    );
+    assert_eq!(
+        project.read("stopped").trim(),
+        "graceful",
+        "{}",
+        proj.text()
+    );
+    assert_eq!(proj.count("sending SIGKILL"), 0, "{}", proj.text());
+    assert!(is_gone(child));
+}
+
 #[test]
 fn a_second_sigint_kills_at_once() {
     let project = Project::new(

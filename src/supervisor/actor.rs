@@ -643,6 +643,9 @@ impl Supervisor {
         if let Some(pid) = self.slots[index].machine.pid() {
             self.processes.spare_group(pid);
             self.processes.signal_group(pid, signal);
+            if needs_continue(signal) {
+                self.processes.signal_group(pid, Signal::SIGCONT);
+            }
         }
         if signal == Signal::SIGKILL
             && let Some(draining) = &mut self.slots[index].draining
@@ -662,6 +665,9 @@ impl Supervisor {
             // Only while the main process is unreaped: its pid cannot have been reused.
             self.processes.spare_group(pid);
             self.processes.signal_process(pid, signal);
+            if needs_continue(signal) {
+                self.processes.signal_process(pid, Signal::SIGCONT);
+            }
         }
     }
 
@@ -762,4 +768,13 @@ fn resolve_accounts(plan: &Plan) -> Vec<Result<Option<Identity>, String>> {
         .iter()
         .map(|process| Identity::resolve(process.user.as_deref(), process.group.as_deref()))
         .collect()
+}
+
+/// Whether `signal` is followed by SIGCONT, as systemd follows its KillSignal: a process
+/// suspended with SIGSTOP (a debugger, `kill -STOP`, a health check's culprit frozen on
+/// purpose) cannot act on SIGTERM until it is continued, and would otherwise be killed
+/// after the whole stop timeout instead of shutting down cleanly. SIGKILL needs no
+/// continuing; a process that runs only sees a SIGCONT, which does nothing by default.
+fn needs_continue(signal: Signal) -> bool {
+    !matches!(signal, Signal::SIGKILL | Signal::SIGCONT | Signal::SIGSTOP)
 }

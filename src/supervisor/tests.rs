@@ -311,7 +311,10 @@ async fn shutdown_stops_dependants_before_what_they_depend_on() {
     let (db, web) = (harness.pid_of("db"), harness.pid_of("web"));
     let farewell = harness.shutdown(ShutdownMode::Graceful);
     harness.until_state("web", State::Stopping).await;
-    assert_eq!(harness.signals(), [(web, Signal::SIGTERM)]);
+    assert_eq!(
+        harness.signals(),
+        [(web, Signal::SIGTERM), (web, Signal::SIGCONT)]
+    );
     assert_eq!(
         harness.until_state("db", State::Running).await.pid,
         Some(db)
@@ -320,7 +323,12 @@ async fn shutdown_stops_dependants_before_what_they_depend_on() {
     harness.until_state("db", State::Stopping).await;
     assert_eq!(
         harness.signals(),
-        [(web, Signal::SIGTERM), (db, Signal::SIGTERM)]
+        [
+            (web, Signal::SIGTERM),
+            (web, Signal::SIGCONT),
+            (db, Signal::SIGTERM),
+            (db, Signal::SIGCONT)
+        ]
     );
     harness.exit(db, TERM);
     harness.finish().await;
@@ -344,7 +352,10 @@ async fn shutdown_waits_for_dependants_behind_an_exited_oneshot() {
     let (db, web) = (harness.pid_of("db"), harness.pid_of("web"));
     drop(harness.shutdown(ShutdownMode::Graceful));
     harness.until_state("web", State::Stopping).await;
-    assert_eq!(harness.signals(), [(web, Signal::SIGTERM)]);
+    assert_eq!(
+        harness.signals(),
+        [(web, Signal::SIGTERM), (web, Signal::SIGCONT)]
+    );
     assert_eq!(
         harness.until_state("db", State::Running).await.pid,
         Some(db)
@@ -353,7 +364,12 @@ async fn shutdown_waits_for_dependants_behind_an_exited_oneshot() {
     harness.until_state("db", State::Stopping).await;
     assert_eq!(
         harness.signals(),
-        [(web, Signal::SIGTERM), (db, Signal::SIGTERM)]
+        [
+            (web, Signal::SIGTERM),
+            (web, Signal::SIGCONT),
+            (db, Signal::SIGTERM),
+            (db, Signal::SIGCONT)
+        ]
     );
     harness.exit(db, TERM);
     harness.finish().await;
@@ -370,14 +386,18 @@ async fn a_kill_during_a_graceful_stop_sends_sigkill_at_once() {
     harness.until_state("stubborn", State::Stopping).await;
     let before = tokio::time::Instant::now();
     drop(harness.shutdown(ShutdownMode::Kill));
-    harness.until_signals(2).await;
+    harness.until_signals(3).await;
     assert!(
         before.elapsed() < Duration::from_secs(1),
         "not after the stop timeout"
     );
     assert_eq!(
         harness.signals(),
-        [(pid, Signal::SIGTERM), (pid, Signal::SIGKILL)]
+        [
+            (pid, Signal::SIGTERM),
+            (pid, Signal::SIGCONT),
+            (pid, Signal::SIGKILL)
+        ]
     );
     harness.exit(pid, ExitStatus::Signal(Signal::SIGKILL));
     harness.finish().await;
@@ -587,10 +607,14 @@ async fn a_stop_timeout_escalates_to_sigkill() {
     let before = tokio::time::Instant::now();
     drop(harness.shutdown(ShutdownMode::Graceful));
     harness.until_state("stubborn", State::Stopping).await;
-    harness.until_signals(2).await;
+    harness.until_signals(3).await;
     assert_eq!(
         harness.signals(),
-        [(pid, Signal::SIGTERM), (pid, Signal::SIGKILL)]
+        [
+            (pid, Signal::SIGTERM),
+            (pid, Signal::SIGCONT),
+            (pid, Signal::SIGKILL)
+        ]
     );
     assert!(before.elapsed() >= Duration::from_secs(90));
     harness.exit(pid, ExitStatus::Signal(Signal::SIGKILL));

@@ -37,10 +37,15 @@ async fn a_rolling_restart_stops_the_next_instance_only_once_the_previous_runs_a
         })
         .unwrap();
     for (step, &pid) in old.iter().enumerate() {
-        harness.until_signals(step + 1).await;
+        // Each stop is a SIGTERM and the SIGCONT that follows it.
+        harness.until_signals(2 * (step + 1)).await;
         // Only this one was asked to stop; the others still run.
-        assert_eq!(harness.signals().last(), Some(&(pid, Signal::SIGTERM)));
-        assert_eq!(harness.signals().len(), step + 1, "one at a time");
+        let signals = harness.signals();
+        assert_eq!(
+            signals[signals.len() - 2..],
+            [(pid, Signal::SIGTERM), (pid, Signal::SIGCONT)]
+        );
+        assert_eq!(signals.len(), 2 * (step + 1), "one at a time");
         let running = harness
             .status
             .borrow()
@@ -83,7 +88,7 @@ async fn a_rolling_restart_stops_where_an_instance_does_not_come_back() {
             reply,
         })
         .unwrap();
-    harness.until_signals(1).await;
+    harness.until_signals(2).await;
     harness.exit(old[0], TERM);
     let answered = answer.await.unwrap().unwrap();
     let states: Vec<(String, State, Option<i32>)> = answered
@@ -98,7 +103,11 @@ async fn a_rolling_restart_stops_where_an_instance_does_not_come_back() {
             ("web.3".to_string(), State::Running, Some(old[2])),
         ]
     );
-    assert_eq!(harness.signals().len(), 1, "the roll went no further");
+    assert_eq!(
+        harness.signals().len(),
+        2,
+        "the roll went no further (one SIGTERM, its SIGCONT)"
+    );
     drop(harness.shutdown(ShutdownMode::Graceful));
     harness.exit(old[1], TERM);
     harness.exit(old[2], TERM);

@@ -46,7 +46,10 @@ async fn an_unhealthy_instance_is_stopped_gracefully_and_restarted_as_after_a_cr
         "{:?}",
         started.elapsed()
     );
-    assert_eq!(harness.signals(), [(pid, Signal::SIGTERM)]);
+    assert_eq!(
+        harness.signals(),
+        [(pid, Signal::SIGTERM), (pid, Signal::SIGCONT)]
+    );
     let stopping = harness.until_state("web", State::Stopping).await;
     assert_eq!(stopping.health, Some(Health::Unhealthy));
     harness.exit(pid, TERM);
@@ -113,10 +116,16 @@ async fn an_instance_above_max_memory_is_restarted_and_one_below_is_not() {
         started.elapsed() <= Duration::from_secs(6),
         "sampled every 5 s"
     );
-    assert_eq!(harness.signals(), [(big, Signal::SIGTERM)]);
+    assert_eq!(
+        harness.signals(),
+        [(big, Signal::SIGTERM), (big, Signal::SIGCONT)]
+    );
     // Another sample of the small one passes (and big's stop timeout has not run out).
     tokio::time::sleep(Duration::from_secs(8)).await;
-    assert_eq!(harness.signals(), [(big, Signal::SIGTERM)]);
+    assert_eq!(
+        harness.signals(),
+        [(big, Signal::SIGTERM), (big, Signal::SIGCONT)]
+    );
     harness.exit(big, TERM);
     let again = harness
         .until("big restarted", |snapshot| {

@@ -50,8 +50,10 @@ const PROCESS_KEYS: [&str; 29] = [
 
 /// What other supervisors (compose, process-compose, supervisord, systemd) call the same
 /// settings: edit distance cannot guess these.
-const PROCESS_ALIASES: [(&str, &str); 21] = [
+const PROCESS_ALIASES: [(&str, &str); 22] = [
     ("cron", "schedule"),
+    // systemd's `Type=oneshot`.
+    ("type", "oneshot"),
     ("max_memory_restart", "max_memory"),
     ("cmd", "command"),
     ("run", "command"),
