@@ -8,12 +8,11 @@
 //!
 //! What a client can cost proj is bounded: a request line at most
 //! [`request_line::MAX_REQUEST_BYTES`], a `logs -f` client that does not read at most
-//! [`FOLLOW_BUFFER_BYTES`] of output waiting for it (the connection keeps draining the
-//! feed while its write waits, so the feed never holds batches back for it). And a
+//! [`crate::logs::feed::SUBSCRIBER_BYTES`] of output waiting for it in its own queue of
+//! the feed (the oldest batches leave it, counted, once it is full). And a
 //! connection can be accepted even when proj's descriptors are all in use: one is
 //! kept in reserve for that.
 
-use std::collections::VecDeque;
 use std::fs::File;
 use std::io;
 use std::os::fd::AsFd;
@@ -35,10 +34,6 @@ use crate::logs::splitter;
 use crate::supervisor::command::{Follow, Logs, Refusal, Reply, WaitUp};
 use crate::supervisor::terminal::Connection;
 use crate::supervisor::{Command, InstanceStatus, ShutdownMode};
-
-/// Output bytes a `logs -f` connection holds for a client that reads slower than its
-/// instances print; past it the oldest batches are dropped (and counted as skipped).
-pub const FOLLOW_BUFFER_BYTES: usize = 4 * 1024 * 1024;
 
 /// Bind the socket at `path` (mode 0600) and serve it until the runtime ends.
 pub fn start(path: &Path, commands: Commands) -> io::Result<()> {
@@ -167,9 +162,9 @@ async fn serve(stream: UnixStream, commands: Commands) {
                     ..Response::ok()
                 };
                 if let Some(follow) = follow {
-                    // The backlog goes out through the follower, which drains the
-                    // feed meanwhile. Following ends when the client hangs up (or proj
-                    // ends).
+                    // The backlog goes out first; the feed queues what comes
+                    // meanwhile (subscribed before the backlog was taken). Following
+                    // ends when the client hangs up (or proj ends).
                     let mut first = encode(&header);
                     for line in backlog {
                         first.extend(encode(&line_response(line)));
@@ -338,88 +333,43 @@ async fn stream_snapshots(
 /// Write `first` (header and backlog), then every batch of the feed for the followed
 /// instances, until the client or the feed goes away.
 ///
-/// Receiving and writing run side by side: while a write waits for the client, batches
-/// are still taken from the feed (so it never keeps them for this client) into a queue
-/// of at most [`FOLLOW_BUFFER_BYTES`]; what falls out of the queue, and what the feed
-/// itself dropped, reaches the client as one `skipped` count.
+/// The subscription is this client's own queue, bounded in bytes
+/// ([`crate::logs::feed::SUBSCRIBER_BYTES`]): while a write waits for a slow client,
+/// batches wait there, the oldest dropped past the bound, and what was dropped reaches
+/// the client as one `skipped` count. So a client never costs proj more than that, and
+/// never holds anything else up.
 async fn stream_feed(write: &mut tokio::net::unix::OwnedWriteHalf, first: Vec<u8>, follow: Follow) {
     let Follow {
         mut feed,
         instances,
     } = follow;
-    let mut queue = FollowQueue::default();
-    let mut out = first;
-    let mut written = 0;
-    let mut feed_open = true;
+    if write.write_all(&first).await.is_err() {
+        return;
+    }
     loop {
-        if written == out.len() {
-            written = 0;
-            out = match queue.next_output() {
-                Some(bytes) => bytes,
-                None if !feed_open => return,
-                None => Vec::new(),
-            };
-        }
-        tokio::select! {
-            received = feed.recv(), if feed_open => match received {
-                Ok(batch) => {
-                    let Some(seen_until) = instances.get(&*batch.instance) else {
-                        continue;
-                    };
-                    if seen_until.is_some_and(|until| batch.at <= until) {
-                        continue;
-                    }
-                    queue.push(batch);
+        let out = match feed.recv().await {
+            Ok(batch) => {
+                let Some(seen_until) = instances.get(&*batch.instance) else {
+                    continue;
+                };
+                if seen_until.is_some_and(|until| batch.at <= until) {
+                    continue;
                 }
-                Err(RecvError::Lagged(batches)) => queue.skipped += batches,
-                Err(RecvError::Closed) => feed_open = false,
-            },
-            // `write` is cancel-safe: when the feed wins, nothing was written.
-            result = write.write(&out[written..]), if written < out.len() => match result {
-                Ok(0) | Err(_) => return,
-                Ok(count) => written += count,
-            },
-        }
-    }
-}
-
-/// The batches a following client has not been sent yet, at most
-/// [`FOLLOW_BUFFER_BYTES`] of them, and how many were dropped since it last heard.
-#[derive(Default)]
-struct FollowQueue {
-    batches: VecDeque<Batch>,
-    bytes: usize,
-    skipped: u64,
-}
-
-impl FollowQueue {
-    fn push(&mut self, batch: Batch) {
-        self.bytes += batch.lines.len();
-        self.batches.push_back(batch);
-        while self.bytes > FOLLOW_BUFFER_BYTES && self.batches.len() > 1 {
-            if let Some(old) = self.batches.pop_front() {
-                self.bytes -= old.lines.len();
-                self.skipped += 1;
+                let mut out = Vec::with_capacity(batch.lines.len() + 128);
+                for line in batch_lines(&batch) {
+                    out.extend(encode(&line_response(line)));
+                }
+                out
             }
-        }
-    }
-
-    /// The next bytes to write: the skipped count first, then the oldest batch.
-    fn next_output(&mut self) -> Option<Vec<u8>> {
-        if self.skipped > 0 {
-            let response = Response {
-                skipped: Some(std::mem::take(&mut self.skipped)),
+            Err(RecvError::Lagged(batches)) => encode(&Response {
+                skipped: Some(batches),
                 ..Response::ok()
-            };
-            return Some(encode(&response));
+            }),
+            Err(RecvError::Closed) => return,
+        };
+        if write.write_all(&out).await.is_err() {
+            return;
         }
-        let batch = self.batches.pop_front()?;
-        self.bytes -= batch.lines.len();
-        let mut out = Vec::with_capacity(batch.lines.len() + 128);
-        for line in batch_lines(&batch) {
-            out.extend(encode(&line_response(line)));
-        }
-        Some(out)
     }
 }
 
