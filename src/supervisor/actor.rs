@@ -775,6 +775,17 @@ fn resolve_accounts(plan: &Plan) -> Vec<Result<Option<Identity>, String>> {
 /// purpose) cannot act on SIGTERM until it is continued, and would otherwise be killed
 /// after the whole stop timeout instead of shutting down cleanly. SIGKILL needs no
 /// continuing; a process that runs only sees a SIGCONT, which does nothing by default.
+/// Never after a stop signal (SIGTSTP, a `stop_sequence` step that Celery-style workers
+/// trap; SIGSTOP, SIGTTIN, SIGTTOU): the kernel discards a pending stop signal when
+/// SIGCONT is sent, so the step would never arrive.
 fn needs_continue(signal: Signal) -> bool {
-    !matches!(signal, Signal::SIGKILL | Signal::SIGCONT | Signal::SIGSTOP)
+    !matches!(
+        signal,
+        Signal::SIGKILL
+            | Signal::SIGCONT
+            | Signal::SIGSTOP
+            | Signal::SIGTSTP
+            | Signal::SIGTTIN
+            | Signal::SIGTTOU
+    )
 }
