@@ -698,3 +698,35 @@ mod watching;
 
 #[path = "tests_rolling.rs"]
 mod rolling;
+
+#[tokio::test(start_paused = true)]
+async fn a_stop_signal_is_followed_by_sigcont_but_a_sigtstp_step_is_not() {
+    let mut worker = service("worker", &[]);
+    worker.lifecycle.stop_sequence = vec![
+        config::StopStep {
+            action: config::StopAction::Signal(Signal::SIGTSTP),
+            wait: Duration::from_secs(5),
+        },
+        config::StopStep {
+            action: config::StopAction::Signal(Signal::SIGTERM),
+            wait: Duration::from_secs(5),
+        },
+    ];
+    let mut harness = Harness::start(vec![worker]).await;
+    harness.until_state("worker", State::Running).await;
+    let pid = harness.pid_of("worker");
+    drop(harness.shutdown(ShutdownMode::Graceful));
+    harness.until_signals(3).await;
+    // SIGCONT would discard the pending SIGTSTP; after SIGTERM it wakes a suspended
+    // process so it can act on it.
+    assert_eq!(
+        harness.signals(),
+        [
+            (pid, Signal::SIGTSTP),
+            (pid, Signal::SIGTERM),
+            (pid, Signal::SIGCONT)
+        ]
+    );
+    harness.exit(pid, TERM);
+    harness.finish().await;
+}
