@@ -4,7 +4,7 @@
     python3 bench/soak.py --minutes 30 [--proj target/release/proj]
 
 The stack, 50 instances: 2 print 5 MB/s each, 8 crash in a loop (exit 1 after
-0.3 s, for ever: the restart budget is out of reach), 40 print a line a second.
+0.3 s, for ever: the restart budget is out of reach), 40 print 25 lines a second (a burst each second).
 Meanwhile control clients run in a loop: `proj ps` every 0.5 s, a `proj logs -f`
 that reads (restarted every 30 s), one that never reads (it stays connected for
 the whole run), `proj restart` of one quiet instance every 2 s, and `proj reload`
@@ -30,7 +30,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_EVERY = 10.0
-WARM_UP_SAMPLES = 2
+# Until every bounded buffer is full: the quiet instances' histories reach their 10,000
+# lines after 400 s (25 lines a second), the 5 MB/s ones their 2 MiB at once. Growth
+# before that is the buffers filling to their bounds, not a leak.
+WARM_UP_SAMPLES = 45
 # What counts as noise between two samples of a busy supervisor: allocator slack, a
 # restart's pipe and log file in flight, a blocking-pool thread that has not retired.
 RSS_NOISE_MIB = 8.0
@@ -55,7 +58,8 @@ max_restarts = 1000000000
 restart_window = "1m"
 
 [processes.quiet]
-command = "while :; do echo tick; sleep 1; done"
+# 25 lines a second, in one burst: the history reaches its 10,000-line bound in 400 s.
+command = "while :; do printf 'tick %s\\n' 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25; sleep 1; done"
 scale = 40
 env = {{ GENERATION = "{generation}" }}
 """
