@@ -5,8 +5,9 @@
 //! latest snapshot, output batches, proj's messages, "you lost N batches", "the
 //! supervisor is gone") and an unbounded queue of [`Command`]s. Nothing on the
 //! supervisor's side ever waits for the TUI: snapshots come from a `watch` channel (a
-//! slow reader sees only the newest), output from its own byte-bounded queue of the feed (a slow reader loses
-//! the oldest batches and is told how many), proj's messages from an unbounded channel
+//! slow reader sees only the newest), output from its own byte-bounded queue of the
+//! feed (a slow reader loses the oldest batches and is told how many), proj's messages
+//! from an unbounded channel
 //! (they are few). The bounded update channel is where the TUI's slowness stops: the
 //! forwarding task waits on it, so the feed, not the TUI's memory, absorbs the backlog.
 
