@@ -7,9 +7,9 @@
 //! supervisor's side ever waits for the TUI: snapshots come from a `watch` channel (a
 //! slow reader sees only the newest), output from its own byte-bounded queue of the
 //! feed (a slow reader loses the oldest batches and is told how many), proj's messages
-//! from an unbounded channel
-//! (they are few). The bounded update channel is where the TUI's slowness stops: the
-//! forwarding task waits on it, so the feed, not the TUI's memory, absorbs the backlog.
+//! from an unbounded channel (they are few). The bounded update channel is where the
+//! TUI's slowness stops: the forwarding task waits on it, so the feed, not the TUI's
+//! memory, absorbs the backlog.
 
 use std::path::Path;
 use std::sync::Arc;
