@@ -31,11 +31,7 @@ server.serve_forever()
 /// A port such that it and the next two are free right now (instance i listens on
 /// `port + i - 1`): parallel tests take ports too.
 fn three_free_ports() -> u16 {
-    wait_until("three free ports in a row", || {
-        let port = free_port();
-        let free = |p: u16| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok();
-        (port < u16::MAX - 2 && free(port + 1) && free(port + 2)).then_some(port)
-    })
+    free_ports(3)
 }
 
 /// Whether the server on `port` answers a GET with 200 (generous timeouts: two slow

@@ -61,7 +61,7 @@ fn ps_names(project: &Project) -> Vec<String> {
 
 #[test]
 fn scaling_up_starts_new_instances_on_the_next_ports_and_keeps_the_first() {
-    let port = free_port();
+    let port = free_ports(3);
     let project = Project::new(&worker_config(port, 1));
     let mut proj = project.up(&[]);
     let first = wait_started(&project, 1)[0];
@@ -92,7 +92,7 @@ fn scaling_up_starts_new_instances_on_the_next_ports_and_keeps_the_first() {
 
 #[test]
 fn scaling_down_stops_the_highest_numbers_through_their_stop_sequence() {
-    let port = free_port();
+    let port = free_ports(3);
     let project = Project::new(&worker_config(port, 3));
     let mut proj = project.up(&[]);
     let lines = wait_started(&project, 3);
@@ -124,7 +124,7 @@ fn scaling_down_stops_the_highest_numbers_through_their_stop_sequence() {
 
 #[test]
 fn a_reload_keeps_the_scale_unless_the_file_changed_it() {
-    let port = free_port();
+    let port = free_ports(3);
     let project = Project::new(&worker_config(port, 1));
     let mut proj = project.up(&[]);
     wait_started(&project, 1);
@@ -153,7 +153,7 @@ fn a_reload_keeps_the_scale_unless_the_file_changed_it() {
 
 #[test]
 fn bad_scale_requests_are_refused_and_change_nothing() {
-    let port = free_port();
+    let port = free_ports(3);
     let project = Project::new(&worker_config(port, 1));
     let mut proj = project.up(&[]);
     wait_started(&project, 1);

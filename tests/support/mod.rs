@@ -314,6 +314,31 @@ fn collect(
 }
 
 /// A TCP port nobody listens on right now.
+/// The first of `count` consecutive ports that are free now, for a scaled process
+/// (`port`, `port + 1`, …). Not from the kernel's ephemeral range, where `free_port()`
+/// picks: two tests running at once would get neighbouring ports there and overlap.
+/// Blocks are drawn at random from 10000–30000 and handed out once per test process.
+pub fn free_ports(count: u16) -> u16 {
+    use std::hash::{BuildHasher, Hasher};
+    static HANDED_OUT: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    wait_until(&format!("{count} free ports in a row"), || {
+        let random = std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish();
+        let base = 10_000 + (random % 20_000) as u16;
+        let mut handed_out = HANDED_OUT.lock().expect("lock");
+        let overlaps = handed_out
+            .iter()
+            .any(|&other| base < other + count && other < base + count);
+        let free = (base..base + count)
+            .all(|port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok());
+        (!overlaps && free).then(|| {
+            handed_out.push(base);
+            base
+        })
+    })
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
