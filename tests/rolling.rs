@@ -28,12 +28,6 @@ with open(f"pids.{os.environ['PROJ_INSTANCE']}", "a") as f:
 server.serve_forever()
 "#;
 
-/// A port such that it and the next two are free right now (instance i listens on
-/// `port + i - 1`): parallel tests take ports too.
-fn three_free_ports() -> u16 {
-    free_ports(3)
-}
-
 /// Whether the server on `port` answers a GET with 200 (generous timeouts: two slow
 /// shared cores).
 fn answers(port: u16) -> bool {
@@ -96,7 +90,7 @@ fn fewest_answering_during(project: &Project, ports: [u16; 3], args: &[&str]) ->
 
 #[test]
 fn during_a_rolling_restart_two_of_three_instances_answer_at_every_moment() {
-    let port = three_free_ports();
+    let port = free_ports(3);
     let ports = [port, port + 1, port + 2];
     let project = project(port, true);
     let mut proj = project.up(&[]);
@@ -130,7 +124,7 @@ fn during_a_rolling_restart_two_of_three_instances_answer_at_every_moment() {
 
 #[test]
 fn restart_rolling_rolls_once_for_a_process_without_rolling() {
-    let port = three_free_ports();
+    let port = free_ports(3);
     let project = project(port, false);
     let mut proj = project.up(&[]);
     for instance in 1..=3 {
@@ -151,7 +145,7 @@ fn restart_rolling_rolls_once_for_a_process_without_rolling() {
 
 #[test]
 fn a_rolling_restart_stops_where_the_new_version_does_not_come_up() {
-    let port = three_free_ports();
+    let port = free_ports(3);
     let project = Project::new(&format!(
         r#"
 [processes.web]

@@ -84,11 +84,9 @@ impl Feed {
 
     /// A new subscriber: it receives every batch published from now on.
     pub fn subscribe(&self) -> Subscription {
+        // `self` is a sender, so the feed is open: a new queue starts open and empty.
         let queue = Arc::new(Queue {
-            state: Mutex::new(QueueState {
-                closed: self.shared.senders.load(Ordering::Acquire) == 0,
-                ..QueueState::default()
-            }),
+            state: Mutex::new(QueueState::default()),
             ready: Notify::new(),
         });
         lock(&self.shared.subscribers).push(Arc::downgrade(&queue));
