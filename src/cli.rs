@@ -163,7 +163,11 @@ pub enum Command {
     },
     /// The guardian that cleans up if proj is killed (internal)
     #[command(name = "__guardian", hide = true)]
-    Guardian { token: String },
+    Guardian {
+        token: String,
+        /// proj's cgroup tree, when instances are cgroups
+        cgroups: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]

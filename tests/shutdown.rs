@@ -238,16 +238,20 @@ restart_window = "10m"
 
 #[test]
 fn orphans_reparented_to_proj_are_reaped() {
-    // The parent exits at once; its child (in a session of its own, so it is not killed
-    // with the parent's group) becomes proj's (subreaper) and must not stay a zombie.
+    // A background job of a shell that exits at once (in a session of its own) becomes
+    // proj's child (subreaper) while its instance goes on; when it ends it must not stay
+    // a zombie.
     let project = Project::new(
         r#"
 [processes.parent]
-command = "python3 -c 'import os, time; os.setsid(); open(\"in-own-session\", \"w\"); time.sleep(0.3); open(\"orphan.done\", \"w\").write(\"done\\n\")' & until [ -e in-own-session ]; do sleep 0.01; done; exit 0"
+command = "sh spawn-orphan.sh; until [ -e orphan.done ]; do sleep 0.01; done; exec sleep 1000"
 "#,
     );
+    project.write(
+        "spawn-orphan.sh",
+        "python3 -c 'import os, time; os.setsid(); time.sleep(0.3); open(\"orphan.done\", \"w\").write(\"done\\n\")' &\n",
+    );
     let mut proj = project.up(&[]);
-    proj.wait_for("parent: exited with code 0");
     project.wait_for_file("orphan.done");
     let pid = proj.pid();
     wait_until("no zombie children", || {

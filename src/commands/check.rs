@@ -13,7 +13,18 @@ pub(super) fn run(context: &Context, options: &LoadOptions) -> Result<(), Error>
     let mut plan = context.load_plan_with(None, options)?;
     ports_of_the_running_supervisor(&mut plan);
     crate::out!("{}", render(&plan));
+    crate::outln!("\n{}", tracking());
     Ok(())
+}
+
+/// Which processes are an instance's, as `proj up` would tell here (SPEC §9.1): one
+/// line, `tracking: cgroups (…)` or `tracking: process groups and sessions (why)`.
+fn tracking() -> String {
+    let probed = crate::process::cgroup::Tree::probe();
+    format!(
+        "tracking: {}",
+        crate::process::membership::Tracking::describe(&probed)
+    )
 }
 
 /// `port = "auto"` is chosen when a run starts: when one is running, its ports are the

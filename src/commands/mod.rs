@@ -59,9 +59,8 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Export(args) => export::run(&context, args),
         Command::Completions { shell } => completions::run(shell),
         Command::Man { output } => man::run(output),
-        Command::Guardian { token } => {
-            crate::process::guardian::run(&token).map_err(|error| Error::io("guardian", error))
-        }
+        Command::Guardian { token, cgroups } => crate::process::guardian::run(&token, cgroups)
+            .map_err(|error| Error::io("guardian", error)),
     }
 }
 

@@ -15,7 +15,8 @@ use crate::config::Plan;
 use crate::control::endpoint::Claim;
 use crate::control::server;
 use crate::process::guardian::Guardian;
-use crate::process::{reaper, spawn, sweep};
+use crate::process::membership::{self, Membership, Tracking};
+use crate::process::{ports, reaper, spawn};
 use crate::supervisor::{self, Inputs, Processes, SignalEvent, SpawnRequest, Spawned};
 
 /// Supervise `plan` until a shutdown completes, with everything real. With
@@ -31,6 +32,8 @@ pub(super) async fn supervise(
 ) -> io::Result<Option<String>> {
     let (inputs, senders) = Inputs::channels();
     reaper::start(senders.exits)?;
+    let tracking = Tracking::choose();
+    tracing::debug!(?tracking, "process tracking");
     let marker = format!(
         "{}-{:x}",
         std::process::id(),
@@ -39,15 +42,21 @@ pub(super) async fn supervise(
             .unwrap_or_default()
             .as_nanos()
     );
-    let guardian = Guardian::spawn(&marker)?;
+    let cgroups = match &tracking {
+        Tracking::Cgroups(tree) => Some(tree.dir().to_path_buf()),
+        Tracking::Groups(_) => None,
+    };
+    let guardian = Guardian::spawn(&marker, cgroups.as_deref())?;
+    let membership = Membership::new(tracking, &marker, guardian, senders.members)?;
     forward_signals(senders.signals)?;
     server::start(&claim.socket, senders.commands)?;
-    let processes = Arc::new(OsProcesses { marker });
-    let finished = supervisor::run(plan, options, inputs, processes).await;
+    // Kept beyond the supervisor: the guardian it holds must outlive every answer.
+    let processes = Arc::new(OsProcesses { marker, membership });
+    let finished = supervisor::run(plan, options, inputs, processes.clone()).await;
     let _ = std::fs::remove_file(&claim.socket);
     let gave_up = finished.gave_up.clone();
     finished.say_goodbye().await;
-    drop(guardian);
+    drop(processes);
     Ok(gave_up)
 }
 
@@ -76,6 +85,7 @@ fn forward_signals(events: mpsc::UnboundedSender<SignalEvent>) -> io::Result<()>
 struct OsProcesses {
     /// This run's [`crate::process::SUPERVISOR_MARKER`] value.
     marker: String,
+    membership: Membership,
 }
 
 impl Processes for OsProcesses {
@@ -84,17 +94,19 @@ impl Processes for OsProcesses {
     }
 
     fn spawn(&self, request: &SpawnRequest<'_>) -> io::Result<Spawned> {
-        let child = spawn::spawn_as(
-            request.command,
-            request.cwd,
-            request.env,
-            if request.terminal {
+        let child = self.membership.spawn(&membership::Spawn {
+            command: request.command,
+            cwd: request.cwd,
+            env: request.env,
+            identity: request.identity,
+            output: if request.terminal {
                 spawn::Output::Terminal
             } else {
                 spawn::Output::Pipe
             },
-            request.identity,
-        )?;
+            instance: request.instance,
+            main: request.main,
+        })?;
         Ok(Spawned {
             pid: child.pid,
             output: child.output,
@@ -110,8 +122,20 @@ impl Processes for OsProcesses {
         spawn::signal_process(pid, signal);
     }
 
-    fn group_alive(&self, pgid: i32) -> bool {
-        reaper::group_alive(pgid)
+    fn port_holder(&self, port: u16) -> Option<ports::Holder> {
+        ports::listener(port)
+    }
+
+    fn signal_escaped(&self, leader: i32, signal: Signal) {
+        self.membership.signal_escaped(leader, signal);
+    }
+
+    fn end(&self, leader: i32) {
+        self.membership.end(leader);
+    }
+
+    fn alive(&self, leader: i32) -> bool {
+        self.membership.alive(leader)
     }
 
     fn spare_group(&self, pgid: i32) {
@@ -120,16 +144,17 @@ impl Processes for OsProcesses {
 
     fn release_group(&self, pgid: i32) {
         reaper::undrain(pgid);
+        self.membership.release(pgid);
     }
 
     fn sweep(&self) -> usize {
-        sweep::kill_marked(&self.marker)
+        self.membership.sweep()
     }
 
     fn usage(
         &self,
         pgids: &[i32],
     ) -> std::collections::HashMap<i32, crate::process::usage::GroupUsage> {
-        crate::process::usage::of_groups(pgids)
+        self.membership.usage(pgids)
     }
 }

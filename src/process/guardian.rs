@@ -16,15 +16,26 @@
 //! It costs nothing while it waits: no timer, no polling.
 //!
 //! The kernel closes the write end however proj ends, SIGKILL included, so the guardian's
-//! `read` returns end-of-file exactly when proj is gone. It then kills every process that
-//! carries `PROJ_SUPERVISOR=TOKEN` in its environment (see [`super::sweep`]), which every
-//! descendant of proj inherits, and exits. After a clean shutdown that scan finds nothing.
+//! `read` returns end-of-file exactly when proj is gone. It then ends, with SIGKILL:
+//! - every instance cgroup (`proj __guardian TOKEN CGROUP_DIR`, see [`super::cgroup`]),
+//!   which it also removes;
+//! - every process group proj told it of: while proj runs it writes `+PGID` on the pipe
+//!   for each group it starts and `-PGID` once that group is gone, so a title-rewriting
+//!   program's workers (nginx, redis-server), whose environment no longer carries the
+//!   marker, are found by their group;
+//! - every process that carries `PROJ_SUPERVISOR=TOKEN` in its environment (see
+//!   [`super::sweep`]), which every descendant of proj inherits.
+//!
+//! After a clean shutdown all of that finds nothing.
 
+use std::collections::BTreeSet;
 use std::ffi::OsStr;
-use std::io::{self, Read};
-use std::os::fd::OwnedFd;
+use std::fs::File;
+use std::io::{self, Read, Write};
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use nix::fcntl::OFlag;
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
@@ -32,20 +43,32 @@ use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
 /// The hidden subcommand that runs the guardian.
 pub const SUBCOMMAND: &str = "__guardian";
 
+/// How long the guardian waits for killed cgroups to empty before removing them.
+const CGROUP_WAIT: Duration = Duration::from_secs(2);
+
 /// proj's end of the guardian: dropping it (or proj dying) sets the guardian off.
 #[derive(Debug)]
 pub struct Guardian {
-    _lifeline: OwnedFd,
+    /// The pipe's write end, non-blocking: a guardian that stopped reading must never
+    /// hold proj up (a record is then lost, not the supervisor).
+    lifeline: File,
 }
 
 impl Guardian {
-    /// Start a guardian for the descendants marked with `token`.
-    pub fn spawn(token: &str) -> io::Result<Guardian> {
-        let (read_end, write_end) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+    /// Start a guardian for the descendants marked with `token` and, when instances are
+    /// cgroups, the cgroup tree `cgroups`.
+    pub fn spawn(token: &str, cgroups: Option<&Path>) -> io::Result<Guardian> {
+        let (read_end, write_end) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)?;
+        // The guardian's end blocks: it waits in read(2).
+        nix::fcntl::fcntl(&read_end, nix::fcntl::FcntlArg::F_SETFL(OFlag::empty()))?;
         let exe = std::env::current_exe()?;
+        let mut args = vec![OsStr::new(SUBCOMMAND), OsStr::new(token)];
+        if let Some(cgroups) = cgroups {
+            args.push(cgroups.as_os_str());
+        }
         let _reaper_held_back = super::spawn_lock();
         let mut guardian = Command::new(exe)
-            .args([OsStr::new(SUBCOMMAND), OsStr::new(token)])
+            .args(args)
             .env_remove(super::SUPERVISOR_MARKER)
             .stdin(Stdio::from(read_end))
             // Never hold proj's stdout: whoever reads it must see end-of-file when proj
@@ -57,13 +80,30 @@ impl Guardian {
         // The guardian is reaped by proj's reaper (or by init once proj is gone).
         drop(guardian.stdin.take());
         Ok(Guardian {
-            _lifeline: write_end,
+            lifeline: File::from(write_end),
         })
+    }
+
+    /// The process group `pgid` is an instance's: end it if proj dies.
+    pub fn record_group(&self, pgid: i32) {
+        self.tell(&format!("+{pgid}\n"));
+    }
+
+    /// The process group `pgid` is gone: forget it (its id may be given to another).
+    pub fn forget_group(&self, pgid: i32) {
+        self.tell(&format!("-{pgid}\n"));
+    }
+
+    fn tell(&self, line: &str) {
+        // Shorter than PIPE_BUF: written whole or not at all.
+        if let Err(error) = (&self.lifeline).write_all(line.as_bytes()) {
+            tracing::debug!(%error, "cannot tell the guardian");
+        }
     }
 }
 
-/// The guardian process itself (`proj __guardian TOKEN`).
-pub fn run(token: &str) -> io::Result<()> {
+/// The guardian process itself (`proj __guardian TOKEN [CGROUP_DIR]`).
+pub fn run(token: &str, cgroups: Option<PathBuf>) -> io::Result<()> {
     let mut blocked = SigSet::empty();
     for signal in [
         Signal::SIGINT,
@@ -76,15 +116,65 @@ pub fn run(token: &str) -> io::Result<()> {
     sigprocmask(SigmaskHow::SIG_BLOCK, Some(&blocked), None)?;
 
     let mut stdin = io::stdin().lock();
-    let mut buffer = [0u8; 64];
+    let mut groups = Groups::default();
+    let mut buffer = [0u8; 4096];
     loop {
         match stdin.read(&mut buffer) {
             Ok(0) => break,
-            Ok(_) => continue,
+            Ok(read) => groups.take(&buffer[..read]),
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
             Err(_) => break,
         }
     }
+    if let Some(cgroups) = cgroups {
+        super::cgroup::Tree::at(cgroups).remove_all(CGROUP_WAIT);
+    }
+    for &pgid in &groups.live {
+        super::spawn::signal_group(pgid, Signal::SIGKILL);
+    }
     super::sweep::kill_marked(token);
     Ok(())
+}
+
+/// The process groups proj told of and has not forgotten yet.
+#[derive(Debug, Default)]
+struct Groups {
+    live: BTreeSet<i32>,
+    /// The start of a record split across two reads.
+    partial: Vec<u8>,
+}
+
+impl Groups {
+    fn take(&mut self, bytes: &[u8]) {
+        self.partial.extend_from_slice(bytes);
+        while let Some(end) = self.partial.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.partial.drain(..=end).collect();
+            let record = String::from_utf8_lossy(&line[..end]);
+            let (add, pgid) = match record.split_at_checked(1) {
+                Some(("+", pgid)) => (true, pgid.parse::<i32>()),
+                Some(("-", pgid)) => (false, pgid.parse::<i32>()),
+                _ => continue,
+            };
+            match pgid {
+                // Never a group id of 0 or below: killpg would reach the guardian's own.
+                Ok(pgid) if pgid > 1 && add => drop(self.live.insert(pgid)),
+                Ok(pgid) => drop(self.live.remove(&pgid)),
+                Err(_) => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Groups;
+
+    #[test]
+    fn records_add_and_forget_groups_even_when_split_across_reads() {
+        let mut groups = Groups::default();
+        groups.take(b"+100\n+2");
+        groups.take(b"00\n+300\n-100\n");
+        groups.take(b"+0\n+-5\nnonsense\n");
+        assert_eq!(groups.live.into_iter().collect::<Vec<_>>(), vec![200, 300]);
+    }
 }

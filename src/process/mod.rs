@@ -1,14 +1,20 @@
 //! The operating-system edge of supervision: spawning children into their own process
-//! groups, reaping every child (proj is a subreaper), sweeping escaped descendants, and
-//! the guardian that cleans up when proj itself is killed.
+//! groups (and cgroups), telling which processes are an instance's ([`membership`]),
+//! reaping every child (proj is a subreaper), sweeping escaped descendants, and the
+//! guardian that cleans up when proj itself is killed.
 //!
-//! This is the only module with `unsafe` code: the `pre_exec` hook in [`spawn`], and
+//! This is the only module with `unsafe` code: the `pre_exec` hook in [`spawn`], the
+//! registration of the cgroup watcher with tokio in `membership`, and
 //! the terminal ioctls in [`pty`].
 
+pub mod cgroup;
+pub mod command_line;
 pub mod descriptors;
 mod exit;
 pub mod guardian;
 pub mod identity;
+pub mod membership;
+pub mod ports;
 pub mod pty;
 pub mod reaper;
 pub mod spawn;

@@ -6,11 +6,17 @@
 //! never spawned; those are reaped and logged at debug level, never an error.
 //!
 //! Each exit is first *peeked* with `waitid(WNOWAIT)`: while the exited child is still a
-//! zombie its pid cannot be reused, so `killpg(pid, SIGKILL)` reaches exactly the rest of
-//! the group that child led (an instance's leftover background jobs) and nothing else.
-//! Only then is the child reaped and its exit handed to the supervisor. A group that is
-//! being stopped gracefully is spared (see [`drain`]): its other members get their stop
-//! timeout. No timers, no polling: the loop runs on SIGCHLD.
+//! zombie its pid cannot be reused, so when it led a group proj started ([`lead`]),
+//! `killpg(pid, SIGKILL)` reaches exactly the rest of that group (an instance's leftover
+//! background jobs) and nothing else. Only then is the child reaped and its exit handed
+//! to the supervisor. A group that is being stopped gracefully is spared (see [`drain`]):
+//! its other members get their stop timeout.
+//!
+//! An orphan, a descendant whose parent exited, is reaped and nothing else: it may be
+//! the intermediate of a double fork (`epmd -daemon`, `ssh-agent`), whose daemon lives
+//! in the group or session the intermediate led, and must live as long as its instance
+//! does (the supervisor ends it with its instance, see [`super::membership`]).
+//! No timers, no polling: the loop runs on SIGCHLD.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
@@ -51,6 +57,18 @@ pub fn claim(pid: i32) -> oneshot::Receiver<Exit> {
     receiver
 }
 
+/// The children proj spawned as leaders of their own groups (instances, their stop
+/// commands, probes), until reaped: only their exit ends the rest of their group.
+static LEADERS: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+
+/// `pid` leads a process group proj started. Call with [`super::SPAWN_LOCK`] held.
+pub fn lead(pid: i32) {
+    LEADERS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(pid);
+}
+
 /// Process groups being stopped gracefully: when their leader exits, the rest of the
 /// group is left to finish its own shutdown (the supervisor waits for it, up to the stop
 /// timeout) instead of being killed at once.
@@ -84,6 +102,11 @@ pub fn group_alive(pgid: i32) -> bool {
 /// runtime: the SIGCHLD handler must exist before the first child can exit.
 pub fn start(exits: UnboundedSender<Exit>) -> io::Result<()> {
     nix::sys::prctl::set_child_subreaper(true)?;
+    // Children spawned before (setup steps) were reaped by whoever spawned them.
+    LEADERS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clear();
     let mut sigchld = signal(SignalKind::child())?;
     tokio::spawn(async move {
         // Children may have exited before the handler was installed.
@@ -122,11 +145,15 @@ fn reap_all(exits: &UnboundedSender<Exit>) -> Result<(), ()> {
         };
         let (pid, status) = status;
         let at = Instant::now();
+        let led = LEADERS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&pid.as_raw());
         let draining = DRAINING
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .contains(&pid.as_raw());
-        if !draining {
+        if led && !draining {
             signal_group(pid.as_raw(), Signal::SIGKILL);
         }
         reap(pid);

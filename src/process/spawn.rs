@@ -12,7 +12,7 @@
 
 use std::ffi::OsString;
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -59,7 +59,7 @@ pub fn spawn(
     env: &[(OsString, OsString)],
     output: Output,
 ) -> io::Result<Child> {
-    Ok(spawn_inner(command, cwd, env, output, None, false)?.0)
+    Ok(spawn_inner(command, cwd, env, output, Target::default(), false)?.0)
 }
 
 /// [`spawn`] as `identity` (`user`/`group`, resolved beforehand): the child sets its
@@ -73,18 +73,42 @@ pub fn spawn_as(
     output: Output,
     identity: Option<&super::identity::Identity>,
 ) -> io::Result<Child> {
-    Ok(spawn_inner(command, cwd, env, output, identity, false)?.0)
+    spawn_member(command, cwd, env, output, identity, None)
 }
 
-/// [`spawn`], with the exit delivered to the returned receiver instead of the supervisor
-/// (a probe waits for it). The claim is registered before the reaper can see the child.
+/// [`spawn_as`], with the child joining a cgroup before exec: `cgroup_procs` is that
+/// cgroup's `cgroup.procs`, open for writing; the child writes `0` (itself) into it
+/// before it changes its user, so that everything it ever starts is inside.
+pub fn spawn_member(
+    command: &str,
+    cwd: &Path,
+    env: &[(OsString, OsString)],
+    output: Output,
+    identity: Option<&super::identity::Identity>,
+    cgroup_procs: Option<&OwnedFd>,
+) -> io::Result<Child> {
+    let target = Target {
+        identity,
+        cgroup_procs,
+    };
+    Ok(spawn_inner(command, cwd, env, output, target, false)?.0)
+}
+
+/// [`spawn_as`], with the exit delivered to the returned receiver instead of the
+/// supervisor (a probe waits for it). The claim is registered before the reaper can see
+/// the child.
 pub fn spawn_claimed(
     command: &str,
     cwd: &Path,
     env: &[(OsString, OsString)],
     output: Output,
+    identity: Option<&super::identity::Identity>,
 ) -> io::Result<(Child, tokio::sync::oneshot::Receiver<super::reaper::Exit>)> {
-    let (child, exit) = spawn_inner(command, cwd, env, output, None, true)?;
+    let target = Target {
+        identity,
+        cgroup_procs: None,
+    };
+    let (child, exit) = spawn_inner(command, cwd, env, output, target, true)?;
     let exit = exit.ok_or_else(|| io::Error::other("invariant: a claimed spawn has a receiver"))?;
     Ok((child, exit))
 }
@@ -94,12 +118,19 @@ type Spawned = (
     Option<tokio::sync::oneshot::Receiver<super::reaper::Exit>>,
 );
 
+/// Who the child becomes and where it lives.
+#[derive(Default, Clone, Copy)]
+struct Target<'a> {
+    identity: Option<&'a super::identity::Identity>,
+    cgroup_procs: Option<&'a OwnedFd>,
+}
+
 fn spawn_inner(
     command: &str,
     cwd: &Path,
     env: &[(OsString, OsString)],
     output: Output,
-    identity: Option<&super::identity::Identity>,
+    target: Target<'_>,
     claim: bool,
 ) -> io::Result<Spawned> {
     if !cwd.is_dir() {
@@ -112,7 +143,7 @@ fn spawn_inner(
     let parent = getpid();
     let mut cmd = Command::new("/bin/sh");
     cmd.arg("-c")
-        .arg(exec_if_simple(command).as_ref())
+        .arg(super::command_line::exec_if_simple(command).as_ref())
         .current_dir(cwd)
         .env_clear()
         .envs(env.iter().map(|(key, value)| (key, value)));
@@ -147,15 +178,22 @@ fn spawn_inner(
         }
     };
     // Moved into the closure whole, so the child never allocates to read it.
-    let identity = identity.cloned();
+    let identity = target.identity.cloned();
+    let cgroup_procs = target.cgroup_procs.map(AsRawFd::as_raw_fd);
     // SAFETY: the closure runs in the forked child before exec, where only
     // async-signal-safe functions may be called. It makes plain system calls only
-    // (setsid(2) and ioctl(2) TIOCSCTTY for a terminal, setgroups(2), setgid(2),
+    // (write(2) into cgroup.procs, setsid(2) and ioctl(2) TIOCSCTTY for a terminal,
+    // setgroups(2), setgid(2),
     // setuid(2) on data prepared before the fork, prctl(2), getppid(2), close_range(2),
     // getrlimit(2)/setrlimit(2)), allocates nothing and takes no lock.
     #[allow(unsafe_code)]
     unsafe {
         cmd.pre_exec(move || {
+            // First: whatever the child does next, it is already in its cgroup; and
+            // before the switch of user, which may take the right to move away.
+            if let Some(procs) = cgroup_procs {
+                join_cgroup(procs)?;
+            }
             if terminal {
                 // Before the switch of user: the terminal belongs to proj's user.
                 super::pty::become_session_leader()?;
@@ -174,6 +212,7 @@ fn spawn_inner(
         let _reaper_held_back = super::spawn_lock();
         let child = cmd.spawn()?;
         let pid = i32::try_from(child.id()).map_err(io::Error::other)?;
+        super::reaper::lead(pid);
         // Still under the lock: the reaper cannot have seen this child yet.
         (pid, claim.then(|| super::reaper::claim(pid)))
     };
@@ -190,33 +229,18 @@ fn spawn_inner(
     ))
 }
 
-/// `exec COMMAND` when COMMAND is one simple command, so that it replaces the shell.
-///
-/// Debian's `sh` (dash) does not exec the last command of `sh -c` itself: without this,
-/// every instance would be two processes, and the shell, not the program, would get the
-/// stop signal first. Lists, pipelines, compound commands, builtins and leading variable
-/// assignments are left as they are (the shell must stay to run them); the check is
-/// conservative, any doubt leaves the command untouched.
-pub fn exec_if_simple(command: &str) -> std::borrow::Cow<'_, str> {
-    const NOT_EXECUTABLE: [&str; 32] = [
-        "!", "{", "}", "[[", "case", "do", "done", "elif", "else", "esac", "fi", "for", "function",
-        "if", "in", "select", "then", "until", "while", "alias", "cd", "eval", "exec", "exit",
-        "export", "local", "readonly", "return", "set", "shift", "trap", "unset",
-    ];
-    const OTHER_BUILTINS: [&str; 5] = [".", "source", "wait", "ulimit", "umask"];
-    let trimmed = command.trim();
-    let Some(first) = trimmed.split_whitespace().next() else {
-        return command.into();
-    };
-    let compound = trimmed.contains([';', '&', '|', '\n', '(', ')', '`']);
-    if compound
-        || first.contains('=')
-        || NOT_EXECUTABLE.contains(&first)
-        || OTHER_BUILTINS.contains(&first)
-    {
-        return command.into();
+/// In the child, before exec: move itself into the cgroup whose `cgroup.procs` is open
+/// as `procs` (writing `0` moves the writer).
+fn join_cgroup(procs: RawFd) -> io::Result<()> {
+    // SAFETY: write(2) of one byte from a static buffer to a descriptor proj opened for
+    // this child (it stays open until after the spawn); no memory is written.
+    #[allow(unsafe_code)]
+    let written = unsafe { libc::write(procs, b"0".as_ptr().cast(), 1) };
+    if written == 1 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
     }
-    format!("exec {trimmed}").into()
 }
 
 /// In the child, before exec: ask for SIGKILL when proj dies, and close the race where
@@ -266,46 +290,5 @@ pub fn signal_process(pid: i32, signal: Signal) {
     match nix::sys::signal::kill(Pid::from_raw(pid), signal) {
         Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
         Err(error) => tracing::warn!(pid, %signal, %error, "cannot signal process"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::exec_if_simple;
-
-    #[test]
-    fn a_simple_command_replaces_the_shell() {
-        assert_eq!(
-            exec_if_simple("python3 -m http.server $PORT"),
-            "exec python3 -m http.server $PORT"
-        );
-        assert_eq!(
-            exec_if_simple("  sleep 10 > out.log "),
-            "exec sleep 10 > out.log"
-        );
-        assert_eq!(exec_if_simple("echo \"$HOME\""), "exec echo \"$HOME\"");
-    }
-
-    #[test]
-    fn anything_the_shell_must_run_itself_is_left_alone() {
-        for command in [
-            "a; b",
-            "a && b",
-            "a || b",
-            "a | b",
-            "a &",
-            "echo $(date)",
-            "echo `date`",
-            "(cd x && make)",
-            "while :; do sleep 1; done",
-            "FOO=1 server",
-            "cd web",
-            "trap '' TERM",
-            "exec server",
-            "line one\nline two",
-            "",
-        ] {
-            assert_eq!(exec_if_simple(command), command, "{command}");
-        }
     }
 }

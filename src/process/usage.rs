@@ -57,6 +57,14 @@ pub fn of_groups(pgids: &[i32]) -> HashMap<i32, GroupUsage> {
     usage
 }
 
+/// The resident memory of process `pid` (0 when it is gone), from `/proc/PID/statm`.
+pub fn rss_of(pid: i32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/statm"))
+        .ok()
+        .and_then(|statm| statm.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * page_size())
+}
+
 /// The fields of `/proc/PID/stat` this module needs.
 #[derive(Debug, PartialEq, Eq)]
 struct StatFields {

@@ -168,6 +168,7 @@ pub async fn run(
             Some(event) = events.recv() => supervisor.on_event(event),
             Some(command) = inputs.commands.recv() => supervisor.on_command(command),
             Some(signal) = inputs.signals.recv() => supervisor.on_signal(signal),
+            Some(()) = inputs.members.recv() => supervisor.check_draining(now()),
             // From this loop, not a task of its own: a stuck supervisor stops pinging.
             () = super::systemd::watchdog_due(&mut watchdog) => supervisor.systemd.watchdog(),
             () = sleep_until(deadline), if deadline.is_some() => supervisor.on_timers(now()),
@@ -327,40 +328,58 @@ impl Supervisor {
 
     fn on_exit(&mut self, exit: Exit) {
         let Some(index) = self.slots.take_pid(exit.pid) else {
-            // An orphaned descendant re-parented to proj (perhaps the last member of a
-            // draining group), or the guardian.
+            // An orphaned descendant re-parented to proj (the intermediate of a double
+            // fork, the last member of a finishing instance), a stop command, or the
+            // guardian.
             tracing::debug!(pid = exit.pid, status = ?exit.status, "reaped a process that is not an instance");
+            self.processes.release_group(exit.pid);
             self.check_draining(exit.at);
             return;
         };
-        if self.slots[index].machine.state() == State::Stopping
-            && self.processes.group_alive(exit.pid)
-        {
-            // The leader is gone; the rest of the group gets the rest of its stop
-            // sequence. With `stop_target = "main"`, the sequence was the leader's alone:
-            // what is left is told to stop now, and killed soon.
-            let main_only = self.slots[index].process.is_some_and(|process| {
-                self.plan.processes[process].lifecycle.stop_target == StopTarget::Main
-            });
-            let kill_at = main_only.then(|| {
-                self.processes.signal_group(exit.pid, Signal::SIGTERM);
-                exit.at + LEFTOVERS_GRACE
-            });
-            self.slots[index].draining = Some(Draining {
-                pgid: exit.pid,
-                leader_exit: exit.status,
-                kill_at,
-                give_up_at: None,
-            });
-            return;
+        if self.slots[index].machine.state() == State::Stopping {
+            // The main process is gone; what left the group got none of the stop
+            // sequence: it is told now (and, without cgroups, looked for).
+            self.processes.signal_escaped(exit.pid, Signal::SIGTERM);
+            if self.processes.alive(exit.pid) {
+                // The rest of the instance gets the rest of its stop sequence. With
+                // `stop_target = "main"`, the sequence was the main process's alone:
+                // everything left is told to stop now, and killed soon.
+                let main_only = self.slots[index].process.is_some_and(|process| {
+                    self.plan.processes[process].lifecycle.stop_target == StopTarget::Main
+                });
+                let kill_at = main_only.then(|| {
+                    self.processes.signal_group(exit.pid, Signal::SIGTERM);
+                    exit.at + LEFTOVERS_GRACE
+                });
+                self.slots[index].draining = Some(Draining {
+                    pgid: exit.pid,
+                    leader_exit: exit.status,
+                    kill_at,
+                    give_up_at: None,
+                });
+                return;
+            }
+        } else {
+            // The main process ended on its own: the instance is over, and whatever it
+            // started ends with it (a daemon it forked lived as long as it did).
+            self.processes.end(exit.pid);
+            if self.processes.alive(exit.pid) {
+                self.slots[index].draining = Some(Draining {
+                    pgid: exit.pid,
+                    leader_exit: exit.status,
+                    kill_at: None,
+                    give_up_at: Some(exit.at + KILL_GRACE),
+                });
+                return;
+            }
         }
         self.processes.release_group(exit.pid);
         self.apply(index, Input::Exited(exit.status), exit.at);
     }
 
-    /// Finish the stop of every draining instance whose group is now empty; SIGKILL the
-    /// leftovers whose grace ran out.
-    fn check_draining(&mut self, now: Instant) {
+    /// Finish the stop of every draining instance whose processes are all gone; SIGKILL
+    /// the leftovers whose grace ran out.
+    pub(super) fn check_draining(&mut self, now: Instant) {
         for index in 0..self.slots.len() {
             if let Some(draining) = &mut self.slots[index].draining
                 && draining.kill_at.is_some_and(|at| at <= now)
@@ -368,10 +387,10 @@ impl Supervisor {
                 draining.kill_at = None;
                 draining.give_up_at = Some(now + KILL_GRACE);
                 let pgid = draining.pgid;
-                self.processes.signal_group(pgid, Signal::SIGKILL);
+                self.processes.end(pgid);
             }
             if let Some(draining) = self.slots[index].draining
-                && (!self.processes.group_alive(draining.pgid)
+                && (!self.processes.alive(draining.pgid)
                     || draining.give_up_at.is_some_and(|at| at <= now))
             {
                 self.slots[index].draining = None;
@@ -638,11 +657,15 @@ impl Supervisor {
     }
 
     /// Signal an instance's process group (a stop lets the whole group finish, not just
-    /// its leader).
+    /// its leader); SIGKILL ends every process of the instance, in its group or not.
     fn signal(&mut self, index: usize, signal: Signal, now: Instant) {
         if let Some(pid) = self.slots[index].machine.pid() {
             self.processes.spare_group(pid);
-            self.processes.signal_group(pid, signal);
+            if signal == Signal::SIGKILL {
+                self.processes.end(pid);
+            } else {
+                self.processes.signal_group(pid, signal);
+            }
             if needs_continue(signal) {
                 self.processes.signal_group(pid, Signal::SIGCONT);
             }
@@ -686,6 +709,8 @@ impl Supervisor {
             .ok()
             .and_then(Option::as_ref);
         let request = SpawnRequest {
+            instance: &self.slots[index].instance.name,
+            main: false,
             command,
             cwd: &spec.cwd,
             env: &env,

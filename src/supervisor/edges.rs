@@ -53,6 +53,9 @@ pub struct Inputs {
     pub commands: mpsc::UnboundedReceiver<Command>,
     /// The sending end of `commands`, for the [`super::Handle`] of in-process clients.
     pub command_sender: mpsc::UnboundedSender<Command>,
+    /// The membership of some instance changed (the last process of a cgroup ended):
+    /// look again at the instances whose processes are finishing.
+    pub members: mpsc::UnboundedReceiver<()>,
 }
 
 /// The senders that feed an [`Inputs`].
@@ -60,6 +63,7 @@ pub struct InputSenders {
     pub exits: mpsc::UnboundedSender<Exit>,
     pub signals: mpsc::UnboundedSender<SignalEvent>,
     pub commands: mpsc::UnboundedSender<Command>,
+    pub members: mpsc::UnboundedSender<()>,
 }
 
 impl Inputs {
@@ -68,16 +72,19 @@ impl Inputs {
         let (exits_sender, exits) = mpsc::unbounded_channel();
         let (signals_sender, signals) = mpsc::unbounded_channel();
         let (commands_sender, commands) = mpsc::unbounded_channel();
+        let (members_sender, members) = mpsc::unbounded_channel();
         let inputs = Inputs {
             exits,
             signals,
             commands,
             command_sender: commands_sender.clone(),
+            members,
         };
         let senders = InputSenders {
             exits: exits_sender,
             signals: signals_sender,
             commands: commands_sender,
+            members: members_sender,
         };
         (inputs, senders)
     }
@@ -86,6 +93,12 @@ impl Inputs {
 /// What one spawn needs.
 #[derive(Debug)]
 pub struct SpawnRequest<'a> {
+    /// The instance whose processes it joins (`web.1`): its own, or the one a stop
+    /// command stops.
+    pub instance: &'a str,
+    /// The instance's main process (a new run, which starts in an empty cgroup), not a
+    /// helper that joins a running one (a stop command).
+    pub main: bool,
     pub command: &'a str,
     pub cwd: &'a Path,
     pub env: &'a [(OsString, OsString)],
@@ -107,22 +120,34 @@ pub struct Spawned {
 
 /// The supervisor's hands on processes. Every method is quick and never blocks on a
 /// child, except [`Processes::sweep`], which the supervisor runs on a blocking thread.
+///
+/// An instance's processes are named by its *leader*, the process spawned for it (whose
+/// pid is also its process group id); which processes are its is the edge's business
+/// ([`crate::process::membership`]: a cgroup, or its group and what left it).
 pub trait Processes: Send + Sync + 'static {
     /// The value of [`crate::process::SUPERVISOR_MARKER`] every child gets, unique to
     /// this run: descendants that escape their process group are found by it.
     fn marker(&self) -> &str;
-    /// Start `sh -c COMMAND` as the leader of a new process group.
+    /// Start `sh -c COMMAND` as the leader of a new process group, one of the processes
+    /// of `request.instance`.
     fn spawn(&self, request: &SpawnRequest<'_>) -> io::Result<Spawned>;
+    /// Who listens on TCP `port` now, if anyone (checked before an instance with a port
+    /// is spawned).
+    fn port_holder(&self, port: u16) -> Option<crate::process::ports::Holder>;
     /// Send `signal` to the process group `pgid`.
     fn signal_group(&self, pgid: i32, signal: Signal);
     /// Send `signal` to the process `pid` alone (a child proj has not reaped yet).
     fn signal_process(&self, pid: i32, signal: Signal);
-    /// Whether any process is left in the group `pgid`.
-    fn group_alive(&self, pgid: i32) -> bool;
+    /// Send `signal` to the processes of `leader`'s instance that left its group.
+    fn signal_escaped(&self, leader: i32, signal: Signal);
+    /// SIGKILL every process of `leader`'s instance.
+    fn end(&self, leader: i32);
+    /// Whether any process of `leader`'s instance is left.
+    fn alive(&self, leader: i32) -> bool;
     /// The group `pgid` is being stopped: when its leader exits, leave the rest of the
     /// group to finish (the reaper would otherwise kill it at once).
     fn spare_group(&self, pgid: i32);
-    /// The group `pgid` is gone or no longer being stopped.
+    /// The instance `pgid` led is over: its processes are gone (or given up on).
     fn release_group(&self, pgid: i32);
     /// Kill every descendant that escaped its process group (found by the marker); the
     /// number killed.

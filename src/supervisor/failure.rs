@@ -78,6 +78,11 @@ pub enum SpawnProblem {
     Account(String),
     /// A reload removed the process while it was being started.
     Removed,
+    /// Something already listens on the instance's port: it would fail to bind.
+    PortInUse {
+        port: u16,
+        holder: crate::process::ports::Holder,
+    },
 }
 
 impl fmt::Display for Failure {
@@ -117,6 +122,9 @@ impl fmt::Display for SpawnProblem {
             }
             SpawnProblem::Probe(reason) | SpawnProblem::Account(reason) => f.write_str(reason),
             SpawnProblem::Removed => f.write_str("removed from the config"),
+            SpawnProblem::PortInUse { port, holder } => {
+                write!(f, "port {port} is in use by {holder}")
+            }
         }
     }
 }

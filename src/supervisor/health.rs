@@ -112,7 +112,11 @@ impl Supervisor {
         };
         let env = self.slots[index].env.to_vec();
         let cwd = self.plan.processes[process].cwd.clone();
-        let probe = match ready::resolve(&check.probe, &env, cwd) {
+        let identity = self.accounts[process]
+            .as_ref()
+            .ok()
+            .and_then(Option::as_ref);
+        let probe = match ready::resolve(&check.probe, &env, cwd, identity) {
             Ok(probe) => probe,
             Err(reason) => {
                 let name = &self.slots[index].instance.name;

@@ -31,18 +31,25 @@ impl Supervisor {
         let process = &self.plan.processes[process_index];
         // Built for this spawn and dropped after it: slots keep the shared form.
         let env = self.slots[index].env.to_vec();
-        let probe = match &process.ready {
-            None => None,
-            Some(probe) => match ready::resolve(probe, &env, process.cwd.clone()) {
-                Ok(probe) => Some(probe),
-                Err(reason) => return vec![Input::SpawnFailed(SpawnProblem::Probe(reason))],
-            },
-        };
         let identity = match &self.accounts[process_index] {
             Ok(identity) => identity.as_ref(),
             Err(reason) => return vec![Input::SpawnFailed(SpawnProblem::Account(reason.clone()))],
         };
+        let probe = match &process.ready {
+            None => None,
+            Some(probe) => match ready::resolve(probe, &env, process.cwd.clone(), identity) {
+                Ok(probe) => Some(probe),
+                Err(reason) => return vec![Input::SpawnFailed(SpawnProblem::Probe(reason))],
+            },
+        };
+        if let Some(port) = self.slots[index].instance.port
+            && let Some(holder) = self.processes.port_holder(port)
+        {
+            return vec![Input::SpawnFailed(SpawnProblem::PortInUse { port, holder })];
+        }
         let request = SpawnRequest {
+            instance: &self.slots[index].instance.name,
+            main: true,
             command: &process.command,
             cwd: &process.cwd,
             env: &env,

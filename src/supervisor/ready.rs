@@ -45,10 +45,13 @@ pub enum Probe {
         port: u16,
     },
     Http(HttpTarget),
+    /// A command run as the instance runs: its environment, working directory and
+    /// account (`user`/`group`), so that it sees what the instance sees.
     Exec {
         command: String,
         cwd: PathBuf,
         env: Vec<(OsString, OsString)>,
+        identity: Option<crate::process::identity::Identity>,
     },
     Log(Regex),
 }
@@ -60,12 +63,13 @@ pub struct HttpTarget {
     pub path: String,
 }
 
-/// Resolve the configured probe for an instance with environment `env` and working
-/// directory `cwd`.
+/// Resolve the configured probe for an instance with environment `env`, working
+/// directory `cwd` and account `identity`.
 pub fn resolve(
     probe: &ReadyProbe,
     env: &[(OsString, OsString)],
     cwd: PathBuf,
+    identity: Option<&crate::process::identity::Identity>,
 ) -> Result<Probe, String> {
     match probe {
         ReadyProbe::Tcp(port) => {
@@ -83,6 +87,7 @@ pub fn resolve(
             command: command.clone(),
             cwd,
             env: env.to_vec(),
+            identity: identity.cloned(),
         }),
         ReadyProbe::Log(pattern) => Ok(Probe::Log(pattern.0.clone())),
     }
@@ -175,7 +180,12 @@ pub async fn attempt_within(probe: &Probe, limit: Duration) -> Result<(), String
         match probe {
             Probe::Tcp { port } => tcp_attempt(*port).await,
             Probe::Http(target) => http_attempt(target).await,
-            Probe::Exec { command, cwd, env } => exec_attempt(command, cwd, env).await,
+            Probe::Exec {
+                command,
+                cwd,
+                env,
+                identity,
+            } => exec_attempt(command, cwd, env, identity.as_ref()).await,
             Probe::Log(regex) => Err(format!("a log probe (`{regex}`) is not attempted")),
         }
     };
@@ -277,8 +287,9 @@ async fn exec_attempt(
     command: &str,
     cwd: &std::path::Path,
     env: &[(OsString, OsString)],
+    identity: Option<&crate::process::identity::Identity>,
 ) -> Result<(), String> {
-    let (child, exit) = spawn::spawn_claimed(command, cwd, env, Output::Discard)
+    let (child, exit) = spawn::spawn_claimed(command, cwd, env, Output::Discard, identity)
         .map_err(|error| format!("`{command}` cannot be spawned: {error}"))?;
     // If this task is aborted (the instance stopped) the probe must not linger.
     let guard = KillGroupOnDrop(child.pid);
@@ -345,9 +356,9 @@ mod tests {
     #[test]
     fn a_tcp_probe_needs_a_port_after_expansion() {
         let probe = ReadyProbe::Tcp("$PORT".into());
-        let resolved = resolve(&probe, &env(&[("PORT", "8002")]), PathBuf::from("/"));
+        let resolved = resolve(&probe, &env(&[("PORT", "8002")]), PathBuf::from("/"), None);
         assert!(matches!(resolved, Ok(Probe::Tcp { port: 8002 })));
-        let error = resolve(&probe, &env(&[]), PathBuf::from("/")).unwrap_err();
+        let error = resolve(&probe, &env(&[]), PathBuf::from("/"), None).unwrap_err();
         assert!(error.contains("not a port"), "{error}");
     }
 

@@ -36,6 +36,10 @@ struct World {
     refuse_spawns: bool,
     /// What `usage` answers per process group (absent: the group has no member).
     usage: std::collections::HashMap<i32, crate::process::usage::GroupUsage>,
+    /// Ports something listens on, and who.
+    held_ports: std::collections::HashMap<u16, crate::process::ports::Holder>,
+    /// (leader, signal) to the processes that left an instance's group.
+    escaped_signals: Vec<(i32, Signal)>,
 }
 
 #[derive(Default)]
@@ -78,8 +82,25 @@ impl Processes for FakeProcesses {
         self.world().main_signals.push((pid, signal));
     }
 
-    fn group_alive(&self, pgid: i32) -> bool {
-        self.world().alive.contains(&pgid)
+    fn port_holder(&self, port: u16) -> Option<crate::process::ports::Holder> {
+        self.world().held_ports.get(&port).cloned()
+    }
+
+    fn signal_escaped(&self, leader: i32, signal: Signal) {
+        self.world().escaped_signals.push((leader, signal));
+    }
+
+    /// A SIGKILL to the instance, seen as one to its group: nothing when its processes
+    /// are already gone (the instance ended on its own), as killing nobody does nothing.
+    fn end(&self, leader: i32) {
+        let mut world = self.world();
+        if world.alive.contains(&leader) {
+            world.signals.push((leader, Signal::SIGKILL));
+        }
+    }
+
+    fn alive(&self, leader: i32) -> bool {
+        self.world().alive.contains(&leader)
     }
 
     fn spare_group(&self, _pgid: i32) {}
