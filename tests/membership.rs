@@ -462,3 +462,82 @@ fn check_names_the_tracking_in_use() {
         default.stdout
     );
 }
+
+#[test]
+fn with_cgroups_a_stale_tree_is_removed_by_the_next_up() {
+    // proj and its guardian killed at the same instant (a lost machine, an OOM killer
+    // with a wide aim): the next `proj up` kills what is left and removes the cgroups.
+    let project = Project::new(
+        "[processes.app]\ncommand = \"sh -c 'sleep 1000 & echo $! > grandchild.pid; wait'\"\n",
+    );
+    if !Mode::Cgroups.available(&project) {
+        return;
+    }
+    let proj = Mode::Cgroups.up(&project);
+    let grandchild = project.wait_for_pid("grandchild.pid");
+    let cgroup = instance_cgroup(proj.pid(), "app");
+    let tree = cgroup.parent().unwrap().to_path_buf();
+    let guardian = wait_until("the guardian", || {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+            .find(|pid| {
+                std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmdline| {
+                    cmdline
+                        .split(|&b| b == 0)
+                        .any(|arg| arg == tree.as_os_str().as_encoded_bytes())
+                })
+            })
+    });
+    // Stopped first, so that it cannot act on proj's death before it is killed too.
+    kill(Pid::from_raw(guardian), Signal::SIGSTOP).unwrap();
+    kill(Pid::from_raw(proj.pid()), Signal::SIGKILL).unwrap();
+    kill(Pid::from_raw(guardian), Signal::SIGKILL).unwrap();
+    drop(proj);
+    assert!(
+        !is_gone(grandchild),
+        "the grandchild should be left for the next up"
+    );
+    assert!(tree.exists());
+
+    let other = Project::new("[processes.next]\ncommand = \"sleep 1000\"\n");
+    let mut next = Mode::Cgroups.up(&other);
+    next.wait_for("next: started");
+    wait_until("the stale tree to be removed", || {
+        (!tree.exists()).then_some(())
+    });
+    assert!(is_gone(grandchild));
+    assert!(next.stop().success());
+    kill_if_alive(grandchild);
+}
+
+#[test]
+fn with_cgroups_ps_counts_the_memory_of_every_process_of_the_instance() {
+    // The memory is held by a process outside the instance's group: a process group
+    // sum would not see it, the cgroup does.
+    let project = Project::new(
+        r#"
+[processes.app]
+command = "python3 hog.py"
+"#,
+    );
+    project.write(
+        "hog.py",
+        "import os, time\n\
+         if os.fork() == 0:\n    os.setsid()\n    hog = bytearray(160 << 20)\n    \
+         open('hog.ready', 'w').write('1\\n')\n    time.sleep(1000)\n\
+         time.sleep(1000)\n",
+    );
+    if !Mode::Cgroups.available(&project) {
+        return;
+    }
+    let mut proj = Mode::Cgroups.up(&project);
+    project.wait_for_file("hog.ready");
+    let app = ps_json(Mode::Cgroups, &project)
+        .into_iter()
+        .find(|row| row["name"] == "app")
+        .unwrap();
+    let memory = app["memory_bytes"].as_u64().expect("memory_bytes");
+    assert!(memory >= 160 << 20, "{app}");
+    assert!(proj.stop().success());
+}
