@@ -19,8 +19,9 @@
 //! `read` returns end-of-file exactly when proj is gone. It then ends, with SIGKILL:
 //! - every instance cgroup (`proj __guardian TOKEN CGROUP_DIR`, see [`super::cgroup`]),
 //!   which it also removes;
-//! - every process group proj told it of: while proj runs it writes `+PGID` on the pipe
-//!   for each group it starts and `-PGID` once that group is gone, so a title-rewriting
+//! - every process group proj told it of, and every process in a session one of them
+//!   leads (a `tty = true` instance): while proj runs it writes `+PGID` on the pipe for
+//!   each group it starts and `-PGID` once that group is gone, so a title-rewriting
 //!   program's workers (nginx, redis-server), whose environment no longer carries the
 //!   marker, are found by their group;
 //! - every process that carries `PROJ_SUPERVISOR=TOKEN` in its environment (see
@@ -132,8 +133,33 @@ pub fn run(token: &str, cgroups: Option<PathBuf>) -> io::Result<()> {
     for &pgid in &groups.live {
         super::spawn::signal_group(pgid, Signal::SIGKILL);
     }
+    kill_sessions(&groups.live);
     super::sweep::kill_marked(token);
     Ok(())
+}
+
+/// SIGKILL every process in a session led by one of `leaders`: a `tty = true` instance
+/// leads a session, in which a shell's job control makes process groups of its own.
+fn kill_sessions(leaders: &BTreeSet<i32>) {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for pid in entries.filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok()) {
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid pgrp session …`, counted from the last `)`.
+        let session = stat.rfind(')').and_then(|end| {
+            stat[end + 1..]
+                .split_whitespace()
+                .nth(3)?
+                .parse::<i32>()
+                .ok()
+        });
+        if session.is_some_and(|session| leaders.contains(&session)) {
+            super::spawn::signal_process(pid, Signal::SIGKILL);
+        }
+    }
 }
 
 /// The process groups proj told of and has not forgotten yet.

@@ -218,11 +218,13 @@ impl Membership {
 
     /// SIGKILL every process of `leader`'s instance.
     pub fn end(&self, leader: i32) {
-        spawn::signal_group(leader, Signal::SIGKILL);
         if let Some(cgroup) = self.cgroup_of_leader(leader) {
+            // The cgroup alone: its members are exactly the instance's, while a group id
+            // may have been given to someone else once its leader was reaped.
             cgroup::kill_all(&cgroup);
             return;
         }
+        spawn::signal_group(leader, Signal::SIGKILL);
         for (pid, _) in self.find_escaped(leader) {
             spawn::signal_process(pid, Signal::SIGKILL);
         }
