@@ -12,8 +12,11 @@ use super::Context;
 pub(super) fn run(context: &Context, options: &LoadOptions) -> Result<(), Error> {
     let mut plan = context.load_plan_with(None, options)?;
     ports_of_the_running_supervisor(&mut plan);
-    crate::out!("{}", render(&plan));
-    crate::outln!("\n{}", tracking());
+    // The tracking goes under the first line, before the tables: a reader of the plan
+    // table finds it where it always was, at the end.
+    let rendered = render(&plan);
+    let (first, rest) = rendered.split_once('\n').unwrap_or((&rendered, ""));
+    crate::out!("{first}\n{}\n{rest}", tracking());
     Ok(())
 }
 
