@@ -15,6 +15,7 @@ use crate::config::Plan;
 use crate::control::endpoint::Claim;
 use crate::control::server;
 use crate::process::guardian::Guardian;
+use crate::process::listeners::Listeners;
 use crate::process::membership::{self, Membership, Tracking};
 use crate::process::{ports, reaper, spawn};
 use crate::supervisor::{self, Inputs, Processes, SignalEvent, SpawnRequest, Spawned};
@@ -51,7 +52,11 @@ pub(super) async fn supervise(
     forward_signals(senders.signals)?;
     server::start(&claim.socket, senders.commands)?;
     // Kept beyond the supervisor: the guardian it holds must outlive every answer.
-    let processes = Arc::new(OsProcesses { marker, membership });
+    let processes = Arc::new(OsProcesses {
+        marker,
+        membership,
+        listeners: Listeners::new(),
+    });
     let finished = supervisor::run(plan, options, inputs, processes.clone()).await;
     let _ = std::fs::remove_file(&claim.socket);
     let gave_up = finished.gave_up.clone();
@@ -86,6 +91,7 @@ struct OsProcesses {
     /// This run's [`crate::process::SUPERVISOR_MARKER`] value.
     marker: String,
     membership: Membership,
+    listeners: Listeners,
 }
 
 impl Processes for OsProcesses {
@@ -106,6 +112,9 @@ impl Processes for OsProcesses {
             },
             instance: request.instance,
             main: request.main,
+            listener: request
+                .socket
+                .and_then(|process| self.listeners.get(process)),
         })?;
         Ok(Spawned {
             pid: child.pid,
@@ -120,6 +129,14 @@ impl Processes for OsProcesses {
 
     fn signal_process(&self, pid: i32, signal: Signal) {
         spawn::signal_process(pid, signal);
+    }
+
+    fn listen(&self, process: &str, address: std::net::SocketAddr) -> io::Result<()> {
+        self.listeners.listen(process, address).map(drop)
+    }
+
+    fn close_listener(&self, process: &str) {
+        self.listeners.close(process);
     }
 
     fn port_holder(&self, port: u16) -> Option<ports::Holder> {

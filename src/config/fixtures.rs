@@ -14,6 +14,7 @@ pub(crate) fn process(name: &str, command: &str) -> ProcessSpec {
         env: Default::default(),
         port: None,
         port_auto: false,
+        socket: None,
         scale: 1,
         depends_on: vec![],
         dependencies: vec![],

@@ -235,6 +235,10 @@ pub struct ProcessSpec {
     pub port: Option<u16>,
     /// `port = "auto"`: proj chooses a free port when the run starts.
     pub port_auto: bool,
+    /// `socket`: proj listens on this address and `port` itself, before the first
+    /// instance starts, and hands the socket to every instance as file descriptor 3
+    /// (SPEC §9.3). Every instance's `PORT` is that port.
+    pub socket: Option<std::net::IpAddr>,
     pub scale: u32,
     pub depends_on: Vec<String>,
     /// `depends_on` as indices into [`Plan::processes`] (each before this process),
@@ -274,7 +278,10 @@ impl ProcessSpec {
                 },
                 process: self.name.clone(),
                 index,
-                port: self.port.map(|p| p + (index as u16) - 1),
+                port: match self.socket {
+                    Some(_) => self.port,
+                    None => self.port.map(|p| p + (index as u16) - 1),
+                },
             })
             .collect()
     }

@@ -79,6 +79,7 @@ pub(crate) struct ProcessSpans {
     /// The process's name (the key in `[processes]`, or the name in a Procfile line).
     pub(crate) name: Range<usize>,
     pub(crate) port: Option<Range<usize>>,
+    pub(crate) socket: Option<Range<usize>>,
     pub(crate) scale: Option<Range<usize>>,
     pub(crate) cwd: Option<Range<usize>>,
     /// One per entry of `spec.depends_on`.
@@ -103,6 +104,7 @@ impl RawProcess {
                 env: EnvMap::new(),
                 port: None,
                 port_auto: false,
+                socket: None,
                 scale: 1,
                 depends_on: Vec::new(),
                 dependencies: Vec::new(),

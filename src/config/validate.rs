@@ -87,7 +87,7 @@ fn check_process(
     let name = &spec.name;
     let mut resolved = spec.clone();
 
-    if let (Some(port), Some(scale_span)) = (spec.port, &spans.scale) {
+    if let (Some(port), Some(scale_span), None) = (spec.port, &spans.scale, spec.socket) {
         let last = u32::from(port) + spec.scale - 1;
         if last > u32::from(u16::MAX) {
             let mut diagnostic = Diagnostic::new(

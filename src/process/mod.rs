@@ -13,6 +13,7 @@ pub mod descriptors;
 mod exit;
 pub mod guardian;
 pub mod identity;
+pub mod listeners;
 pub mod membership;
 pub mod ports;
 pub mod pty;

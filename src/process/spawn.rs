@@ -73,12 +73,16 @@ pub fn spawn_as(
     output: Output,
     identity: Option<&super::identity::Identity>,
 ) -> io::Result<Child> {
-    spawn_member(command, cwd, env, output, identity, None)
+    spawn_member(command, cwd, env, output, identity, None, None)
 }
 
 /// [`spawn_as`], with the child joining a cgroup before exec: `cgroup_procs` is that
 /// cgroup's `cgroup.procs`, open for writing; the child writes `0` (itself) into it
 /// before it changes its user, so that everything it ever starts is inside.
+///
+/// `listener`: a listening socket the child gets as descriptor 3 (SPEC §9.3), with
+/// `LISTEN_PID` set to its own pid by the shell before it execs the program (`$$` is
+/// the pid the program keeps); `LISTEN_FDS` and `LISTEN_FDNAMES` come with `env`.
 pub fn spawn_member(
     command: &str,
     cwd: &Path,
@@ -86,10 +90,12 @@ pub fn spawn_member(
     output: Output,
     identity: Option<&super::identity::Identity>,
     cgroup_procs: Option<&OwnedFd>,
+    listener: Option<RawFd>,
 ) -> io::Result<Child> {
     let target = Target {
         identity,
         cgroup_procs,
+        listener,
     };
     Ok(spawn_inner(command, cwd, env, output, target, false)?.0)
 }
@@ -106,7 +112,7 @@ pub fn spawn_claimed(
 ) -> io::Result<(Child, tokio::sync::oneshot::Receiver<super::reaper::Exit>)> {
     let target = Target {
         identity,
-        cgroup_procs: None,
+        ..Target::default()
     };
     let (child, exit) = spawn_inner(command, cwd, env, output, target, true)?;
     let exit = exit.ok_or_else(|| io::Error::other("invariant: a claimed spawn has a receiver"))?;
@@ -123,6 +129,8 @@ type Spawned = (
 struct Target<'a> {
     identity: Option<&'a super::identity::Identity>,
     cgroup_procs: Option<&'a OwnedFd>,
+    /// A listening socket, passed as descriptor 3.
+    listener: Option<RawFd>,
 }
 
 fn spawn_inner(
@@ -142,8 +150,14 @@ fn spawn_inner(
     super::descriptors::check_room_to_spawn()?;
     let parent = getpid();
     let mut cmd = Command::new("/bin/sh");
+    let script = super::command_line::exec_if_simple(command);
+    let script = match target.listener {
+        // The program execed by the shell keeps the shell's pid, `$$`.
+        Some(_) => format!("LISTEN_PID=$$; export LISTEN_PID; {script}").into(),
+        None => script,
+    };
     cmd.arg("-c")
-        .arg(super::command_line::exec_if_simple(command).as_ref())
+        .arg(script.as_ref())
         .current_dir(cwd)
         .env_clear()
         .envs(env.iter().map(|(key, value)| (key, value)));
@@ -180,6 +194,7 @@ fn spawn_inner(
     // Moved into the closure whole, so the child never allocates to read it.
     let identity = target.identity.cloned();
     let cgroup_procs = target.cgroup_procs.map(AsRawFd::as_raw_fd);
+    let listener = target.listener;
     // SAFETY: the closure runs in the forked child before exec, where only
     // async-signal-safe functions may be called. It makes plain system calls only
     // (write(2) into cgroup.procs, setsid(2) and ioctl(2) TIOCSCTTY for a terminal,
@@ -204,6 +219,10 @@ fn spawn_inner(
             // After the switch: changing credentials clears the parent-death signal.
             die_with_parent(parent)?;
             close_other_fds_on_exec();
+            // After: the copy at descriptor 3 is the one descriptor that survives exec.
+            if let Some(listener) = listener {
+                pass_listener(listener)?;
+            }
             super::descriptors::restore_limit_in_child();
             Ok(())
         });
@@ -227,6 +246,28 @@ fn spawn_inner(
         },
         exit,
     ))
+}
+
+/// In the child, before exec: make `listener` descriptor 3, open across exec.
+fn pass_listener(listener: RawFd) -> io::Result<()> {
+    let passed = super::listeners::FIRST_PASSED_FD;
+    // SAFETY: dup2(2) and fcntl(2) on descriptor numbers: no memory is read or written.
+    // Descriptor 3 is held by proj itself (see `listeners`), so it is neither the
+    // listener's original nor std's exec-error pipe, and replacing it in the child
+    // closes nothing the child needs.
+    #[allow(unsafe_code)]
+    let result = unsafe {
+        if listener == passed {
+            libc::fcntl(passed, libc::F_SETFD, 0)
+        } else {
+            libc::dup2(listener, passed)
+        }
+    };
+    if result == -1 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
 }
 
 /// In the child, before exec: move itself into the cgroup whose `cgroup.procs` is open

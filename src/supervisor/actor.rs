@@ -239,8 +239,15 @@ impl Supervisor {
         processes: Arc<dyn Processes>,
         events: mpsc::UnboundedSender<Event>,
     ) -> Supervisor {
+        // proj's own marker, and a socket activation of proj itself (under systemd), are
+        // proj's, not its children's.
         let inherited: Vec<(OsString, OsString)> = std::env::vars_os()
-            .filter(|(key, _)| key != crate::process::SUPERVISOR_MARKER)
+            .filter(|(key, _)| {
+                key != crate::process::SUPERVISOR_MARKER
+                    && !["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"]
+                        .map(OsString::from)
+                        .contains(key)
+            })
             .collect();
         let feed = Feed::new();
         let (status, _) = watch::channel(Snapshot {
@@ -296,6 +303,16 @@ impl Supervisor {
     /// Adopt a new plan (a reload): its dependency edges, environments and accounts.
     pub(super) fn adopt(&mut self, plan: Plan) -> Plan {
         let old = std::mem::replace(&mut self.plan, plan);
+        // A socket is kept while its process keeps its address; running instances keep
+        // their own copy of one that closes here.
+        for process in old.processes.iter().filter(|p| p.socket.is_some()) {
+            let kept = self.plan.processes.iter().any(|new| {
+                new.name == process.name && new.socket == process.socket && new.port == process.port
+            });
+            if !kept {
+                self.processes.close_listener(&process.name);
+            }
+        }
         self.graph = Graph::new(&self.plan);
         self.accounts = resolve_accounts(&self.plan);
         self.shared_env = super::environment::for_plan(&self.inherited, &self.plan);
@@ -711,6 +728,7 @@ impl Supervisor {
         let request = SpawnRequest {
             instance: &self.slots[index].instance.name,
             main: false,
+            socket: None,
             command,
             cwd: &spec.cwd,
             env: &env,

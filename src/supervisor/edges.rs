@@ -99,6 +99,9 @@ pub struct SpawnRequest<'a> {
     /// The instance's main process (a new run, which starts in an empty cgroup), not a
     /// helper that joins a running one (a stop command).
     pub main: bool,
+    /// The process whose listening socket it gets as descriptor 3 (see
+    /// [`Processes::listen`]).
+    pub socket: Option<&'a str>,
     pub command: &'a str,
     pub cwd: &'a Path,
     pub env: &'a [(OsString, OsString)],
@@ -134,6 +137,11 @@ pub trait Processes: Send + Sync + 'static {
     /// Who listens on TCP `port` now, if anyone (checked before an instance with a port
     /// is spawned).
     fn port_holder(&self, port: u16) -> Option<crate::process::ports::Holder>;
+    /// Hold a listening socket for `process` on `address` (bound now, or the one held
+    /// already on that address).
+    fn listen(&self, process: &str, address: std::net::SocketAddr) -> io::Result<()>;
+    /// Close `process`'s listening socket, if one is held.
+    fn close_listener(&self, process: &str);
     /// Send `signal` to the process group `pgid`.
     fn signal_group(&self, pgid: i32, signal: Signal);
     /// Send `signal` to the process `pid` alone (a child proj has not reaped yet).

@@ -78,6 +78,13 @@ pub enum SpawnProblem {
     Account(String),
     /// A reload removed the process while it was being started.
     Removed,
+    /// The process's `socket` cannot be listened on.
+    Listen {
+        address: std::net::SocketAddr,
+        error: String,
+        /// Who listens there, when someone does.
+        holder: Option<crate::process::ports::Holder>,
+    },
     /// Something already listens on the instance's port: it would fail to bind.
     PortInUse {
         port: u16,
@@ -122,6 +129,14 @@ impl fmt::Display for SpawnProblem {
             }
             SpawnProblem::Probe(reason) | SpawnProblem::Account(reason) => f.write_str(reason),
             SpawnProblem::Removed => f.write_str("removed from the config"),
+            SpawnProblem::Listen {
+                address,
+                holder: Some(holder),
+                ..
+            } => write!(f, "cannot listen on {address}: it is in use by {holder}"),
+            SpawnProblem::Listen { address, error, .. } => {
+                write!(f, "cannot listen on {address}: {error}")
+            }
             SpawnProblem::PortInUse { port, holder } => {
                 write!(f, "port {port} is in use by {holder}")
             }

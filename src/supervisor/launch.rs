@@ -42,7 +42,21 @@ impl Supervisor {
                 Err(reason) => return vec![Input::SpawnFailed(SpawnProblem::Probe(reason))],
             },
         };
-        if let Some(port) = self.slots[index].instance.port
+        let mut env = env;
+        if let (Some(address), Some(port)) = (process.socket, process.port) {
+            // Bound before the first instance starts, kept for the next ones.
+            let address = std::net::SocketAddr::new(address, port);
+            if let Err(error) = self.processes.listen(&process.name, address) {
+                let holder = self.processes.port_holder(port);
+                return vec![Input::SpawnFailed(SpawnProblem::Listen {
+                    address,
+                    error: error.to_string(),
+                    holder,
+                })];
+            }
+            env.push(("LISTEN_FDS".into(), "1".into()));
+            env.push(("LISTEN_FDNAMES".into(), process.name.clone().into()));
+        } else if let Some(port) = self.slots[index].instance.port
             && let Some(holder) = self.processes.port_holder(port)
         {
             return vec![Input::SpawnFailed(SpawnProblem::PortInUse { port, holder })];
@@ -50,6 +64,7 @@ impl Supervisor {
         let request = SpawnRequest {
             instance: &self.slots[index].instance.name,
             main: true,
+            socket: process.socket.map(|_| process.name.as_str()),
             command: &process.command,
             cwd: &process.cwd,
             env: &env,

@@ -40,6 +40,8 @@ struct World {
     held_ports: std::collections::HashMap<u16, crate::process::ports::Holder>,
     /// (leader, signal) to the processes that left an instance's group.
     escaped_signals: Vec<(i32, Signal)>,
+    /// The listening sockets held, by process.
+    listening: std::collections::HashMap<String, std::net::SocketAddr>,
 }
 
 #[derive(Default)]
@@ -80,6 +82,15 @@ impl Processes for FakeProcesses {
 
     fn signal_process(&self, pid: i32, signal: Signal) {
         self.world().main_signals.push((pid, signal));
+    }
+
+    fn listen(&self, process: &str, address: std::net::SocketAddr) -> io::Result<()> {
+        self.world().listening.insert(process.to_string(), address);
+        Ok(())
+    }
+
+    fn close_listener(&self, process: &str) {
+        self.world().listening.remove(process);
     }
 
     fn port_holder(&self, port: u16) -> Option<crate::process::ports::Holder> {

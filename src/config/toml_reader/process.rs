@@ -9,6 +9,7 @@ use toml::de::{DeTable, DeValue};
 use super::fields::{Expected, Field, Key, Reader, Value, entries, misspells};
 use super::health;
 use super::schedule;
+use super::socket::read_socket;
 use super::stop::{self, StopSettings};
 use crate::config::plan::{
     DEFAULT_STOP_TIMEOUT, LogPattern, ReadyProbe, RestartPolicy, StopTarget,
@@ -16,9 +17,10 @@ use crate::config::plan::{
 use crate::config::raw::{RawProcess, check_process_name};
 use crate::config::suggest;
 
-const PROCESS_KEYS: [&str; 29] = [
+const PROCESS_KEYS: [&str; 30] = [
     "command",
     "port",
+    "socket",
     "scale",
     "cwd",
     "env",
@@ -177,6 +179,14 @@ fn read_process_table(
                     spans.port = Some(value.span());
                 }
             }
+            "socket" => {
+                if let Some((address, port)) = read_socket(reader, field, value) {
+                    spec.socket = Some(address);
+                    spec.port = port;
+                    spec.port_auto = port.is_none();
+                    spans.socket = Some(value.span());
+                }
+            }
             "scale" => {
                 let help = if value
                     .get_ref()
@@ -288,6 +298,18 @@ fn read_process_table(
             }
             _ => reader.unknown_key(key, place, &PROCESS_KEYS, &PROCESS_ALIASES),
         }
+    }
+    if let (Some(socket), Some(port)) = (&spans.socket, &spans.port) {
+        let process = name.get_ref();
+        let diagnostic = reader
+            .error(
+                socket.clone(),
+                format!("process `{process}` has both `socket` and `port`"),
+            )
+            .label("proj listens here and hands the socket to every instance")
+            .context(port.clone(), "and the instances would bind this port themselves")
+            .help("keep one: `socket` for one address shared by every instance (its port is `PORT`), or `port` for a port per instance");
+        reader.report(diagnostic);
     }
     if let Some(span) = schedule_span {
         if !spec.lifecycle.oneshot {

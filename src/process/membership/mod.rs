@@ -78,6 +78,8 @@ pub struct Spawn<'a> {
     /// The instance's main process: a new run, which starts with nothing of an earlier
     /// one left (a helper, such as a stop command, joins the running one).
     pub main: bool,
+    /// A listening socket to pass as descriptor 3 (`socket`, SPEC §9.3).
+    pub listener: Option<std::os::fd::RawFd>,
 }
 
 /// The tracker: the instances' cgroups or groups, and what the guardian is told.
@@ -168,6 +170,7 @@ impl Membership {
             spawn.output,
             spawn.identity,
             procs.as_ref(),
+            spawn.listener,
         )?;
         self.guardian.record_group(child.pid);
         self.leaders().insert(
