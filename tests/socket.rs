@@ -20,30 +20,38 @@ use support::{Project, free_ports, wait_until};
 /// sd_listen_fds(3) would, accepts from descriptor 3 and answers `pid PORT`. On SIGTERM
 /// it finishes the request in hand and exits, as gunicorn does.
 const SERVER: &str = r#"
-import os, signal, socket, sys, time
+import os, select, signal, socket, sys, time
 assert os.environ["LISTEN_FDS"] == "1", os.environ.get("LISTEN_FDS")
 assert os.environ["LISTEN_PID"] == str(os.getpid()), (os.environ["LISTEN_PID"], os.getpid())
 assert os.environ["LISTEN_FDNAMES"] == os.environ["PROJ_PROCESS"]
 listener = socket.socket(fileno=3)
-busy = False
-stopping = False
+stopping = accepting = False
+class Stop(Exception):
+    pass
 def stop(*_):
     global stopping
     stopping = True
-    if not busy:
-        sys.exit(0)
+    if accepting:
+        raise Stop  # out of an accept that another instance's connection left waiting
 signal.signal(signal.SIGTERM, stop)
 open(f"started.{os.getpid()}", "w").write(os.environ["PORT"] + "\n")
-while True:
-    conn, _ = listener.accept()
-    busy = True
+# Wait for a connection with select, not in accept: a SIGTERM then only sets the flag,
+# and no connection is ever accepted and dropped. (A connection another instance took
+# first leaves accept waiting for the next one, which the load sends.)
+while not stopping:
+    ready, _, _ = select.select([listener], [], [], 0.05)
+    if stopping or not ready:
+        continue
+    try:
+        accepting = True
+        conn, _ = listener.accept()
+        accepting = False
+    except Stop:
+        break
     conn.recv(1024)
     time.sleep(0.005)
     conn.sendall(f"{os.getpid()} {os.environ['PORT']}\n".encode())
     conn.close()
-    busy = False
-    if stopping:
-        sys.exit(0)
 "#;
 
 fn project(socket: &str, scale: u32) -> Project {
