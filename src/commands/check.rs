@@ -46,9 +46,14 @@ fn ports_of_the_running_supervisor(plan: &mut Plan) {
 pub(super) fn render(plan: &Plan) -> String {
     let mut out = String::new();
     let instances: Vec<_> = plan.instances().collect();
+    // proj.local.toml changes what the plan says: name it, so nobody wonders why.
+    let local = crate::config::local_path(&plan.source)
+        .filter(|local| local.is_file())
+        .map(|local| format!(" (with {} over it)", local.display()))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
-        "{} is valid: project `{}`, {} process{}, {} instance{}",
+        "{}{local} is valid: project `{}`, {} process{}, {} instance{}",
         plan.source.display(),
         plan.name,
         plan.processes.len(),

@@ -85,19 +85,24 @@ const RESTART_POLICIES: [(&str, RestartPolicy); 3] = [
     ("never", RestartPolicy::Never),
 ];
 
-/// Reads the `[processes]` table, in file order.
+/// Reads the `[processes]` table, in file order, into `processes`: an entry for a
+/// process already there (from the Procfile named in `[project] procfile`, or from
+/// proj.toml when this is proj.local.toml) adds its keys to it; any other is appended.
 pub(super) fn read_processes(
     reader: &mut Reader,
     field: Field<'_>,
     value: &Value<'_>,
-) -> Vec<RawProcess> {
+    processes: &mut Vec<RawProcess>,
+) {
     let Some(table) = reader.table(field, value) else {
-        return Vec::new();
+        return;
     };
-    let mut processes = Vec::new();
     for (key, value) in entries(table) {
         let name = key.get_ref().as_ref();
-        if let Err((message, help)) = check_process_name(name) {
+        let existing = processes.iter().position(|p| p.spec.name == name);
+        if existing.is_none()
+            && let Err((message, help)) = check_process_name(name)
+        {
             let diagnostic = reader
                 .error(key.span(), message)
                 .label("process name")
@@ -106,7 +111,12 @@ pub(super) fn read_processes(
         }
         // Kept even when the name or the entry is wrong, so that other processes'
         // `depends_on` still find it and no misleading "unknown process" follows.
-        let mut process = RawProcess::new(name.to_owned(), key.span(), String::new());
+        let index = existing.unwrap_or_else(|| {
+            processes.push(RawProcess::new(name.to_owned(), key.span(), String::new()));
+            processes.len() - 1
+        });
+        let process = &mut processes[index];
+        let fresh = existing.is_none();
         // A string entry is itself the value of a setting: `web` in `[processes]`.
         let entry = Field {
             key: name,
@@ -120,13 +130,11 @@ pub(super) fn read_processes(
             }
             DeValue::Table(table) => {
                 let place = format!("in process `{name}`");
-                read_process_table(reader, key, &place, table, &mut process);
+                read_process_table(reader, key, &place, table, process, fresh);
             }
             _ => reader.wrong_type(entry, value, Expected::Process),
         }
-        processes.push(process);
     }
-    processes
 }
 
 fn read_process_table(
@@ -135,6 +143,7 @@ fn read_process_table(
     place: &str,
     table: &DeTable<'_>,
     process: &mut RawProcess,
+    fresh: bool,
 ) {
     let (spec, spans) = (&mut process.spec, &mut process.spans);
     let mut restart = None;
@@ -198,9 +207,16 @@ fn read_process_table(
                     spans.cwd = Some(value.span());
                 }
             }
-            "env" => (spec.env, spans.env) = reader.env_table_spanned(field, value),
+            "env" => {
+                let (env, starts) = reader.env_table_spanned(field, value);
+                spec.env.extend(env);
+                spans.env.extend(starts);
+            }
             "depends_on" => {
                 if let Some(names) = reader.string_list(field, value) {
+                    // A later layer's list replaces the earlier one (so it can drop one).
+                    spec.depends_on.clear();
+                    spans.depends_on.clear();
                     for dependency in names {
                         // A repeated name adds nothing; keep the first.
                         if !spec.depends_on.contains(dependency.get_ref()) {
@@ -306,20 +322,33 @@ fn read_process_table(
             spec.autostart = false;
         }
     }
-    spec.lifecycle.stop_target = stop.target.unwrap_or(StopTarget::Group);
-    spec.lifecycle.stop_sequence = stop.resolve(
-        reader,
-        (nix::sys::signal::Signal::SIGTERM, DEFAULT_STOP_TIMEOUT),
-    );
+    // Over an earlier layer, what this table does not say stays as it was.
+    if let Some(target) = stop.target {
+        spec.lifecycle.stop_target = target;
+    } else if fresh {
+        spec.lifecycle.stop_target = StopTarget::Group;
+    }
+    if fresh || stop.says_how_to_stop() {
+        let defaults = stop::single_signal(&spec.lifecycle.stop_sequence)
+            .unwrap_or((nix::sys::signal::Signal::SIGTERM, DEFAULT_STOP_TIMEOUT));
+        spec.lifecycle.stop_sequence = stop.resolve(reader, defaults);
+    }
     // A oneshot (a migration, a build) is expected to exit: restarting it by default
     // would run it again and again.
-    spec.lifecycle.restart = restart.unwrap_or(if spec.lifecycle.oneshot {
-        RestartPolicy::Never
-    } else {
-        RestartPolicy::OnFailure
-    });
+    let oneshot_written = table.contains_key("oneshot");
+    match restart {
+        Some(policy) => spec.lifecycle.restart = policy,
+        None if fresh || oneshot_written => {
+            spec.lifecycle.restart = if spec.lifecycle.oneshot {
+                RestartPolicy::Never
+            } else {
+                RestartPolicy::OnFailure
+            };
+        }
+        None => {}
+    }
     let misspelt = misspells(table, "command", &PROCESS_KEYS, &PROCESS_ALIASES);
-    if !table.contains_key("command") && !misspelt {
+    if spec.command.is_empty() && !table.contains_key("command") && !misspelt {
         let process = name.get_ref();
         let diagnostic = reader
             .error(name.span(), format!("process `{process}` has no `command`"))
