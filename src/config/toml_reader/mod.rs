@@ -8,6 +8,7 @@
 //! every other problem is collected and reading goes on.
 
 mod fields;
+mod foreign;
 mod health;
 mod process;
 mod schedule;

@@ -7,6 +7,7 @@ use crate::config::Globs;
 use toml::de::{DeTable, DeValue};
 
 use super::fields::{Expected, Field, Key, Reader, Value, entries, misspells};
+use super::foreign;
 use super::health;
 use super::schedule;
 use super::stop::{self, StopSettings};
@@ -16,7 +17,7 @@ use crate::config::plan::{
 use crate::config::raw::{RawProcess, check_process_name};
 use crate::config::suggest;
 
-const PROCESS_KEYS: [&str; 29] = [
+pub(super) const PROCESS_KEYS: [&str; 29] = [
     "command",
     "port",
     "scale",
@@ -50,7 +51,7 @@ const PROCESS_KEYS: [&str; 29] = [
 
 /// What other supervisors (compose, process-compose, supervisord, systemd) call the same
 /// settings: edit distance cannot guess these.
-const PROCESS_ALIASES: [(&str, &str); 22] = [
+const PROCESS_ALIASES: [(&str, &str); 23] = [
     ("cron", "schedule"),
     // systemd's `Type=oneshot`.
     ("type", "oneshot"),
@@ -58,6 +59,7 @@ const PROCESS_ALIASES: [(&str, &str); 22] = [
     ("cmd", "command"),
     ("run", "command"),
     ("exec", "command"),
+    ("script", "command"),
     ("dir", "cwd"),
     ("directory", "cwd"),
     ("working_dir", "cwd"),
@@ -212,6 +214,14 @@ fn read_process_table(
                 spec.env.extend(env);
                 spans.env.extend(starts);
             }
+            "depends_on" if value.get_ref().as_table().is_some() => {
+                reader.invalid(
+                    field,
+                    value.span(),
+                    "`depends_on` is a list of process names".to_owned(),
+                    "write `depends_on = [\"db\"]`: proj waits for each to be ready (its `ready` probe; process-compose's `process_healthy`) or, for a oneshot, to exit 0 (`process_completed_successfully`)",
+                );
+            }
             "depends_on" => {
                 if let Some(names) = reader.string_list(field, value) {
                     // A later layer's list replaces the earlier one (so it can drop one).
@@ -302,7 +312,10 @@ fn read_process_table(
                 spec.group = reader.non_empty(field, value, r#""www-data""#);
                 spans.group = spec.group.as_ref().map(|_| value.span());
             }
-            _ => reader.unknown_key(key, place, &PROCESS_KEYS, &PROCESS_ALIASES),
+            _ => match foreign::process_key_help(field.key) {
+                Some(help) => reader.unknown_key_with_help(key, place, help),
+                None => reader.unknown_key(key, place, &PROCESS_KEYS, &PROCESS_ALIASES),
+            },
         }
     }
     if let Some(span) = schedule_span {
