@@ -50,6 +50,7 @@ use std::path::{Path, PathBuf};
 
 pub use self::diagnostic::Diagnostic;
 use self::diagnostic::SourceFile;
+pub(crate) use self::diagnostic::render_plain;
 pub use self::discover::discover;
 pub use self::error::ConfigError;
 pub use self::formation::Formation;

@@ -151,6 +151,22 @@ pub fn convert(path: &Path, root: &Path) -> Result<Conversion, ImportError> {
             path: path.to_path_buf(),
         });
     }
+    // Source order, file by file (the main file first), whatever order they were found in.
+    let mut notes = notes.notes;
+    let mut files: Vec<PathBuf> = Vec::new();
+    for note in &notes {
+        if !files.contains(&note.place.file) {
+            files.push(note.place.file.clone());
+        }
+    }
+    if let Some(main) = files.iter().position(|file| file == path) {
+        let main = files.remove(main);
+        files.insert(0, main);
+    }
+    notes.sort_by_key(|note| {
+        let file = files.iter().position(|file| *file == note.place.file);
+        (file, note.place.line)
+    });
     let header = vec![
         format!(
             "Converted from {} ({}) by `proj init`.",
@@ -164,7 +180,7 @@ pub fn convert(path: &Path, root: &Path) -> Result<Conversion, ImportError> {
     Ok(Conversion {
         format,
         text: writer::write(&project, &header),
-        notes: notes.notes,
+        notes,
         processes,
     })
 }

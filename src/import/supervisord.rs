@@ -332,7 +332,10 @@ impl Program<'_> {
 
         match section.get("command") {
             Some(entry) => {
-                let command = vars.expand_command(&entry.value);
+                // Continuation lines are one command to supervisord (it splits on any
+                // whitespace); to `sh -c` a newline would end it.
+                let one_line = entry.value.replace('\n', " ");
+                let command = vars.expand_command(&one_line);
                 if entry.value.contains('$') {
                     notes.decision(
                         entry_place(entry),
@@ -632,7 +635,11 @@ fn parse_environment(text: &str) -> Result<Vec<(String, String)>, String> {
 
 /// supervisord's `%(name)s` expansions for one program.
 struct Expansions {
+    /// `%(here)s` for a path proj reads (`cwd`): relative to proj.toml.
     here: String,
+    /// `%(here)s` in a command or env value, which run in the process's own `cwd`:
+    /// anchored at `PROJ_ROOT` (or absolute, outside the project).
+    here_at_run: String,
     program: String,
     group: String,
     numprocs: u32,
@@ -641,8 +648,15 @@ struct Expansions {
 
 impl Expansions {
     fn fixed(here: &Path, root: &Path, program: &str, group: Option<&str>) -> Self {
+        let relative = relative_to(here, root);
+        let here_at_run = match relative.as_str() {
+            "." => "${PROJ_ROOT}".to_owned(),
+            inside if !Path::new(inside).is_absolute() => format!("${{PROJ_ROOT}}/{inside}"),
+            outside => outside.to_owned(),
+        };
         Expansions {
-            here: relative_to(here, root),
+            here: relative,
+            here_at_run,
             program: program.to_owned(),
             group: group.unwrap_or(program).to_owned(),
             numprocs: 1,
@@ -702,7 +716,8 @@ impl Expansions {
             };
         }
         match name {
-            "here" => self.here.clone(),
+            "here" if target == Target::Static => self.here.clone(),
+            "here" => self.here_at_run.clone(),
             "program_name" => self.program.clone(),
             "group_name" => self.group.clone(),
             // Linux's node name, as Python's `platform.node()` gives it.
