@@ -329,6 +329,17 @@ impl Program<'_> {
         let start = self.integer("numprocs_start", notes).unwrap_or(0);
         let vars = Expansions::fixed(self.here, self.root, self.program, self.group)
             .with_numprocs(numprocs, start);
+        let vars = match section.get("directory") {
+            Some(entry) => {
+                let dir = self.here.join(vars.expand_static(&entry.value));
+                if dir.is_dir() {
+                    vars.with_cwd(&absolute(&dir))
+                } else {
+                    vars
+                }
+            }
+            None => vars,
+        };
 
         match section.get("command") {
             Some(entry) => {
@@ -638,8 +649,9 @@ struct Expansions {
     /// `%(here)s` for a path proj reads (`cwd`): relative to proj.toml.
     here: String,
     /// `%(here)s` in a command or env value, which run in the process's own `cwd`:
-    /// anchored at `PROJ_ROOT` (or absolute, outside the project).
+    /// the way from there (`..` from a `directory` one level down).
     here_at_run: String,
+    here_absolute: PathBuf,
     program: String,
     group: String,
     numprocs: u32,
@@ -649,19 +661,23 @@ struct Expansions {
 impl Expansions {
     fn fixed(here: &Path, root: &Path, program: &str, group: Option<&str>) -> Self {
         let relative = relative_to(here, root);
-        let here_at_run = match relative.as_str() {
-            "." => "${PROJ_ROOT}".to_owned(),
-            inside if !Path::new(inside).is_absolute() => format!("${{PROJ_ROOT}}/{inside}"),
-            outside => outside.to_owned(),
-        };
+        // Until the process's own directory is known (`with_cwd`): the root's.
+        let here_at_run = path_from(root, here);
         Expansions {
             here: relative,
             here_at_run,
+            here_absolute: absolute(here),
             program: program.to_owned(),
             group: group.unwrap_or(program).to_owned(),
             numprocs: 1,
             start: 0,
         }
+    }
+
+    /// The process runs in `cwd` (absolute), not in the root.
+    fn with_cwd(mut self, cwd: &Path) -> Self {
+        self.here_at_run = path_from(cwd, &self.here_absolute);
+        self
     }
 
     fn with_numprocs(mut self, numprocs: u32, start: u32) -> Self {
@@ -751,6 +767,49 @@ enum Target {
     Shell,
     Env,
     Static,
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// The relative path from directory `base` to `target` (`.`, `..`, `../conf`), or
+/// `target` absolute when they share nothing but `/`.
+fn path_from(base: &Path, target: &Path) -> String {
+    use std::path::Component;
+    let normal = |path: &Path| -> Vec<std::ffi::OsString> {
+        let mut parts: Vec<std::ffi::OsString> = Vec::new();
+        for component in absolute(path).components() {
+            match component {
+                Component::Normal(part) => parts.push(part.to_os_string()),
+                Component::ParentDir => {
+                    parts.pop();
+                }
+                _ => {}
+            }
+        }
+        parts
+    };
+    let (base, target_parts) = (normal(base), normal(target));
+    let common = base
+        .iter()
+        .zip(&target_parts)
+        .take_while(|(a, b)| a == b)
+        .count();
+    if common == 0 && !base.is_empty() {
+        return absolute(target).display().to_string();
+    }
+    let mut parts: Vec<String> = vec!["..".to_owned(); base.len() - common];
+    parts.extend(
+        target_parts[common..]
+            .iter()
+            .map(|part| part.to_string_lossy().into_owned()),
+    );
+    if parts.is_empty() {
+        ".".to_owned()
+    } else {
+        parts.join("/")
+    }
 }
 
 /// `%(name)02d` → (`name`, `02d`, the text after it).
