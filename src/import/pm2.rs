@@ -224,7 +224,7 @@ impl Converter<'_> {
                         self.decision(
                             line,
                             full,
-                            "pm2's cluster mode shares one port between instances: proj does that with `socket = PORT` (the app accepts on fd 3, or binds its own `PORT` per instance with `port`)",
+                            "pm2's cluster mode shares one port between instances; under proj each instance listens on its own: `port = 3000` gives instance i port 3000 + i - 1 in `PORT`",
                         );
                     }
                 }

@@ -191,6 +191,12 @@ impl Converter<'_> {
                     if let Some(probe) = self.probe(key, &value.value, &owner) {
                         process.set("ready", probe);
                     }
+                    let probe_owner = format!("{owner}readiness_probe.");
+                    for (timing, _) in value.value.entries() {
+                        if !["http_get", "exec"].contains(&timing.value.as_str()) {
+                            self.dropped(timing, &probe_owner, "proj checks readiness on its own schedule; `ready_timeout` (default 60s) bounds the wait");
+                        }
+                    }
                 }
                 "ready_log_line" => {
                     if let Some(line_text) = value.value.as_str() {

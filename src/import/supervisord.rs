@@ -347,7 +347,11 @@ impl Program<'_> {
                 // whitespace); to `sh -c` a newline would end it.
                 let one_line = entry.value.replace('\n', " ");
                 let command = vars.expand_command(&one_line);
-                if entry.value.contains('$') {
+                // `sh -c '…'` was a shell under supervisord too.
+                let through_a_shell = ["sh -c", "bash -c", "/bin/sh -c", "/bin/bash -c"]
+                    .iter()
+                    .any(|shell| entry.value.trim_start().starts_with(shell));
+                if entry.value.contains('$') && !through_a_shell {
                     notes.decision(
                         entry_place(entry),
                         key("command"),
@@ -753,7 +757,7 @@ impl Expansions {
                     format!("$((PROJ_INSTANCE - 1 + {}))", self.start)
                 };
                 match width(spec) {
-                    Some((true, width)) => format!("$(printf '%0{width}d' {number})"),
+                    Some((true, width)) => format!("$(printf %0{width}d {number})"),
                     _ => number,
                 }
             }
@@ -871,7 +875,7 @@ mod tests {
         let three = expansions(3, 0);
         assert_eq!(
             three.expand_command("celery -n w%(process_num)02d@%%h"),
-            "celery -n w$(printf '%02d' $((PROJ_INSTANCE - 1)))@%h"
+            "celery -n w$(printf %02d $((PROJ_INSTANCE - 1)))@%h"
         );
         assert_eq!(
             three.expand_command("--id %(process_num)d"),

@@ -120,7 +120,7 @@ const FOREIGN_PROCESS_KEYS: &[(&str, &str)] = &[
     // pm2
     (
         "exec_mode",
-        "proj runs `scale` instances of the command; for pm2's cluster mode (one port shared by every instance) add `socket = 8000`",
+        "proj runs `scale` instances of the command, each on its own port: `port = 8000` gives instance i `PORT` 8000 + i - 1",
     ),
     (
         "script",
