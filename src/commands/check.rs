@@ -49,7 +49,12 @@ pub(super) fn render(plan: &Plan) -> String {
     // proj.local.toml changes what the plan says: name it, so nobody wonders why.
     let local = crate::config::local_path(&plan.source)
         .filter(|local| local.is_file())
-        .map(|local| format!(" (with {} over it)", local.display()))
+        .and_then(|local| {
+            local
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+        })
+        .map(|name| format!(" (with {name} over it)"))
         .unwrap_or_default();
     let _ = writeln!(
         out,
