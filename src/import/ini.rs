@@ -7,7 +7,7 @@
 //! winning) and reports lines, which the conversion report needs; so this is a small
 //! reader of exactly that dialect.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A section (`[program:web]`) and its keys, in file order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +44,7 @@ pub(crate) struct ParseError {
 
 /// Reads one file's text into `sections`, merging a section that is already there.
 pub(crate) fn read_into(
-    file: &PathBuf,
+    file: &Path,
     text: &str,
     sections: &mut Vec<Section>,
 ) -> Result<(), ParseError> {
@@ -94,7 +94,7 @@ pub(crate) fn read_into(
             current = Some(found.unwrap_or_else(|| {
                 sections.push(Section {
                     name,
-                    file: file.clone(),
+                    file: file.to_path_buf(),
                     line: number,
                     entries: Vec::new(),
                 });
@@ -120,7 +120,7 @@ pub(crate) fn read_into(
         let entry = Entry {
             key,
             value,
-            file: file.clone(),
+            file: file.to_path_buf(),
             line: number,
         };
         let at = match entries.iter().position(|old| old.key == entry.key) {
@@ -157,7 +157,7 @@ mod tests {
 
     fn read(text: &str) -> Vec<Section> {
         let mut sections = Vec::new();
-        read_into(&PathBuf::from("s.conf"), text, &mut sections).unwrap();
+        read_into(Path::new("s.conf"), text, &mut sections).unwrap();
         sections
     }
 
@@ -199,9 +199,9 @@ mod tests {
     #[test]
     fn errors_have_lines() {
         let mut sections = Vec::new();
-        let error = read_into(&PathBuf::from("s"), "x = 1\n", &mut sections).unwrap_err();
+        let error = read_into(Path::new("s"), "x = 1\n", &mut sections).unwrap_err();
         assert_eq!(error.line, 1);
-        let error = read_into(&PathBuf::from("s"), "[a]\njunk\n", &mut sections).unwrap_err();
+        let error = read_into(Path::new("s"), "[a]\njunk\n", &mut sections).unwrap_err();
         assert_eq!(error.line, 2);
     }
 }

@@ -150,14 +150,14 @@ impl Converter<'_> {
             let full = format!("{owner}{}", key.value);
             match key.value.as_str() {
                 "command" | "entrypoint" => {
-                    if let Some(command) = self.command(node) {
-                        if !process.has("command") {
-                            if command.contains("PC_REPLICA_NUM") {
-                                self.decision(line, full, "uses PC_REPLICA_NUM (from 0): proj's PROJ_INSTANCE counts from 1, so PC_REPLICA_NUM is set to `$((PROJ_INSTANCE - 1))`".to_owned());
-                                process.set("command", format!("PC_REPLICA_NUM=$((PROJ_INSTANCE - 1)); {command}"));
-                            } else {
-                                process.set("command", command);
-                            }
+                    if let Some(command) = self.command(node)
+                        && !process.has("command")
+                    {
+                        if command.contains("PC_REPLICA_NUM") {
+                            self.decision(line, full, "uses PC_REPLICA_NUM (from 0): proj's PROJ_INSTANCE counts from 1, so PC_REPLICA_NUM is set to `$((PROJ_INSTANCE - 1))`".to_owned());
+                            process.set("command", format!("export PC_REPLICA_NUM=$((PROJ_INSTANCE - 1)); {command}"));
+                        } else {
+                            process.set("command", command);
                         }
                     }
                 }
@@ -365,10 +365,12 @@ impl Converter<'_> {
                 format!("{scheme}://{host}:{port}{path}").into(),
             )]));
         }
-        if let Some(exec) = value.get("exec") {
-            if let Some(command) = exec.value.get("command").and_then(|c| c.value.as_str()) {
-                return Some(table([("exec", command.trim().into())]));
-            }
+        if let Some(command) = value
+            .get("exec")
+            .and_then(|exec| exec.value.get("command"))
+            .and_then(|c| c.value.as_str())
+        {
+            return Some(table([("exec", command.trim().into())]));
         }
         self.dropped(
             key,

@@ -143,7 +143,7 @@ pub(super) fn convert(
 }
 
 fn read_file(path: &Path, text: &str, sections: &mut Vec<Section>) -> Result<(), ImportError> {
-    ini::read_into(&path.to_path_buf(), text, sections).map_err(|error| ImportError::Syntax {
+    ini::read_into(path, text, sections).map_err(|error| ImportError::Syntax {
         place: place(path, error.line),
         message: error.message,
     })
