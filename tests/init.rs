@@ -132,7 +132,7 @@ fn supervisord_config_is_converted_checked_and_run() {
     let toml = project.read("proj.toml");
     assert!(toml.contains("stop_target = \"main\""), "{toml}");
     assert!(
-        toml.contains("# supervisord's stopasgroup = false (its default)"),
+        toml.contains("# as supervisord's stopasgroup = false (its default)"),
         "{toml}"
     );
     assert_eq!(

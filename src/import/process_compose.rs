@@ -191,12 +191,7 @@ impl Converter<'_> {
                     if let Some(probe) = self.probe(key, &value.value, &owner) {
                         process.set("ready", probe);
                     }
-                    let probe_owner = format!("{owner}readiness_probe.");
-                    for (timing, _) in value.value.entries() {
-                        if !["http_get", "exec"].contains(&timing.value.as_str()) {
-                            self.dropped(timing, &probe_owner, "proj checks readiness on its own schedule; `ready_timeout` (default 60s) bounds the wait");
-                        }
-                    }
+                    self.ready_timeout(&value.value, &owner, &mut process);
                 }
                 "ready_log_line" => {
                     if let Some(line_text) = value.value.as_str() {
@@ -378,6 +373,52 @@ impl Converter<'_> {
             "only `http_get` and `exec` probes are carried over",
         );
         None
+    }
+
+    /// A readiness probe's timing: proj polls on its own schedule, so what carries over
+    /// is how long process-compose would have waited in all.
+    fn ready_timeout(&mut self, probe: &Node, owner: &str, process: &mut Process) {
+        let number = |key: &str| probe.get(key).and_then(|v| v.value.as_f64());
+        let (delay, period, failures) = (
+            number("initial_delay_seconds").unwrap_or(0.0),
+            number("period_seconds").unwrap_or(10.0),
+            number("failure_threshold").unwrap_or(3.0),
+        );
+        let timings: Vec<&Located<String>> = probe
+            .entries()
+            .iter()
+            .map(|(key, _)| key)
+            .filter(|key| !["http_get", "exec"].contains(&key.value.as_str()))
+            .collect();
+        let Some(first) = timings.first() else {
+            return;
+        };
+        let total = delay + period * failures;
+        let why = format!(
+            "process-compose gave up after initial_delay_seconds + period_seconds × failure_threshold = {}; proj polls on its own schedule",
+            seconds(total)
+        );
+        process.set_because("ready_timeout", seconds(total), why.clone());
+        self.decision(
+            first.line,
+            format!("{owner}readiness_probe.{}", first.value),
+            why,
+        );
+        for key in &timings[1..] {
+            if ![
+                "initial_delay_seconds",
+                "period_seconds",
+                "failure_threshold",
+            ]
+            .contains(&key.value.as_str())
+            {
+                self.dropped(
+                    key,
+                    &format!("{owner}readiness_probe."),
+                    "no proj equivalent",
+                );
+            }
+        }
     }
 
     /// `availability`: restart policy, backoff, max restarts. Whether it set `restart`.

@@ -536,7 +536,7 @@ impl Program<'_> {
         process.set_because(
             "stop_target",
             "main",
-            "supervisord's stopasgroup = false (its default): the stop signal goes to the main\nprocess only, which stops its children itself (Celery, gunicorn). proj's default,\n\"group\", signals every process of the instance. SIGKILL still reaches them all.",
+            "as supervisord's stopasgroup = false (its default): the stop signal goes to the main\nprocess only; proj's default, \"group\", would signal its children too",
         );
         let at = section
             .get("stopasgroup")
