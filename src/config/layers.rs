@@ -172,6 +172,36 @@ mod tests {
     }
 
     #[test]
+    fn a_later_layer_keeps_what_it_does_not_write() {
+        use crate::config::plan::{RestartPolicy, StopAction, StopTarget};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("proj.toml");
+        let base = "[processes.worker]\ncommand = \"sleep 9\"\nrestart = \"always\"\n\
+                    stop_signal = \"INT\"\nstop_timeout = \"3s\"\nstop_target = \"main\"\n\
+                    env = { A = \"1\", B = \"1\" }\ndepends_on = [\"db\"]\n\
+                    [processes.db]\ncommand = \"sleep 9\"\n";
+        std::fs::write(&path, base).unwrap();
+        std::fs::write(
+            dir.path().join("proj.local.toml"),
+            "[processes.worker]\nstop_timeout = \"5s\"\nenv = { B = \"2\" }\ndepends_on = []\n",
+        )
+        .unwrap();
+        let plan = crate::config::load(&path).unwrap();
+        let worker = plan.processes.iter().find(|p| p.name == "worker").unwrap();
+        assert_eq!(worker.lifecycle.restart, RestartPolicy::Always);
+        assert_eq!(worker.lifecycle.stop_target, StopTarget::Main);
+        let step = &worker.lifecycle.stop_sequence[0];
+        assert_eq!(
+            step.action,
+            StopAction::Signal(nix::sys::signal::Signal::SIGINT)
+        );
+        assert_eq!(step.wait, std::time::Duration::from_secs(5));
+        assert_eq!(worker.env.get("A").map(String::as_str), Some("1"));
+        assert_eq!(worker.env.get("B").map(String::as_str), Some("2"));
+        assert!(worker.depends_on.is_empty(), "a list replaces");
+    }
+
+    #[test]
     fn the_procfile_is_peeked_before_reading() {
         assert_eq!(
             named_procfile("[project]\nprocfile = \"Procfile.dev\"\n").as_deref(),

@@ -30,6 +30,16 @@ pub(super) fn convert(
         "Procfile",
         "kept as the list of processes (`[project] procfile`): they keep foreman's PORT rule (5000, 5100, …, `-p` sets the base) unless a table sets `port`",
     );
+    if directory_of(path).join(".env").is_file() {
+        notes.decision(
+            Place {
+                file: directory_of(path).join(".env"),
+                line: None,
+            },
+            ".env",
+            "loaded for every process, as foreman does (proj's default `env_file`)",
+        );
+    }
     let overmind = directory_of(path).join(".overmind.env");
     if overmind.is_file() {
         read_overmind_env(&overmind, root, &names, &mut project, &mut notes)?;
