@@ -48,8 +48,16 @@ pub(super) fn run(context: &Context, args: InitArgs) -> Result<(), Error> {
     // What `proj check` will say, before anything is written: a conversion that proj
     // refuses is proj init's bug, and must not be left for the user to find.
     if let Err(error) = config::load_str(&target, &conversion.text) {
+        // A problem in another file it reads (an existing proj.local.toml, the .env) is
+        // the user's to fix; one in the converted text is proj init's bug.
+        let in_converted = error.diagnostics().iter().all(|d| d.path() == target);
+        let why = if in_converted && !error.diagnostics().is_empty() {
+            "the converted file does not pass `proj check` (a bug in proj init: please report it with the file below)"
+        } else {
+            "the converted file would not load because of another file it reads; fix that first"
+        };
         return Err(Error::Runtime(format!(
-            "the converted file does not pass `proj check` (please report this bug); it was not written:\n{}\n\n{}",
+            "{why}; nothing was written:\n{}\n\n{}",
             error.render(false),
             conversion.text
         )));
