@@ -120,7 +120,7 @@ fn report(source: &Path, target: &Path, conversion: &import::Conversion, ignored
     for (kind, title) in [
         (
             NoteKind::Decision,
-            "decisions taken (each is commented in the file):",
+            "decisions taken (the file says why, where it matters):",
         ),
         (NoteKind::Dropped, "not carried over:"),
     ] {

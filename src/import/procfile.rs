@@ -30,10 +30,11 @@ pub(super) fn convert(
         "Procfile",
         "kept as the list of processes (`[project] procfile`): they keep foreman's PORT rule (5000, 5100, …, `-p` sets the base) unless a table sets `port`",
     );
-    if directory_of(path).join(".env").is_file() {
+    let dotenv = path.with_file_name(".env");
+    if dotenv.is_file() {
         notes.decision(
             Place {
-                file: directory_of(path).join(".env"),
+                file: dotenv,
                 line: None,
             },
             ".env",

@@ -17,6 +17,14 @@ pub(crate) fn write(project: &Project, header: &[String]) -> String {
     if project.procfile.is_some() || project.env_files.is_some() {
         out.push_str("\n[project]\n");
         if let Some(procfile) = &project.procfile {
+            comment(
+                &mut out,
+                "The Procfile stays the list of processes (foreman's PORT rule included);",
+            );
+            comment(
+                &mut out,
+                "a [processes.NAME] table adds keys to one of them: tty, ready, depends_on, …",
+            );
             let _ = writeln!(out, "procfile = {}", toml::Value::from(procfile.as_str()));
         }
         if let Some(files) = &project.env_files {
