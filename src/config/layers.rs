@@ -60,7 +60,7 @@ pub(crate) fn read(path: &Path, source: &str) -> Result<Layers, ConfigError> {
     if let Some(name) = &procfile_name {
         // Named as the user named the config, so messages read `app/Procfile.dev:2:1`.
         let procfile_path = path.with_file_name(name);
-        match std::fs::read_to_string(&procfile_path) {
+        match read_regular_file(&procfile_path) {
             Ok(text) => files.push((procfile_path, text)),
             Err(error) => procfile_error = Some(error),
         }
@@ -109,7 +109,7 @@ pub(crate) fn read(path: &Path, source: &str) -> Result<Layers, ConfigError> {
 
 /// The file's text, or `None` when there is no such file.
 fn read_optional(path: &Path) -> Result<Option<String>, ConfigError> {
-    match std::fs::read_to_string(path) {
+    match read_regular_file(path) {
         Ok(text) => Ok(Some(text)),
         Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(ConfigError::Read {
@@ -117,6 +117,18 @@ fn read_optional(path: &Path) -> Result<Option<String>, ConfigError> {
             source,
         }),
     }
+}
+
+/// A regular file's text: a name can point anywhere (`procfile = "/dev/zero"`, a FIFO),
+/// and reading a device or a pipe could hang or never end.
+fn read_regular_file(path: &Path) -> io::Result<String> {
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    std::fs::read_to_string(path)
 }
 
 /// `[project] procfile` of a proj.toml's text, when it is a string. A file that does not
