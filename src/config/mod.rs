@@ -4,7 +4,7 @@
 //!
 //! 1. [`discover`] finds the file (walking up like cargo, or `-f PATH`); `layers` stacks
 //!    on a proj.toml the Procfile its `[project] procfile` names and proj.local.toml,
-//!    one segment each of a single [`SourceFile`](diagnostic::SourceFile).
+//!    one segment each of a single `SourceFile`.
 //! 2. A reader turns the text into a `raw` config, keeping the byte span of every key
 //!    and value: `toml_reader` walks toml's spanned document by hand (serde derive
 //!    would lose the spans), `procfile` reads `name: command` lines. Type errors and
