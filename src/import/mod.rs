@@ -9,6 +9,7 @@
 //! The command (`commands::init`) checks the text with proj's own loader before writing
 //! it, so a converter bug cannot leave a proj.toml that `proj check` refuses.
 
+mod cwd;
 mod ini;
 mod model;
 mod pm2;

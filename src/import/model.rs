@@ -158,6 +158,17 @@ impl Notes {
         self.push(place, key, text, NoteKind::Dropped);
     }
 
+    /// A note of either kind.
+    pub(crate) fn add(
+        &mut self,
+        kind: NoteKind,
+        place: Place,
+        key: impl Into<String>,
+        text: impl Into<String>,
+    ) {
+        self.push(place, key, text, kind);
+    }
+
     fn push(
         &mut self,
         place: Place,

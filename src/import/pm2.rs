@@ -13,9 +13,10 @@
 
 use std::path::Path;
 
+use super::cwd::set_cwd;
 use super::model::{Notes, Place, Process, Project, process_name, shell_join, shell_quote};
 use super::yaml::{self, Located, Node};
-use super::{ImportError, directory_of, relative_to};
+use super::{ImportError, directory_of};
 
 /// The refusal for `ecosystem.config.js`, with the one-line way out.
 pub(super) fn javascript(path: &Path) -> ImportError {
@@ -176,15 +177,10 @@ impl Converter<'_> {
                 "name" | "script" | "args" | "interpreter" | "interpreter_args" | "node_args" => {}
                 "cwd" => {
                     if let Some(dir) = value.as_str() {
-                        let path = directory_of(self.path).join(dir);
-                        let written = relative_to(&path, self.root);
-                        if path.is_dir() {
-                            if written != "." {
-                                process.set("cwd", written);
-                            }
-                        } else {
-                            process.suggest("cwd", written, "pm2's cwd, which does not exist here");
-                            self.dropped(line, full, "the directory does not exist here: written commented out (proj refuses a missing `cwd`)");
+                        let base = directory_of(self.path);
+                        if let Some((kind, text)) = set_cwd(&mut process, dir, &base, self.root, "pm2's cwd") {
+                            let place = self.place(line);
+                            self.notes.add(kind, place, full, text);
                         }
                     }
                 }

@@ -13,9 +13,10 @@
 
 use std::path::Path;
 
+use super::cwd::set_cwd;
 use super::model::{Notes, Place, Process, Project, process_name, seconds};
 use super::yaml::{self, Located, Node};
-use super::{ImportError, directory_of, relative_to};
+use super::{ImportError, directory_of};
 
 pub(super) fn convert(
     path: &Path,
@@ -164,15 +165,11 @@ impl Converter<'_> {
                 "args" => {}
                 "working_dir" => {
                     if let Some(dir) = value.value.as_str() {
-                        let path = directory_of(self.path).join(dir);
-                        let written = relative_to(&path, self.root);
-                        if path.is_dir() {
-                            if written != "." {
-                                process.set("cwd", written);
-                            }
-                        } else {
-                            process.suggest("cwd", written.clone(), "process-compose's working_dir, which does not exist here");
-                            self.dropped(key, &owner, "the directory does not exist here: written commented out (proj refuses a missing `cwd`)");
+                        let base = directory_of(self.path);
+                        let source = "process-compose's working_dir";
+                        if let Some((kind, text)) = set_cwd(&mut process, dir, &base, self.root, source) {
+                            let place = self.place(line);
+                            self.notes.add(kind, place, full, text);
                         }
                     }
                 }

@@ -4,9 +4,9 @@ use std::path::Path;
 
 use super::expand::{Expansions, absolute};
 use super::{entry_place, place, priority};
+use crate::import::cwd::set_cwd;
 use crate::import::ini::{Entry, Section};
 use crate::import::model::{Notes, Process, seconds};
-use crate::import::relative_to;
 
 /// Program keys about supervisord's log files: proj keeps one log per process.
 const LOG_KEYS: [&str; 16] = [
@@ -298,24 +298,10 @@ impl Program<'_> {
         notes: &mut Notes,
     ) {
         let expanded = vars.expand_static(&entry.value);
-        let path = self.here.join(&expanded);
-        let written = relative_to(&path, self.root);
         let key = format!("[{}] directory", self.section.name);
-        if path.is_dir() {
-            if written != "." {
-                process.set("cwd", written);
-            }
-        } else {
-            process.suggest(
-                "cwd",
-                written.clone(),
-                "supervisord's directory, which does not exist here",
-            );
-            notes.dropped(
-                entry_place(entry),
-                key,
-                format!("`{written}` does not exist here: written commented out (proj refuses a missing `cwd`)"),
-            );
+        let source = "supervisord's directory";
+        if let Some((kind, text)) = set_cwd(process, &expanded, self.here, self.root, source) {
+            notes.add(kind, entry_place(entry), key, text);
         }
     }
 }
