@@ -83,6 +83,7 @@ never\t''"
 complete -c proj -n "__fish_proj_using_subcommand setup" -l force -d 'Run every step (or every named one), whatever its rules say'
 complete -c proj -n "__fish_proj_using_subcommand setup" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c proj -n "__fish_proj_using_subcommand setup" -s V -l version -d 'Print version'
+complete -c proj -n "__fish_proj_using_subcommand init" -s f -l file -d 'The proj.toml to write (default: proj.toml in the current directory)' -r -F
 complete -c proj -n "__fish_proj_using_subcommand init" -l from -d 'The file to convert (default: the first of Procfile.dev, Procfile, supervisord.conf, process-compose.yaml, ecosystem.config.json, … found here)' -r -F
 complete -c proj -n "__fish_proj_using_subcommand init" -l color -d 'When to use colours' -r -f -a "auto\t'Colours when stdout is a terminal and NO_COLOR is not set'
 always\t''

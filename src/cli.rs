@@ -269,6 +269,9 @@ fn parse_count(text: &str) -> Result<(String, u32), String> {
 /// `proj init`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct InitArgs {
+    /// The proj.toml to write (default: proj.toml in the current directory)
+    #[arg(short = 'f', long = "file", value_name = "PATH")]
+    pub file: Option<PathBuf>,
     /// The file to convert (default: the first of Procfile.dev, Procfile,
     /// supervisord.conf, process-compose.yaml, ecosystem.config.json, … found here)
     #[arg(long, value_name = "FILE")]

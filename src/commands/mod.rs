@@ -95,10 +95,8 @@ impl Command {
             | Command::Attach { config, .. }
             | Command::Connect { config, .. } => config.file.clone(),
             Command::Logs { config, .. } => config.file.clone(),
-            Command::Init(_)
-            | Command::Completions { .. }
-            | Command::Man { .. }
-            | Command::Guardian { .. } => None,
+            Command::Init(args) => args.file.clone(),
+            Command::Completions { .. } | Command::Man { .. } | Command::Guardian { .. } => None,
         }
     }
 }
