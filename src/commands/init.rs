@@ -13,9 +13,6 @@ use crate::import::{self, ImportError, NoteKind};
 
 use super::{Context, stderr_color};
 
-/// The file that holds one person's settings, which `proj init` keeps out of git.
-const LOCAL_FILE: &str = "proj.local.toml";
-
 pub(super) fn run(context: &Context, args: InitArgs) -> Result<(), Error> {
     let color = stderr_color(context.color);
     let cwd = std::env::current_dir()
@@ -64,7 +61,16 @@ pub(super) fn run(context: &Context, args: InitArgs) -> Result<(), Error> {
     }
     std::fs::write(&target, &conversion.text)
         .map_err(|error| Error::io(format!("cannot write {}", target.display()), error))?;
-    let ignored = ignore_local_file(&root)?;
+    // One person's settings (proj.local.toml beside proj.toml) stay out of git.
+    let local = config::local_path(&target)
+        .and_then(|local| {
+            local
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "proj.local.toml".to_owned());
+    let ignored = ignore_local_file(&root, &local)?;
+    let ignored = ignored.then_some(local.as_str());
     eprint!("{}", report(&source, &target, &conversion, ignored));
     Ok(())
 }
@@ -77,8 +83,8 @@ fn import_error(error: &ImportError, color: bool) -> Error {
     ))
 }
 
-/// Adds `proj.local.toml` to the root's `.gitignore` (creating it); whether it did.
-fn ignore_local_file(root: &Path) -> Result<bool, Error> {
+/// Adds `local` (proj.local.toml) to the root's `.gitignore` (creating it); whether it did.
+fn ignore_local_file(root: &Path, local: &str) -> Result<bool, Error> {
     let path = root.join(".gitignore");
     let existing = match std::fs::read_to_string(&path) {
         Ok(text) => text,
@@ -88,7 +94,7 @@ fn ignore_local_file(root: &Path) -> Result<bool, Error> {
     let listed = existing
         .lines()
         .map(|line| line.trim().trim_start_matches('/'))
-        .any(|line| line == LOCAL_FILE);
+        .any(|line| line == local);
     if listed {
         return Ok(false);
     }
@@ -97,7 +103,7 @@ fn ignore_local_file(root: &Path) -> Result<bool, Error> {
         text.push('\n');
     }
     text.push_str("# one person's own proj settings (proj init)\n");
-    text.push_str(LOCAL_FILE);
+    text.push_str(local);
     text.push('\n');
     std::fs::write(&path, text)
         .map_err(|error| Error::io(format!("cannot write {}", path.display()), error))?;
@@ -106,7 +112,13 @@ fn ignore_local_file(root: &Path) -> Result<bool, Error> {
 
 /// The report on stderr: what was written, then each decision and each key not carried
 /// over, with `file:line`.
-fn report(source: &Path, target: &Path, conversion: &import::Conversion, ignored: bool) -> String {
+/// `ignored`: the local file's name, when it was just added to `.gitignore`.
+fn report(
+    source: &Path,
+    target: &Path,
+    conversion: &import::Conversion,
+    ignored: Option<&str>,
+) -> String {
     let mut out = String::new();
     let count = conversion.processes;
     let _ = writeln!(
@@ -137,10 +149,10 @@ fn report(source: &Path, target: &Path, conversion: &import::Conversion, ignored
             let _ = writeln!(out, "  {note}");
         }
     }
-    if ignored {
+    if let Some(local) = ignored {
         let _ = writeln!(
             out,
-            "\nadded {LOCAL_FILE} to .gitignore (your own settings, merged over {})",
+            "\nadded {local} to .gitignore (your own settings, merged over {})",
             target.display()
         );
     }
