@@ -43,6 +43,9 @@ _proj() {
             proj,help)
                 cmd="proj__subcmd__help"
                 ;;
+            proj,init)
+                cmd="proj__subcmd__init"
+                ;;
             proj,logs)
                 cmd="proj__subcmd__logs"
                 ;;
@@ -124,6 +127,9 @@ _proj() {
             proj__subcmd__help,help)
                 cmd="proj__subcmd__help__subcmd__help"
                 ;;
+            proj__subcmd__help,init)
+                cmd="proj__subcmd__help__subcmd__init"
+                ;;
             proj__subcmd__help,logs)
                 cmd="proj__subcmd__help__subcmd__logs"
                 ;;
@@ -170,7 +176,7 @@ _proj() {
 
     case "${cmd}" in
         proj)
-            opts="-f -h -V --file --color --help --version up clone setup check ps start stop restart scale logs reload down attach connect export completions man __guardian help"
+            opts="-f -h -V --file --color --help --version up clone setup init check ps start stop restart scale logs reload down attach connect export completions man __guardian help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -612,7 +618,7 @@ _proj() {
             return 0
             ;;
         proj__subcmd__help)
-            opts="up clone setup check ps start stop restart scale logs reload down attach connect export completions man __guardian help"
+            opts="up clone setup init check ps start stop restart scale logs reload down attach connect export completions man __guardian help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -793,6 +799,20 @@ _proj() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        proj__subcmd__help__subcmd__init)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         proj__subcmd__help__subcmd__logs)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -926,6 +946,36 @@ _proj() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        proj__subcmd__init)
+            opts="-f -h -V --file --from --force --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -58,6 +58,9 @@ pub enum Command {
     Clone(CloneArgs),
     /// Run the setup steps (each skipped while its rule says it is done)
     Setup(SetupArgs),
+    /// Write proj.toml from another tool's config: a Procfile, supervisord.conf,
+    /// process-compose.yaml or a pm2 ecosystem file (JSON or YAML)
+    Init(InitArgs),
     /// Validate the config and print the plan: instances, start order, ports, commands
     Check {
         #[command(flatten)]
@@ -265,6 +268,21 @@ fn parse_count(text: &str) -> Result<(String, u32), String> {
         )
     })?;
     Ok((name.to_string(), count))
+}
+
+/// `proj init`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct InitArgs {
+    /// The proj.toml to write (default: proj.toml in the current directory)
+    #[arg(short = 'f', long = "file", value_name = "PATH")]
+    pub file: Option<PathBuf>,
+    /// The file to convert (default: the first of Procfile.dev, Procfile,
+    /// supervisord.conf, process-compose.yaml, ecosystem.config.json, … found here)
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+    /// Overwrite an existing proj.toml
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

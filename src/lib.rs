@@ -14,6 +14,7 @@ pub mod control;
 pub mod diagnostics;
 pub mod error;
 pub mod export;
+pub mod import;
 pub mod layout;
 pub mod logs;
 pub mod output;

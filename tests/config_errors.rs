@@ -304,7 +304,7 @@ fn unknown_process_key_without_a_close_match_lists_all() {
     let diagnostic = error(&["[processes.web]", "command = \"x\"", "flavour = 1"]);
     assert_eq!(at(&diagnostic), "proj.toml:3:1");
     assert!(
-        help(&diagnostic).starts_with("valid keys in process `web`: `command`, `port`, `scale`"),
+        help(&diagnostic).starts_with("valid keys in process `web`: `command`, `port`, `socket`, `scale`"),
         "{}",
         help(&diagnostic)
     );
@@ -1416,4 +1416,61 @@ fn an_https_probe_is_refused_with_a_plain_http_or_tcp_alternative() {
     assert!(text.contains("proj.toml:3:18"), "{text}");
     assert!(text.contains("expected an http:// URL"), "{text}");
     assert!(text.contains("tcp = 8443"), "{text}");
+}
+
+#[test]
+fn other_supervisors_keys_get_proj_s_equivalent() {
+    let lines = [
+        "[processes.worker]",
+        "command = \"celery worker\"",
+        "autorestart = true",                       // supervisord
+        "priority = 10",                            // supervisord
+        "numprocs = 2",                             // supervisord
+        "stdout_logfile = \"/var/log/worker.log\"", // supervisord
+        "availability = { restart = \"always\" }",  // process-compose
+        "exec_mode = \"cluster\"",                  // pm2
+        "depends_on = { db = { condition = \"process_healthy\" } }", // process-compose
+    ];
+    let found: Vec<(String, String)> = errors(&lines)
+        .iter()
+        .map(|d| (at(d), help(d).to_owned()))
+        .collect();
+    let starts = |line: &str, text: &str| {
+        found
+            .iter()
+            .any(|(at, help)| at == line && help.starts_with(text))
+    };
+    assert!(
+        starts("proj.toml:3:1", "proj's equivalent is `restart`"),
+        "{found:#?}"
+    );
+    assert!(
+        !found[0].1.contains("autostart"),
+        "autorestart is not autostart: {found:#?}"
+    );
+    assert!(
+        starts("proj.toml:4:1", "proj has no priority: write `depends_on"),
+        "{found:#?}"
+    );
+    assert!(
+        starts("proj.toml:5:1", "proj's equivalent is `scale`"),
+        "{found:#?}"
+    );
+    assert!(
+        starts("proj.toml:6:1", "proj logs each process"),
+        "{found:#?}"
+    );
+    assert!(
+        starts("proj.toml:7:1", "proj's equivalents are `restart`"),
+        "{found:#?}"
+    );
+    assert!(
+        starts("proj.toml:8:1", "proj runs `scale` instances"),
+        "{found:#?}"
+    );
+    assert!(
+        starts("proj.toml:9:14", "write `depends_on = [\"db\"]`"),
+        "{found:#?}"
+    );
+    assert_eq!(found.len(), 7, "{found:#?}");
 }

@@ -60,9 +60,19 @@ fn ports_of_the_running_supervisor(plan: &mut Plan) {
 pub(super) fn render(plan: &Plan) -> String {
     let mut out = String::new();
     let instances: Vec<_> = plan.instances().collect();
+    // proj.local.toml changes what the plan says: name it, so nobody wonders why.
+    let local = crate::config::local_path(&plan.source)
+        .filter(|local| local.is_file())
+        .and_then(|local| {
+            local
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+        })
+        .map(|name| format!(" (with {name} over it)"))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
-        "{} is valid: project `{}`, {} process{}, {} instance{}",
+        "{}{local} is valid: project `{}`, {} process{}, {} instance{}",
         plan.source.display(),
         plan.name,
         plan.processes.len(),

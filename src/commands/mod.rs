@@ -8,6 +8,7 @@ mod control;
 mod detach;
 mod export;
 mod export_manifests;
+mod init;
 mod logs;
 pub mod man;
 mod setup;
@@ -33,6 +34,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Up(args) => up::run(&context, args),
         Command::Clone(args) => clone::run(&context, args),
         Command::Setup(args) => setup::run(&context, args),
+        Command::Init(args) => init::run(&context, args),
         Command::Check { run, .. } => check::run(&context, &run.load_options()),
         Command::Ps { json, .. } => control::ps(&context, json),
         Command::Start { names, .. } => control::act(&context, Request::Start { names }),
@@ -92,6 +94,7 @@ impl Command {
             | Command::Attach { config, .. }
             | Command::Connect { config, .. } => config.file.clone(),
             Command::Logs { config, .. } => config.file.clone(),
+            Command::Init(args) => args.file.clone(),
             Command::Completions { .. } | Command::Man { .. } | Command::Guardian { .. } => None,
         }
     }

@@ -13,42 +13,119 @@ use std::sync::Arc;
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 
 /// A file as the user knows it: the path they gave (or proj found) and its text.
+///
+/// One config can be read from several files stacked on each other (proj.toml, the
+/// Procfile it names, proj.local.toml: see `layers`). They share one `SourceFile`, as
+/// rustc's source map does: the texts one after the other, each a *segment* with its own
+/// path, so a byte offset alone says which file and line it is in, and every span kept
+/// while reading (in `raw`, in diagnostics) stays a plain `Range<usize>`.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct SourceFile {
-    path: PathBuf,
     text: String,
     /// The byte offset where each line starts: line and excerpt lookups are a binary
     /// search, so a file with thousands of errors renders in linear time.
     line_starts: Vec<usize>,
+    /// In text order; the first starts at 0.
+    segments: Vec<Segment>,
+}
+
+/// One file of a [`SourceFile`].
+#[derive(Debug, PartialEq, Eq)]
+struct Segment {
+    path: PathBuf,
+    /// Where its text starts in the whole text.
+    start: usize,
+    /// The 0-based index of its first line in the whole text.
+    first_line: usize,
 }
 
 impl SourceFile {
     pub(crate) fn new(path: impl Into<PathBuf>, text: impl Into<String>) -> Arc<Self> {
-        let text = text.into();
+        Self::stacked(vec![(path.into(), text.into())])
+    }
+
+    /// Several files, one segment each, in the order given. A text without a final
+    /// newline gets one, so that the next file starts on a line of its own.
+    pub(crate) fn stacked(files: Vec<(PathBuf, String)>) -> Arc<Self> {
+        let mut text = String::new();
+        let mut segments = Vec::with_capacity(files.len());
+        for (path, part) in files {
+            if !text.is_empty() && !text.ends_with('\n') {
+                text.push('\n');
+            }
+            let first_line = text.matches('\n').count();
+            segments.push(Segment {
+                path,
+                start: text.len(),
+                first_line,
+            });
+            text.push_str(&part);
+        }
         let line_starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(newline, _)| newline + 1))
             .collect();
         Arc::new(SourceFile {
-            path: path.into(),
             text,
             line_starts,
+            segments,
         })
     }
 
+    /// The path of the first (main) file.
     pub(crate) fn path(&self) -> &Path {
-        &self.path
+        &self.segments[0].path
     }
 
+    /// The path of the file holding byte `offset`.
+    pub(crate) fn path_at(&self, offset: usize) -> &Path {
+        &self.segments[self.segment_index(offset)].path
+    }
+
+    /// The whole text (every segment).
     pub(crate) fn text(&self) -> &str {
         &self.text
     }
 
-    /// 1-based line and column (in chars) of a byte offset.
+    /// The byte range of segment `index` in the whole text.
+    pub(crate) fn segment_range(&self, index: usize) -> Range<usize> {
+        let start = self.segments[index].start;
+        let end = self
+            .segments
+            .get(index + 1)
+            .map_or(self.text.len(), |next| next.start);
+        start..end
+    }
+
+    /// Segment `index`'s text with everything before it blanked (each byte a space,
+    /// newlines kept): a parser that reports offsets into the text it was given (toml)
+    /// then reports offsets into the whole text, and lines stay where they are.
+    pub(crate) fn text_in_place(&self, index: usize) -> String {
+        let range = self.segment_range(index);
+        let mut text: String = self.text.as_bytes()[..range.start]
+            .iter()
+            .map(|&byte| if byte == b'\n' { '\n' } else { ' ' })
+            .collect();
+        text.push_str(&self.text[range]);
+        text
+    }
+
+    fn segment_index(&self, offset: usize) -> usize {
+        // segments[0].start == 0, so the partition point is at least 1.
+        self.segments
+            .partition_point(|segment| segment.start <= offset)
+            .saturating_sub(1)
+    }
+
+    /// 1-based line (within its own file) and column (in chars) of a byte offset.
     fn line_column(&self, offset: usize) -> (usize, usize) {
         let offset = floor_char_boundary(&self.text, offset);
         let line = self.line_index(offset);
         let line_start = self.line_starts[line];
-        (line + 1, self.text[line_start..offset].chars().count() + 1)
+        let first_line = self.segments[self.segment_index(offset)].first_line;
+        (
+            line + 1 - first_line,
+            self.text[line_start..offset].chars().count() + 1,
+        )
     }
 
     /// 0-based index of the line holding byte `offset`.
@@ -159,7 +236,7 @@ impl Diagnostic {
 
     /// The file, as the user named it.
     pub fn path(&self) -> &Path {
-        self.file.path()
+        self.file.path_at(self.span.start)
     }
 
     /// The byte range of the offending token.
@@ -185,35 +262,63 @@ impl Diagnostic {
     /// The rustc-style report: headline, `--> path:line:col`, the source line with a
     /// caret under the span, and the help.
     pub fn render(&self, color: bool) -> String {
-        let path = self.file.path.to_string_lossy();
         let whole = self.file.text.as_str();
-        let spans = std::iter::once(&self.span).chain(self.context.iter().map(|(span, _)| span));
-        let (lines, first_line) = self.file.excerpt(spans);
-        let text = &whole[lines.clone()];
-        // Spans are offsets into the whole file; the renderer counts from the excerpt.
-        let local = |span: &Range<usize>| {
-            let span = clamp(whole, span);
-            span.start.saturating_sub(lines.start).min(text.len())
-                ..span.end.saturating_sub(lines.start).min(text.len())
-        };
-        let snippet = Snippet::source(text)
-            .line_start(first_line + 1)
-            .path(path.as_ref())
-            .annotation(
-                AnnotationKind::Primary
-                    .span(local(&self.span))
-                    .label(&*self.label),
-            )
-            .annotations(self.context.iter().map(|(span, label)| {
-                AnnotationKind::Context
-                    .span(local(span))
-                    .label(label.as_str())
-            }));
+        // One snippet per file the spans are in (a context can point into another layer
+        // of a stacked config), the primary span's file first.
+        let primary_segment = self.file.segment_index(self.span.start);
+        let mut segments = vec![primary_segment];
+        for (span, _) in &self.context {
+            let segment = self.file.segment_index(span.start);
+            if !segments.contains(&segment) {
+                segments.push(segment);
+            }
+        }
+        let mut snippets = Vec::with_capacity(segments.len());
+        for segment in segments {
+            let in_segment = |span: &&Range<usize>| self.file.segment_index(span.start) == segment;
+            let primary = (segment == primary_segment).then_some(&self.span);
+            let spans = primary
+                .into_iter()
+                .chain(self.context.iter().map(|(span, _)| span))
+                .filter(in_segment);
+            let (lines, first_line) = self.file.excerpt(spans);
+            let text = &whole[lines.clone()];
+            // Spans are offsets into the whole text; the renderer counts from the excerpt.
+            let local = |span: &Range<usize>| {
+                let span = clamp(whole, span);
+                span.start.saturating_sub(lines.start).min(text.len())
+                    ..span.end.saturating_sub(lines.start).min(text.len())
+            };
+            let info = &self.file.segments[segment];
+            let mut snippet = Snippet::source(text)
+                .line_start(first_line + 1 - info.first_line)
+                .path(info.path.to_string_lossy());
+            if let Some(span) = primary {
+                snippet = snippet.annotation(
+                    AnnotationKind::Primary
+                        .span(local(span))
+                        .label(&*self.label),
+                );
+            }
+            snippet = snippet.annotations(
+                self.context
+                    .iter()
+                    .filter(|(span, _)| in_segment(&span))
+                    .map(|(span, label)| {
+                        AnnotationKind::Context
+                            .span(local(span))
+                            .label(label.as_str())
+                    }),
+            );
+            snippets.push(snippet);
+        }
         let level = match self.severity {
             Severity::Error => Level::ERROR,
             Severity::Warning => Level::WARNING,
         };
-        let mut group = level.primary_title(self.message.as_str()).element(snippet);
+        let mut group = level
+            .primary_title(self.message.as_str())
+            .elements(snippets);
         if let Some(help) = &self.help {
             group = group.element(Level::HELP.message(help.as_str()));
         }
@@ -227,7 +332,7 @@ impl fmt::Display for Diagnostic {
         write!(
             f,
             "{}:{}:{}: {}",
-            self.file.path.display(),
+            self.path().display(),
             self.line(),
             self.column(),
             self.message
@@ -350,6 +455,29 @@ mod tests {
             past.render(false)
         );
         assert_eq!(past.line(), 5);
+    }
+
+    #[test]
+    fn stacked_files_name_their_own_file_and_line() {
+        let file = SourceFile::stacked(vec![
+            ("proj.toml".into(), "[env]\nA = \"1\"".into()),
+            ("proj.local.toml".into(), "[env]\nB = 2\n".into()),
+        ]);
+        let b = file.text().find('B').unwrap();
+        let diagnostic = Diagnostic::new(&file, b..b + 1, "bad").label("here");
+        assert_eq!(diagnostic.to_string(), "proj.local.toml:2:1: bad");
+        let rendered = diagnostic.render(false);
+        assert!(rendered.contains("--> proj.local.toml:2:1"), "{rendered}");
+        assert!(rendered.contains("2 | B = 2"), "{rendered}");
+        // A context in the other file gets a snippet of its own, under that file's name.
+        let a = file.text().find('A').unwrap();
+        let rendered = diagnostic.context(a..a + 1, "first here").render(false);
+        assert!(rendered.contains("proj.toml:2:1"), "{rendered}");
+        assert!(rendered.contains("2 | A = \"1\""), "{rendered}");
+        // Parsing a segment in place keeps offsets global.
+        let in_place = file.text_in_place(1);
+        assert_eq!(in_place.find('B'), Some(b));
+        assert!(in_place.starts_with("     \n"));
     }
 
     #[test]

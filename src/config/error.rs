@@ -81,7 +81,7 @@ impl ConfigError {
                     };
                     let message = format!(
                         "could not load `{}` due to {} previous errors{shown}",
-                        first.path().display(),
+                        first.file().path().display(),
                         diagnostics.len()
                     );
                     reports.push(diagnostic::render_summary(&message, color));

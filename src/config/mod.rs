@@ -2,7 +2,9 @@
 //!
 //! The pipeline, one concern per module:
 //!
-//! 1. [`discover`] finds the file (walking up like cargo, or `-f PATH`).
+//! 1. [`discover`] finds the file (walking up like cargo, or `-f PATH`); `layers` stacks
+//!    on a proj.toml the Procfile its `[project] procfile` names and proj.local.toml,
+//!    one segment each of a single `SourceFile`.
 //! 2. A reader turns the text into a `raw` config, keeping the byte span of every key
 //!    and value: `toml_reader` walks toml's spanned document by hand (serde derive
 //!    would lose the spans), `procfile` reads `name: command` lines. Type errors and
@@ -33,6 +35,7 @@ mod formation;
 pub(crate) mod globs;
 mod graph;
 pub(crate) mod interpolate;
+mod layers;
 pub mod plan;
 mod ports;
 mod procfile;
@@ -49,9 +52,11 @@ use std::path::{Path, PathBuf};
 
 pub use self::diagnostic::Diagnostic;
 use self::diagnostic::SourceFile;
+pub(crate) use self::diagnostic::render_plain;
 pub use self::discover::discover;
 pub use self::error::ConfigError;
 pub use self::formation::Formation;
+pub use self::layers::local_path;
 pub use self::plan::*;
 pub use self::ports::{DEFAULT_PROCFILE_PORT, LoadOptions};
 pub use self::schedule::Schedule;
@@ -87,16 +92,28 @@ pub fn load_str_with(
     source: &str,
     options: &LoadOptions,
 ) -> Result<Plan, ConfigError> {
-    let file = SourceFile::new(path, source);
-    let procfile = procfile::is_procfile(path);
-    let (raw, diagnostics) = if procfile {
-        procfile::read(&file)
+    let (raw, diagnostics, procfile_ports) = if procfile::is_procfile(path) {
+        let file = SourceFile::new(path, source);
+        let (raw, diagnostics) = procfile::read(&file);
+        let every_line = raw
+            .processes
+            .iter()
+            .enumerate()
+            .map(|(index, process)| (process.spec.name.clone(), index))
+            .collect();
+        (raw, diagnostics, every_line)
     } else {
-        toml_reader::read(&file).map_err(|syntax| ConfigError::Invalid(vec![syntax]))?
+        let layers = layers::read(path, source)?;
+        (layers.raw, layers.diagnostics, layers.procfile_ports)
     };
     let mut plan = validate::build(raw, path, &root_of(path), diagnostics)?;
     let inherited_port = std::env::var("PORT").ok();
-    ports::apply(&mut plan, options, procfile, inherited_port.as_deref())?;
+    ports::apply(
+        &mut plan,
+        options,
+        &procfile_ports,
+        inherited_port.as_deref(),
+    )?;
     // After the formation, which may have left processes out.
     plan.resolve_dependencies();
     Ok(plan)

@@ -33,18 +33,20 @@ pub struct LoadOptions {
     pub auto_ports: BTreeMap<String, u16>,
 }
 
-/// Applies `options` to a freshly validated plan; `procfile` says the plan came from one,
+/// Applies `options` to a freshly validated plan. `procfile_ports` are the processes
+/// that follow the Procfile port rule, each with its line's index in the Procfile (all
+/// of a Procfile's; those of a `[project] procfile` without a `port` of their own);
 /// `inherited_port` is `PORT` in proj's own environment.
 pub(crate) fn apply(
     plan: &mut Plan,
     options: &LoadOptions,
-    procfile: bool,
+    procfile_ports: &[(String, usize)],
     inherited_port: Option<&str>,
 ) -> Result<(), ConfigError> {
     if let Some(formation) = &options.formation {
         apply_formation(plan, formation)?;
     }
-    if procfile {
+    if !procfile_ports.is_empty() {
         // `.env`'s PORT as the processes would see it (it may refer to others).
         let dotenv_port = plan
             .dotenv
@@ -62,8 +64,14 @@ pub(crate) fn apply(
         let base = procfile_base(options.port_base, inherited_port, dotenv_port.as_deref());
         // The index is the line's place in the Procfile (file order, which is also the
         // start order: a Procfile has no dependencies), even for a process `-m` turns off.
-        for (index, process) in plan.processes.iter_mut().enumerate() {
-            let offset = u32::from(PROCFILE_PORT_STEP) * index as u32;
+        for process in plan.processes.iter_mut() {
+            let Some((_, index)) = procfile_ports
+                .iter()
+                .find(|(name, _)| *name == process.name)
+            else {
+                continue;
+            };
+            let offset = u32::from(PROCFILE_PORT_STEP) * *index as u32;
             process.port = u16::try_from(u32::from(base) + offset).ok();
         }
     }

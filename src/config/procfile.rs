@@ -23,8 +23,21 @@ pub(crate) fn is_procfile(path: &std::path::Path) -> bool {
 pub(crate) fn read(file: &Arc<SourceFile>) -> (RawConfig, Vec<Diagnostic>) {
     let mut raw = RawConfig::new(Arc::clone(file));
     let mut diagnostics = Vec::new();
-    let mut offset = 0;
-    for line in file.text().split_inclusive('\n') {
+    read_segment(file, 0, &mut raw.processes, &mut diagnostics);
+    (raw, diagnostics)
+}
+
+/// Reads the Procfile that is segment `index` of `file`, appending its processes (in
+/// line order) to `processes`: alone, or the `[project] procfile` of a proj.toml.
+pub(crate) fn read_segment(
+    file: &Arc<SourceFile>,
+    index: usize,
+    processes: &mut Vec<RawProcess>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let range = file.segment_range(index);
+    let mut offset = range.start;
+    for line in file.text()[range].split_inclusive('\n') {
         let start = offset;
         offset += line.len();
         let content = line.trim_end_matches(['\n', '\r']);
@@ -50,7 +63,7 @@ pub(crate) fn read(file: &Arc<SourceFile>) -> (RawConfig, Vec<Diagnostic>) {
                             .help(format!("write the command after the colon: `{name}: python3 app.py`")),
                     );
                 }
-                if let Some(first) = raw.processes.iter().find(|p| p.spec.name == name) {
+                if let Some(first) = processes.iter().find(|p| p.spec.name == name) {
                     diagnostics.push(
                         Diagnostic::new(file, name_span, format!("duplicate process `{name}`"))
                             .label("defined again here")
@@ -59,12 +72,10 @@ pub(crate) fn read(file: &Arc<SourceFile>) -> (RawConfig, Vec<Diagnostic>) {
                     );
                     continue;
                 }
-                raw.processes
-                    .push(RawProcess::new(name.to_owned(), name_span, command.to_owned()));
+                processes.push(RawProcess::new(name.to_owned(), name_span, command.to_owned()));
             }
         }
     }
-    (raw, diagnostics)
 }
 
 /// One Procfile line, with byte offsets into the whole file.

@@ -25,6 +25,9 @@ pub(crate) const DEFAULT_WATCH_DEBOUNCE: Duration = Duration::from_millis(200);
 pub(crate) struct RawConfig {
     pub(crate) file: Arc<SourceFile>,
     pub(crate) name: Option<String>,
+    /// `[project] procfile`: the Procfile whose processes join the file's, and where it
+    /// was named (its processes are read by `layers`, which needs the file's text).
+    pub(crate) procfile: Option<(String, Range<usize>)>,
     /// The dotenv files as written (relative to the root), with the span of each entry
     /// when it was written in the file (a Procfile's `.env` is implicit).
     pub(crate) env_files: Vec<(String, Option<Range<usize>>)>,
@@ -46,6 +49,7 @@ impl RawConfig {
         RawConfig {
             file,
             name: None,
+            procfile: None,
             env_files: vec![(".env".to_owned(), None)],
             requires: Vec::new(),
             log_max_size: DEFAULT_LOG_MAX_SIZE,

@@ -240,6 +240,16 @@ impl Reader {
         self.report(diagnostic);
     }
 
+    /// Reports a key that is not proj's, with a `help` written for it.
+    pub(super) fn unknown_key_with_help(&mut self, key: &Key<'_>, place: &str, help: &str) {
+        let name = key.get_ref().as_ref();
+        let diagnostic = self
+            .error(key.span(), format!("unknown key `{name}` {place}"))
+            .label("not a proj key")
+            .help(help);
+        self.report(diagnostic);
+    }
+
     pub(super) fn string(&mut self, field: Field<'_>, value: &Value<'_>) -> Option<String> {
         match value.get_ref().as_str() {
             Some(text) => Some(text.to_owned()),

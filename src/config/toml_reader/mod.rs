@@ -8,6 +8,7 @@
 //! every other problem is collected and reading goes on.
 
 mod fields;
+mod foreign;
 mod health;
 mod process;
 mod schedule;
@@ -34,8 +35,9 @@ const TOP_ALIASES: [(&str, &str); 5] = [
     ("environment", "env"),
     ("steps", "setup"),
 ];
-const PROJECT_KEYS: [&str; 5] = [
+const PROJECT_KEYS: [&str; 6] = [
     "name",
+    "procfile",
     "env_file",
     "requires",
     "log_max_size",
@@ -53,26 +55,53 @@ const SETUP_ALIASES: [(&str, &str); 3] = [
     ("unless", "skip_if"),
 ];
 
-/// Reads a proj.toml. `Err` is a TOML syntax error; otherwise the config is returned
-/// with every problem found in it (possibly none).
-pub(crate) fn read(file: &Arc<SourceFile>) -> Result<(RawConfig, Vec<Diagnostic>), Diagnostic> {
-    let document = DeTable::parse(file.text()).map_err(|error| syntax_error(file, &error))?;
+/// Reads the proj.toml that is segment `index` of `file` over `raw` (`Err` is a TOML
+/// syntax error; otherwise every problem found, possibly none): what it writes
+/// replaces or joins what `raw` holds (see `layers`). `overlay` is true for
+/// proj.local.toml, whose `[[setup]]` steps replace the same-named ones.
+pub(crate) fn read_layer(
+    file: &Arc<SourceFile>,
+    index: usize,
+    raw: &mut RawConfig,
+    overlay: bool,
+) -> Result<Vec<Diagnostic>, Diagnostic> {
+    let text = file.text_in_place(index);
+    let document = DeTable::parse(&text).map_err(|error| syntax_error(file, &error))?;
     let mut reader = Reader::new(file);
-    let mut raw = RawConfig::new(Arc::clone(file));
     for (key, value) in entries(document.get_ref()) {
         let field = Field {
             key: key.get_ref().as_ref(),
             place: "at the top level",
         };
         match field.key {
-            "project" => read_project(&mut reader, field, value, &mut raw),
-            "env" => (raw.env, raw.env_starts) = reader.env_table_spanned(field, value),
-            "setup" => raw.setup = read_setup(&mut reader, field, value),
-            "processes" => raw.processes = process::read_processes(&mut reader, field, value),
+            "project" => read_project(&mut reader, field, value, raw),
+            "env" => {
+                let (env, starts) = reader.env_table_spanned(field, value);
+                raw.env.extend(env);
+                raw.env_starts.extend(starts);
+            }
+            "setup" => {
+                let steps = read_setup(&mut reader, field, value);
+                merge_setup(&mut raw.setup, steps, overlay);
+            }
+            "processes" => process::read_processes(&mut reader, field, value, &mut raw.processes),
             _ => unknown_top_level_key(&mut reader, key, value),
         }
     }
-    Ok((raw, reader.take_diagnostics()))
+    Ok(reader.take_diagnostics())
+}
+
+/// proj.local.toml's steps replace the same-named ones of proj.toml; new ones run last.
+fn merge_setup(setup: &mut Vec<RawSetup>, steps: Vec<RawSetup>, overlay: bool) {
+    for step in steps {
+        match setup
+            .iter_mut()
+            .find(|other| overlay && other.step.name == step.step.name)
+        {
+            Some(other) => *other = step,
+            None => setup.push(step),
+        }
+    }
 }
 
 /// A syntax error, with a help for the mistakes people actually make.
@@ -165,6 +194,11 @@ fn read_project(reader: &mut Reader, field: Field<'_>, value: &Value<'_>, raw: &
                             (file.into_inner(), Some(span))
                         })
                         .collect();
+                }
+            }
+            "procfile" => {
+                if let Some(name) = reader.non_empty(field, value, r#""Procfile.dev""#) {
+                    raw.procfile = Some((name, value.span()));
                 }
             }
             "requires" => {

@@ -7,6 +7,7 @@ use crate::config::Globs;
 use toml::de::{DeTable, DeValue};
 
 use super::fields::{Expected, Field, Key, Reader, Value, entries, misspells};
+use super::foreign;
 use super::health;
 use super::schedule;
 use super::socket::read_socket;
@@ -17,7 +18,7 @@ use crate::config::plan::{
 use crate::config::raw::{RawProcess, check_process_name};
 use crate::config::suggest;
 
-const PROCESS_KEYS: [&str; 30] = [
+pub(super) const PROCESS_KEYS: [&str; 30] = [
     "command",
     "port",
     "socket",
@@ -52,7 +53,7 @@ const PROCESS_KEYS: [&str; 30] = [
 
 /// What other supervisors (compose, process-compose, supervisord, systemd) call the same
 /// settings: edit distance cannot guess these.
-const PROCESS_ALIASES: [(&str, &str); 22] = [
+const PROCESS_ALIASES: [(&str, &str); 23] = [
     ("cron", "schedule"),
     // systemd's `Type=oneshot`.
     ("type", "oneshot"),
@@ -60,6 +61,7 @@ const PROCESS_ALIASES: [(&str, &str); 22] = [
     ("cmd", "command"),
     ("run", "command"),
     ("exec", "command"),
+    ("script", "command"),
     ("dir", "cwd"),
     ("directory", "cwd"),
     ("working_dir", "cwd"),
@@ -87,19 +89,24 @@ const RESTART_POLICIES: [(&str, RestartPolicy); 3] = [
     ("never", RestartPolicy::Never),
 ];
 
-/// Reads the `[processes]` table, in file order.
+/// Reads the `[processes]` table, in file order, into `processes`: an entry for a
+/// process already there (from the Procfile named in `[project] procfile`, or from
+/// proj.toml when this is proj.local.toml) adds its keys to it; any other is appended.
 pub(super) fn read_processes(
     reader: &mut Reader,
     field: Field<'_>,
     value: &Value<'_>,
-) -> Vec<RawProcess> {
+    processes: &mut Vec<RawProcess>,
+) {
     let Some(table) = reader.table(field, value) else {
-        return Vec::new();
+        return;
     };
-    let mut processes = Vec::new();
     for (key, value) in entries(table) {
         let name = key.get_ref().as_ref();
-        if let Err((message, help)) = check_process_name(name) {
+        let existing = processes.iter().position(|p| p.spec.name == name);
+        if existing.is_none()
+            && let Err((message, help)) = check_process_name(name)
+        {
             let diagnostic = reader
                 .error(key.span(), message)
                 .label("process name")
@@ -108,7 +115,12 @@ pub(super) fn read_processes(
         }
         // Kept even when the name or the entry is wrong, so that other processes'
         // `depends_on` still find it and no misleading "unknown process" follows.
-        let mut process = RawProcess::new(name.to_owned(), key.span(), String::new());
+        let index = existing.unwrap_or_else(|| {
+            processes.push(RawProcess::new(name.to_owned(), key.span(), String::new()));
+            processes.len() - 1
+        });
+        let process = &mut processes[index];
+        let fresh = existing.is_none();
         // A string entry is itself the value of a setting: `web` in `[processes]`.
         let entry = Field {
             key: name,
@@ -122,13 +134,11 @@ pub(super) fn read_processes(
             }
             DeValue::Table(table) => {
                 let place = format!("in process `{name}`");
-                read_process_table(reader, key, &place, table, &mut process);
+                read_process_table(reader, key, &place, table, process, fresh);
             }
             _ => reader.wrong_type(entry, value, Expected::Process),
         }
-        processes.push(process);
     }
-    processes
 }
 
 fn read_process_table(
@@ -137,6 +147,7 @@ fn read_process_table(
     place: &str,
     table: &DeTable<'_>,
     process: &mut RawProcess,
+    fresh: bool,
 ) {
     let (spec, spans) = (&mut process.spec, &mut process.spans);
     let mut restart = None;
@@ -208,9 +219,24 @@ fn read_process_table(
                     spans.cwd = Some(value.span());
                 }
             }
-            "env" => (spec.env, spans.env) = reader.env_table_spanned(field, value),
+            "env" => {
+                let (env, starts) = reader.env_table_spanned(field, value);
+                spec.env.extend(env);
+                spans.env.extend(starts);
+            }
+            "depends_on" if value.get_ref().as_table().is_some() => {
+                reader.invalid(
+                    field,
+                    value.span(),
+                    "`depends_on` is a list of process names".to_owned(),
+                    "write `depends_on = [\"db\"]`: proj waits for each to be ready (its `ready` probe; process-compose's `process_healthy`) or, for a oneshot, to exit 0 (`process_completed_successfully`)",
+                );
+            }
             "depends_on" => {
                 if let Some(names) = reader.string_list(field, value) {
+                    // A later layer's list replaces the earlier one (so it can drop one).
+                    spec.depends_on.clear();
+                    spans.depends_on.clear();
                     for dependency in names {
                         // A repeated name adds nothing; keep the first.
                         if !spec.depends_on.contains(dependency.get_ref()) {
@@ -296,7 +322,10 @@ fn read_process_table(
                 spec.group = reader.non_empty(field, value, r#""www-data""#);
                 spans.group = spec.group.as_ref().map(|_| value.span());
             }
-            _ => reader.unknown_key(key, place, &PROCESS_KEYS, &PROCESS_ALIASES),
+            _ => match foreign::process_key_help(field.key) {
+                Some(help) => reader.unknown_key_with_help(key, place, help),
+                None => reader.unknown_key(key, place, &PROCESS_KEYS, &PROCESS_ALIASES),
+            },
         }
     }
     if let (Some(socket), Some(port)) = (&spans.socket, &spans.port) {
@@ -328,20 +357,33 @@ fn read_process_table(
             spec.autostart = false;
         }
     }
-    spec.lifecycle.stop_target = stop.target.unwrap_or(StopTarget::Group);
-    spec.lifecycle.stop_sequence = stop.resolve(
-        reader,
-        (nix::sys::signal::Signal::SIGTERM, DEFAULT_STOP_TIMEOUT),
-    );
+    // Over an earlier layer, what this table does not say stays as it was.
+    if let Some(target) = stop.target {
+        spec.lifecycle.stop_target = target;
+    } else if fresh {
+        spec.lifecycle.stop_target = StopTarget::Group;
+    }
+    if fresh || stop.says_how_to_stop() {
+        let defaults = stop::single_signal(&spec.lifecycle.stop_sequence)
+            .unwrap_or((nix::sys::signal::Signal::SIGTERM, DEFAULT_STOP_TIMEOUT));
+        spec.lifecycle.stop_sequence = stop.resolve(reader, defaults);
+    }
     // A oneshot (a migration, a build) is expected to exit: restarting it by default
     // would run it again and again.
-    spec.lifecycle.restart = restart.unwrap_or(if spec.lifecycle.oneshot {
-        RestartPolicy::Never
-    } else {
-        RestartPolicy::OnFailure
-    });
+    let oneshot_written = table.contains_key("oneshot");
+    match restart {
+        Some(policy) => spec.lifecycle.restart = policy,
+        None if fresh || oneshot_written => {
+            spec.lifecycle.restart = if spec.lifecycle.oneshot {
+                RestartPolicy::Never
+            } else {
+                RestartPolicy::OnFailure
+            };
+        }
+        None => {}
+    }
     let misspelt = misspells(table, "command", &PROCESS_KEYS, &PROCESS_ALIASES);
-    if !table.contains_key("command") && !misspelt {
+    if spec.command.is_empty() && !table.contains_key("command") && !misspelt {
         let process = name.get_ref();
         let diagnostic = reader
             .error(name.span(), format!("process `{process}` has no `command`"))

@@ -31,6 +31,11 @@ pub(super) struct StopSettings {
 }
 
 impl StopSettings {
+    /// Whether the table wrote `stop_signal`, `stop_timeout` or `stop_sequence`.
+    pub(super) fn says_how_to_stop(&self) -> bool {
+        self.sequence.is_some() || self.signal.is_some() || self.timeout.is_some()
+    }
+
     /// The sequence to use: the one written, or the one-step form (default TERM, 10 s).
     /// Both forms at once are refused, pointing at each.
     pub(super) fn resolve(
@@ -209,5 +214,19 @@ pub(super) fn read_target(
             );
             None
         }
+    }
+}
+
+/// The signal and wait of a one-step sequence (what `stop_signal`/`stop_timeout` say):
+/// the defaults for a later layer that changes only one of the two.
+pub(super) fn single_signal(sequence: &[StopStep]) -> Option<(nix::sys::signal::Signal, Duration)> {
+    match sequence {
+        [
+            StopStep {
+                action: StopAction::Signal(signal),
+                wait,
+            },
+        ] => Some((*signal, *wait)),
+        _ => None,
     }
 }
