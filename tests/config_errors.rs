@@ -304,7 +304,8 @@ fn unknown_process_key_without_a_close_match_lists_all() {
     let diagnostic = error(&["[processes.web]", "command = \"x\"", "flavour = 1"]);
     assert_eq!(at(&diagnostic), "proj.toml:3:1");
     assert!(
-        help(&diagnostic).starts_with("valid keys in process `web`: `command`, `port`, `socket`, `scale`"),
+        help(&diagnostic)
+            .starts_with("valid keys in process `web`: `command`, `port`, `socket`, `scale`"),
         "{}",
         help(&diagnostic)
     );

@@ -577,3 +577,38 @@ fn several_connections_all_see_the_output_and_all_type() {
     second.type_keys(b"still here\r");
     second.wait_for(b"got: still here");
 }
+
+#[test]
+fn connect_replays_output_without_the_terminal_queries_in_it() {
+    // Reline (irb, `binding.irb`) asks where the cursor is before it draws a prompt.
+    // Asked while nobody was connected, the question must not be replayed on connect:
+    // the terminal would type its answer (`^[[30;1R`) into the prompt.
+    let project = Project::new("[processes.repl]\ncommand = \"python3 repl.py\"\ntty = true\n");
+    project.write(
+        "repl.py",
+        "import sys\n\
+         sys.stdout.write('ready\\n\\x1b[6n\\x1b[cprompt> ')\n\
+         sys.stdout.flush()\n\
+         line = sys.stdin.readline()\n\
+         open('typed.txt', 'w').write(repr(line) + '\\n')\n\
+         import time\n\
+         time.sleep(1000)\n",
+    );
+    let mut proj = project.up(&[]);
+    // The prompt has no line end yet: the log shows the line before it.
+    project.wait_for_file_content(".proj/logs/repl.log", "ready");
+    let Some(tmux) = Tmux::start(project.root(), 100, 30) else {
+        assert!(proj.stop().success());
+        return;
+    };
+    tmux.connect("repl");
+    tmux.wait_for_screen("the replayed prompt", |screen| screen.contains("prompt>"));
+    tmux.type_line("print(1)");
+    let typed = project.wait_for_file("typed.txt");
+    assert_eq!(
+        typed, "'print(1)\\n'",
+        "the terminal answered a replayed query"
+    );
+    assert_eq!(tmux.detach(), "0");
+    assert!(proj.stop().success());
+}

@@ -48,6 +48,7 @@ pub mod snapshot;
 mod systemd;
 mod table;
 pub mod terminal;
+mod terminal_queries;
 #[cfg(test)]
 mod tests;
 mod usage;

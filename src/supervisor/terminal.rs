@@ -109,7 +109,9 @@ impl Terminal {
     pub fn subscribe(&self) -> Subscription {
         let recent = lock(&self.output);
         Subscription {
-            recent: recent.bytes.clone(),
+            // Questions asked while nobody was there are not asked again: a terminal
+            // would type its answers into the program (see `terminal_queries`).
+            recent: super::terminal_queries::without_queries(&recent.bytes),
             chunks: recent.chunks.subscribe(),
         }
     }
