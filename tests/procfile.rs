@@ -256,3 +256,69 @@ fn reload_keeps_the_formation_and_the_ports_of_the_run() {
     assert_eq!(wait_for_body(base + 1), format!("web 2 {}", base + 1));
     assert!(proj.stop().success());
 }
+
+#[test]
+fn procfile_dev_is_read_before_procfile_and_named() {
+    // A Rails app: `Procfile` for production, `Procfile.dev` for development.
+    let project = Project::empty();
+    project.write(
+        "Procfile",
+        "web: echo production > which.txt; exec sleep 1000\n",
+    );
+    project.write(
+        "Procfile.dev",
+        "web: echo development > which.txt; exec sleep 1000\n",
+    );
+    let check = project.run(&["check"]);
+    assert!(check.status.success(), "{}", check.stderr);
+    assert!(
+        check.stdout.starts_with(&format!(
+            "{} is valid",
+            project
+                .root()
+                .canonicalize()
+                .unwrap()
+                .join("Procfile.dev")
+                .display()
+        )) || check.stdout.starts_with("Procfile.dev is valid"),
+        "{}",
+        check.stdout
+    );
+    let mut proj = project.up(&[]);
+    let first = proj.wait_for("proj");
+    assert!(first.ends_with("using Procfile.dev"), "{first}");
+    assert_eq!(project.wait_for_file("which.txt"), "development");
+    assert!(proj.stop().success());
+}
+
+#[test]
+fn control_commands_find_a_supervisor_started_from_any_file_from_a_subdirectory() {
+    let project = Project::empty();
+    project.write("Procfile.other", "app: exec sleep 1000\n");
+    std::fs::create_dir_all(project.path("src/deep")).unwrap();
+    let up = project.run(&["-f", "Procfile.other", "up", "-d"]);
+    assert!(up.status.success(), "{}", up.stderr);
+    let _detached = Detached(&project);
+    let in_subdirectory = |args: &[&str]| {
+        let output = project
+            .command(args)
+            .current_dir(project.path("src/deep"))
+            .output()
+            .unwrap();
+        (
+            output.status,
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (status, stdout, stderr) = in_subdirectory(&["ps"]);
+    assert!(status.success(), "{stderr}");
+    assert!(
+        stdout.contains("app") && stdout.contains("running"),
+        "{stdout}"
+    );
+    let (status, _, stderr) = in_subdirectory(&["logs", "app"]);
+    assert!(status.success(), "{stderr}");
+    let (status, _, stderr) = in_subdirectory(&["down"]);
+    assert!(status.success(), "{stderr}");
+}

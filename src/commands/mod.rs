@@ -135,10 +135,18 @@ impl Context {
     }
 
     /// The root of the project (the config file's directory), without validating the
-    /// config: `proj ps` must work while proj.toml is being edited.
+    /// config: `proj ps` must work while proj.toml is being edited. Without `-f`, the
+    /// nearest directory with `.proj/` or a config file (SPEC §9.4: a supervisor
+    /// started from any file is found from any subdirectory).
     pub fn project_root(&self) -> Result<PathBuf, Error> {
         let cwd = std::env::current_dir()
             .map_err(|error| Error::io("cannot read the current directory", error))?;
+        if self.file.is_none() {
+            let root = config::discover::project_root(&cwd)?;
+            return root
+                .canonicalize()
+                .map_err(|error| Error::io(format!("cannot resolve {}", root.display()), error));
+        }
         let path = config::discover(&cwd, self.file.as_deref())?;
         let dir = path
             .parent()

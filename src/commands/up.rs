@@ -99,6 +99,12 @@ pub(super) fn run(context: &Context, args: UpArgs) -> Result<(), Error> {
         Printer::start(style)
     }
     .map_err(|error| Error::io("cannot start output", error))?;
+    // The first line names the file read (SPEC §9.4): a Procfile.dev beside a Procfile
+    // is chosen over it, and a reader should see which.
+    printer.message(
+        crate::logs::printer::Level::Info,
+        format!("using {}", shown_path(&plan.source)),
+    );
     // The supervisor runs on this thread (`block_on`) and forks every child from it; it
     // lives as long as proj, which matters because PR_SET_PDEATHSIG fires when the
     // forking *thread* exits. Two workers read output and write log files meanwhile.
@@ -127,6 +133,15 @@ pub(super) fn run(context: &Context, args: UpArgs) -> Result<(), Error> {
         ))),
         None => Ok(()),
     }
+}
+
+/// `path` as the user would write it: relative to the current directory when inside it.
+fn shown_path(path: &std::path::Path) -> String {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    path.strip_prefix(&cwd)
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 /// The runtime readiness and health probes run on: one thread of its own, parked in

@@ -5,8 +5,10 @@ use std::path::{Path, PathBuf};
 
 use super::error::ConfigError;
 
-/// The names looked for in each directory, best first: proj.toml wins over a Procfile.
-const NAMES: [&str; 2] = ["proj.toml", "Procfile"];
+/// The names looked for in each directory, best first: proj.toml wins over a Procfile,
+/// and `Procfile.dev` (the development processes, as Rails' `bin/dev` runs them) over
+/// `Procfile` (SPEC §9.4).
+const NAMES: [&str; 3] = ["proj.toml", "Procfile.dev", "Procfile"];
 
 /// The config file to load.
 ///
@@ -25,6 +27,21 @@ pub fn discover(start: &Path, explicit: Option<&Path>) -> Result<PathBuf, Config
     start
         .ancestors()
         .find_map(config_in)
+        .ok_or(ConfigError::NotFound { dir: start })
+}
+
+/// The root of the project a command about a running supervisor means: the nearest
+/// directory from `start` upwards that holds proj's `.proj/` (a supervisor ran there,
+/// whatever file it was started from: `proj up -f Procfile.dev`) or a config file.
+pub fn project_root(start: &Path) -> Result<PathBuf, ConfigError> {
+    let start = std::path::absolute(start).map_err(|source| ConfigError::Read {
+        path: start.to_path_buf(),
+        source,
+    })?;
+    start
+        .ancestors()
+        .find(|dir| dir.join(".proj").is_dir() || config_in(dir).is_some())
+        .map(Path::to_path_buf)
         .ok_or(ConfigError::NotFound { dir: start })
 }
 

@@ -25,7 +25,7 @@
 //! together. Whatever goes wrong, [`ConfigError::exit_code`] is 2.
 
 mod diagnostic;
-mod discover;
+pub mod discover;
 mod dotenv;
 pub mod environment;
 mod error;
