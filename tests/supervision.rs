@@ -263,3 +263,32 @@ fn exit_on_failure_keeps_supervising_while_nothing_fails() {
     assert!(!is_gone(web));
     assert!(proj.stop().success());
 }
+
+#[test]
+fn a_silent_exit_at_once_hints_at_a_terminal() {
+    // Tailwind's `--watch` with stdin at /dev/null exits 0 at once, printing nothing.
+    let project = Project::new(
+        r#"
+[processes.css]
+command = "sh -c 'read -r line || exit 0'"
+
+[processes.chatty]
+command = "echo built; touch chatty.done"
+
+[processes.repl]
+command = "true"
+tty = true
+"#,
+    );
+    let mut proj = project.up(&[]);
+    proj.wait_for("css: exited at once with code 0 and printed nothing");
+    let hint = proj.wait_for("css: exited at once");
+    assert!(hint.contains("try `tty = true`"), "{hint}");
+    project.wait_for_marker("chatty.done");
+    proj.wait_for("chatty: exited with code 0");
+    proj.wait_for("repl: exited with code 0");
+    assert!(proj.stop().success());
+    let text = proj.text();
+    assert!(!text.contains("chatty: exited at once"), "{text}");
+    assert!(!text.contains("repl: exited at once"), "{text}");
+}

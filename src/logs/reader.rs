@@ -44,6 +44,8 @@ pub struct OutputSink {
     pub printer: Option<Printer>,
     pub history: Mutex<History>,
     pub feed: Feed,
+    /// Bytes delivered so far, over every run: whether a run printed anything at all.
+    pub delivered: std::sync::atomic::AtomicU64,
 }
 
 impl OutputSink {
@@ -52,6 +54,10 @@ impl OutputSink {
         if lines.is_empty() {
             return;
         }
+        self.delivered.fetch_add(
+            u64::try_from(lines.len()).unwrap_or(u64::MAX),
+            std::sync::atomic::Ordering::Relaxed,
+        );
         let batch = Batch {
             instance: Arc::clone(&self.instance),
             at,

@@ -83,6 +83,8 @@ pub enum Event {
         run: u64,
         report: super::health::HealthReport,
     },
+    /// The output of `slot`'s run number `run` is closed (its last byte was delivered).
+    OutputClosed { slot: usize, run: u64 },
     /// A file that `process` watches changed: restart it (or start it again when it
     /// failed or finished).
     FileChanged {
@@ -353,6 +355,13 @@ impl Supervisor {
             self.check_draining(exit.at);
             return;
         };
+        if self.slots[index].machine.state() != State::Stopping {
+            let ran = self.slots[index]
+                .machine
+                .started_at()
+                .map_or(Duration::MAX, |at| exit.at.saturating_duration_since(at));
+            self.silence_on_exit(index, exit.status, ran);
+        }
         if self.slots[index].machine.state() == State::Stopping {
             // The main process is gone; what left the group got none of the stop
             // sequence: it is told now (and, without cgroups, looked for).
@@ -431,6 +440,7 @@ impl Supervisor {
             }
             Event::Health { slot, run, report } => self.on_health(slot, run, report),
             Event::FileChanged { process, path } => self.on_file_changed(&process, &path),
+            Event::OutputClosed { slot, run } => self.silence_on_output_closed(slot, run),
         }
     }
 

@@ -76,8 +76,10 @@ impl Supervisor {
             Err(error) => return vec![Input::SpawnFailed(SpawnProblem::Os(error.to_string()))],
         };
         self.slots.note_pid(child.pid, index);
+        let run = self.slots[index].run + 1;
+        self.watch_silence(index, run);
         let slot = &mut self.slots[index];
-        slot.run += 1;
+        slot.run = run;
         let (watch, probe) = match probe {
             Some(ready::Probe::Log(pattern)) => {
                 let (matched, seen) = oneshot::channel();
@@ -88,8 +90,14 @@ impl Supervisor {
             None => (None, None),
         };
         if let Some(output) = child.output {
-            self.readers
-                .spawn(reader::pump(output, slot.sink.clone(), watch));
+            let (events, pump) = (
+                self.events.clone(),
+                reader::pump(output, slot.sink.clone(), watch),
+            );
+            self.readers.spawn(async move {
+                pump.await;
+                let _ = events.send(Event::OutputClosed { slot: index, run });
+            });
         } else if let Some(master) = child.terminal {
             let terminal = slot.terminal.get_or_insert_default().clone();
             let sink = slot.sink.clone();

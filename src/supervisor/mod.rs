@@ -43,6 +43,7 @@ mod requests;
 mod rolling;
 mod scale;
 mod schedule;
+mod silence;
 mod slot;
 pub mod snapshot;
 mod systemd;

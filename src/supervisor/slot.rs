@@ -53,6 +53,8 @@ pub(super) struct Slot {
     /// A rolling restart stopped (another instance did not come back) before it
     /// restarted this run: whoever waits for this run to be replaced waits no more.
     pub(super) roll_skipped: Option<u64>,
+    /// Whether a run printed nothing and ended at once (see [`super::silence`]).
+    pub(super) silence: super::silence::Watch,
 }
 
 /// One reading of an instance's group CPU time, and the figures `ps` showed from it.
@@ -122,6 +124,7 @@ impl Slot {
             cpu_sample: None,
             next_run: None,
             roll_skipped: None,
+            silence: super::silence::Watch::default(),
         }
     }
 
@@ -178,6 +181,7 @@ pub(super) fn new_sink(context: &SlotContext<'_>, name: &str, color: usize) -> O
         printer: Some(context.printer.clone()),
         history: Mutex::new(History::default()),
         feed: context.feed.clone(),
+        delivered: std::sync::atomic::AtomicU64::new(0),
     }
 }
 
