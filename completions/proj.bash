@@ -61,11 +61,17 @@ _proj() {
             proj,restart)
                 cmd="proj__subcmd__restart"
                 ;;
+            proj,run)
+                cmd="proj__subcmd__run"
+                ;;
             proj,scale)
                 cmd="proj__subcmd__scale"
                 ;;
             proj,setup)
                 cmd="proj__subcmd__setup"
+                ;;
+            proj,signal)
+                cmd="proj__subcmd__signal"
                 ;;
             proj,start)
                 cmd="proj__subcmd__start"
@@ -145,11 +151,17 @@ _proj() {
             proj__subcmd__help,restart)
                 cmd="proj__subcmd__help__subcmd__restart"
                 ;;
+            proj__subcmd__help,run)
+                cmd="proj__subcmd__help__subcmd__run"
+                ;;
             proj__subcmd__help,scale)
                 cmd="proj__subcmd__help__subcmd__scale"
                 ;;
             proj__subcmd__help,setup)
                 cmd="proj__subcmd__help__subcmd__setup"
+                ;;
+            proj__subcmd__help,signal)
+                cmd="proj__subcmd__help__subcmd__signal"
                 ;;
             proj__subcmd__help,start)
                 cmd="proj__subcmd__help__subcmd__start"
@@ -176,7 +188,7 @@ _proj() {
 
     case "${cmd}" in
         proj)
-            opts="-f -h -V --file --color --help --version up clone setup init check ps start stop restart scale logs reload down attach connect export completions man __guardian help"
+            opts="-f -h -V --file --color --help --version up clone setup init check ps start stop restart scale signal run logs reload down attach connect export completions man __guardian help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -618,7 +630,7 @@ _proj() {
             return 0
             ;;
         proj__subcmd__help)
-            opts="up clone setup init check ps start stop restart scale logs reload down attach connect export completions man __guardian help"
+            opts="up clone setup init check ps start stop restart scale signal run logs reload down attach connect export completions man __guardian help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -883,6 +895,20 @@ _proj() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        proj__subcmd__help__subcmd__run)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         proj__subcmd__help__subcmd__scale)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -898,6 +924,20 @@ _proj() {
             return 0
             ;;
         proj__subcmd__help__subcmd__setup)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        proj__subcmd__help__subcmd__signal)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1117,6 +1157,36 @@ _proj() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        proj__subcmd__run)
+            opts="-f -h -V --file --in --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --in)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         proj__subcmd__scale)
             opts="-f -h -V --file --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1145,6 +1215,32 @@ _proj() {
             ;;
         proj__subcmd__setup)
             opts="-f -h -V --file --force --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        proj__subcmd__signal)
+            opts="-f -h -V --file --group --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -110,6 +110,40 @@ pub enum Command {
         #[arg(value_name = "NAME=N", required = true, value_parser = parse_count)]
         counts: Vec<(String, u32)>,
     },
+    /// Send a signal to processes of the running supervisor: to each instance's main
+    /// process, or with --group to every process of the instance (`proj signal HUP web`
+    /// reloads gunicorn without a restart)
+    Signal {
+        #[command(flatten)]
+        config: ConfigFile,
+        /// Every process of each instance, not only its main process
+        #[arg(long)]
+        group: bool,
+        /// HUP, SIGHUP, USR2, or a number such as 1
+        #[arg(value_name = "SIGNAL", value_parser = parse_signal_argument)]
+        signal: nix::sys::signal::Signal,
+        #[arg(value_name = "NAME", required = true)]
+        names: Vec<String>,
+    },
+    /// Run a one-off command with the stack's environment, in the foreground, outside
+    /// supervision (as `heroku run`, `docker compose run`); exits with its exit code
+    Run {
+        #[command(flatten)]
+        config: ConfigFile,
+        /// Take the environment, working directory and user of this instance (or of the
+        /// first instance of this process); default: the project's `[env]` and env files
+        #[arg(long = "in", value_name = "NAME")]
+        within: Option<String>,
+        /// The command: one argument is run by `sh -c`, several are the program and its
+        /// arguments
+        #[arg(
+            value_name = "COMMAND",
+            required = true,
+            trailing_var_arg = true,
+            allow_hyphen_values = true
+        )]
+        command: Vec<String>,
+    },
     /// Recent output of the running supervisor's processes, merged in time order
     Logs {
         #[command(flatten)]
@@ -255,6 +289,15 @@ impl RunShape {
 }
 
 /// `worker=3` for `proj scale`.
+/// `HUP`, `SIGHUP`, `hup` or a number (`1`), as `kill -s` and `kill -1` take them.
+fn parse_signal_argument(text: &str) -> Result<nix::sys::signal::Signal, String> {
+    match text.trim().parse::<i32>() {
+        Ok(number) => nix::sys::signal::Signal::try_from(number)
+            .map_err(|_| format!("{number} is not a signal on this system")),
+        Err(_) => crate::config::parse_signal(text),
+    }
+}
+
 fn parse_count(text: &str) -> Result<(String, u32), String> {
     let (name, count) = text
         .split_once('=')

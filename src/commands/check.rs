@@ -32,7 +32,7 @@ fn tracking() -> String {
 
 /// `port = "auto"` is chosen when a run starts: when one is running, its ports are the
 /// ones to show (SPEC §2: "shown by `ps`/`check` once known"); otherwise `auto`.
-fn ports_of_the_running_supervisor(plan: &mut Plan) {
+pub(super) fn ports_of_the_running_supervisor(plan: &mut Plan) {
     if !plan
         .processes
         .iter()

@@ -30,6 +30,41 @@ pub(super) fn act(context: &Context, request: Request) -> Result<(), Error> {
     Ok(())
 }
 
+/// `proj signal`: what was sent to whom, one line per instance.
+pub(super) fn signal(context: &Context, request: Request) -> Result<(), Error> {
+    let Request::Signal { signal, group, .. } = &request else {
+        return Err(Error::Runtime(
+            "invariant: signal() takes a signal request".into(),
+        ));
+    };
+    let (signal, group) = (signal.clone(), *group);
+    let response = call(context, request)?;
+    let instances = response.instances.unwrap_or_default();
+    let mut sent = 0;
+    for instance in &instances {
+        match instance.pid {
+            Some(pid) if group => {
+                sent += 1;
+                crate::outln!(
+                    "{}: sent {signal} to every process (main pid {pid})",
+                    instance.name
+                );
+            }
+            Some(pid) => {
+                sent += 1;
+                crate::outln!("{}: sent {signal} to pid {pid}", instance.name);
+            }
+            None => crate::outln!("{}: {}, nothing sent", instance.name, instance.state),
+        }
+    }
+    if sent == 0 {
+        return Err(Error::Runtime(format!(
+            "{signal} was sent to nobody: no named instance is running"
+        )));
+    }
+    Ok(())
+}
+
 pub(super) fn reload(context: &Context) -> Result<(), Error> {
     let response = call(context, Request::Reload)?;
     let summary = response.reload.unwrap_or_default();

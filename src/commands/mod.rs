@@ -11,6 +11,7 @@ mod export_manifests;
 mod init;
 mod logs;
 pub mod man;
+mod run;
 mod setup;
 mod supervise;
 mod up;
@@ -42,6 +43,22 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Restart { names, rolling, .. } => {
             control::act(&context, Request::Restart { names, rolling })
         }
+        Command::Run {
+            within, command, ..
+        } => run::run(&context, within, command),
+        Command::Signal {
+            group,
+            signal,
+            names,
+            ..
+        } => control::signal(
+            &context,
+            Request::Signal {
+                signal: signal.as_str().to_string(),
+                names,
+                group,
+            },
+        ),
         Command::Scale { counts, .. } => control::act(
             &context,
             Request::Scale {
@@ -89,6 +106,8 @@ impl Command {
             | Command::Stop { config, .. }
             | Command::Restart { config, .. }
             | Command::Scale { config, .. }
+            | Command::Signal { config, .. }
+            | Command::Run { config, .. }
             | Command::Reload { config }
             | Command::Down { config }
             | Command::Attach { config, .. }

@@ -143,6 +143,10 @@ impl Processes for OsProcesses {
         ports::listener(port)
     }
 
+    fn signal_all(&self, leader: i32, signal: Signal) {
+        self.membership.signal_all(leader, signal);
+    }
+
     fn signal_escaped(&self, leader: i32, signal: Signal) {
         self.membership.signal_escaped(leader, signal);
     }

@@ -54,6 +54,14 @@ pub enum Request {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         rolling: bool,
     },
+    /// Send `signal` (`SIGHUP`) to the named instances' main processes, or with
+    /// `group` to every process of each.
+    Signal {
+        signal: String,
+        names: Vec<String>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        group: bool,
+    },
     /// Run this many instances of each named process.
     Scale {
         counts: std::collections::BTreeMap<String, u32>,
@@ -192,6 +200,7 @@ impl Response {
             Refusal::InvalidConfig(_) => RefusalKind::InvalidConfig,
             Refusal::NotUp(_) => RefusalKind::NotUp,
             Refusal::NoTerminal { .. } => RefusalKind::NoTerminal,
+            Refusal::UnknownSignal(_) => RefusalKind::BadRequest,
         };
         Response {
             refusal: Some(kind),
@@ -215,9 +224,9 @@ impl From<BadRequest> for Response {
 
 impl Request {
     /// Every `command` a request may name (kept in step with the enum by a test).
-    pub const COMMANDS: [&'static str; 13] = [
-        "hello", "ps", "start", "stop", "restart", "scale", "logs", "reload", "down", "kill",
-        "wait_up", "watch", "connect",
+    pub const COMMANDS: [&'static str; 14] = [
+        "hello", "ps", "start", "stop", "restart", "signal", "scale", "logs", "reload", "down",
+        "kill", "wait_up", "watch", "connect",
     ];
 }
 
@@ -268,6 +277,7 @@ mod tests {
             | Request::Start { .. }
             | Request::Stop { .. }
             | Request::Restart { .. }
+            | Request::Signal { .. }
             | Request::Scale { .. }
             | Request::Logs { .. }
             | Request::Reload
@@ -286,6 +296,11 @@ mod tests {
             Request::Restart {
                 names: names(),
                 rolling: true,
+            },
+            Request::Signal {
+                signal: "SIGHUP".into(),
+                names: names(),
+                group: false,
             },
             Request::Scale {
                 counts: [("web".to_string(), 2)].into(),

@@ -252,6 +252,22 @@ async fn ask(commands: &Commands, request: Request) -> Option<Answer> {
             })
             .await?,
         )),
+        Request::Signal {
+            signal,
+            names,
+            group,
+        } => match crate::config::parse_signal(&signal) {
+            Ok(signal) => done(instances(
+                call(commands, |reply| Command::Signal {
+                    signal,
+                    names,
+                    group,
+                    reply,
+                })
+                .await?,
+            )),
+            Err(reason) => done(Response::refused(&Refusal::UnknownSignal(reason))),
+        },
         Request::Scale { counts } => done(instances(
             call(commands, |reply| Command::Scale {
                 counts: counts.into_iter().collect(),

@@ -248,6 +248,45 @@ fn spawn_inner(
     ))
 }
 
+/// Replace proj with `command` (`proj run`): one argument is a shell command line
+/// (`sh -c`), several are the program and its arguments. Runs in `cwd` with exactly
+/// `env`, as `identity` when given; stdin, stdout and stderr stay proj's, so the
+/// command has the terminal. Returns only when the exec failed.
+pub fn exec_foreground(
+    command: &[String],
+    cwd: &Path,
+    env: &[(OsString, OsString)],
+    identity: Option<&super::identity::Identity>,
+) -> io::Error {
+    let mut cmd = match command {
+        [line] => {
+            let mut shell = Command::new("/bin/sh");
+            shell.arg("-c").arg(line);
+            shell
+        }
+        [program, args @ ..] => {
+            let mut direct = Command::new(program);
+            direct.args(args);
+            direct
+        }
+        [] => return io::Error::new(io::ErrorKind::InvalidInput, "no command given"),
+    };
+    cmd.current_dir(cwd)
+        .env_clear()
+        .envs(env.iter().map(|(key, value)| (key, value)));
+    let identity = identity.cloned();
+    if let Some(identity) = identity {
+        // SAFETY: the closure runs in the process about to exec (std forks nothing for
+        // `exec`, but the same rules hold): setgroups(2), setgid(2) and setuid(2) on
+        // data prepared before, no allocation, no lock.
+        #[allow(unsafe_code)]
+        unsafe {
+            cmd.pre_exec(move || identity.switch());
+        }
+    }
+    cmd.exec()
+}
+
 /// In the child, before exec: make `listener` descriptor 3, open across exec.
 fn pass_listener(listener: RawFd) -> io::Result<()> {
     let passed = super::listeners::FIRST_PASSED_FD;

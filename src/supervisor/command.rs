@@ -57,6 +57,15 @@ pub enum Command {
         names: Vec<String>,
         reply: Reply<Result<Vec<InstanceStatus>, Refusal>>,
     },
+    /// Send `signal` to these instances' main processes (`group`: to every process of
+    /// each); answered at once with those instances (a stopped one has no pid: nothing
+    /// was sent to it).
+    Signal {
+        signal: nix::sys::signal::Signal,
+        names: Vec<String>,
+        group: bool,
+        reply: Reply<Result<Vec<InstanceStatus>, Refusal>>,
+    },
     /// Re-read the config file and apply the difference.
     Reload {
         reply: Reply<Result<ReloadSummary, Refusal>>,
@@ -159,6 +168,8 @@ pub enum Refusal {
     NotUp(String),
     /// `proj connect` to an instance without `tty = true`.
     NoTerminal { name: String },
+    /// `proj signal` with a name that is no signal: why.
+    UnknownSignal(String),
 }
 
 impl Refusal {
@@ -169,7 +180,8 @@ impl Refusal {
             | Refusal::UnknownNames { .. }
             | Refusal::UnknownProcesses { .. }
             | Refusal::InvalidConfig(_)
-            | Refusal::NoTerminal { .. } => 2,
+            | Refusal::NoTerminal { .. }
+            | Refusal::UnknownSignal(_) => 2,
             Refusal::ShuttingDown | Refusal::Stopped | Refusal::NotUp(_) => 1,
         }
     }
@@ -202,6 +214,7 @@ impl fmt::Display for Refusal {
             Refusal::Stopped => f.write_str("proj stopped"),
             Refusal::InvalidConfig(diagnostics) => f.write_str(diagnostics),
             Refusal::NotUp(reason) => f.write_str(reason),
+            Refusal::UnknownSignal(reason) => f.write_str(reason),
             Refusal::NoTerminal { name } => write!(
                 f,
                 "`{name}` has no terminal to connect to: add `tty = true` to its process in proj.toml"

@@ -146,6 +146,8 @@ pub trait Processes: Send + Sync + 'static {
     fn signal_group(&self, pgid: i32, signal: Signal);
     /// Send `signal` to the process `pid` alone (a child proj has not reaped yet).
     fn signal_process(&self, pid: i32, signal: Signal);
+    /// Send `signal` to every process of `leader`'s instance.
+    fn signal_all(&self, leader: i32, signal: Signal);
     /// Send `signal` to the processes of `leader`'s instance that left its group.
     fn signal_escaped(&self, leader: i32, signal: Signal);
     /// SIGKILL every process of `leader`'s instance.

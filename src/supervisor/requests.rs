@@ -125,7 +125,37 @@ impl Supervisor {
             Command::Connect { name, reply } => {
                 let _ = reply.send(self.connect(&name));
             }
+            Command::Signal {
+                signal,
+                names,
+                group,
+                reply,
+            } => {
+                let _ = reply.send(self.send_signal(&names, signal, group));
+            }
         }
+    }
+
+    /// `proj signal`: `signal` to the main process of each named instance that runs one,
+    /// or to every process of it.
+    fn send_signal(
+        &mut self,
+        names: &[String],
+        signal: nix::sys::signal::Signal,
+        group: bool,
+    ) -> Result<Vec<InstanceStatus>, Refusal> {
+        let slots = self.slots.resolve(names)?;
+        for &index in &slots {
+            let Some(pid) = self.slots[index].machine.pid() else {
+                continue;
+            };
+            if group {
+                self.processes.signal_all(pid, signal);
+            } else {
+                self.processes.signal_process(pid, signal);
+            }
+        }
+        Ok(self.ps(Some(&slots)))
     }
 
     /// `ps`: every instance (or those at `slots`), in plan order.

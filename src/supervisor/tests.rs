@@ -97,6 +97,10 @@ impl Processes for FakeProcesses {
         self.world().held_ports.get(&port).cloned()
     }
 
+    fn signal_all(&self, leader: i32, signal: Signal) {
+        self.world().signals.push((leader, signal));
+    }
+
     fn signal_escaped(&self, leader: i32, signal: Signal) {
         self.world().escaped_signals.push((leader, signal));
     }

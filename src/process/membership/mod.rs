@@ -219,6 +219,18 @@ impl Membership {
         }
     }
 
+    /// Send `signal` to every process of `leader`'s instance (`proj signal --group`).
+    pub fn signal_all(&self, leader: i32, signal: Signal) {
+        if let Some(cgroup) = self.cgroup_of_leader(leader) {
+            cgroup::signal_members(&cgroup, signal, |_| true);
+            return;
+        }
+        spawn::signal_group(leader, signal);
+        for (pid, _) in self.find_escaped(leader) {
+            spawn::signal_process(pid, signal);
+        }
+    }
+
     /// SIGKILL every process of `leader`'s instance.
     pub fn end(&self, leader: i32) {
         if let Some(cgroup) = self.cgroup_of_leader(leader) {
