@@ -30,6 +30,7 @@ pub(crate) fn process(name: &str, command: &str) -> ProcessSpec {
         user: None,
         group: None,
         tty: false,
+        state: Vec::new(),
     }
 }
 

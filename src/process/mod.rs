@@ -12,6 +12,7 @@ pub mod identity;
 pub mod pty;
 pub mod reaper;
 pub mod spawn;
+pub mod state_dirs;
 pub mod sweep;
 pub mod usage;
 

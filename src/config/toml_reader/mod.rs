@@ -11,6 +11,7 @@ mod fields;
 mod health;
 mod process;
 mod schedule;
+mod state;
 mod stop;
 
 use std::ops::Range;

@@ -9,6 +9,7 @@ use toml::de::{DeTable, DeValue};
 use super::fields::{Expected, Field, Key, Reader, Value, entries, misspells};
 use super::health;
 use super::schedule;
+use super::state;
 use super::stop::{self, StopSettings};
 use crate::config::plan::{
     DEFAULT_STOP_TIMEOUT, LogPattern, ReadyProbe, RestartPolicy, StopTarget,
@@ -16,7 +17,7 @@ use crate::config::plan::{
 use crate::config::raw::{RawProcess, check_process_name};
 use crate::config::suggest;
 
-const PROCESS_KEYS: [&str; 29] = [
+const PROCESS_KEYS: [&str; 30] = [
     "command",
     "port",
     "scale",
@@ -46,11 +47,12 @@ const PROCESS_KEYS: [&str; 29] = [
     "user",
     "group",
     "tty",
+    "state",
 ];
 
 /// What other supervisors (compose, process-compose, supervisord, systemd) call the same
 /// settings: edit distance cannot guess these.
-const PROCESS_ALIASES: [(&str, &str); 22] = [
+const PROCESS_ALIASES: [(&str, &str); 24] = [
     ("cron", "schedule"),
     // systemd's `Type=oneshot`.
     ("type", "oneshot"),
@@ -74,6 +76,8 @@ const PROCESS_ALIASES: [(&str, &str); 22] = [
     ("is_tty", "tty"),
     ("pty", "tty"),
     ("interactive", "tty"),
+    ("volumes", "state"),
+    ("data", "state"),
 ];
 
 const PROBES: [&str; 4] = ["tcp", "http", "exec", "log"];
@@ -277,6 +281,7 @@ fn read_process_table(
             }
             "oneshot" => lifecycle.oneshot = reader.bool(field, value).unwrap_or(false),
             "tty" => spec.tty = reader.bool(field, value).unwrap_or(false),
+            "state" => spec.state = state::read_state(reader, field, value),
             "rolling" => spec.rolling = reader.bool(field, value).unwrap_or(false),
             "user" => {
                 spec.user = reader.non_empty(field, value, r#""www-data""#);
