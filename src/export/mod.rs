@@ -13,12 +13,12 @@
 //!
 //! The systemd exporter lives in [`crate::systemd::export`] for now.
 
-mod command;
+pub(crate) mod command;
 pub mod compose;
 mod environment;
 pub mod kubernetes;
 mod names;
-mod references;
+pub(crate) mod references;
 mod shell;
 
 use std::fmt;
@@ -198,7 +198,7 @@ fn started_by_up(plan: &Plan, process: &ProcessSpec) -> bool {
 }
 
 /// Whole seconds, rounded up (a grace period must not be shorter than asked).
-fn whole_seconds(duration: Duration) -> u64 {
+pub(crate) fn whole_seconds(duration: Duration) -> u64 {
     duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
 }
 
