@@ -416,7 +416,7 @@ _proj() {
             return 0
             ;;
         proj__subcmd__export__subcmd__compose)
-            opts="-f -o -h -V --file --image --output --color --help --version"
+            opts="-f -o -h -V --file --image --output --workdir --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -439,6 +439,10 @@ _proj() {
                     return 0
                     ;;
                 -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --workdir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -524,7 +528,7 @@ _proj() {
             return 0
             ;;
         proj__subcmd__export__subcmd__kubernetes)
-            opts="-f -o -h -V --file --image --output --namespace --no-init-oneshots --color --help --version"
+            opts="-f -o -h -V --file --image --output --namespace --no-init-oneshots --workdir --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -551,6 +555,10 @@ _proj() {
                     return 0
                     ;;
                 --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --workdir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
