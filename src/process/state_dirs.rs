@@ -64,6 +64,26 @@ mod tests {
     }
 
     #[test]
+    fn what_proj_creates_belongs_to_the_user_and_what_exists_keeps_its_owner() {
+        use std::os::unix::fs::MetadataExt;
+        if !nix::unistd::geteuid().is_root() {
+            return; // Only root can give a directory away.
+        }
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir(root.path().join("var")).unwrap();
+        let daemon = Identity {
+            uid: nix::unistd::Uid::from_raw(1),
+            gid: nix::unistd::Gid::from_raw(1),
+            groups: vec![],
+        };
+        prepare(root.path(), &[PathBuf::from("var/pg/data")], Some(&daemon)).unwrap();
+        let owner = |path: &str| std::fs::metadata(root.path().join(path)).unwrap().uid();
+        assert_eq!(owner("var"), 0);
+        assert_eq!(owner("var/pg"), 1);
+        assert_eq!(owner("var/pg/data"), 1);
+    }
+
+    #[test]
     fn a_file_in_the_way_is_an_error_naming_the_directory() {
         let root = tempfile::tempdir().unwrap();
         std::fs::write(root.path().join("var"), "").unwrap();

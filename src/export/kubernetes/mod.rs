@@ -169,7 +169,11 @@ fn build(plan: &Plan, options: &Options) -> Result<(Vec<Object>, Vec<Note>), Str
             objects.push(Object::Service(service(&context, process, true)));
         } else {
             objects.push(Object::Deployment(deployment(
-                &context, process, template, &mut notes,
+                &context,
+                process,
+                template,
+                &mut notes,
+                "deployment",
             )));
             if process.port.is_some() {
                 objects.push(Object::Service(service(&context, process, false)));
@@ -256,11 +260,14 @@ impl Context<'_> {
     }
 }
 
+/// A service process's Deployment; `kind` names it for kubectl in notes (a StatefulSet
+/// is built from it).
 fn deployment(
     context: &Context,
     process: &ProcessSpec,
     template: PodSpec,
     notes: &mut Vec<Note>,
+    kind: &str,
 ) -> Deployment {
     if process.lifecycle.restart == RestartPolicy::Never {
         notes.push(Note::process(
@@ -276,7 +283,7 @@ fn deployment(
             process,
             "autostart",
             format!(
-                "= false: replicas is 0; start it with `kubectl scale deployment/{} \
+                "= false: replicas is 0; start it with `kubectl scale {kind}/{} \
                  --replicas={}`",
                 dns_label(&process.name),
                 process.scale
@@ -335,7 +342,8 @@ fn stateful_set(
     template: PodSpec,
     notes: &mut Vec<Note>,
 ) -> StatefulSet {
-    let Deployment { metadata, spec, .. } = deployment(context, process, template, notes);
+    let Deployment { metadata, spec, .. } =
+        deployment(context, process, template, notes, "statefulset");
     notes.push(Note::process(
         process,
         "state",
