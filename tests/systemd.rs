@@ -568,6 +568,10 @@ fn export_per_process_writes_a_unit_per_instance_and_a_target() {
         ]
     );
     let web2 = std::fs::read_to_string(out.join("shop-web.2.service")).expect("web.2");
+    let root_line = format!(
+        "Environment=\"PROJ_ROOT={}\"",
+        project.root().canonicalize().expect("root").display()
+    );
     for expected in [
         "PartOf=shop.target",
         "After=shop-db.service shop-migrate.service",
@@ -575,6 +579,7 @@ fn export_per_process_writes_a_unit_per_instance_and_a_target() {
         "Environment=\"PROJ_INSTANCE=2\"",
         "Environment=\"GREETING=a \\\"quoted\\\" value\"",
         "Environment=\"PROJ_HOST_WEB=127.0.0.1\"",
+        &root_line,
         // TERM to every process of the unit, as proj signals the group.
         "KillMode=control-group",
         "TimeoutStopSec=70000ms",

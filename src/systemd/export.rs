@@ -415,7 +415,8 @@ fn stopped_after<'a>(
 
 /// The environment proj would give this instance, minus what proj inherits from its own
 /// environment (systemd provides that): env files and `[env]`, the process's `env`,
-/// `PROJ_PORT_<NAME>`, `PROJ_HOST_<NAME>`, `PORT`, `PROJ_PROCESS`, `PROJ_INSTANCE`.
+/// `PROJ_PORT_<NAME>`, `PROJ_HOST_<NAME>`, `PORT`, `PROJ_PROCESS`, `PROJ_INSTANCE`,
+/// `PROJ_ROOT`.
 /// systemd does not expand references, so they are resolved here, against what systemd
 /// starts a service with (`PATH` = [`crate::export::DEFAULT_PATH`]), never against the
 /// shell that ran the export (its PATH holds pyenv shims, cargo's bin, …).
@@ -427,6 +428,10 @@ fn instance_env(
     let inherited = [("PATH".into(), crate::export::DEFAULT_PATH.into())];
     let mut env =
         crate::config::environment::defined_for_instance(&inherited, plan, process, instance);
+    // The project's root on this machine, where the units run (SPEC §9.2).
+    if !env.iter().any(|(key, _)| key == "PROJ_ROOT") {
+        env.push(("PROJ_ROOT".into(), plan.root.to_string_lossy().into_owned()));
+    }
     env.sort();
     env
 }
