@@ -15,6 +15,12 @@
 //!   every instance and `PROJECT.target` that wants them all, for users who want systemd
 //!   to own each process. proj is then not involved at run time: readiness probes,
 //!   restart budgets and proj's log files do not apply (a header comment says so).
+//!   Each unit runs the program itself and loses no step of a stop sequence (see
+//!   [`super::exec`]); a `schedule` is a `.timer` (see [`super::calendar`]);
+//!   `max_memory` is `MemoryMax=`, `user` `User=`.
+//!
+//! The single unit has `Delegate=yes` (proj makes a cgroup per instance) and a
+//! `TimeoutStartSec=` over the slowest chain of `ready_timeout`s ([`longest_start`]).
 //!
 //! Values are escaped for systemd's parser: `%` is a specifier (`%%`), `$` in
 //! `ExecStart=` is variable expansion (`$$`), and quoted words take C escapes.

@@ -2,29 +2,33 @@
 //!
 //! - **Image**: `--image`, or `build:` the project directory (relative to the output
 //!   directory, so `-o deploy` writes `build: ..`).
-//! - **Command**: `sh -c COMMAND` after `cd` into `cwd` and the `export`s only a shell
-//!   can resolve (see [`environment`](super::environment)).
+//! - **Command**: the program as the container's main process (see
+//!   [`command`](super::command)): its words, or `sh -c` that `exec`s it; `working_dir`
+//!   is `cwd` inside `--workdir`.
 //! - **`$`**: Compose interpolates `$NAME` from the environment of whoever runs
 //!   `docker compose`, which is never what proj.toml means, so every `$` is written `$$`
 //!   (a literal `$` for Compose). References to variables the config defines are resolved
-//!   at export time (Compose has no dependent variables), except those reaching into an
-//!   env file, whose values stay out of compose.yaml: the container's sh resolves them.
+//!   at export time (Compose has no dependent variables); in a command, one that reaches
+//!   an env file's value is left to the container's sh, which then `exec`s the program.
 //! - **Environment**: the env files that exist as `env_file` (Compose refuses a missing
-//!   one, proj skips it: a note names it), `[env]` and the process's `env` as `environment`, plus `PORT`,
-//!   `PROJ_PROCESS`, `PROJ_INSTANCE` (one replica only) and `PROJ_PORT_<NAME>`.
+//!   one, proj skips it: a note names it), `[env]` and the process's `env` as
+//!   `environment`, plus `PORT`, `PROJ_ROOT`, `PROJ_PROCESS`, `PROJ_INSTANCE` (one replica
+//!   only), `PROJ_PORT_<NAME>` and `PROJ_HOST_<NAME>` (the service's name).
 //! - **`ready`** → `healthcheck`, in sh alone where possible: `tcp` reads
 //!   `/proc/net/tcp` for a listening socket; `http` uses curl, wget or python3 when the
 //!   image has one, else checks that the port listens (a note says so); `exec` runs the
 //!   command, every 2 s. `ready_timeout` is `start_period`.
 //! - **Compatibility**: valid for the Compose Specification and for Debian's
 //!   docker-compose 1.29 alike, hence no top-level `name` (the header says `-p NAME`),
-//!   no `start_interval`, and `env_file` as plain paths.
+//!   no `start_interval`, and `env_file` as plain paths; except the `pre_stop` hook of a
+//!   multi-step stop sequence (see [`stop`]), which needs Compose 2.30+.
 //! - **`depends_on`** → `service_completed_successfully` (a oneshot), `service_healthy`
 //!   (a dependency with a healthcheck), `service_started` (without).
 //! - **`health`** → the healthcheck when there is no `ready` (Compose does not restart
 //!   an unhealthy container); **`max_memory`** → `deploy.resources.limits.memory`;
-//!   **`tty = true`** → `tty` and `stdin_open`; a **`schedule`d** process is left out
-//!   (a note says so).
+//!   **`tty = true`** → `tty` and `stdin_open`; a **`schedule`d** process is a service
+//!   in profile `scheduled`, run by the host's scheduler (a note says how); **`state`** →
+//!   named volumes.
 //! - **`port`** → `PORT` = `port` in every replica, published on the host as proj would:
 //!   `8000:8000`, or `8000-8001:8000` for two replicas.
 

@@ -3,11 +3,13 @@
 //! - `[env]` → a ConfigMap `PROJECT-env`, the env files → a Secret `PROJECT-env-files`;
 //!   every container takes both with `envFrom`, then its own `env` (see [`pod`]).
 //! - A service process → a Deployment (`replicas` = `scale`, 0 without `autostart`) and,
-//!   with a `port`, a Service of the same name; a oneshot → a Job; a oneshot with a
+//!   with a `port`, a Service of the same name; with `state`, a StatefulSet and a
+//!   headless Service instead (see [`volumes`]); a oneshot → a Job; a oneshot with a
 //!   `schedule` → a CronJob (the expression as written, `concurrencyPolicy: Forbid`, the
 //!   Job's spec as its `jobTemplate`; no `timeZone`: proj's local zone has no reliable
 //!   IANA name, a note says so).
-//! - Each pod's shape (command, probes, stop, init containers) is built in [`pod`].
+//! - Each pod's shape (command, probes, stop, init containers) is built in [`pod`]; the
+//!   account that lets pods wait for a oneshot's Job in [`access`].
 //!
 //! Objects are named after the process as a DNS label (`Web_API` → `web-api`), labelled
 //! `app.kubernetes.io/{name,part-of,managed-by}`, and selected by name and part-of.
