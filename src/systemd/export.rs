@@ -16,7 +16,7 @@
 //!   to own each process. proj is then not involved at run time: readiness probes,
 //!   restart budgets and proj's log files do not apply (a header comment says so).
 //!   Each unit runs the program itself and loses no step of a stop sequence (see
-//!   [`super::exec`]); a `schedule` is a `.timer` (see [`super::calendar`]);
+//!   `exec.rs`); a `schedule` is a `.timer` (see `calendar.rs`);
 //!   `max_memory` is `MemoryMax=`, `user` `User=`.
 //!
 //! The single unit has `Delegate=yes` (proj makes a cgroup per instance) and a

@@ -3,7 +3,7 @@
 //! - **Image**: `--image`, or `build:` the project directory (relative to the output
 //!   directory, so `-o deploy` writes `build: ..`).
 //! - **Command**: the program as the container's main process (see
-//!   [`command`](super::command)): its words, or `sh -c` that `exec`s it; `working_dir`
+//!   `export/command.rs`): its words, or `sh -c` that `exec`s it; `working_dir`
 //!   is `cwd` inside `--workdir`.
 //! - **`$`**: Compose interpolates `$NAME` from the environment of whoever runs
 //!   `docker compose`, which is never what proj.toml means, so every `$` is written `$$`
@@ -21,7 +21,7 @@
 //! - **Compatibility**: valid for the Compose Specification and for Debian's
 //!   docker-compose 1.29 alike, hence no top-level `name` (the header says `-p NAME`),
 //!   no `start_interval`, and `env_file` as plain paths; except the `pre_stop` hook of a
-//!   multi-step stop sequence (see [`stop`]), which needs Compose 2.30+.
+//!   multi-step stop sequence (see `stop.rs`), which needs Compose 2.30+.
 //! - **`depends_on`** → `service_completed_successfully` (a oneshot), `service_healthy`
 //!   (a dependency with a healthcheck), `service_started` (without).
 //! - **`health`** → the healthcheck when there is no `ready` (Compose does not restart
@@ -214,7 +214,7 @@ fn service_name(process: &str) -> String {
     process.to_owned()
 }
 
-/// The program as the container's main process (see [`command`](super::command)): its
+/// The program as the container's main process (see `export/command.rs`): its
 /// words, references resolved at export (Compose cannot expand the container's
 /// variables), or `sh -c` with the program `exec`'d when a reference must be expanded
 /// in the container (an env file's value, the image's environment).

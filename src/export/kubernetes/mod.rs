@@ -4,12 +4,12 @@
 //!   every container takes both with `envFrom`, then its own `env` (see [`pod`]).
 //! - A service process → a Deployment (`replicas` = `scale`, 0 without `autostart`) and,
 //!   with a `port`, a Service of the same name; with `state`, a StatefulSet and a
-//!   headless Service instead (see [`volumes`]); a oneshot → a Job; a oneshot with a
+//!   headless Service instead (see `volumes.rs`); a oneshot → a Job; a oneshot with a
 //!   `schedule` → a CronJob (the expression as written, `concurrencyPolicy: Forbid`, the
 //!   Job's spec as its `jobTemplate`; no `timeZone`: proj's local zone has no reliable
 //!   IANA name, a note says so).
 //! - Each pod's shape (command, probes, stop, init containers) is built in [`pod`]; the
-//!   account that lets pods wait for a oneshot's Job in [`access`].
+//!   account that lets pods wait for a oneshot's Job in `access.rs`.
 //!
 //! Objects are named after the process as a DNS label (`Web_API` → `web-api`), labelled
 //! `app.kubernetes.io/{name,part-of,managed-by}`, and selected by name and part-of.
@@ -38,7 +38,7 @@ pub struct Options {
     /// `metadata.namespace` of every object.
     pub namespace: Option<String>,
     /// Hold a oneshot's dependants back until its Job has completed (see
-    /// [`dependencies`]); without, they start at once.
+    /// `dependencies.rs`); without, they start at once.
     pub init_oneshots: bool,
     /// The project's directory in the image: the working directory and `PROJ_ROOT`.
     pub workdir: String,
@@ -336,7 +336,7 @@ fn service(context: &Context, process: &ProcessSpec, headless: bool) -> Service 
     }
 }
 
-/// A process with `state` (see [`volumes`]): `replicas` = `scale`, each pod with its
+/// A process with `state` (see `volumes.rs`): `replicas` = `scale`, each pod with its
 /// own claims.
 fn stateful_set(
     context: &Context,
