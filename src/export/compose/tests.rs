@@ -392,3 +392,17 @@ command = "web --db $PROJ_HOST_DB:$PROJ_PORT_DB"
     assert_eq!(file["services"]["web"]["environment"]["PROJ_HOST_DB"], "db");
     assert_eq!(file["services"]["web"]["environment"]["PROJ_ROOT"], "/app");
 }
+
+#[test]
+fn a_command_referring_to_an_env_file_value_is_expanded_by_the_container() {
+    let (file, _) = export_json(
+        "[processes.web]\ncommand = \"serve --db $DB_URL '$HOME'\"\n",
+        Some("DB_URL=postgres://secret@db/app\n"),
+        None,
+    );
+    // The value stays in the env file: sh expands it, then becomes the program.
+    assert_eq!(
+        file["services"]["web"]["command"],
+        json!(["sh", "-c", "exec serve --db $$DB_URL '$$HOME'"])
+    );
+}

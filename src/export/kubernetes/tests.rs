@@ -702,3 +702,20 @@ command = "web --db $PROJ_HOST_DB:$PROJ_PORT_DB"
     );
     assert!(has_note(&notes, "db: `state` → a StatefulSet"));
 }
+
+#[test]
+fn literal_dollars_in_an_argv_are_kept_from_kubernetes_expansion() {
+    let (objects, notes) = export_json(
+        "[processes.web]\ncommand = \"printf '%s $(HOME)' x\"\n[processes.pipe]\ncommand = \"a | b\"\n",
+        None,
+        &options(),
+    );
+    let web = container(&objects, "Deployment", "web");
+    assert_eq!(web["command"], json!(["printf", "%s $$(HOME)", "x"]));
+    let pipe = container(&objects, "Deployment", "pipe");
+    assert_eq!(pipe["command"], json!(["sh", "-c", "a | b"]));
+    assert!(has_note(
+        &notes,
+        "pipe: `command` is a pipeline or a `||` list: sh stays"
+    ));
+}
