@@ -315,6 +315,8 @@ impl Tokenizer {
                         self.at += 1;
                     }
                 }
+                // A here-document's lines are not commands of a list.
+                '<' if self.peek(1) == Some('<') => return Err("has a here-document"),
                 '<' | '>' | '*' | '?' | '[' => {
                     any = true;
                     plain = false;
@@ -532,6 +534,7 @@ mod tests {
             "A=1 server",
             "server; wait",
             "echo 'open",
+            "cat <<EOF\nhello\nEOF",
         ] {
             assert!(matches!(shape(command), Shape::Shell(_)), "{command}");
         }
