@@ -129,6 +129,17 @@ fn service(
     notes.extend(environment_notes(process, &variables));
     notes.extend(super::local_address_notes(process, "Compose"));
     let stop = stop::stop(process, notes);
+    if !process.state.is_empty() && process.scale > 1 {
+        notes.push(Note::process(
+            process,
+            "state",
+            format!(
+                "with scale = {}: Compose mounts each named volume in every replica, so \
+                 they share the directories (proj's instances do too)",
+                process.scale
+            ),
+        ));
+    }
     let healthcheck = healthcheck::healthcheck(process, &variables, notes);
     let starts = super::started_by_up(plan, process);
     let profile = if let Some(schedule) = &process.schedule {
