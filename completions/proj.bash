@@ -434,7 +434,7 @@ _proj() {
             return 0
             ;;
         proj__subcmd__export__subcmd__compose)
-            opts="-f -o -h -V --file --image --output --color --help --version"
+            opts="-f -o -h -V --file --image --output --workdir --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -457,6 +457,10 @@ _proj() {
                     return 0
                     ;;
                 -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --workdir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -542,7 +546,7 @@ _proj() {
             return 0
             ;;
         proj__subcmd__export__subcmd__kubernetes)
-            opts="-f -o -h -V --file --image --output --namespace --no-init-oneshots --color --help --version"
+            opts="-f -o -h -V --file --image --output --namespace --no-init-oneshots --workdir --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -569,6 +573,10 @@ _proj() {
                     return 0
                     ;;
                 --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --workdir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -206,15 +206,17 @@ complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcom
 complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l image -d 'The container image every process runs in (the project built into an image, with `sh`), e.g. registry.example.com/shop:1.4' -r
 complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -s o -l output -d 'The directory to write PROJECT.k8s.yaml into (default: the current directory)' -r -F
 complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l namespace -d 'metadata.namespace of every object (default: none, so kubectl\'s current namespace)' -r
+complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l workdir -d 'The project\'s directory in the image (its WORKDIR): every process\'s working directory (or its `cwd` inside it) and PROJ_ROOT' -r
 complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l color -d 'When to use colours' -r -f -a "auto\t'Colours when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
-complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l no-init-oneshots -d 'Do not run a oneshot again as an init container of the processes that depend on it: they then start without waiting for it (for a oneshot that must run only once)'
+complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -l no-init-oneshots -d 'Do not hold the pods of the processes that depend on a oneshot until its Job has completed (no init container, service account or Role for it)'
 complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from kubernetes" -s V -l version -d 'Print version'
 complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from compose" -s f -l file -d 'The config file (default: proj.toml or Procfile, found by walking up)' -r -F
 complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from compose" -l image -d 'The image every service runs (default: each service builds the project directory, `build: .`)' -r
 complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from compose" -s o -l output -d 'The directory to write compose.yaml into (default: the current directory)' -r -F
+complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from compose" -l workdir -d 'The project\'s directory in the image (its WORKDIR): every process\'s working directory (or its `cwd` inside it) and PROJ_ROOT' -r
 complete -c proj -n "__fish_proj_using_subcommand export; and __fish_seen_subcommand_from compose" -l color -d 'When to use colours' -r -f -a "auto\t'Colours when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"

@@ -445,10 +445,15 @@ pub struct KubernetesExportArgs {
     #[arg(long, value_name = "NS")]
     pub namespace: Option<String>,
 
-    /// Do not run a oneshot again as an init container of the processes that depend on
-    /// it: they then start without waiting for it (for a oneshot that must run only once)
+    /// Do not hold the pods of the processes that depend on a oneshot until its Job has
+    /// completed (no init container, service account or Role for it)
     #[arg(long)]
     pub no_init_oneshots: bool,
+
+    /// The project's directory in the image (its WORKDIR): every process's working
+    /// directory (or its `cwd` inside it) and PROJ_ROOT
+    #[arg(long, value_name = "DIR", default_value = "/app")]
+    pub workdir: String,
 }
 
 #[derive(Debug, Args)]
@@ -464,6 +469,11 @@ pub struct ComposeExportArgs {
     /// The directory to write compose.yaml into (default: the current directory)
     #[arg(short, long, value_name = "DIR")]
     pub output: Option<PathBuf>,
+
+    /// The project's directory in the image (its WORKDIR): every process's working
+    /// directory (or its `cwd` inside it) and PROJ_ROOT
+    #[arg(long, value_name = "DIR", default_value = "/app")]
+    pub workdir: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

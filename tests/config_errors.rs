@@ -1475,3 +1475,39 @@ fn other_supervisors_keys_get_proj_s_equivalent() {
     );
     assert_eq!(found.len(), 7, "{found:#?}");
 }
+
+#[test]
+fn state_directories_must_be_inside_the_project() {
+    for (value, column, label) in [
+        (
+            r#"["/var/lib/pg"]"#,
+            10,
+            "an absolute path: the directory must be inside the project",
+        ),
+        (r#"["var", "../data"]"#, 17, "`..` leaves the project root"),
+        (
+            r#"["."]"#,
+            10,
+            "the project root itself: name a directory inside it",
+        ),
+    ] {
+        let line = format!("state = {value}");
+        let diagnostic = error(&["[processes.db]", "command = \"x\"", &line]);
+        assert_eq!(at(&diagnostic), format!("proj.toml:3:{column}"), "{value}");
+        assert_eq!(diagnostic.label_text(), label);
+        assert!(help(&diagnostic).contains(r#"state = ["var/postgres"]"#));
+    }
+    let diagnostic = error(&["[processes.db]", "command = \"x\"", r#"state = "var/pg""#]);
+    assert_eq!(at(&diagnostic), "proj.toml:3:9");
+    assert!(
+        diagnostic.message().contains("wrong type"),
+        "{diagnostic:?}"
+    );
+    let plan = load_lines(&[
+        "[processes.db]",
+        "command = \"x\"",
+        r#"state = ["./var//pg/", "var/pg"]"#,
+    ])
+    .unwrap();
+    assert_eq!(plan.processes[0].state, [Path::new("var/pg")]);
+}

@@ -515,6 +515,11 @@ fn export_writes_one_notify_service_that_systemd_accepts() {
         // web (70 s), then migrate (10 s), then db (40 s), one second of grace after
         // each, and a 10 s margin.
         "TimeoutStopSec=133s".into(),
+        // db (60 s), then migrate (60 s), then web (60 s): the default ready_timeouts
+        // along the chain, and a 10 s margin.
+        "TimeoutStartSec=190s".into(),
+        // proj makes a cgroup per instance below its own.
+        "Delegate=yes".into(),
         "WantedBy=multi-user.target".into(),
     ] {
         assert!(
@@ -563,14 +568,20 @@ fn export_per_process_writes_a_unit_per_instance_and_a_target() {
         ]
     );
     let web2 = std::fs::read_to_string(out.join("shop-web.2.service")).expect("web.2");
+    let root_line = format!(
+        "Environment=\"PROJ_ROOT={}\"",
+        project.root().canonicalize().expect("root").display()
+    );
     for expected in [
         "PartOf=shop.target",
         "After=shop-db.service shop-migrate.service",
         "Environment=\"PORT=8001\"",
         "Environment=\"PROJ_INSTANCE=2\"",
         "Environment=\"GREETING=a \\\"quoted\\\" value\"",
-        "ExecStart=/bin/sh -c \"echo \\\"serving on $$PORT at 100%%\\\"\"",
-        "KillMode=mixed",
+        "Environment=\"PROJ_HOST_WEB=127.0.0.1\"",
+        &root_line,
+        // TERM to every process of the unit, as proj signals the group.
+        "KillMode=control-group",
         "TimeoutStopSec=70000ms",
     ] {
         assert!(
@@ -578,6 +589,20 @@ fn export_per_process_writes_a_unit_per_instance_and_a_target() {
             "no {expected:?} in:\n{web2}"
         );
     }
+    // The program itself, found on the plan's PATH; `$PORT` expanded by systemd.
+    let exec = web2
+        .lines()
+        .find_map(|line| line.strip_prefix("ExecStart="))
+        .expect("ExecStart");
+    assert!(
+        exec.starts_with("\"/") && exec.ends_with("/echo\" \"serving on ${PORT} at 100%%\""),
+        "{exec}"
+    );
+    // Not the exporting shell's PATH.
+    assert!(
+        !web2.contains(".cargo") && !web2.contains("pyenv"),
+        "{web2}"
+    );
     let migrate = std::fs::read_to_string(out.join("shop-migrate.service")).expect("migrate");
     assert!(
         migrate.contains("\nType=oneshot\nRemainAfterExit=yes\n"),
@@ -626,4 +651,78 @@ fn a_fatal_error_in_the_journal_is_an_error() {
     let text = project.read("stderr.txt");
     assert!(text.starts_with("<3>error"), "{text}");
     assert!(text.lines().all(|line| line.starts_with("<3>")), "{text}");
+}
+
+#[test]
+fn export_per_process_keeps_schedule_memory_user_and_every_stop_signal() {
+    let project = Project::new(
+        r#"
+[project]
+name = "jobs"
+
+[env]
+PATH = ".venv/bin:$PATH"
+
+[processes.worker]
+command = "bundle exec sidekiq"
+max_memory = "512MiB"
+user = "daemon"
+stop_sequence = [{ signal = "TSTP", wait = "25s" }, { signal = "TERM", wait = "10s" }]
+
+[processes.report]
+command = "python3 report.py | tee report.txt"
+oneshot = true
+schedule = "30 2 * * 1-5"
+ready_timeout = "5m"
+"#,
+    );
+    let out = project.path("units");
+    let output = project.run(&[
+        "export",
+        "systemd",
+        "--per-process",
+        "-o",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert!(output.status.success(), "{}", output.stderr);
+    let worker = std::fs::read_to_string(out.join("jobs-worker.service")).expect("worker");
+    for expected in [
+        "MemoryMax=536870912",
+        "User=daemon",
+        // TSTP first, waited for, then TERM: none lost.
+        "ExecStop=/bin/sh -c \"kill -s TSTP -- -$$MAINPID 2>/dev/null; waited=0; while kill -0 $$MAINPID 2>/dev/null && [ $$waited -lt 25 ]; do sleep 1; waited=$$((waited + 1)); done; exit 0\"",
+        "KillSignal=SIGTERM",
+        "TimeoutStopSec=35000ms",
+        "Environment=\"PATH=.venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\"",
+        // `bundle` is not installed here: sh finds it at start, then becomes it.
+        "ExecStart=/bin/sh -c \"exec bundle exec sidekiq\"",
+    ] {
+        assert!(
+            worker.lines().any(|l| l == expected),
+            "no {expected:?} in:\n{worker}"
+        );
+    }
+    let report = std::fs::read_to_string(out.join("jobs-report.service")).expect("report");
+    assert!(report.contains("\nType=oneshot\n"), "{report}");
+    assert!(!report.contains("RemainAfterExit"), "{report}");
+    assert!(report.contains("\nTimeoutStartSec=300s\n"), "{report}");
+    // A pipeline: sh has to stay, and the unit says so.
+    assert!(report.contains("# `command` is a pipeline"), "{report}");
+    let timer = std::fs::read_to_string(out.join("jobs-report.timer")).expect("timer");
+    assert!(
+        timer.contains("\nOnCalendar=Mon..Fri *-*-* 2:30:00\n"),
+        "{timer}"
+    );
+    assert!(timer.contains("\nUnit=jobs-report.service\n"), "{timer}");
+    let target = std::fs::read_to_string(out.join("jobs.target")).expect("target");
+    assert!(
+        target.contains("Wants=jobs-worker.service jobs-report.timer"),
+        "{target}"
+    );
+    verify(&[
+        out.join("jobs-worker.service"),
+        out.join("jobs-report.service"),
+        out.join("jobs-report.timer"),
+        out.join("jobs.target"),
+    ]);
 }

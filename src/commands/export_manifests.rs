@@ -29,6 +29,7 @@ pub(super) fn kubernetes(context: &Context, args: KubernetesExportArgs) -> Resul
         image: args.image,
         namespace: args.namespace,
         init_oneshots: !args.no_init_oneshots,
+        workdir: workdir(&args.workdir)?,
     };
     let file = export::kubernetes::export(&plan, &options).map_err(Error::Usage)?;
     write(&output_dir(args.output)?, &file)
@@ -53,8 +54,21 @@ pub(super) fn compose(context: &Context, args: ComposeExportArgs) -> Result<(), 
     let options = export::compose::Options {
         image: args.image,
         output_dir,
+        workdir: workdir(&args.workdir)?,
     };
     write(&dir, &export::compose::export(&plan, &options))
+}
+
+/// `--workdir`: where the project is in the image, an absolute path.
+fn workdir(dir: &str) -> Result<String, Error> {
+    if !dir.starts_with('/') {
+        return Err(Error::Usage(format!(
+            "--workdir {dir}: the project's directory in the image is an absolute path, \
+             e.g. /app"
+        )));
+    }
+    let trimmed = dir.trim_end_matches('/');
+    Ok(if trimmed.is_empty() { "/" } else { trimmed }.to_owned())
 }
 
 fn output_dir(output: Option<PathBuf>) -> Result<PathBuf, Error> {

@@ -4,8 +4,8 @@
 //! Later wins: proj's environment (without systemd's private variables, see
 //! [`crate::systemd::notify::PRIVATE_VARIABLES`]), `HOME`, `USER` and `LOGNAME` of the
 //! process's `user` (so a config can still override them), the `env_file`s line by
-//! line, `[env]`, the process's `env`, then what proj sets: `PROJ_PORT_<NAME>` for every
-//! process with a port, `PORT`, `PROJ_PROCESS`, `PROJ_INSTANCE`, and the supervisor
+//! line, `[env]`, the process's `env`, then what proj sets: `PROJ_PORT_<NAME>` and
+//! `PROJ_HOST_<NAME>` for every process with a port, `PORT`, `PROJ_PROCESS`, `PROJ_INSTANCE`, and the supervisor
 //! marker that the guardian and the sweep look for.
 //!
 //! Values are templates (`config::interpolate`), each resolved against what comes
@@ -108,27 +108,43 @@ impl Layers {
     }
 }
 
-/// `PROJ_PORT_<NAME>` for every process with a port: its first instance's port.
+/// `PROJ_PORT_<NAME>` for every process with a port (its first instance's port) and
+/// `PROJ_HOST_<NAME>` (SPEC §9.2): `127.0.0.1` under proj, where every process shares
+/// the machine's addresses; exports replace it with the target's service name.
 pub fn port_variables(plan: &Plan) -> Vec<(String, String)> {
-    plan.processes
-        .iter()
-        .filter_map(|process| {
-            let port = process.port?;
-            Some((port_variable(&process.name), port.to_string()))
-        })
-        .collect()
+    let mut variables = Vec::new();
+    for process in &plan.processes {
+        if let Some(port) = process.port {
+            variables.push((port_variable(&process.name), port.to_string()));
+        }
+        if process.port.is_some() || process.port_auto {
+            variables.push((host_variable(&process.name), LOCAL_HOST.to_owned()));
+        }
+    }
+    variables
 }
+
+/// What `PROJ_HOST_<NAME>` is under proj.
+pub const LOCAL_HOST: &str = "127.0.0.1";
 
 /// `PROJ_PORT_API` for `api`: upper-cased, `-` and `.` as `_`.
 pub fn port_variable(process: &str) -> String {
-    let name: String = process
+    format!("PROJ_PORT_{}", variable_suffix(process))
+}
+
+/// `PROJ_HOST_API` for `api`, named as [`port_variable`] names the port.
+pub fn host_variable(process: &str) -> String {
+    format!("PROJ_HOST_{}", variable_suffix(process))
+}
+
+fn variable_suffix(process: &str) -> String {
+    process
         .chars()
         .map(|c| match c {
             '-' | '.' => '_',
             c => c.to_ascii_uppercase(),
         })
-        .collect();
-    format!("PROJ_PORT_{name}")
+        .collect()
 }
 
 /// What every instance of `process` gets: everything but its instance's own variables.
@@ -320,6 +336,7 @@ mod tests {
         assert_eq!(get("B"), Some("from-process"));
         assert_eq!(get("PORT"), Some("8001"));
         assert_eq!(get("PROJ_PORT_WEB"), Some("8000"));
+        assert_eq!(get("PROJ_HOST_WEB"), Some("127.0.0.1"));
         assert_eq!(get("PROJ_PROCESS"), Some("web"));
         assert_eq!(get("PROJ_INSTANCE"), Some("2"));
         assert_eq!(get(SUPERVISOR_MARKER), Some("123-abc"));

@@ -31,6 +31,7 @@ pub(crate) fn process(name: &str, command: &str) -> ProcessSpec {
         user: None,
         group: None,
         tty: false,
+        state: Vec::new(),
     }
 }
 

@@ -264,6 +264,10 @@ pub struct ProcessSpec {
     pub group: Option<String>,
     /// `tty = true`: run under a pseudo-terminal that `proj connect` can type into.
     pub tty: bool,
+    /// `state`: directories holding the process's data, relative to the project root
+    /// and inside it (checked when read). proj creates missing ones before the first
+    /// start; exports make each a volume.
+    pub state: Vec<PathBuf>,
 }
 
 impl ProcessSpec {

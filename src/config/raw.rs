@@ -125,6 +125,7 @@ impl RawProcess {
                 user: None,
                 group: None,
                 tty: false,
+                state: Vec::new(),
             },
             spans: ProcessSpans {
                 name: name_span,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::diagnostic::{Diagnostic, SourceFile};
 use super::dotenv::EnvFile;
-use super::environment::port_variable;
+use super::environment::{host_variable, port_variable};
 use super::interpolate;
 use super::plan::ProcessSpec;
 use super::raw::RawConfig;
@@ -34,7 +34,7 @@ pub(crate) fn warnings(
     let ports: Vec<String> = processes
         .iter()
         .filter(|p| p.port.is_some() || p.port_auto)
-        .map(|p| port_variable(&p.name))
+        .flat_map(|p| [port_variable(&p.name), host_variable(&p.name)])
         .collect();
     known.extend(ports.iter().cloned());
     for (name, template) in &raw.env {

@@ -2,21 +2,25 @@
 //! references in its values (`$NAME`, `${NAME}`, `${NAME:-default}`, `$$`).
 //!
 //! Layers, later wins: the env files, `[env]`, the process's `env`, then what proj sets
-//! itself (`PORT`, `PROJ_PROCESS`, `PROJ_INSTANCE`, `PROJ_PORT_<NAME>`). proj's own
+//! itself (`PORT`, `PROJ_ROOT`, `PROJ_PROCESS`, `PROJ_INSTANCE`, `PROJ_PORT_<NAME>`,
+//! `PROJ_HOST_<NAME>`). proj's own
 //! environment is the image's here: it is not written, the container already has it.
 //!
-//! Each variable's final value is one of three [`Value`]s:
+//! Each variable's final value is one of two [`Value`]s:
 //!
 //! - **Literal**: no references. Written as it is (escaped for the target).
-//! - **Dependent**: every reference names another variable this container defines, with
-//!   no default. Kubernetes expands these itself (`$(NAME)`, "dependent environment
-//!   variables"); Compose cannot, so the exporter resolves them at export time unless
-//!   they reach into an env file (whose values stay out of compose.yaml).
-//! - **Shell**: a reference to a name the config does not define (it comes from the
-//!   image, like `PATH` in `PATH = ".venv/bin:$PATH"`), to the variable itself, with a
-//!   default, or to another Shell value. Neither target can express these, so the
-//!   container's `sh` sets them before the command (`export NAME="…"`), which resolves
-//!   them as proj would. Exec probes do not see them; the exporters say so.
+//! - **Dependent**: every reference names another variable this container defines.
+//!   Kubernetes expands these itself (`$(NAME)`, "dependent environment variables");
+//!   Compose cannot, so the exporter resolves them at export time.
+//!
+//! A reference the targets cannot expand (to a name the config does not define, which
+//! proj takes from its own environment, like `PATH` in `PATH = ".venv/bin:$PATH"`; to
+//! the variable itself; in a cycle) is resolved at export (SPEC §9.6: interpolation is
+//! done in the environment, never by a shell before the command): `PATH` as
+//! [`DEFAULT_PATH`](super::DEFAULT_PATH), the path systemd and container images start
+//! with, anything else as its default or empty. [`Variable::assumed`] lists those names
+//! so that the exporters can say so. A `${NAME:-default}` whose NAME the config defines
+//! is taken as `${NAME}`.
 //!
 //! References see the container's final values. proj resolves a layer against the
 //! layers before it; the two differ only when a referenced name is defined twice.
@@ -33,7 +37,8 @@ pub(crate) enum Layer {
     EnvFile,
     Project,
     Process,
-    /// `PORT`, `PROJ_PROCESS`, `PROJ_INSTANCE`, `PROJ_PORT_<NAME>`.
+    /// `PORT`, `PROJ_ROOT`, `PROJ_PROCESS`, `PROJ_INSTANCE`, `PROJ_PORT_<NAME>`,
+    /// `PROJ_HOST_<NAME>`.
     Proj,
 }
 
@@ -42,7 +47,6 @@ pub(crate) enum Layer {
 pub(crate) enum Value {
     Literal(String),
     Dependent(Vec<Part>),
-    Shell(Vec<Part>),
 }
 
 /// One variable of a container, with its final value.
@@ -51,25 +55,38 @@ pub(crate) struct Variable {
     pub name: String,
     pub layer: Layer,
     pub value: Value,
+    /// References resolved at export, as the image's environment is unknown (see the
+    /// module docs): their names.
+    pub assumed: Vec<String>,
+}
+
+/// Where the target runs the project: what replaces proj's machine-local values.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Target<'a> {
+    /// The project's directory in the image (`PROJ_ROOT`, the working directory).
+    pub root: &'a str,
+    /// The name other containers reach a process by (its Service, its Compose service).
+    pub host: fn(&str) -> String,
 }
 
 /// The variables proj itself sets for an instance of `process`, as the targets can know
 /// them: `PORT` is the process's `port` for every replica (each pod or container has its
-/// own address, so proj's per-instance offset is not needed), and `PROJ_INSTANCE` only
-/// when there is one instance (replicas have no numbers).
-pub(crate) fn proj_variables(plan: &Plan, process: &ProcessSpec) -> EnvMap {
+/// own address, so proj's per-instance offset is not needed), `PROJ_HOST_<NAME>` the
+/// name that reaches NAME, `PROJ_ROOT` the project's directory in the image, and
+/// `PROJ_INSTANCE` only when there is one instance (replicas have no numbers).
+pub(crate) fn proj_variables(plan: &Plan, process: &ProcessSpec, target: Target<'_>) -> EnvMap {
+    use crate::config::environment::{host_variable, port_variable};
     let mut env = EnvMap::new();
     for other in &plan.processes {
         if let Some(port) = other.port {
-            env.insert(
-                crate::config::environment::port_variable(&other.name),
-                port.to_string(),
-            );
+            env.insert(port_variable(&other.name), port.to_string());
+            env.insert(host_variable(&other.name), (target.host)(&other.name));
         }
     }
     if let Some(port) = process.port {
         env.insert("PORT".into(), port.to_string());
     }
+    env.insert("PROJ_ROOT".into(), target.root.to_owned());
     env.insert("PROJ_PROCESS".into(), process.name.clone());
     if process.scale == 1 {
         env.insert("PROJ_INSTANCE".into(), "1".into());
@@ -110,12 +127,37 @@ pub(crate) fn container(
         })
         .collect();
     let shell = shell_names(&parsed);
-    parsed
-        .into_iter()
+    let mut settled: BTreeMap<&str, (Layer, Vec<Part>, Vec<String>)> = parsed
+        .iter()
         .map(|(name, (layer, parts))| {
-            let value = if shell.contains(name) {
-                Value::Shell(parts)
-            } else if parts.iter().all(|part| matches!(part, Part::Text(_))) {
+            let (parts, assumed) = if shell.contains(name) {
+                settle(name, parts, &parsed)
+            } else {
+                (parts.clone(), Vec::new())
+            };
+            (*name, (*layer, parts, assumed))
+        })
+        .collect();
+    // A cycle left after that (`A = "$B"`, `B = "$A"`) has no order to expand in: its
+    // references are empty, as proj's would be for one of them.
+    let plain: BTreeMap<&str, (Layer, Vec<Part>)> = settled
+        .iter()
+        .map(|(name, (layer, parts, _))| (*name, (*layer, parts.clone())))
+        .collect();
+    for (name, (_, parts, assumed)) in settled.iter_mut() {
+        if order_of(&plain, name, &mut Vec::new()).is_none() {
+            for part in parts.iter_mut() {
+                if let Part::Reference { name, .. } = part {
+                    assumed.push(std::mem::take(name));
+                    *part = Part::Text(String::new());
+                }
+            }
+        }
+    }
+    settled
+        .into_iter()
+        .map(|(name, (layer, parts, assumed))| {
+            let value = if parts.iter().all(|part| matches!(part, Part::Text(_))) {
                 Value::Literal(concat_text(&parts))
             } else {
                 Value::Dependent(parts)
@@ -124,15 +166,52 @@ pub(crate) fn container(
                 name: name.to_owned(),
                 layer,
                 value,
+                assumed,
             }
         })
         .collect()
 }
 
-/// The names whose values only a shell can resolve (see the module docs), including
-/// those that depend on such a value or on a cycle.
+/// `name`'s parts with the references a target cannot expand resolved (see the
+/// module docs), and the names so resolved.
+fn settle(
+    name: &str,
+    parts: &[Part],
+    parsed: &BTreeMap<&str, (Layer, Vec<Part>)>,
+) -> (Vec<Part>, Vec<String>) {
+    let mut assumed = Vec::new();
+    let parts = parts
+        .iter()
+        .map(|part| match part {
+            Part::Reference {
+                name: reference,
+                default,
+            } if reference == name || !parsed.contains_key(reference.as_str()) => {
+                assumed.push(reference.clone());
+                Part::Text(image_value(reference, default.as_deref()))
+            }
+            Part::Reference { name, .. } => Part::Reference {
+                name: name.clone(),
+                default: None,
+            },
+            Part::Text(text) => Part::Text(text.clone()),
+        })
+        .collect();
+    (parts, assumed)
+}
+
+/// What a variable the config does not define is taken to be in the target.
+fn image_value(name: &str, default: Option<&str>) -> String {
+    match (name, default) {
+        ("PATH", _) => super::DEFAULT_PATH.to_owned(),
+        (_, Some(default)) => default.to_owned(),
+        (_, None) => String::new(),
+    }
+}
+
+/// The names whose values hold a reference no target can expand (see the module docs).
 fn shell_names<'a>(parsed: &BTreeMap<&'a str, (Layer, Vec<Part>)>) -> BTreeSet<&'a str> {
-    let mut shell: BTreeSet<&str> = parsed
+    parsed
         .iter()
         .filter(|(name, (_, parts))| {
             references(parts).any(|(reference, default)| {
@@ -140,26 +219,7 @@ fn shell_names<'a>(parsed: &BTreeMap<&'a str, (Layer, Vec<Part>)>) -> BTreeSet<&
             })
         })
         .map(|(name, _)| *name)
-        .collect();
-    // Spread to what depends on a Shell value, until nothing changes.
-    loop {
-        let before = shell.len();
-        for (name, (_, parts)) in parsed {
-            if references(parts).any(|(reference, _)| shell.contains(reference)) {
-                shell.insert(name);
-            }
-        }
-        if shell.len() == before {
-            break;
-        }
-    }
-    // What is left in a cycle has no order to expand in.
-    for name in parsed.keys() {
-        if order_of(parsed, name, &mut Vec::new()).is_none() {
-            shell.insert(name);
-        }
-    }
-    shell
+        .collect()
 }
 
 /// `Some(())` when following `name`'s references ends without coming back.
@@ -197,7 +257,7 @@ pub(crate) fn in_dependency_order(variables: Vec<&Variable>) -> Vec<&Variable> {
                     .unwrap_or(true)
             });
         if ready.is_empty() {
-            // A cycle: classified Shell before reaching here; keep the rest as it is.
+            // A cycle: broken by `container`; keep the rest as it is.
             placed.extend(blocked);
             break;
         }
@@ -210,7 +270,7 @@ pub(crate) fn in_dependency_order(variables: Vec<&Variable>) -> Vec<&Variable> {
 fn parts_of(variable: &Variable) -> Option<&[Part]> {
     match &variable.value {
         Value::Literal(_) => None,
-        Value::Dependent(parts) | Value::Shell(parts) => Some(parts),
+        Value::Dependent(parts) => Some(parts),
     }
 }
 
@@ -227,7 +287,7 @@ pub(crate) fn resolve(parts: &[Part], variables: &[Variable]) -> String {
                     Some(Value::Dependent(inner)) => {
                         resolved.push_str(&resolve(inner, variables));
                     }
-                    Some(Value::Shell(_)) | None => {}
+                    None => {}
                 }
             }
         }
@@ -249,34 +309,20 @@ pub(crate) fn reaches_env_file(parts: &[Part], variables: &[Variable]) -> bool {
     })
 }
 
-/// The `export NAME="…"` lines that set the Shell values, in dependency order, and
-/// joined into a prefix for `sh -c`.
-pub(crate) fn shell_prelude(variables: &[Variable]) -> String {
-    let shell: Vec<&Variable> = variables
-        .iter()
-        .filter(|v| matches!(v.value, Value::Shell(_)))
-        .collect();
-    let mut prelude = String::new();
-    for variable in in_dependency_order(shell) {
-        if let Value::Shell(parts) = &variable.value {
-            prelude.push_str(&format!(
-                "export {}={}\n",
-                variable.name,
-                super::shell::double_quoted(parts)
-            ));
-        }
-    }
-    prelude
-}
-
 /// The final variables of `process`'s containers.
 pub(crate) fn for_process(
     plan: &Plan,
     process: &ProcessSpec,
     files: &EnvMap,
     project: &EnvMap,
+    target: Target<'_>,
 ) -> Vec<Variable> {
-    container(files, project, &process.env, &proj_variables(plan, process))
+    container(
+        files,
+        project,
+        &process.env,
+        &proj_variables(plan, process, target),
+    )
 }
 
 /// The variables whose value points at this machine (`127.0.0.1`, `localhost`): in a
@@ -288,7 +334,7 @@ pub(crate) fn local_addresses(variables: &[Variable]) -> Vec<&Variable> {
         .filter(|v| {
             let text = match &v.value {
                 Value::Literal(text) => text.clone(),
-                Value::Dependent(parts) | Value::Shell(parts) => concat_text(parts),
+                Value::Dependent(parts) => concat_text(parts),
             };
             text.contains("127.0.0.1") || text.contains("localhost")
         })
@@ -327,8 +373,11 @@ mod tests {
                 .clone()
         };
         assert_eq!(value("SECRET"), Value::Literal("s3".into()));
-        assert!(matches!(value("PATH"), Value::Shell(_)));
-        assert!(matches!(value("LEVEL"), Value::Shell(_)));
+        assert_eq!(
+            value("PATH"),
+            Value::Literal(format!(".venv/bin:{}", super::super::DEFAULT_PATH))
+        );
+        assert_eq!(value("LEVEL"), Value::Literal("info".into()));
         assert!(matches!(value("URL"), Value::Dependent(_)));
         let Value::Dependent(parts) = value("SELF_URL") else {
             panic!("dependent")
@@ -339,21 +388,41 @@ mod tests {
             panic!("dependent")
         };
         assert!(reaches_env_file(&parts, &variables));
+        let assumed = |name: &str| {
+            variables
+                .iter()
+                .find(|v| v.name == name)
+                .unwrap()
+                .assumed
+                .clone()
+        };
+        assert_eq!(assumed("PATH"), ["PATH"]);
+        assert_eq!(assumed("LEVEL"), ["LOG"]);
+        assert!(assumed("URL").is_empty());
     }
 
     #[test]
-    fn cycles_and_what_depends_on_shell_values_go_to_the_shell() {
+    fn cycles_and_unknown_names_are_resolved_at_export() {
         let variables = container(
             &EnvMap::new(),
             &map(&[("A", "$B"), ("B", "$A"), ("C", "$HOME/x"), ("D", "$C/y")]),
             &EnvMap::new(),
             &EnvMap::new(),
         );
-        assert!(variables.iter().all(|v| matches!(v.value, Value::Shell(_))));
-        let prelude = shell_prelude(&variables);
-        let c = prelude.find("export C=").unwrap();
-        let d = prelude.find("export D=").unwrap();
-        assert!(c < d, "{prelude}");
+        let value = |name: &str| {
+            variables
+                .iter()
+                .find(|v| v.name == name)
+                .unwrap()
+                .value
+                .clone()
+        };
+        assert_eq!(value("A"), Value::Literal(String::new()));
+        assert_eq!(value("C"), Value::Literal("/x".into()));
+        let Value::Dependent(parts) = value("D") else {
+            panic!("dependent")
+        };
+        assert_eq!(resolve(&parts, &variables), "/x/y");
     }
 
     #[test]

@@ -13,17 +13,24 @@
 //!
 //! The systemd exporter lives in [`crate::systemd::export`] for now.
 
+pub(crate) mod command;
 pub mod compose;
 mod environment;
 pub mod kubernetes;
 mod names;
-mod references;
+pub(crate) mod references;
 mod shell;
 
 use std::fmt;
 use std::time::Duration;
 
 use crate::config::{Lifecycle, Plan, ProcessSpec};
+
+/// The `PATH` a process starts with where proj's own environment is not there to
+/// inherit (a container, a systemd unit): systemd's default for services, and what
+/// container images set. `$PATH` in the config's values means this in every export.
+pub(crate) const DEFAULT_PATH: &str =
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// One file an exporter produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,6 +198,114 @@ fn started_by_up(plan: &Plan, process: &ProcessSpec) -> bool {
 }
 
 /// Whole seconds, rounded up (a grace period must not be shorter than asked).
-fn whole_seconds(duration: Duration) -> u64 {
+pub(crate) fn whole_seconds(duration: Duration) -> u64 {
     duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
+}
+
+/// Where `path` (under `root` on this machine) is in the image, whose project directory
+/// is `workdir`: `/app`, `/app/frontend`. A path outside the root is kept as it is.
+fn image_path(workdir: &str, root: &std::path::Path, path: &std::path::Path) -> String {
+    match path.strip_prefix(root) {
+        Ok(relative) if relative.as_os_str().is_empty() => workdir.to_owned(),
+        Ok(relative) => format!(
+            "{}/{}",
+            workdir.trim_end_matches('/'),
+            relative.to_string_lossy()
+        ),
+        Err(_) => path.to_string_lossy().into_owned(),
+    }
+}
+
+/// The warning for a command that only sh can run: sh stays the main process.
+fn shell_command_note(process: &ProcessSpec, reason: &str, target: &str) -> Note {
+    Note::process(
+        process,
+        "command",
+        format!(
+            "{reason}: sh stays the main process in {target}, and sh as PID 1 ignores \
+             SIGTERM, so stop signals do not reach the program; put the command in a \
+             script that ends with `exec PROGRAM`, and make that script the command"
+        ),
+    )
+}
+
+/// The notes for references resolved at export ([`environment::Variable::assumed`]).
+fn assumed_notes(process: &ProcessSpec, variables: &[environment::Variable]) -> Vec<Note> {
+    let mut notes = Vec::new();
+    for variable in variables {
+        for name in &variable.assumed {
+            let meaning = if name == "PATH" {
+                format!("the standard PATH ({DEFAULT_PATH})")
+            } else if name == &variable.name {
+                "its default, or empty".to_owned()
+            } else {
+                "its default, or empty: the config does not define it".to_owned()
+            };
+            notes.push(variable_note(
+                process,
+                variable,
+                &format!(
+                    "refers to ${name}, which the export cannot read from the image: \
+                     resolved at export as {meaning}"
+                ),
+            ));
+        }
+    }
+    notes
+}
+
+/// Warnings for a command or probe that binds or dials this machine (SPEC §9.6): each
+/// process has its own address in `target`.
+fn local_address_notes(process: &ProcessSpec, target: &str) -> Vec<Note> {
+    let mut checked = vec![("command", process.command.as_str())];
+    if let Some(ready) = &process.ready {
+        checked.push(("ready", probe_text(ready)));
+    }
+    if let Some(health) = &process.health {
+        checked.push(("health", probe_text(&health.probe)));
+    }
+    checked
+        .into_iter()
+        .filter(|(_, text)| text.contains("127.0.0.1") || text.contains("localhost"))
+        .map(|(key, _)| {
+            Note::process(
+                process,
+                key,
+                format!(
+                    "binds or dials 127.0.0.1 or localhost: in {target} each process has \
+                     its own address; listen on 0.0.0.0, and reach another process by \
+                     ${{PROJ_HOST_<NAME>}} (its service name there, 127.0.0.1 under proj)"
+                ),
+            )
+        })
+        .collect()
+}
+
+fn probe_text(probe: &crate::config::ReadyProbe) -> &str {
+    use crate::config::ReadyProbe;
+    match probe {
+        ReadyProbe::Tcp(text) | ReadyProbe::Http(text) | ReadyProbe::Exec(text) => text,
+        ReadyProbe::Log(_) => "",
+    }
+}
+
+/// The stop sequence as (step, whole seconds to wait).
+fn stop_steps(process: &ProcessSpec) -> Vec<(shell::StopHookStep<'_>, u64)> {
+    process
+        .lifecycle
+        .stop_sequence
+        .iter()
+        .map(|step| {
+            let hook_step = match &step.action {
+                crate::config::StopAction::Signal(signal) => {
+                    let name = signal.as_str();
+                    shell::StopHookStep::Signal(name.strip_prefix("SIG").unwrap_or(name))
+                }
+                crate::config::StopAction::Command(command) => {
+                    shell::StopHookStep::Command(command)
+                }
+            };
+            (hook_step, whole_seconds(step.wait))
+        })
+        .collect()
 }

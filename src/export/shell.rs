@@ -4,60 +4,10 @@
 //! `kill`, `command -v`), and say which tool they need where it is not.
 
 use std::fmt::Write;
-use std::path::Path;
-
-use super::environment::Part;
 
 /// `'text'` for sh: safe for any text.
 pub(crate) fn single_quoted(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
-}
-
-/// A sh word in double quotes that expands the references as sh would (`${NAME}`,
-/// `${NAME:-default}`) and keeps the text literal.
-pub(crate) fn double_quoted(parts: &[Part]) -> String {
-    let mut word = String::from("\"");
-    for part in parts {
-        match part {
-            Part::Text(text) => word.push_str(&escape_in_double_quotes(text)),
-            Part::Reference {
-                name,
-                default: None,
-            } => {
-                let _ = write!(word, "${{{name}}}");
-            }
-            Part::Reference {
-                name,
-                default: Some(default),
-            } => {
-                let _ = write!(word, "${{{name}:-{}}}", escape_in_double_quotes(default));
-            }
-        }
-    }
-    word.push('"');
-    word
-}
-
-fn escape_in_double_quotes(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '\\' | '"' | '$' | '`') {
-            escaped.push('\\');
-        }
-        escaped.push(c);
-    }
-    escaped
-}
-
-/// `cd DIR || exit 1` on a line of its own when the process runs elsewhere than the
-/// project root (the image's working directory); relative to it when inside it.
-pub(crate) fn cd_line(root: &Path, cwd: &Path) -> String {
-    let dir = match cwd.strip_prefix(root) {
-        Ok(relative) if relative == Path::new("") => return String::new(),
-        Ok(relative) => relative,
-        Err(_) => cwd,
-    };
-    format!("cd {} || exit 1\n", single_quoted(&dir.to_string_lossy()))
 }
 
 /// Waits until a TCP connection to `host:port` succeeds, with the first of `nc`, `bash`
@@ -70,6 +20,25 @@ pub(crate) fn wait_for_tcp(host: &str, port: u16) -> String {
          elif command -v python3 >/dev/null 2>&1; then check() {{ python3 -c 'import socket; socket.create_connection((\"{host}\", {port}), 2)' 2>/dev/null; }}\n\
          else echo 'proj: waiting for {host}:{port} needs nc, bash or python3 in the image' >&2; exit 1; fi\n\
          until check; do echo 'waiting for {host}:{port}'; sleep 2; done\n"
+    )
+}
+
+/// Waits until the Job `job` of this namespace has completed, reading it from the
+/// Kubernetes API with the pod's service account token (curl or python3 from the image;
+/// fails at once, saying so, with neither). Fails when the Job has failed.
+pub(crate) fn wait_for_job(job: &str) -> String {
+    format!(
+        "account=/var/run/secrets/kubernetes.io/serviceaccount\n\
+         url=\"https://kubernetes.default.svc/apis/batch/v1/namespaces/$(cat $account/namespace)/jobs/{job}\"\n\
+         if command -v curl >/dev/null 2>&1; then\n  \
+         status() {{ curl -sS --cacert $account/ca.crt -H \"Authorization: Bearer $(cat $account/token)\" \"$url\"; }}\n\
+         elif command -v python3 >/dev/null 2>&1; then\n  \
+         status() {{ python3 -c 'import ssl, sys, urllib.request as r; a = sys.argv[2]; c = ssl.create_default_context(cafile=a + \"/ca.crt\"); q = r.Request(sys.argv[1], headers={{\"Authorization\": \"Bearer \" + open(a + \"/token\").read().strip()}}); print(r.urlopen(q, context=c, timeout=5).read().decode())' \"$url\" $account; }}\n\
+         else echo 'proj: waiting for the Job {job} needs curl or python3 in the image' >&2; exit 1; fi\n\
+         until status | grep -q '\"type\":\"Complete\",\"status\":\"True\"'; do\n  \
+         if status | grep -q '\"type\":\"Failed\",\"status\":\"True\"'; then echo 'the Job {job} failed' >&2; exit 1; fi\n  \
+         echo 'waiting for the Job {job} to complete'; sleep 2\n\
+         done\n"
     )
 }
 
@@ -171,32 +140,6 @@ mod tests {
     }
 
     #[test]
-    fn double_quoted_words_expand_references_only() {
-        let parts = vec![
-            Part::Text(".venv/bin:\"`$".into()),
-            Part::Reference {
-                name: "P".into(),
-                default: None,
-            },
-            Part::Reference {
-                name: "UNSET_IN_TEST".into(),
-                default: Some("d$".into()),
-            },
-        ];
-        let word = double_quoted(&parts);
-        let output = std::process::Command::new("sh")
-            .args(["-c", &format!("printf %s {word}")])
-            .env("P", "/bin")
-            .env_remove("UNSET_IN_TEST")
-            .output()
-            .unwrap();
-        assert_eq!(
-            String::from_utf8_lossy(&output.stdout),
-            ".venv/bin:\"`$/bind$"
-        );
-    }
-
-    #[test]
     fn the_listening_check_reads_proc_net_tcp() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -254,6 +197,13 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         assert!(sh(&wait_for_tcp("127.0.0.1", port)).success());
+    }
+
+    #[test]
+    fn the_job_wait_is_valid_sh() {
+        let script = wait_for_job("migrate");
+        assert!(sh(&format!("sh -n -c {}", single_quoted(&script))).success());
+        assert!(script.contains("/jobs/migrate\""), "{script}");
     }
 
     #[test]

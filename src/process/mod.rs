@@ -19,6 +19,7 @@ pub mod ports;
 pub mod pty;
 pub mod reaper;
 pub mod spawn;
+pub mod state_dirs;
 pub mod sweep;
 pub mod usage;
 

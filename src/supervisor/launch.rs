@@ -35,6 +35,11 @@ impl Supervisor {
             Ok(identity) => identity.as_ref(),
             Err(reason) => return vec![Input::SpawnFailed(SpawnProblem::Account(reason.clone()))],
         };
+        // `state` directories exist before the program looks for its data (SPEC §9.2).
+        let root = &self.plan.root;
+        if let Err(reason) = crate::process::state_dirs::prepare(root, &process.state, identity) {
+            return vec![Input::SpawnFailed(SpawnProblem::Os(reason))];
+        }
         let probe = match &process.ready {
             None => None,
             Some(probe) => match ready::resolve(probe, &env, process.cwd.clone(), identity) {

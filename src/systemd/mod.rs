@@ -29,6 +29,8 @@
 //! Everything here is advisory to supervision: a notification that cannot be sent is
 //! logged at debug level and supervision goes on, as `sd_notify(3)` recommends.
 
+mod calendar;
+mod exec;
 pub mod export;
 pub mod journal;
 pub mod notify;

@@ -13,6 +13,7 @@ mod health;
 mod process;
 mod schedule;
 mod socket;
+mod state;
 mod stop;
 
 use std::ops::Range;

@@ -11,6 +11,7 @@ use super::foreign;
 use super::health;
 use super::schedule;
 use super::socket::read_socket;
+use super::state;
 use super::stop::{self, StopSettings};
 use crate::config::plan::{
     DEFAULT_STOP_TIMEOUT, LogPattern, ReadyProbe, RestartPolicy, StopTarget,
@@ -18,7 +19,7 @@ use crate::config::plan::{
 use crate::config::raw::{RawProcess, check_process_name};
 use crate::config::suggest;
 
-pub(super) const PROCESS_KEYS: [&str; 30] = [
+pub(super) const PROCESS_KEYS: [&str; 31] = [
     "command",
     "port",
     "socket",
@@ -49,11 +50,12 @@ pub(super) const PROCESS_KEYS: [&str; 30] = [
     "user",
     "group",
     "tty",
+    "state",
 ];
 
 /// What other supervisors (compose, process-compose, supervisord, systemd) call the same
 /// settings: edit distance cannot guess these.
-const PROCESS_ALIASES: [(&str, &str); 23] = [
+const PROCESS_ALIASES: [(&str, &str); 25] = [
     ("cron", "schedule"),
     // systemd's `Type=oneshot`.
     ("type", "oneshot"),
@@ -78,6 +80,8 @@ const PROCESS_ALIASES: [(&str, &str); 23] = [
     ("is_tty", "tty"),
     ("pty", "tty"),
     ("interactive", "tty"),
+    ("volumes", "state"),
+    ("data", "state"),
 ];
 
 const PROBES: [&str; 4] = ["tcp", "http", "exec", "log"];
@@ -313,6 +317,7 @@ fn read_process_table(
             }
             "oneshot" => lifecycle.oneshot = reader.bool(field, value).unwrap_or(false),
             "tty" => spec.tty = reader.bool(field, value).unwrap_or(false),
+            "state" => spec.state = state::read_state(reader, field, value),
             "rolling" => spec.rolling = reader.bool(field, value).unwrap_or(false),
             "user" => {
                 spec.user = reader.non_empty(field, value, r#""www-data""#);

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::config::{ProcessSpec, ReadyProbe};
 
-use super::super::environment::{self, Value, Variable};
+use super::super::environment::{self, Variable};
 use super::super::{Note, shell};
 use super::objects::Healthcheck;
 use super::{duration, escape};
@@ -25,12 +25,11 @@ pub(super) fn has_healthcheck(process: &ProcessSpec) -> bool {
 pub(super) fn healthcheck(
     process: &ProcessSpec,
     variables: &[Variable],
-    cd: &str,
     notes: &mut Vec<Note>,
 ) -> Option<Healthcheck> {
     let Some(ready) = &process.ready else {
         let health = process.health.as_ref()?;
-        let (script, _) = check(process, "health", &health.probe, variables, cd, notes)?;
+        let (script, _) = check(process, "health", &health.probe, variables, notes)?;
         return Some(Healthcheck {
             test: vec!["CMD-SHELL".into(), escape(&script)],
             interval: duration(health.interval),
@@ -47,7 +46,7 @@ pub(super) fn healthcheck(
              restart an unhealthy container",
         ));
     }
-    let (script, timeout) = check(process, "ready", ready, variables, cd, notes)?;
+    let (script, timeout) = check(process, "ready", ready, variables, notes)?;
     Some(Healthcheck {
         test: vec!["CMD-SHELL".into(), escape(&script)],
         // As often as a kubelet probes: `service_healthy` dependants start promptly
@@ -65,16 +64,12 @@ fn check(
     key: &str,
     probe: &ReadyProbe,
     variables: &[Variable],
-    cd: &str,
     notes: &mut Vec<Note>,
 ) -> Option<(String, Duration)> {
     let resolve = |text: &str| -> Option<String> {
         let parts = environment::parse(text);
-        let known = environment::references(&parts).all(|(name, _)| {
-            variables.iter().any(|v| {
-                v.name == name && matches!(v.value, Value::Literal(_) | Value::Dependent(_))
-            })
-        });
+        let known = environment::references(&parts)
+            .all(|(name, _)| variables.iter().any(|v| v.name == name));
         known.then(|| environment::resolve(&parts, variables))
     };
     let found = match probe {
@@ -109,7 +104,7 @@ fn check(
                 Duration::from_secs(5),
             )
         }
-        ReadyProbe::Exec(command) => (format!("{cd}{command}"), Duration::from_secs(10)),
+        ReadyProbe::Exec(command) => (command.clone(), Duration::from_secs(10)),
         ReadyProbe::Log(_) => {
             notes.push(Note::process(
                 process,

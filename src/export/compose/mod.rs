@@ -2,34 +2,39 @@
 //!
 //! - **Image**: `--image`, or `build:` the project directory (relative to the output
 //!   directory, so `-o deploy` writes `build: ..`).
-//! - **Command**: `sh -c COMMAND` after `cd` into `cwd` and the `export`s only a shell
-//!   can resolve (see [`environment`](super::environment)).
+//! - **Command**: the program as the container's main process (see
+//!   `export/command.rs`): its words, or `sh -c` that `exec`s it; `working_dir`
+//!   is `cwd` inside `--workdir`.
 //! - **`$`**: Compose interpolates `$NAME` from the environment of whoever runs
 //!   `docker compose`, which is never what proj.toml means, so every `$` is written `$$`
 //!   (a literal `$` for Compose). References to variables the config defines are resolved
-//!   at export time (Compose has no dependent variables), except those reaching into an
-//!   env file, whose values stay out of compose.yaml: the container's sh resolves them.
+//!   at export time (Compose has no dependent variables); in a command, one that reaches
+//!   an env file's value is left to the container's sh, which then `exec`s the program.
 //! - **Environment**: the env files that exist as `env_file` (Compose refuses a missing
-//!   one, proj skips it: a note names it), `[env]` and the process's `env` as `environment`, plus `PORT`,
-//!   `PROJ_PROCESS`, `PROJ_INSTANCE` (one replica only) and `PROJ_PORT_<NAME>`.
+//!   one, proj skips it: a note names it), `[env]` and the process's `env` as
+//!   `environment`, plus `PORT`, `PROJ_ROOT`, `PROJ_PROCESS`, `PROJ_INSTANCE` (one replica
+//!   only), `PROJ_PORT_<NAME>` and `PROJ_HOST_<NAME>` (the service's name).
 //! - **`ready`** → `healthcheck`, in sh alone where possible: `tcp` reads
 //!   `/proc/net/tcp` for a listening socket; `http` uses curl, wget or python3 when the
 //!   image has one, else checks that the port listens (a note says so); `exec` runs the
 //!   command, every 2 s. `ready_timeout` is `start_period`.
 //! - **Compatibility**: valid for the Compose Specification and for Debian's
 //!   docker-compose 1.29 alike, hence no top-level `name` (the header says `-p NAME`),
-//!   no `start_interval`, and `env_file` as plain paths.
+//!   no `start_interval`, and `env_file` as plain paths; except the `pre_stop` hook of a
+//!   multi-step stop sequence (see `stop.rs`), which needs Compose 2.30+.
 //! - **`depends_on`** → `service_completed_successfully` (a oneshot), `service_healthy`
 //!   (a dependency with a healthcheck), `service_started` (without).
 //! - **`health`** → the healthcheck when there is no `ready` (Compose does not restart
 //!   an unhealthy container); **`max_memory`** → `deploy.resources.limits.memory`;
-//!   **`tty = true`** → `tty` and `stdin_open`; a **`schedule`d** process is left out
-//!   (a note says so).
+//!   **`tty = true`** → `tty` and `stdin_open`; a **`schedule`d** process is a service
+//!   in profile `scheduled`, run by the host's scheduler (a note says how); **`state`** →
+//!   named volumes.
 //! - **`port`** → `PORT` = `port` in every replica, published on the host as proj would:
 //!   `8000:8000`, or `8000-8001:8000` for two replicas.
 
 mod healthcheck;
 mod objects;
+mod stop;
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
@@ -37,8 +42,9 @@ use std::time::Duration;
 
 use crate::config::{EnvMap, Plan, ProcessSpec, RestartPolicy};
 
+use super::command::Shape;
 use super::environment::{self, Layer, Value, Variable};
-use super::{Export, Note, shell};
+use super::{Export, Note};
 use objects::*;
 
 /// What `proj export compose` was asked for.
@@ -48,10 +54,15 @@ pub struct Options {
     pub image: Option<String>,
     /// Where compose.yaml goes (absolute): paths in it are relative to it.
     pub output_dir: PathBuf,
+    /// The project's directory in the image: the working directory and `PROJ_ROOT`.
+    pub workdir: String,
 }
 
 /// The profile of processes that a plain `docker compose up` leaves alone.
 const MANUAL_PROFILE: &str = "manual";
+
+/// The profile of scheduled processes: run by the host's scheduler, not by `up`.
+const SCHEDULED_PROFILE: &str = "scheduled";
 
 pub fn export(plan: &Plan, options: &Options) -> Export {
     let (file, notes) = build(plan, options);
@@ -76,18 +87,15 @@ fn build(plan: &Plan, options: &Options) -> (ComposeFile, Vec<Note>) {
     let project = plan.env.clone();
     let mut notes = super::common_notes(plan, "Compose");
     let mut services = BTreeMap::new();
+    let mut volumes = BTreeMap::new();
     for process in &plan.processes {
-        if process.schedule.is_some() {
-            notes.push(Note::process(
-                process,
-                "schedule",
-                "has no Compose counterpart: the process is left out; run it from the \
-                 host's cron or a systemd timer (`docker compose run`)",
-            ));
-            continue;
-        }
         notes.extend(super::restart_budget_notes(process, "Compose"));
         let service = service(plan, process, options, &files, &project, &mut notes);
+        for volume in &service.volumes {
+            if let Some((name, _)) = volume.split_once(':') {
+                volumes.insert(name.to_owned(), Volume {});
+            }
+        }
         services.insert(process.name.clone(), service);
     }
     for path in plan.env_files.iter().filter(|path| !path.is_file()) {
@@ -101,7 +109,7 @@ fn build(plan: &Plan, options: &Options) -> (ComposeFile, Vec<Note>) {
             ),
         ));
     }
-    let file = ComposeFile { services };
+    let file = ComposeFile { services, volumes };
     (file, notes)
 }
 
@@ -113,26 +121,40 @@ fn service(
     project: &EnvMap,
     notes: &mut Vec<Note>,
 ) -> Service {
-    let variables = shell_for_env_files(environment::for_process(plan, process, files, project));
-    let cd = shell::cd_line(&plan.root, &process.cwd);
-    let script = format!(
-        "{}{cd}{}",
-        environment::shell_prelude(&variables),
-        process.command
-    );
+    let target = environment::Target {
+        root: &options.workdir,
+        host: service_name,
+    };
+    let variables = environment::for_process(plan, process, files, project, target);
     notes.extend(environment_notes(process, &variables));
-    if process.lifecycle.stop_sequence.len() > 1 || process.lifecycle.first_stop_signal().is_none()
-    {
+    notes.extend(super::local_address_notes(process, "Compose"));
+    let stop = stop::stop(process, notes);
+    if !process.state.is_empty() && process.scale > 1 {
         notes.push(Note::process(
             process,
-            "stop_sequence",
-            "Compose sends one stop signal (the sequence's first), then SIGKILL after \
-             the sum of the waits; the other steps are left out",
+            "state",
+            format!(
+                "with scale = {}: Compose mounts each named volume in every replica, so \
+                 they share the directories (proj's instances do too)",
+                process.scale
+            ),
         ));
     }
-    let healthcheck = healthcheck::healthcheck(process, &variables, &cd, notes);
+    let healthcheck = healthcheck::healthcheck(process, &variables, notes);
     let starts = super::started_by_up(plan, process);
-    if !starts {
+    let profile = if let Some(schedule) = &process.schedule {
+        notes.push(Note::process(
+            process,
+            "schedule",
+            format!(
+                "= \"{}\": Compose has no scheduler; the service is in profile \
+                 `{SCHEDULED_PROFILE}` (never started by `up`): run `docker compose run \
+                 --rm {}` from the host's cron or a systemd timer at those times",
+                schedule.expression, process.name
+            ),
+        ));
+        Some(SCHEDULED_PROFILE)
+    } else if !starts {
         notes.push(Note::process(
             process,
             "autostart",
@@ -142,7 +164,10 @@ fn service(
                 process.name
             ),
         ));
-    }
+        Some(MANUAL_PROFILE)
+    } else {
+        None
+    };
     let user = match (&process.user, &process.group) {
         (Some(user), Some(group)) => Some(format!("{user}:{group}")),
         (Some(user), None) => Some(user.clone()),
@@ -162,7 +187,8 @@ fn service(
             .image
             .is_none()
             .then(|| relative_path(&options.output_dir, &plan.root)),
-        command: vec!["sh".into(), "-c".into(), escape(&script)],
+        command: command(process, &variables, notes),
+        working_dir: super::image_path(&options.workdir, &plan.root, &process.cwd),
         env_file: plan
             .env_files
             .iter()
@@ -175,18 +201,11 @@ fn service(
         depends_on: dependencies(plan, process),
         healthcheck,
         restart: restart(process),
-        stop_signal: process
-            .lifecycle
-            .first_stop_signal()
-            .unwrap_or(nix::sys::signal::Signal::SIGTERM)
-            .as_str()
-            .to_owned(),
-        stop_grace_period: duration(process.lifecycle.stop_grace()),
-        profiles: if starts {
-            Vec::new()
-        } else {
-            vec![MANUAL_PROFILE.to_owned()]
-        },
+        stop_signal: stop.signal,
+        stop_grace_period: stop.grace,
+        pre_stop: stop.hooks,
+        volumes: volumes(options, plan, process),
+        profiles: profile.map(str::to_owned).into_iter().collect(),
         // `proj connect` types into it; `docker compose attach` does here.
         tty: process.tty,
         stdin_open: process.tty,
@@ -199,6 +218,58 @@ fn service(
             }),
         },
     }
+}
+
+/// A process's service name: its name (Compose allows proj's names as they are).
+fn service_name(process: &str) -> String {
+    process.to_owned()
+}
+
+/// The program as the container's main process (see `export/command.rs`): its
+/// words, references resolved at export (Compose cannot expand the container's
+/// variables), or `sh -c` with the program `exec`'d when a reference must be expanded
+/// in the container (an env file's value, the image's environment).
+fn command(process: &ProcessSpec, variables: &[Variable], notes: &mut Vec<Note>) -> Vec<String> {
+    let sh = |script: &str| vec!["sh".into(), "-c".into(), escape(script)];
+    let known = |name: &str| {
+        variables.iter().any(|variable| {
+            variable.name == name
+                && match &variable.value {
+                    Value::Literal(_) => variable.layer != Layer::EnvFile,
+                    Value::Dependent(parts) => !environment::reaches_env_file(parts, variables),
+                }
+        })
+    };
+    match super::command::shape(&process.command) {
+        Shape::Argv(words) if super::command::referenced(&words).all(known) => words
+            .iter()
+            .map(|word| escape(&environment::resolve(word, variables)))
+            .collect(),
+        Shape::Argv(_) => sh(&super::command::exec_script(&process.command)),
+        Shape::Exec(script) => sh(&script),
+        Shape::Shell(reason) => {
+            notes.push(super::shell_command_note(process, reason, "Compose"));
+            sh(&process.command)
+        }
+    }
+}
+
+/// Named volumes for the `state` directories, mounted where they are in the image:
+/// `db-var-postgres:/app/var/postgres`.
+fn volumes(options: &Options, plan: &Plan, process: &ProcessSpec) -> Vec<String> {
+    process
+        .state
+        .iter()
+        .map(|directory| {
+            let name = format!(
+                "{}-{}",
+                process.name,
+                super::names::dns_label(&directory.to_string_lossy())
+            );
+            let path = super::image_path(&options.workdir, &plan.root, &plan.root.join(directory));
+            format!("{name}:{path}")
+        })
+        .collect()
 }
 
 /// `$` is literal for Compose as `$$`.
@@ -244,30 +315,7 @@ fn relative_path(from: &Path, to: &Path) -> String {
     }
 }
 
-/// Values that reference an env file's value are left to the container's sh: the
-/// files' values stay in the files, out of compose.yaml.
-fn shell_for_env_files(variables: Vec<Variable>) -> Vec<Variable> {
-    let reaching: Vec<bool> = variables
-        .iter()
-        .map(|variable| match &variable.value {
-            Value::Dependent(parts) => environment::reaches_env_file(parts, &variables),
-            _ => false,
-        })
-        .collect();
-    variables
-        .into_iter()
-        .zip(reaching)
-        .map(|(mut variable, reaches)| {
-            if reaches && let Value::Dependent(parts) = variable.value {
-                variable.value = Value::Shell(parts);
-            }
-            variable
-        })
-        .collect()
-}
-
-/// `environment`: everything but the env files' own values (Compose reads the files)
-/// and what the shell sets.
+/// `environment`: everything but the env files' own values (Compose reads the files).
 fn environment_values(variables: &[Variable]) -> BTreeMap<String, String> {
     variables
         .iter()
@@ -276,7 +324,6 @@ fn environment_values(variables: &[Variable]) -> BTreeMap<String, String> {
                 Value::Literal(_) if variable.layer == Layer::EnvFile => return None,
                 Value::Literal(text) => text.clone(),
                 Value::Dependent(parts) => environment::resolve(parts, variables),
-                Value::Shell(_) => return None,
             };
             Some((variable.name.clone(), escape(&value)))
         })
@@ -284,15 +331,16 @@ fn environment_values(variables: &[Variable]) -> BTreeMap<String, String> {
 }
 
 fn environment_notes(process: &ProcessSpec, variables: &[Variable]) -> Vec<Note> {
-    let mut notes = Vec::new();
+    let mut notes = super::assumed_notes(process, variables);
     for variable in variables {
-        if matches!(variable.value, Value::Shell(_)) {
+        if let Value::Dependent(parts) = &variable.value
+            && environment::reaches_env_file(parts, variables)
+        {
             notes.push(super::variable_note(
                 process,
                 variable,
-                "has references Compose cannot resolve (the image's environment, an env \
-                 file's value, a default): the container's sh sets it before the command \
-                 (healthchecks do not see it)",
+                "refers to an env file's value, and Compose cannot refer to one: it is \
+                 resolved at export, so compose.yaml holds that value",
             ));
         }
     }
@@ -301,7 +349,8 @@ fn environment_notes(process: &ProcessSpec, variables: &[Variable]) -> Vec<Note>
             process,
             variable,
             "points at 127.0.0.1 or localhost: in Compose each service has its own \
-             address; reach another by its service name (`http://api:8000`)",
+             address; reach another by ${PROJ_HOST_<NAME>}, its service name here and \
+             127.0.0.1 under proj",
         ));
     }
     if process.scale > 1 {
@@ -349,7 +398,7 @@ fn dependencies(plan: &Plan, process: &ProcessSpec) -> BTreeMap<String, Dependen
         .depends_on
         .iter()
         .filter_map(|name| plan.process(name))
-        // A scheduled process is not in the file.
+        // A scheduled process runs at its times, not before its dependants.
         .filter(|dependency| dependency.schedule.is_none())
         .map(|dependency| {
             let condition = if dependency.lifecycle.oneshot {

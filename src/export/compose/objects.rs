@@ -10,6 +10,19 @@ use serde::Serialize;
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct ComposeFile {
     pub services: BTreeMap<String, Service>,
+    /// The named volumes of the `state` directories.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub volumes: BTreeMap<String, Volume>,
+}
+
+/// A named volume with the engine's defaults (`{}`).
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Volume {}
+
+/// A lifecycle hook (Compose Specification; Docker Compose 2.30 and later).
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Hook {
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -19,6 +32,7 @@ pub(crate) struct Service {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub build: Option<String>,
     pub command: Vec<String>,
+    pub working_dir: String,
     /// The env files that exist at export (Compose refuses a missing one, proj skips it).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub env_file: Vec<String>,
@@ -35,6 +49,12 @@ pub(crate) struct Service {
     pub restart: &'static str,
     pub stop_signal: String,
     pub stop_grace_period: String,
+    /// The steps of a stop sequence before the last signal.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pre_stop: Vec<Hook>,
+    /// `NAME:PATH`: the `state` directories.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub profiles: Vec<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]

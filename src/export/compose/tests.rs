@@ -18,6 +18,7 @@ fn export_json(config: &str, env_file: Option<&str>, image: Option<&str>) -> (Js
     let options = Options {
         image: image.map(str::to_owned),
         output_dir: plan.root.join("deploy"),
+        workdir: "/app".into(),
     };
     let (file, notes) = build(&plan, &options);
     (
@@ -41,8 +42,10 @@ fn a_process_is_a_service_built_from_the_project() {
     let web = &file["services"]["web"];
     assert_eq!(web["build"], "..");
     assert!(web.get("image").is_none());
-    // `$$`: Compose would interpolate `$PORT` from the host.
-    assert_eq!(web["command"], json!(["sh", "-c", "serve $$PORT"]));
+    // `$$`: Compose would interpolate `$PORT` from the host. No `port`, so `$PORT` is
+    // the image's: sh expands it, then becomes the program.
+    assert_eq!(web["command"], json!(["sh", "-c", "exec serve $$PORT"]));
+    assert_eq!(web["working_dir"], "/app");
     assert_eq!(web["deploy"], json!({"replicas": 2}));
     assert_eq!(web["restart"], "on-failure");
     assert_eq!(web["stop_signal"], "SIGTERM");
@@ -95,19 +98,21 @@ env = { SELF = "http://web:$PORT", LEVEL = "debug" }
     assert_eq!(environment["PRICE"], "$$5");
     assert_eq!(environment["SELF"], "http://web:80");
     assert_eq!(environment["LEVEL"], "debug");
-    // The env file's values stay in the file: not copied, not resolved here.
+    // The env file's values stay in the file; a value built from one is resolved
+    // here (Compose cannot refer to it), and a note says compose.yaml holds it.
     assert!(environment.get("PASSWORD").is_none());
-    assert!(environment.get("DB_URL").is_none());
-    assert!(environment.get("PATH").is_none());
-    assert_eq!(
-        web["command"][2],
-        "export DB_URL=\"postgres://app:$${PASSWORD}@db/app\"\n\
-         export PATH=\".venv/bin:$${PATH}\"\nw"
-    );
+    assert_eq!(environment["DB_URL"], "postgres://app:hunter2@db/app");
     assert!(has_note(
         &notes,
-        "`env.PATH` has references Compose cannot resolve"
+        "`env.DB_URL` refers to an env file's value"
     ));
+    assert_eq!(
+        environment["PATH"],
+        format!(".venv/bin:{}", super::super::DEFAULT_PATH)
+    );
+    // No shell before the program.
+    assert_eq!(web["command"], json!(["w"]));
+    assert!(has_note(&notes, "`env.PATH` refers to $PATH"));
 }
 
 #[test]
@@ -158,8 +163,9 @@ ready = { log = "up" }
     ));
     assert_eq!(
         file["services"]["check"]["healthcheck"]["test"][1],
-        "cd 'sub' || exit 1\ntest -f ready"
+        "test -f ready"
     );
+    assert_eq!(file["services"]["check"]["working_dir"], "/app/sub");
     assert!(file["services"]["logs"].get("healthcheck").is_none());
     assert!(has_note(&notes, "logs: `ready` = { log } is left out"));
 }
@@ -268,7 +274,7 @@ health = { exec = "test -f alive" }
 }
 
 #[test]
-fn a_scheduled_process_is_left_out() {
+fn a_scheduled_process_is_a_service_run_by_the_host() {
     let (file, notes) = export_json(
         r#"[processes.report]
 command = "report"
@@ -281,12 +287,11 @@ depends_on = ["report"]
         None,
         None,
     );
-    assert!(file["services"].get("report").is_none());
+    let report = &file["services"]["report"];
+    assert_eq!(report["profiles"], json!(["scheduled"]));
+    assert_eq!(report["command"], json!(["report"]));
     assert!(file["services"]["web"].get("depends_on").is_none());
-    assert!(has_note(
-        &notes,
-        "report: `schedule` has no Compose counterpart"
-    ));
+    assert!(has_note(&notes, "docker compose run --rm report"));
 }
 
 #[test]
@@ -320,4 +325,84 @@ command = "plain"
     assert!(plain["deploy"].get("resources").is_none());
     assert!(plain.get("tty").is_none());
     assert!(plain.get("stdin_open").is_none());
+}
+
+#[test]
+fn a_stop_sequence_loses_no_signal() {
+    let (file, notes) = export_json(
+        r#"[processes.sidekiq]
+command = "bundle exec sidekiq"
+stop_target = "main"
+stop_sequence = [{ signal = "TSTP", wait = "25s" }, { signal = "TERM", wait = "10s" }]
+[processes.drain]
+command = "d"
+stop_sequence = [{ signal = "USR1", wait = "5s" }, { command = "echo bye", wait = "2s" }]
+"#,
+        None,
+        None,
+    );
+    let sidekiq = &file["services"]["sidekiq"];
+    // TSTP in the hook, waited for; then TERM as the stop signal, with its own wait.
+    assert_eq!(sidekiq["stop_signal"], "SIGTERM");
+    assert_eq!(sidekiq["stop_grace_period"], "10s");
+    let hook = sidekiq["pre_stop"][0]["command"][2].as_str().unwrap();
+    assert!(hook.starts_with("kill -s TSTP 1 2>/dev/null; "), "{hook}");
+    assert!(hook.contains("$$waited -lt 25"), "{hook}");
+    assert!(hook.ends_with("exit 0"), "{hook}");
+    assert!(!hook.contains("TERM"), "{hook}");
+    // Ending with a command: all of it in the hook, then SIGKILL.
+    let drain = &file["services"]["drain"];
+    assert_eq!(drain["stop_signal"], "SIGKILL");
+    assert!(
+        drain["pre_stop"][0]["command"][2]
+            .as_str()
+            .unwrap()
+            .contains("( echo bye ) &")
+    );
+    assert!(has_note(&notes, "Docker Compose 2.30 or later"));
+}
+
+#[test]
+fn state_directories_are_named_volumes() {
+    let (file, _) = export_json(
+        r#"[processes.db]
+command = "postgres -D var/postgres -p $PORT"
+port = 5432
+state = ["var/postgres"]
+[processes.web]
+command = "web --db $PROJ_HOST_DB:$PROJ_PORT_DB"
+"#,
+        None,
+        None,
+    );
+    assert_eq!(
+        file["services"]["db"]["volumes"],
+        json!(["db-var-postgres:/app/var/postgres"])
+    );
+    assert_eq!(file["volumes"], json!({"db-var-postgres": {}}));
+    // Resolved at export: Compose cannot expand the container's variables.
+    assert_eq!(
+        file["services"]["db"]["command"],
+        json!(["postgres", "-D", "var/postgres", "-p", "5432"])
+    );
+    assert_eq!(
+        file["services"]["web"]["command"],
+        json!(["web", "--db", "db:5432"])
+    );
+    assert_eq!(file["services"]["web"]["environment"]["PROJ_HOST_DB"], "db");
+    assert_eq!(file["services"]["web"]["environment"]["PROJ_ROOT"], "/app");
+}
+
+#[test]
+fn a_command_referring_to_an_env_file_value_is_expanded_by_the_container() {
+    let (file, _) = export_json(
+        "[processes.web]\ncommand = \"serve --db $DB_URL '$HOME'\"\n",
+        Some("DB_URL=postgres://secret@db/app\n"),
+        None,
+    );
+    // The value stays in the env file: sh expands it, then becomes the program.
+    assert_eq!(
+        file["services"]["web"]["command"],
+        json!(["sh", "-c", "exec serve --db $$DB_URL '$$HOME'"])
+    );
 }

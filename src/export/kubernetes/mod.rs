@@ -3,19 +3,23 @@
 //! - `[env]` → a ConfigMap `PROJECT-env`, the env files → a Secret `PROJECT-env-files`;
 //!   every container takes both with `envFrom`, then its own `env` (see [`pod`]).
 //! - A service process → a Deployment (`replicas` = `scale`, 0 without `autostart`) and,
-//!   with a `port`, a Service of the same name; a oneshot → a Job; a oneshot with a
+//!   with a `port`, a Service of the same name; with `state`, a StatefulSet and a
+//!   headless Service instead (see `volumes.rs`); a oneshot → a Job; a oneshot with a
 //!   `schedule` → a CronJob (the expression as written, `concurrencyPolicy: Forbid`, the
 //!   Job's spec as its `jobTemplate`; no `timeZone`: proj's local zone has no reliable
 //!   IANA name, a note says so).
-//! - Each pod's shape (command, probes, stop, init containers) is built in [`pod`].
+//! - Each pod's shape (command, probes, stop, init containers) is built in [`pod`]; the
+//!   account that lets pods wait for a oneshot's Job in `access.rs`.
 //!
 //! Objects are named after the process as a DNS label (`Web_API` → `web-api`), labelled
 //! `app.kubernetes.io/{name,part-of,managed-by}`, and selected by name and part-of.
 
+mod access;
 mod dependencies;
 mod objects;
 mod pod;
 mod probes;
+mod volumes;
 
 use std::collections::BTreeMap;
 
@@ -33,8 +37,11 @@ pub struct Options {
     pub image: String,
     /// `metadata.namespace` of every object.
     pub namespace: Option<String>,
-    /// Run a oneshot again as an init container of its dependants (see [`pod`]).
+    /// Hold a oneshot's dependants back until its Job has completed (see
+    /// `dependencies.rs`); without, they start at once.
     pub init_oneshots: bool,
+    /// The project's directory in the image: the working directory and `PROJ_ROOT`.
+    pub workdir: String,
 }
 
 /// What the builders share: the plan, the options and the project's variables.
@@ -141,6 +148,7 @@ fn build(plan: &Plan, options: &Options) -> Result<(Vec<Object>, Vec<Note>), Str
             string_data: secret_data,
         }));
     }
+    objects.extend(access::objects(&context, &mut notes));
     for process in &plan.processes {
         let (template, pod_notes) = pod::template(&context, process);
         notes.extend(pod_notes);
@@ -156,12 +164,21 @@ fn build(plan: &Plan, options: &Options) -> Result<(Vec<Object>, Vec<Note>), Str
             )));
         } else if process.lifecycle.oneshot {
             objects.push(Object::Job(job(&context, process, template, &mut notes)));
-        } else {
-            objects.push(Object::Deployment(deployment(
+        } else if !process.state.is_empty() {
+            objects.push(Object::StatefulSet(stateful_set(
                 &context, process, template, &mut notes,
             )));
-            if let Some(port) = process.port {
-                objects.push(Object::Service(service(&context, process, port)));
+            objects.push(Object::Service(service(&context, process, true)));
+        } else {
+            objects.push(Object::Deployment(deployment(
+                &context,
+                process,
+                template,
+                &mut notes,
+                "deployment",
+            )));
+            if process.port.is_some() {
+                objects.push(Object::Service(service(&context, process, false)));
             }
         }
     }
@@ -192,6 +209,15 @@ fn check_names(plan: &Plan) -> Result<(), String> {
 }
 
 impl Context<'_> {
+    /// The final variables of `process`'s containers.
+    fn variables(&self, process: &ProcessSpec) -> Vec<environment::Variable> {
+        let target = environment::Target {
+            root: &self.options.workdir,
+            host: dns_label,
+        };
+        environment::for_process(self.plan, process, &self.files, &self.project, target)
+    }
+
     fn project_labels(&self) -> Labels {
         let mut labels = Labels::new();
         labels.insert(
@@ -236,17 +262,20 @@ impl Context<'_> {
     }
 }
 
+/// A service process's Deployment; `kind` names it for kubectl in notes (a StatefulSet
+/// is built from it).
 fn deployment(
     context: &Context,
     process: &ProcessSpec,
     template: PodSpec,
     notes: &mut Vec<Note>,
+    kind: &str,
 ) -> Deployment {
     if process.lifecycle.restart == RestartPolicy::Never {
         notes.push(Note::process(
             process,
             "restart",
-            "= \"never\" has no Deployment counterpart: Kubernetes restarts its pods \
+            "= \"never\" has no Deployment or StatefulSet counterpart: Kubernetes restarts its pods \
              whenever they exit",
         ));
     }
@@ -256,7 +285,7 @@ fn deployment(
             process,
             "autostart",
             format!(
-                "= false: replicas is 0; start it with `kubectl scale deployment/{} \
+                "= false: replicas is 0; start it with `kubectl scale {kind}/{} \
                  --replicas={}`",
                 dns_label(&process.name),
                 process.scale
@@ -283,20 +312,59 @@ fn deployment(
 }
 
 /// The Service in front of a process with a port: the name other pods reach it by
-/// (`http://web:8000`) and what `depends_on` waits for.
-fn service(context: &Context, process: &ProcessSpec, port: u16) -> Service {
+/// (`http://web:8000`, `PROJ_HOST_WEB`) and what `depends_on` waits for. Headless for a
+/// StatefulSet, which requires one to name its pods.
+fn service(context: &Context, process: &ProcessSpec, headless: bool) -> Service {
     Service {
         api_version: "v1",
         kind: "Service",
         metadata: context.process_meta(process),
         spec: ServiceSpec {
+            cluster_ip: headless.then_some("None"),
             selector: context.selector(process),
-            ports: vec![ServicePort {
-                name: pod::PORT_NAME,
-                port,
-                target_port: pod::PORT_NAME,
-                protocol: "TCP",
-            }],
+            ports: process
+                .port
+                .map(|port| ServicePort {
+                    name: pod::PORT_NAME,
+                    port,
+                    target_port: pod::PORT_NAME,
+                    protocol: "TCP",
+                })
+                .into_iter()
+                .collect(),
+        },
+    }
+}
+
+/// A process with `state` (see `volumes.rs`): `replicas` = `scale`, each pod with its
+/// own claims.
+fn stateful_set(
+    context: &Context,
+    process: &ProcessSpec,
+    template: PodSpec,
+    notes: &mut Vec<Note>,
+) -> StatefulSet {
+    let Deployment { metadata, spec, .. } =
+        deployment(context, process, template, notes, "statefulset");
+    notes.push(Note::process(
+        process,
+        "state",
+        format!(
+            "→ a StatefulSet with a {} volume claim per directory: change `storage` in \
+             its volumeClaimTemplates to the size the data needs",
+            volumes::CLAIM_SIZE
+        ),
+    ));
+    StatefulSet {
+        api_version: "apps/v1",
+        kind: "StatefulSet",
+        metadata,
+        spec: StatefulSetSpec {
+            service_name: dns_label(&process.name),
+            replicas: spec.replicas,
+            selector: spec.selector,
+            template: spec.template,
+            volume_claim_templates: volumes::claims(process),
         },
     }
 }

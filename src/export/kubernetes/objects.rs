@@ -16,7 +16,11 @@ pub(crate) enum Object {
     ConfigMap(ConfigMap),
     Secret(Secret),
     Deployment(Deployment),
+    StatefulSet(StatefulSet),
     Service(Service),
+    ServiceAccount(ServiceAccount),
+    Role(Role),
+    RoleBinding(RoleBinding),
     Job(Job),
     CronJob(CronJob),
 }
@@ -95,6 +99,9 @@ pub(crate) struct PodSpec {
     pub termination_grace_period_seconds: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub restart_policy: Option<&'static str>,
+    /// The account whose token lets an init container read a oneshot's Job.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_account_name: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub init_containers: Vec<Container>,
     pub containers: Vec<Container>,
@@ -106,6 +113,7 @@ pub(crate) struct Container {
     pub name: String,
     pub image: String,
     pub command: Vec<String>,
+    pub working_dir: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub env_from: Vec<EnvFromSource>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -120,6 +128,8 @@ pub(crate) struct Container {
     pub liveness_probe: Option<Probe>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resources: Option<ResourceRequirements>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volume_mounts: Vec<VolumeMount>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub tty: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -222,7 +232,11 @@ pub(crate) struct Service {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ServiceSpec {
+    /// `None` for the headless Service a StatefulSet requires (DNS names its pods).
+    #[serde(rename = "clusterIP", skip_serializing_if = "Option::is_none")]
+    pub cluster_ip: Option<&'static str>,
     pub selector: Labels,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<ServicePort>,
 }
 
@@ -281,4 +295,108 @@ pub(crate) struct CronJobSpec {
 pub(crate) struct JobTemplateSpec {
     pub metadata: TemplateMeta,
     pub spec: JobSpec,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct VolumeMount {
+    pub name: String,
+    pub mount_path: String,
+}
+
+/// A process with `state`: its pods keep their volumes across restarts and moves.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct StatefulSet {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub metadata: ObjectMeta,
+    pub spec: StatefulSetSpec,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct StatefulSetSpec {
+    /// The headless Service that names the pods (`db-0.db`).
+    pub service_name: String,
+    pub replicas: u32,
+    pub selector: LabelSelector,
+    pub template: PodTemplateSpec,
+    pub volume_claim_templates: Vec<PersistentVolumeClaim>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PersistentVolumeClaim {
+    pub metadata: ClaimMeta,
+    pub spec: ClaimSpec,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct ClaimMeta {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ClaimSpec {
+    pub access_modes: Vec<&'static str>,
+    pub resources: ClaimResources,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct ClaimResources {
+    pub requests: BTreeMap<&'static str, String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ServiceAccount {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub metadata: ObjectMeta,
+}
+
+/// Read access to the oneshots' Jobs, for the init containers that wait for them.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Role {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub metadata: ObjectMeta,
+    pub rules: Vec<PolicyRule>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PolicyRule {
+    pub api_groups: Vec<&'static str>,
+    pub resources: Vec<&'static str>,
+    pub resource_names: Vec<String>,
+    pub verbs: Vec<&'static str>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RoleBinding {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub metadata: ObjectMeta,
+    pub role_ref: RoleRef,
+    pub subjects: Vec<Subject>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RoleRef {
+    pub api_group: &'static str,
+    pub kind: &'static str,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Subject {
+    pub kind: &'static str,
+    pub name: String,
+    pub namespace: String,
 }

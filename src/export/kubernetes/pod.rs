@@ -1,9 +1,9 @@
 //! The pod of one process: its container (command, environment, port, probes, stop),
 //! and the init containers that hold it back until its dependencies answer.
 //!
-//! - **Command**: `sh -c COMMAND`, after `cd` into `cwd` (relative to the project root,
-//!   which is the image's working directory) and the `export`s of the variables only a
-//!   shell can resolve. `$` is doubled: Kubernetes expands `$(NAME)` in commands.
+//! - **Command**: the program itself as PID 1 (see [`command`](super::super::command)):
+//!   its argv, with references as `$(NAME)`, or `sh -c` that `exec`s it; `workingDir` is
+//!   `cwd` inside the project's directory in the image (`--workdir`).
 //! - **`ready`** → probes, **`health`** → a livenessProbe, see [`probes`](super::probes).
 //! - **`max_memory`** → `resources.limits.memory` in bytes; **`tty = true`** → `tty` and
 //!   `stdin` (`kubectl attach -it` types into it).
@@ -15,12 +15,13 @@
 
 use std::collections::BTreeSet;
 
-use crate::config::{ProcessSpec, StopAction, StopTarget};
+use crate::config::{ProcessSpec, StopTarget};
 
+use super::super::command::{self, Shape};
 use super::super::environment::{self, Layer, Part, Value, Variable};
 use super::super::names::dns_label;
 use super::super::shell::StopHookStep;
-use super::super::{Note, shell, variable_note, whole_seconds};
+use super::super::{Note, shell, variable_note};
 use super::Context;
 use super::objects::*;
 
@@ -30,10 +31,10 @@ pub(super) const PORT_NAME: &str = "main";
 /// The pod spec of `process`, and what could not be expressed.
 pub(super) fn template(context: &Context, process: &ProcessSpec) -> (PodSpec, Vec<Note>) {
     let mut notes = Vec::new();
-    let variables =
-        environment::for_process(context.plan, process, &context.files, &context.project);
+    let variables = context.variables(process);
     notes.extend(environment_notes(process, &variables));
     notes.extend(account_notes(process));
+    notes.extend(super::super::local_address_notes(process, "Kubernetes"));
     let mut main = container(context, process, &variables, &mut notes);
     let (grace, lifecycle) = stop(process);
     main.lifecycle = lifecycle;
@@ -49,31 +50,28 @@ pub(super) fn template(context: &Context, process: &ProcessSpec) -> (PodSpec, Ve
         enable_service_links: false,
         termination_grace_period_seconds: grace,
         restart_policy: None,
+        service_account_name: super::access::waits(context, process)
+            .then(|| super::access::account(context))
+            .flatten(),
         init_containers,
         containers: vec![main],
     };
     (spec, notes)
 }
 
-/// The container that runs `process` (also used, without probes, port and hook, to run
-/// a oneshot dependency as an init container).
+/// The container that runs `process`.
 pub(super) fn container(
     context: &Context,
     process: &ProcessSpec,
     variables: &[Variable],
     notes: &mut Vec<Note>,
 ) -> Container {
-    let cd = shell::cd_line(&context.plan.root, &process.cwd);
-    let script = format!(
-        "{}{cd}{}",
-        environment::shell_prelude(variables),
-        process.command
-    );
-    let (readiness_probe, startup_probe) = super::probes::probes(process, variables, &cd, notes);
+    let (readiness_probe, startup_probe) = super::probes::probes(process, variables, notes);
     Container {
         name: dns_label(&process.name),
         image: context.options.image.clone(),
-        command: container_command(&script),
+        command: command(process, variables, notes),
+        working_dir: working_dir(context, process),
         env_from: env_from(context),
         env: env(variables),
         ports: process
@@ -87,10 +85,11 @@ pub(super) fn container(
             .collect(),
         startup_probe,
         readiness_probe,
-        liveness_probe: super::probes::liveness(process, variables, &cd, notes),
+        liveness_probe: super::probes::liveness(process, variables, notes),
         resources: process.max_memory.map(|bytes| ResourceRequirements {
             limits: [("memory", bytes.to_string())].into_iter().collect(),
         }),
+        volume_mounts: super::volumes::mounts(context, process),
         // `proj connect` types into it; `kubectl attach -it` does here.
         tty: process.tty,
         stdin: process.tty,
@@ -98,9 +97,41 @@ pub(super) fn container(
     }
 }
 
+/// The project's directory in the image, or `cwd` inside it.
+pub(super) fn working_dir(context: &Context, process: &ProcessSpec) -> String {
+    super::super::image_path(
+        context.options.workdir.as_str(),
+        &context.plan.root,
+        &process.cwd,
+    )
+}
+
+/// The program as the container's main process (see [`command`](super::super::command)):
+/// its words, references as `$(NAME)` from the container's environment, or `sh -c` with
+/// the program `exec`'d.
+fn command(process: &ProcessSpec, variables: &[Variable], notes: &mut Vec<Note>) -> Vec<String> {
+    let defined = |name: &str| variables.iter().any(|v| v.name == name);
+    match command::shape(&process.command) {
+        Shape::Argv(words) if command::referenced(&words).all(defined) => {
+            words.iter().map(|word| dependent_value(word)).collect()
+        }
+        // A reference to the image's environment: sh expands it, then becomes the program.
+        Shape::Argv(_) => sh_command(&command::exec_script(&process.command)),
+        Shape::Exec(script) => sh_command(&script),
+        Shape::Shell(reason) => {
+            notes.push(super::super::shell_command_note(
+                process,
+                reason,
+                "Kubernetes",
+            ));
+            sh_command(&process.command)
+        }
+    }
+}
+
 /// `sh -c SCRIPT`, with `$` doubled: a container's command goes through Kubernetes'
 /// `$(NAME)` expansion, where `$$` is a literal `$`.
-pub(super) fn container_command(script: &str) -> Vec<String> {
+pub(super) fn sh_command(script: &str) -> Vec<String> {
     vec!["sh".into(), "-c".into(), script.replace('$', "$$")]
 }
 
@@ -135,9 +166,12 @@ fn env(variables: &[Variable]) -> Vec<EnvVar> {
     let listed: Vec<&Variable> = variables
         .iter()
         .filter(|variable| match variable.value {
-            Value::Literal(_) => matches!(variable.layer, Layer::Process | Layer::Proj),
+            // A value resolved at export is not the ConfigMap's or the Secret's.
+            Value::Literal(_) => {
+                matches!(variable.layer, Layer::Process | Layer::Proj)
+                    || !variable.assumed.is_empty()
+            }
             Value::Dependent(_) => true,
-            Value::Shell(_) => false,
         })
         .collect();
     environment::in_dependency_order(listed)
@@ -147,7 +181,6 @@ fn env(variables: &[Variable]) -> Vec<EnvVar> {
             value: match &variable.value {
                 Value::Literal(text) => text.replace('$', "$$"),
                 Value::Dependent(parts) => dependent_value(parts),
-                Value::Shell(_) => String::new(),
             },
         })
         .collect()
@@ -165,24 +198,14 @@ fn dependent_value(parts: &[Part]) -> String {
 }
 
 fn environment_notes(process: &ProcessSpec, variables: &[Variable]) -> Vec<Note> {
-    let mut notes = Vec::new();
-    for variable in variables {
-        if matches!(variable.value, Value::Shell(_)) {
-            notes.push(variable_note(
-                process,
-                variable,
-                "refers to the image's environment, to itself or has a default, which \
-                 Kubernetes cannot expand: the container's sh sets it before the command \
-                 (exec probes do not see it)",
-            ));
-        }
-    }
+    let mut notes = super::super::assumed_notes(process, variables);
     for variable in environment::local_addresses(variables) {
         notes.push(variable_note(
             process,
             variable,
             "points at 127.0.0.1 or localhost: in Kubernetes each process has its own \
-             pod; reach another by its Service name (`http://api:8000`)",
+             pod; reach another by ${PROJ_HOST_<NAME>}, its Service's name here and \
+             127.0.0.1 under proj",
         ));
     }
     if process.scale > 1 {
@@ -211,30 +234,10 @@ fn account_notes(process: &ProcessSpec) -> Vec<Note> {
     notes
 }
 
-/// The stop sequence as (signal, seconds to wait): today `stop_signal` then
-/// `stop_timeout`; `stop_sequence` will list its steps here.
-fn stop_steps(process: &ProcessSpec) -> Vec<(StopHookStep<'_>, u64)> {
-    process
-        .lifecycle
-        .stop_sequence
-        .iter()
-        .map(|step| {
-            let hook_step = match &step.action {
-                StopAction::Signal(signal) => {
-                    let name = signal.as_str();
-                    StopHookStep::Signal(name.strip_prefix("SIG").unwrap_or(name))
-                }
-                StopAction::Command(command) => StopHookStep::Command(command),
-            };
-            (hook_step, whole_seconds(step.wait))
-        })
-        .collect()
-}
-
 /// `terminationGracePeriodSeconds` (the sum of the waits) and, unless the sequence is
 /// Kubernetes' own (TERM, then SIGKILL), a preStop hook that runs it.
 fn stop(process: &ProcessSpec) -> (u64, Option<Lifecycle>) {
-    let steps = stop_steps(process);
+    let steps = super::super::stop_steps(process);
     let grace = steps.iter().map(|(_, wait)| wait).sum();
     // Kubernetes itself sends TERM to PID 1, then SIGKILL after the grace period.
     let kubernetes_own = matches!(steps.as_slice(), [(StopHookStep::Signal("TERM"), _)]);

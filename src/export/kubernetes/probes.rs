@@ -8,7 +8,7 @@
 use crate::config::{ProcessSpec, ReadyProbe};
 
 use super::super::Note;
-use super::super::environment::{self, Value, Variable};
+use super::super::environment::{self, Variable};
 use super::super::whole_seconds;
 use super::objects::{Handler, Probe};
 
@@ -26,13 +26,12 @@ const EXEC_PROBE_TIMEOUT_SECONDS: u32 = 10;
 pub(super) fn probes(
     process: &ProcessSpec,
     variables: &[Variable],
-    cd: &str,
     notes: &mut Vec<Note>,
 ) -> (Option<Probe>, Option<Probe>) {
     let Some(ready) = &process.ready else {
         return (None, None);
     };
-    let (handler, timeout) = match handler(ready, variables, cd) {
+    let (handler, timeout) = match handler(ready, variables) {
         Ok(found) => found,
         Err(reason) => {
             notes.push(Note::process(process, "ready", reason));
@@ -69,11 +68,10 @@ pub(super) fn probes(
 pub(super) fn liveness(
     process: &ProcessSpec,
     variables: &[Variable],
-    cd: &str,
     notes: &mut Vec<Note>,
 ) -> Option<Probe> {
     let health = process.health.as_ref()?;
-    let handler = match handler(&health.probe, variables, cd) {
+    let handler = match handler(&health.probe, variables) {
         Ok((handler, _)) => handler,
         Err(reason) => {
             notes.push(Note::process(process, "health", reason));
@@ -101,7 +99,6 @@ pub(super) fn liveness(
 pub(super) fn handler(
     ready: &ReadyProbe,
     variables: &[Variable],
-    cd: &str,
 ) -> Result<(Handler, u32), String> {
     match ready {
         ReadyProbe::Tcp(port) => {
@@ -129,7 +126,7 @@ pub(super) fn handler(
         }
         ReadyProbe::Exec(command) => Ok((
             Handler::Exec {
-                command: vec!["sh".into(), "-c".into(), format!("{cd}{command}")],
+                command: vec!["sh".into(), "-c".into(), command.clone()],
             },
             EXEC_PROBE_TIMEOUT_SECONDS,
         )),
@@ -152,11 +149,8 @@ fn is_local(host: &str) -> bool {
 /// `None` when one needs the image's environment.
 fn resolve(text: &str, variables: &[Variable]) -> Option<String> {
     let parts = environment::parse(text);
-    let known = environment::references(&parts).all(|(name, _)| {
-        variables
-            .iter()
-            .any(|v| v.name == name && !matches!(v.value, Value::Shell(_)))
-    });
+    let known =
+        environment::references(&parts).all(|(name, _)| variables.iter().any(|v| v.name == name));
     known.then(|| environment::resolve(&parts, variables))
 }
 

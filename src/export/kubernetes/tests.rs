@@ -22,6 +22,7 @@ fn options() -> Options {
         image: "shop:1".into(),
         namespace: None,
         init_oneshots: true,
+        workdir: "/app".into(),
     }
 }
 
@@ -81,8 +82,10 @@ fn a_service_is_a_deployment_with_replicas_from_scale() {
     );
     let container = container(&objects, "Deployment", "worker");
     assert_eq!(container["image"], "shop:1");
-    // `$` doubled: Kubernetes expands `$(NAME)` in commands.
-    assert_eq!(container["command"], json!(["sh", "-c", "work $$ARG"]));
+    // `$ARG` is not the config's: sh expands it from the image's environment, then
+    // becomes the program (`$` doubled: Kubernetes expands `$(NAME)` in commands).
+    assert_eq!(container["command"], json!(["sh", "-c", "exec work $$ARG"]));
+    assert_eq!(container["workingDir"], "/app");
     assert!(env_value(container, "PROJ_INSTANCE").is_none());
     assert_eq!(env_value(container, "PROJ_PROCESS"), Some(&json!("worker")));
     assert!(!objects.iter().any(|o| o["kind"] == "Service"));
@@ -150,7 +153,7 @@ env = { LEVEL = "debug", MODE = "dev" }
 }
 
 #[test]
-fn references_kubernetes_cannot_expand_are_set_by_the_shell() {
+fn references_kubernetes_cannot_expand_are_resolved_at_export() {
     let (objects, notes) = export_json(
         r#"[env]
 PATH = ".venv/bin:$PATH"
@@ -165,11 +168,13 @@ port = 80
         &options(),
     );
     let container = container(&objects, "Deployment", "web");
+    // No shell before the program: the values are in the environment.
+    assert_eq!(container["command"], json!(["web"]));
     assert_eq!(
-        container["command"][2],
-        "export LEVEL=\"$${LOG_LEVEL:-info}\"\nexport PATH=\".venv/bin:$${PATH}\"\nweb"
+        env_value(container, "PATH"),
+        Some(&json!(format!(".venv/bin:{}", super::super::DEFAULT_PATH)))
     );
-    assert!(env_value(container, "PATH").is_none());
+    assert_eq!(env_value(container, "LEVEL"), Some(&json!("info")));
     assert_eq!(
         env_value(container, "SELF"),
         Some(&json!("http://web:$(PORT)/$(PROJ_PROCESS)"))
@@ -177,11 +182,8 @@ port = 80
     // `$$` is a literal `$`; envFrom values are not expanded by Kubernetes.
     let config_map = objects.iter().find(|o| o["kind"] == "ConfigMap").unwrap();
     assert_eq!(config_map["data"], json!({"PRICE": "$5"}));
-    assert!(has_note(
-        &notes,
-        "`env.PATH` refers to the image's environment"
-    ));
-    assert!(has_note(&notes, "`env.LEVEL`"));
+    assert!(has_note(&notes, "`env.PATH` refers to $PATH"));
+    assert!(has_note(&notes, "`env.LEVEL` refers to $LOG_LEVEL"));
     // The variables a dependent one references come before it.
     let names: Vec<&str> = container["env"]
         .as_array()
@@ -232,10 +234,11 @@ ready = { log = "listening" }
     let check = container(&objects, "Deployment", "check");
     assert_eq!(
         check["readinessProbe"]["exec"]["command"],
-        json!(["sh", "-c", "cd 'sub' || exit 1\ntest -f ready"])
+        json!(["sh", "-c", "test -f ready"])
     );
     assert_eq!(check["readinessProbe"]["timeoutSeconds"], 10);
-    assert_eq!(check["command"][2], "cd 'sub' || exit 1\ncheck");
+    assert_eq!(check["command"], json!(["check"]));
+    assert_eq!(check["workingDir"], "/app/sub");
     let logs = container(&objects, "Deployment", "logs");
     assert!(logs.get("readinessProbe").is_none());
     assert!(has_note(&notes, "logs: `ready` = { log } is left out"));
@@ -359,8 +362,8 @@ depends_on = ["db", "migrate", "cache"]
         .iter()
         .map(|c| c["name"].as_str().unwrap())
         .collect();
-    // db once, though both web and migrate wait for it.
-    assert_eq!(init, ["wait-db", "run-migrate"]);
+    // The Job's completion, not a second run of migrate.
+    assert_eq!(init, ["wait-db", "wait-migrate"]);
     let wait = &spec["initContainers"][0];
     assert_eq!(wait["image"], "shop:1");
     assert!(
@@ -369,9 +372,26 @@ depends_on = ["db", "migrate", "cache"]
             .unwrap()
             .contains("nc -z -w 2 db 5432")
     );
-    let run = &spec["initContainers"][1];
-    assert_eq!(run["command"], json!(["sh", "-c", "migrate"]));
-    assert_eq!(env_value(run, "PROJ_PROCESS"), Some(&json!("migrate")));
+    let wait = &spec["initContainers"][1];
+    assert!(
+        wait["command"][2]
+            .as_str()
+            .unwrap()
+            .contains("/jobs/migrate\"")
+    );
+    // It reads the Job with an account that may do only that.
+    let account = spec["serviceAccountName"].as_str().unwrap();
+    assert!(account.ends_with("-oneshots"), "{account}");
+    let role = objects.iter().find(|o| o["kind"] == "Role").unwrap();
+    assert_eq!(
+        role["rules"],
+        json!([{"apiGroups": ["batch"], "resources": ["jobs"], "resourceNames": ["migrate"], "verbs": ["get"]}])
+    );
+    assert!(objects.iter().any(|o| o["kind"] == "RoleBinding"));
+    // The Job itself waits for db, and never runs anything else first.
+    let job = &object(&objects, "Job", "migrate")["spec"]["template"]["spec"];
+    assert_eq!(job["initContainers"].as_array().unwrap().len(), 1);
+    assert!(job.get("serviceAccountName").is_none());
     assert!(has_note(
         &notes,
         "`cache` has no port, so no Service to wait for"
@@ -383,6 +403,7 @@ depends_on = ["db", "migrate", "cache"]
     let spec = &object(&objects, "Deployment", "web")["spec"]["template"]["spec"];
     assert_eq!(spec["initContainers"].as_array().unwrap().len(), 1);
     assert!(has_note(&notes, "without waiting for the Job migrate"));
+    assert!(!objects.iter().any(|o| o["kind"] == "Role"));
 }
 
 #[test]
@@ -598,8 +619,8 @@ restart = "never"
     assert_eq!(job["backoffLimit"], 0);
     assert_eq!(job["template"]["spec"]["restartPolicy"], "Never");
     assert_eq!(
-        job["template"]["spec"]["containers"][0]["command"][2],
-        "report"
+        job["template"]["spec"]["containers"][0]["command"],
+        json!(["report"])
     );
     assert!(has_note(
         &notes,
@@ -629,4 +650,72 @@ command = "plain"
     assert!(plain.get("resources").is_none());
     assert!(plain.get("tty").is_none());
     assert!(plain.get("stdin").is_none());
+}
+
+#[test]
+fn state_makes_a_stateful_set_with_a_claim_per_directory() {
+    let (objects, notes) = export_json(
+        r#"[processes.db]
+command = "postgres -D var/postgres -p $PORT"
+port = 5432
+scale = 2
+state = ["var/postgres", "./var/wal/"]
+[processes.web]
+command = "web --db $PROJ_HOST_DB:$PROJ_PORT_DB"
+"#,
+        None,
+        &options(),
+    );
+    assert!(
+        !objects
+            .iter()
+            .any(|o| o["kind"] == "Deployment" && o["metadata"]["name"] == "db")
+    );
+    let set = object(&objects, "StatefulSet", "db");
+    assert_eq!(set["spec"]["replicas"], 2);
+    assert_eq!(set["spec"]["serviceName"], "db");
+    let claims: Vec<&str> = set["spec"]["volumeClaimTemplates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(claims, ["var-postgres", "var-wal"]);
+    let db = container(&objects, "StatefulSet", "db");
+    assert_eq!(
+        db["volumeMounts"],
+        json!([{"name": "var-postgres", "mountPath": "/app/var/postgres"}, {"name": "var-wal", "mountPath": "/app/var/wal"}])
+    );
+    assert_eq!(
+        db["command"],
+        json!(["postgres", "-D", "var/postgres", "-p", "$(PORT)"])
+    );
+    let service = object(&objects, "Service", "db");
+    assert_eq!(service["spec"]["clusterIP"], "None");
+    // Other processes reach it by its Service's name.
+    let web = container(&objects, "Deployment", "web");
+    assert_eq!(env_value(web, "PROJ_HOST_DB"), Some(&json!("db")));
+    assert_eq!(env_value(web, "PROJ_ROOT"), Some(&json!("/app")));
+    assert_eq!(
+        web["command"],
+        json!(["web", "--db", "$(PROJ_HOST_DB):$(PROJ_PORT_DB)"])
+    );
+    assert!(has_note(&notes, "db: `state` → a StatefulSet"));
+}
+
+#[test]
+fn literal_dollars_in_an_argv_are_kept_from_kubernetes_expansion() {
+    let (objects, notes) = export_json(
+        "[processes.web]\ncommand = \"printf '%s $(HOME)' x\"\n[processes.pipe]\ncommand = \"a | b\"\n",
+        None,
+        &options(),
+    );
+    let web = container(&objects, "Deployment", "web");
+    assert_eq!(web["command"], json!(["printf", "%s $$(HOME)", "x"]));
+    let pipe = container(&objects, "Deployment", "pipe");
+    assert_eq!(pipe["command"], json!(["sh", "-c", "a | b"]));
+    assert!(has_note(
+        &notes,
+        "pipe: `command` is a pipeline or a `||` list: sh stays"
+    ));
 }
