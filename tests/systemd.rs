@@ -726,3 +726,49 @@ ready_timeout = "5m"
         out.join("jobs.target"),
     ]);
 }
+
+#[test]
+fn export_per_process_writes_a_socket_unit_every_instance_inherits() {
+    // SPEC §9.3: systemd holds the socket, as proj does under `proj up`.
+    let project = Project::new(
+        "[processes.web]\ncommand = \"gunicorn app:app\"\nsocket = \"127.0.0.1:8400\"\nscale = 2\n",
+    );
+    let out = project.path("units");
+    let output = project.run(&[
+        "export",
+        "systemd",
+        "--per-process",
+        "-o",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert!(output.status.success(), "{}", output.stderr);
+    let name = project
+        .root()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .replace(
+            |c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_',
+            "_",
+        );
+    let socket = std::fs::read_to_string(out.join(format!("{name}-web.socket"))).expect("socket");
+    assert!(
+        socket.contains("\nListenStream=127.0.0.1:8400\n"),
+        "{socket}"
+    );
+    assert!(socket.contains("\nFileDescriptorName=web\n"), "{socket}");
+    for instance in ["web.1", "web.2"] {
+        let service = std::fs::read_to_string(out.join(format!("{name}-{instance}.service")))
+            .expect("service");
+        assert!(
+            service.contains(&format!("\nSockets={name}-web.socket\n")),
+            "{service}"
+        );
+        assert!(service.contains("Environment=\"PORT=8400\""), "{service}");
+    }
+    let files: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    verify(&files);
+}
