@@ -170,6 +170,18 @@ fn common_notes(plan: &Plan, target: &str) -> Vec<Note> {
                 format!("is left out: {target} does not restart on file changes"),
             ));
         }
+        if process.socket.is_some() {
+            // SPEC §9.3 under proj; a container has no one to hand it a socket.
+            notes.push(Note::process(
+                process,
+                "socket",
+                format!(
+                    "becomes the port of the process ({target} routes to every replica): no LISTEN_FDS \
+                     is set there, so the program must bind 0.0.0.0:$PORT itself when it finds \
+                     none (gunicorn: `--bind 0.0.0.0:$PORT`)"
+                ),
+            ));
+        }
     }
     notes
 }
