@@ -1327,6 +1327,7 @@ fn project_env_and_setup() {
     assert_eq!(plan.log_backups, 2);
     let env = resolved_env(&plan);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let root_text = root.display().to_string();
     assert_eq!(
         env,
         [
@@ -1335,6 +1336,9 @@ fn project_env_and_setup() {
             ("C", "from-env-table"),
             ("D", "from-dotenv+from-local"),
             ("DEBUG", "true"),
+            // SPEC §9.2: every setup step gets the root, and runs there.
+            ("PROJ_ROOT", root_text.as_str()),
+            ("PWD", root_text.as_str()),
         ]
     );
     assert_eq!(

@@ -55,7 +55,11 @@ env = { SELF = "http://127.0.0.1:$PORT/$PROJ_PROCESS/${PROJ_INSTANCE}", GREETING
             env_lines(&project.wait_for_file_content(&format!("env.{instance}.txt"), "SELF="));
         let has = |line: &str| env.iter().any(|l| l == line);
         let path = env.iter().find(|l| l.starts_with("PATH=")).unwrap();
-        assert!(path.starts_with("PATH=.venv/bin:/"), "{path}");
+        let venv = project.root().canonicalize().unwrap().join(".venv/bin");
+        assert!(
+            path.starts_with(&format!("PATH={}:/", venv.display())),
+            "{path}"
+        );
         assert!(
             has("DATABASE_URL=postgres://db.localhost/shop_dev"),
             "{env:?}"
@@ -199,8 +203,13 @@ web = "proj-test-tool > ran.txt; exec sleep 1000"
         "{}",
         missing.stderr
     );
+    // A relative entry of `[env]`'s PATH is the project's (SPEC §9.2), whatever a
+    // process's `cwd`.
+    let venv = project.root().canonicalize().unwrap().join(".venv/bin");
     assert!(
-        missing.stderr.contains("= note: searched PATH=.venv/bin:/"),
+        missing
+            .stderr
+            .contains(&format!("= note: searched PATH={}:/", venv.display())),
         "{}",
         missing.stderr
     );

@@ -686,6 +686,11 @@ ready_timeout = "5m"
     ]);
     assert!(output.status.success(), "{}", output.stderr);
     let worker = std::fs::read_to_string(out.join("jobs-worker.service")).expect("worker");
+    // `[env]`'s relative PATH entry is the project's (SPEC §9.2).
+    let path = format!(
+        "Environment=\"PATH={}/.venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\"",
+        project.root().canonicalize().unwrap().display()
+    );
     for expected in [
         "MemoryMax=536870912",
         "User=daemon",
@@ -693,7 +698,7 @@ ready_timeout = "5m"
         "ExecStop=/bin/sh -c \"kill -s TSTP -- -$$MAINPID 2>/dev/null; waited=0; while kill -0 $$MAINPID 2>/dev/null && [ $$waited -lt 25 ]; do sleep 1; waited=$$((waited + 1)); done; exit 0\"",
         "KillSignal=SIGTERM",
         "TimeoutStopSec=35000ms",
-        "Environment=\"PATH=.venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\"",
+        path.as_str(),
         // `bundle` is not installed here: sh finds it at start, then becomes it.
         "ExecStart=/bin/sh -c \"exec bundle exec sidekiq\"",
     ] {

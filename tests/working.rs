@@ -124,3 +124,76 @@ fn run_takes_the_auto_ports_of_the_running_supervisor() {
     assert!(output.status.success(), "{}", output.stderr);
     assert_eq!(output.stdout.trim(), port.to_string());
 }
+
+#[test]
+fn processes_get_proj_root_their_own_pwd_and_every_instance_s_port() {
+    // Started from a subdirectory, as `cd var && proj up` is: PWD is still each
+    // process's own directory, never the caller's.
+    let project = Project::new(
+        r#"
+[env]
+UPSTREAMS = "$PROJ_PORTS_WEB"
+API = "$BASE/api"
+BASE = "http://${PROJ_HOST_WEB}:${PROJ_PORT_WEB}"
+DATA = "$PROJ_ROOT/var"
+
+[processes.web]
+command = "sleep 1000"
+port = 7420
+scale = 3
+
+[processes.probe]
+command = "echo \"$PROJ_ROOT|$PWD|$UPSTREAMS|$API|$DATA|$LOGS\" > $PROJ_ROOT/seen.txt; exec sleep 1000"
+cwd = "var"
+env = { LOGS = "$PWD/logs" }
+"#,
+    );
+    std::fs::create_dir(project.path("var")).unwrap();
+    let check = project.run(&["check"]);
+    assert!(check.status.success(), "{}", check.stderr);
+    assert!(!check.stderr.contains("is not set"), "{}", check.stderr);
+    let root = project.root().canonicalize().unwrap();
+    let mut proj = support::Running::start({
+        let mut command = project.command(&["up", "--no-tui"]);
+        command.current_dir(project.path("var"));
+        command
+    });
+    let seen = project.wait_for_file("seen.txt");
+    let var = root.join("var");
+    assert_eq!(
+        seen,
+        format!(
+            "{root}|{var}|7420,7421,7422|http://127.0.0.1:7420/api|{root}/var|{var}/logs",
+            root = root.display(),
+            var = var.display()
+        )
+    );
+    assert!(proj.stop().success());
+}
+
+#[test]
+fn a_relative_path_entry_of_env_is_the_project_s() {
+    let project = Project::new(
+        r#"
+[env]
+PATH = "tools:$PATH"
+
+[processes.front]
+command = "mytool"
+cwd = "frontend"
+"#,
+    );
+    std::fs::create_dir_all(project.path("frontend")).unwrap();
+    project.write(
+        "tools/mytool",
+        "#!/bin/sh\necho found > \"$PROJ_ROOT/found.txt\"\nexec sleep 1000\n",
+    );
+    std::fs::set_permissions(
+        project.path("tools/mytool"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let mut proj = project.up(&[]);
+    assert_eq!(project.wait_for_file("found.txt"), "found");
+    assert!(proj.stop().success());
+}

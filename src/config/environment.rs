@@ -50,6 +50,19 @@ pub struct Environment {
 }
 
 impl Environment {
+    /// Whether `other` differs in anything a running instance must be restarted for:
+    /// everything but `PROJ_PORTS_<NAME>`, which `proj scale` changes (an instance keeps
+    /// the list it started with; a value built from one does differ).
+    pub fn differs_from(&self, other: &Environment) -> bool {
+        let relevant = |env: &Environment| {
+            env.to_vec()
+                .into_iter()
+                .filter(|(key, _)| !key.to_string_lossy().starts_with(PORTS_PREFIX))
+                .collect::<Vec<_>>()
+        };
+        relevant(self) != relevant(other)
+    }
+
     /// Every variable, as `(key, value)` pairs ready for `Command::envs`.
     pub fn to_vec(&self) -> Vec<(OsString, OsString)> {
         let overridden = |key: &OsString| self.own.iter().any(|(own, _)| own == key);
@@ -97,25 +110,101 @@ impl Layers {
                 .map(|(_, value)| value.clone())
                 .or_else(|| self.get(name))
         };
-        let resolved: Vec<(String, String)> = plan
-            .env
-            .iter()
-            .map(|(key, template)| (key.clone(), interpolate::expand(template, &lookup)))
-            .collect();
-        for (key, value) in resolved {
+        for (key, value) in resolve_table(&plan.env, &lookup) {
+            let value = if key == "PATH" {
+                absolute_path_list(&value, &plan.root)
+            } else {
+                value
+            };
             self.set(&key, value);
         }
     }
+}
+
+/// A `PATH` of `[env]` with its relative entries made absolute against the project
+/// root (`node_modules/.bin:$PATH`): otherwise each process would look for them in its
+/// own `cwd`, and a process in `frontend/` would not find `node_modules/.bin`.
+fn absolute_path_list(value: &str, root: &std::path::Path) -> String {
+    value
+        .split(':')
+        .map(|entry| {
+            if entry.is_empty() || entry.starts_with('/') {
+                entry.to_owned()
+            } else {
+                root.join(entry).display().to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// The values of `table` (`[env]`), each expanded with `outer` and the table's other
+/// keys, in whatever order they refer to each other (SPEC §9.2: `URL = "$BASE/api"`
+/// works whether `BASE` is written before or after). A key that refers to itself,
+/// directly or round a cycle, gets `outer`'s value there (`PATH = "$PATH:bin"`).
+fn resolve_table(
+    table: &super::EnvMap,
+    outer: &dyn Fn(&str) -> Option<String>,
+) -> Vec<(String, String)> {
+    fn resolve(
+        key: &str,
+        table: &super::EnvMap,
+        outer: &dyn Fn(&str) -> Option<String>,
+        done: &mut BTreeMap<String, String>,
+        visiting: &mut Vec<String>,
+    ) -> String {
+        if let Some(value) = done.get(key) {
+            return value.clone();
+        }
+        let Some(template) = table.get(key) else {
+            return outer(key).unwrap_or_default();
+        };
+        visiting.push(key.to_owned());
+        // The table's names met here are resolved first (a cycle's are left to
+        // `outer`), then everything is substituted.
+        let mut known: BTreeMap<String, String> = BTreeMap::new();
+        for reference in interpolate::references(template) {
+            let name = reference.name;
+            if table.contains_key(&name) && !visiting.contains(&name) {
+                let value = resolve(&name, table, outer, done, visiting);
+                known.insert(name, value);
+            }
+        }
+        let value = interpolate::expand(template, &|name| {
+            known.get(name).cloned().or_else(|| outer(name))
+        });
+        visiting.pop();
+        done.insert(key.to_owned(), value.clone());
+        value
+    }
+    let mut done = BTreeMap::new();
+    table
+        .keys()
+        .map(|key| {
+            let value = resolve(key, table, outer, &mut done, &mut Vec::new());
+            (key.clone(), value)
+        })
+        .collect()
 }
 
 /// `PROJ_PORT_<NAME>` for every process with a port (its first instance's port) and
 /// `PROJ_HOST_<NAME>` (SPEC §9.2): `127.0.0.1` under proj, where every process shares
 /// the machine's addresses; exports replace it with the target's service name.
 pub fn port_variables(plan: &Plan) -> Vec<(String, String)> {
-    let mut variables = Vec::new();
+    let mut variables = vec![(ROOT_VARIABLE.to_owned(), plan.root.display().to_string())];
     for process in &plan.processes {
         if let Some(port) = process.port {
             variables.push((port_variable(&process.name), port.to_string()));
+            // Every instance's port, for an upstream list (SPEC §9.2); one port for a
+            // socket, which every instance shares.
+            let mut ports: Vec<String> = process
+                .instances()
+                .iter()
+                .filter_map(|instance| instance.port)
+                .map(|port| port.to_string())
+                .collect();
+            ports.dedup();
+            variables.push((ports_variable(&process.name), ports.join(",")));
         }
         if process.port.is_some() || process.port_auto {
             variables.push((host_variable(&process.name), LOCAL_HOST.to_owned()));
@@ -126,6 +215,19 @@ pub fn port_variables(plan: &Plan) -> Vec<(String, String)> {
 
 /// What `PROJ_HOST_<NAME>` is under proj.
 pub const LOCAL_HOST: &str = "127.0.0.1";
+
+/// The project root, absolute (SPEC §9.2), for every process, probe and setup step.
+pub const ROOT_VARIABLE: &str = "PROJ_ROOT";
+
+/// A prefix no restart is made for: `PROJ_PORTS_<NAME>` changes with `proj scale`, and
+/// an instance that runs keeps the list it started with (SPEC §9.2: "as of the moment
+/// the reading instance starts").
+pub const PORTS_PREFIX: &str = "PROJ_PORTS_";
+
+/// `PROJ_PORTS_API` for `api`.
+pub fn ports_variable(process: &str) -> String {
+    format!("{PORTS_PREFIX}{}", variable_suffix(process))
+}
 
 /// `PROJ_PORT_API` for `api`: upper-cased, `-` and `.` as `_`.
 pub fn port_variable(process: &str) -> String {
@@ -159,7 +261,12 @@ pub fn for_process(
             layers.set(key, value);
         }
     }
-    let ports = port_variables(plan);
+    let mut ports = port_variables(plan);
+    // Its own working directory (SPEC §9.2), not the one proj was started in.
+    ports.push((
+        "PWD".into(),
+        plan.root.join(&process.cwd).display().to_string(),
+    ));
     layers.add_project(plan, &ports);
     let mut proj_set = ports;
     proj_set.push(("PROJ_PROCESS".into(), process.name.clone()));
@@ -242,7 +349,8 @@ pub fn for_instance(shared: Shared, instance: &Instance, marker: &str) -> Enviro
 /// A setup step's environment: proj's, the env files, `[env]` and `PROJ_PORT_<NAME>`.
 pub fn for_setup(inherited: &[(OsString, OsString)], plan: &Plan) -> Vec<(OsString, OsString)> {
     let mut layers = Layers::from_inherited(inherited);
-    let ports = port_variables(plan);
+    let mut ports = port_variables(plan);
+    ports.push(("PWD".into(), plan.root.display().to_string()));
     layers.add_project(plan, &ports);
     for (key, value) in ports {
         layers.set(&key, value);

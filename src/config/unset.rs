@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::diagnostic::{Diagnostic, SourceFile};
 use super::dotenv::EnvFile;
-use super::environment::{host_variable, port_variable};
+use super::environment::{ROOT_VARIABLE, host_variable, port_variable, ports_variable};
 use super::interpolate;
 use super::plan::ProcessSpec;
 use super::raw::RawConfig;
@@ -34,12 +34,22 @@ pub(crate) fn warnings(
     let ports: Vec<String> = processes
         .iter()
         .filter(|p| p.port.is_some() || p.port_auto)
-        .flat_map(|p| [port_variable(&p.name), host_variable(&p.name)])
+        .flat_map(|p| {
+            [
+                port_variable(&p.name),
+                host_variable(&p.name),
+                ports_variable(&p.name),
+            ]
+        })
         .collect();
     known.extend(ports.iter().cloned());
+    known.extend([ROOT_VARIABLE.to_owned(), "PWD".to_owned()]);
     for (name, template) in &raw.env {
         if let Some(&start) = raw.env_starts.get(name) {
-            check(&raw.file, start, template, &known, &mut found);
+            // `[env]` keys may use each other, in any order; not themselves.
+            let mut visible = known.clone();
+            visible.extend(raw.env.keys().filter(|key| *key != name).cloned());
+            check(&raw.file, start, template, &visible, &mut found);
         }
     }
     known.extend(raw.env.keys().cloned());

@@ -98,7 +98,7 @@ impl Supervisor {
                     let sink = slot::new_sink(&self.slot_context(), &instance.name, index);
                     self.slots[index].sink = std::sync::Arc::new(sink);
                 }
-                let restart = changed || env != self.slots[index].env;
+                let restart = changed || env.differs_from(&self.slots[index].env);
                 let slot = &mut self.slots[index];
                 slot.process = Some(process_index);
                 slot.instance = instance;
