@@ -87,7 +87,7 @@ pub enum Command {
         #[arg(value_name = "NAME", required = true)]
         names: Vec<String>,
     },
-    /// Restart processes of the running supervisor
+    /// Restart processes of the running supervisor (every instance when no name is given)
     Restart {
         #[command(flatten)]
         config: ConfigFile,
@@ -95,7 +95,7 @@ pub enum Command {
         /// `rolling = true` does for every restart of the process)
         #[arg(long)]
         rolling: bool,
-        #[arg(value_name = "NAME", required = true)]
+        #[arg(value_name = "NAME")]
         names: Vec<String>,
     },
     /// Change how many instances of processes run now (the highest-numbered stop first,

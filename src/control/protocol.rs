@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::supervisor::Refusal;
 pub use crate::supervisor::snapshot::{
-    About, InstanceStatus, LogLine, Progress, ReloadSummary, Snapshot,
+    About, Did, InstanceStatus, LogLine, Outcome, Progress, ReloadSummary, Snapshot,
 };
 
 /// Bumped when a change would confuse an older client or supervisor.
@@ -48,7 +48,9 @@ pub enum Request {
     Stop {
         names: Vec<String>,
     },
+    /// Restart these (every instance when `names` is empty).
     Restart {
+        #[serde(default)]
         names: Vec<String>,
         /// One instance at a time per process (`proj restart --rolling`).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -109,6 +111,9 @@ pub struct Response {
     pub hello: Option<Hello>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instances: Option<Vec<InstanceStatus>>,
+    /// `start`, `stop`, `restart`, `scale`: what the request did to each instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcomes: Option<Vec<Outcome>>,
     /// `logs`: the instance names the lines will come from (for column widths).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub names: Option<Vec<String>>,

@@ -32,6 +32,7 @@ use crate::logs::feed::RecvError;
 use crate::logs::history::Batch;
 use crate::logs::splitter;
 use crate::supervisor::command::{Follow, Logs, Refusal, Reply, WaitUp};
+use crate::supervisor::snapshot::Acted;
 use crate::supervisor::terminal::Connection;
 use crate::supervisor::{Command, InstanceStatus, ShutdownMode};
 
@@ -221,6 +222,22 @@ async fn ask(commands: &Commands, request: Request) -> Option<Answer> {
         },
         Err(refusal) => Response::refused(&refusal),
     };
+    // A request that changed instances: the rows, what it did to each, and exit 1
+    // naming what failed.
+    let acted = |result: Result<Acted, Refusal>| match result {
+        Ok(acted) => {
+            let response = match acted.failures() {
+                None => Response::ok(),
+                Some(failed) => Response::error(1, format!("did not come up: {failed}")),
+            };
+            Response {
+                instances: Some(acted.instances),
+                outcomes: Some(acted.outcomes),
+                ..response
+            }
+        }
+        Err(refusal) => Response::refused(&refusal),
+    };
     Some(match request {
         Request::Hello => {
             let about = call(commands, |reply| Command::Hello { reply }).await?;
@@ -236,13 +253,13 @@ async fn ask(commands: &Commands, request: Request) -> Option<Answer> {
             let status = call(commands, |reply| Command::Status { reply }).await?;
             done(instances(Ok(status)))
         }
-        Request::Start { names } => done(instances(
+        Request::Start { names } => done(acted(
             call(commands, |reply| Command::Start { names, reply }).await?,
         )),
-        Request::Stop { names } => done(instances(
+        Request::Stop { names } => done(acted(
             call(commands, |reply| Command::Stop { names, reply }).await?,
         )),
-        Request::Restart { names, rolling } => done(instances(
+        Request::Restart { names, rolling } => done(acted(
             call(commands, |reply| {
                 if rolling {
                     Command::RollingRestart { names, reply }
@@ -252,7 +269,7 @@ async fn ask(commands: &Commands, request: Request) -> Option<Answer> {
             })
             .await?,
         )),
-        Request::Scale { counts } => done(instances(
+        Request::Scale { counts } => done(acted(
             call(commands, |reply| Command::Scale {
                 counts: counts.into_iter().collect(),
                 reply,

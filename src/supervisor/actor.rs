@@ -12,7 +12,7 @@ use tokio_util::task::TaskTracker;
 use super::clock::now;
 use super::command::{Command, Farewell, Reply, ShutdownMode};
 use super::edges::{Inputs, Processes, SignalEvent, SpawnRequest};
-use super::failure::Failure;
+use super::failure::{Failure, RestartCause};
 use super::lifecycle::{Action, Input, Report, State};
 use super::order::Graph;
 use super::requests::Waiter;
@@ -448,10 +448,14 @@ impl Supervisor {
                 display.display()
             );
             self.report_proj(Level::Info, text);
-            self.apply(index, Input::Restart, now);
+            self.apply(index, Input::Restart(RestartCause::FileChange), now);
         }
         if !rolled.is_empty() {
-            self.roll(&rolled, &format!("{} changed", display.display()));
+            self.roll(
+                &rolled,
+                &format!("{} changed", display.display()),
+                RestartCause::FileChange,
+            );
         }
     }
 

@@ -13,7 +13,7 @@ use std::time::SystemTime;
 
 use tokio::sync::{oneshot, watch};
 
-use super::snapshot::{About, InstanceStatus, LogLine, ReloadSummary, Snapshot};
+use super::snapshot::{About, Acted, InstanceStatus, LogLine, ReloadSummary, Snapshot};
 use super::terminal::Connection;
 use crate::logs::feed::Subscription;
 
@@ -31,31 +31,31 @@ pub enum Command {
     /// settled.
     Start {
         names: Vec<String>,
-        reply: Reply<Result<Vec<InstanceStatus>, Refusal>>,
+        reply: Reply<Result<Acted, Refusal>>,
     },
     /// Stop them gracefully; answered once they are gone.
     Stop {
         names: Vec<String>,
-        reply: Reply<Result<Vec<InstanceStatus>, Refusal>>,
+        reply: Reply<Result<Acted, Refusal>>,
     },
     /// Stop them if they run, then start them; answered once each runs a new process (or
     /// gave up).
     Restart {
         names: Vec<String>,
-        reply: Reply<Result<Vec<InstanceStatus>, Refusal>>,
+        reply: Reply<Result<Acted, Refusal>>,
     },
     /// Run this many instances of these processes now: new ones start (ports by the
     /// usual rule), the highest-numbered ones stop through their stop sequence.
     /// Answered once they settled, with every instance of those processes.
     Scale {
         counts: Vec<(String, u32)>,
-        reply: Reply<Result<Vec<InstanceStatus>, Refusal>>,
+        reply: Reply<Result<Acted, Refusal>>,
     },
     /// Restart them one at a time per process, the next once the previous is running
     /// again (as `rolling = true` does for every restart); answered as [`Command::Restart`].
     RollingRestart {
         names: Vec<String>,
-        reply: Reply<Result<Vec<InstanceStatus>, Refusal>>,
+        reply: Reply<Result<Acted, Refusal>>,
     },
     /// Re-read the config file and apply the difference.
     Reload {

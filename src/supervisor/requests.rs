@@ -12,8 +12,11 @@ use std::collections::HashMap;
 use super::actor::Supervisor;
 use super::clock::now;
 use super::command::{self, Command, Follow, Logs, Refusal, Reply};
+use super::failure::RestartCause;
 use super::lifecycle::{Input, State};
-use super::snapshot::{About, InstanceStatus, LogLine, Progress, ReloadSummary, Snapshot};
+use super::snapshot::{
+    About, Acted, Did, InstanceStatus, LogLine, Outcome, Progress, ReloadSummary, Snapshot,
+};
 use crate::logs::printer::Level;
 
 /// An answer that waits for instances to settle.
@@ -21,26 +24,49 @@ pub(super) enum Waiter {
     /// These slots are neither starting nor stopping; for a restart, each has spawned
     /// since (its run number moved past the one recorded).
     Settled {
-        slots: Vec<(usize, u64)>,
+        slots: Vec<Touched>,
         restart: bool,
-        reply: Reply<Result<Vec<InstanceStatus>, Refusal>>,
+        reply: Reply<Result<Acted, Refusal>>,
     },
     /// Every instance `proj up` started is running (or exited cleanly), or one failed.
     Up { reply: Reply<command::WaitUp> },
     /// What a scale started or stopped has settled: answer with every instance of the
     /// scaled processes.
     Scaled {
-        slots: Vec<(usize, u64)>,
+        slots: Vec<Touched>,
         processes: Vec<String>,
-        reply: Reply<Result<Vec<InstanceStatus>, Refusal>>,
+        reply: Reply<Result<Acted, Refusal>>,
     },
     /// What a reload restarted or started has settled, as for a restart: answer with the
     /// summary, naming what failed.
     Reloaded {
-        slots: Vec<(usize, u64)>,
+        slots: Vec<Touched>,
         summary: ReloadSummary,
         reply: Reply<Result<ReloadSummary, Refusal>>,
     },
+}
+
+/// An instance a request acted on, as it was before: what its answer waits for and
+/// compares with.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Touched {
+    pub(super) index: usize,
+    /// Its run number before: a restart waits until it moved on.
+    pub(super) run: u64,
+    /// Its state before: a stop of a running instance `stopped` it, of a stopped one
+    /// left it `unchanged`.
+    pub(super) before: State,
+}
+
+impl Touched {
+    pub(super) fn new(supervisor: &Supervisor, index: usize) -> Touched {
+        let slot = &supervisor.slots[index];
+        Touched {
+            index,
+            run: slot.run,
+            before: slot.machine.state(),
+        }
+    }
 }
 
 /// What [`Supervisor::act`] does to the instances it is given.
@@ -142,13 +168,9 @@ impl Supervisor {
         }
     }
 
-    fn act(
-        &mut self,
-        names: Vec<String>,
-        reply: Reply<Result<Vec<InstanceStatus>, Refusal>>,
-        verb: Verb,
-    ) {
-        if names.is_empty() {
+    fn act(&mut self, names: Vec<String>, reply: Reply<Result<Acted, Refusal>>, verb: Verb) {
+        // `proj restart` with no name restarts every instance; the others need names.
+        if names.is_empty() && matches!(verb, Verb::Start | Verb::Stop) {
             let _ = reply.send(Err(Refusal::NoNames));
             return;
         }
@@ -156,7 +178,12 @@ impl Supervisor {
             let _ = reply.send(Err(Refusal::ShuttingDown));
             return;
         }
-        let slots = match self.slots.resolve(&names) {
+        let resolved = if names.is_empty() {
+            Ok(self.slots.live().collect())
+        } else {
+            self.slots.resolve(&names)
+        };
+        let slots: Vec<usize> = match resolved {
             Ok(slots) => slots,
             Err(refusal) => {
                 let _ = reply.send(Err(refusal));
@@ -164,7 +191,7 @@ impl Supervisor {
             }
         };
         let now = now();
-        let before: Vec<(usize, u64)> = slots.iter().map(|&s| (s, self.slots[s].run)).collect();
+        let before: Vec<Touched> = slots.iter().map(|&s| Touched::new(self, s)).collect();
         match verb {
             Verb::Start => {
                 // Like `proj up NAME`: what they depend on starts too.
@@ -196,10 +223,10 @@ impl Supervisor {
                         Level::Info,
                         format!("{}: restart requested", self.slots[slot].instance.name),
                     );
-                    self.apply(slot, Input::Restart, now);
+                    self.apply(slot, Input::Restart(RestartCause::Request), now);
                 }
                 if !rolled.is_empty() {
-                    self.roll(&rolled, "restart requested");
+                    self.roll(&rolled, "restart requested", RestartCause::Request);
                 }
             }
         }
@@ -224,8 +251,12 @@ impl Supervisor {
                     reply,
                 } => {
                     if self.settled(&slots, restart) {
-                        let indices: Vec<usize> = slots.iter().map(|&(index, _)| index).collect();
-                        let _ = reply.send(Ok(self.ps(Some(&indices))));
+                        let indices: Vec<usize> =
+                            slots.iter().map(|touched| touched.index).collect();
+                        let _ = reply.send(Ok(Acted {
+                            instances: self.ps(Some(&indices)),
+                            outcomes: slots.iter().map(|touched| self.outcome(touched)).collect(),
+                        }));
                     } else {
                         self.waiters.push(Waiter::Settled {
                             slots,
@@ -262,12 +293,27 @@ impl Supervisor {
                         });
                         continue;
                     }
-                    let instances = self
+                    let instances: Vec<InstanceStatus> = self
                         .ps(None)
                         .into_iter()
                         .filter(|instance| processes.contains(&instance.process))
                         .collect();
-                    let _ = reply.send(Ok(instances));
+                    // Every instance of the scaled processes, and those the scale stopped.
+                    let mut outcomes: Vec<Outcome> =
+                        slots.iter().map(|touched| self.outcome(touched)).collect();
+                    for instance in &instances {
+                        if !outcomes.iter().any(|outcome| outcome.name == instance.name) {
+                            outcomes.push(Outcome {
+                                name: instance.name.clone(),
+                                did: Did::Unchanged,
+                                reason: None,
+                            });
+                        }
+                    }
+                    let _ = reply.send(Ok(Acted {
+                        instances,
+                        outcomes,
+                    }));
                 }
                 Waiter::Reloaded {
                     slots,
@@ -284,10 +330,11 @@ impl Supervisor {
                     }
                     summary.failed = slots
                         .iter()
-                        .filter_map(|&(index, _)| {
-                            let slot = &self.slots[index];
-                            let failure = slot.machine.failure()?;
-                            Some(format!("{}: {failure}", slot.instance.name))
+                        .map(|touched| self.outcome(touched))
+                        .filter(|outcome| outcome.did == Did::Failed)
+                        .map(|outcome| match outcome.reason {
+                            Some(reason) => format!("{}: {reason}", outcome.name),
+                            None => outcome.name,
                         })
                         .collect();
                     let _ = reply.send(Ok(summary));
@@ -296,18 +343,79 @@ impl Supervisor {
         }
     }
 
-    /// Every slot is neither starting nor stopping; for a restart, each has spawned since
+    /// Every slot is neither starting nor stopping nor on its way to start (wanted, or
+    /// `pending` on dependencies that are coming); for a restart, each has spawned since
     /// (or gave up).
-    fn settled(&self, slots: &[(usize, u64)], restart: bool) -> bool {
-        slots.iter().all(|&(index, run_before)| {
-            let slot = &self.slots[index];
+    fn settled(&self, slots: &[Touched], restart: bool) -> bool {
+        slots.iter().all(|touched| {
+            let slot = &self.slots[touched.index];
             let state = slot.machine.state();
-            let moving = matches!(state, State::Starting | State::Stopping);
-            let respawned = slot.run > run_before
+            let on_its_way = (slot.wanted || state == State::Pending)
+                && !self.shutting_down
+                && self.blocked(touched.index).is_none();
+            let moving = matches!(state, State::Starting | State::Stopping) || on_its_way;
+            let respawned = slot.run > touched.run
                 || matches!(state, State::Failed | State::Pending | State::Stopped)
-                || slot.roll_skipped == Some(run_before);
+                || slot.roll_skipped == Some(touched.run);
             !moving && (!restart || respawned)
         })
+    }
+
+    /// Why a pending (or wanted) instance cannot start for now: a dependency failed, is
+    /// crashing (`backoff`), or is not on its way at all.
+    pub(super) fn blocked(&self, index: usize) -> Option<String> {
+        let process = self.slots[index].process?;
+        for dependency in self.unsatisfied_dependencies(process) {
+            let name = &self.plan.processes[dependency].name;
+            if let Some(failure) = self.failure_of(dependency) {
+                return Some(format!("waits for {name}, which failed: {failure}"));
+            }
+            let instances = || self.slots.of_process(dependency);
+            if instances().any(|slot| slot.machine.state() == State::Backoff) {
+                return Some(format!("waits for {name}, which keeps crashing (backoff)"));
+            }
+            let coming = instances().any(|slot| {
+                slot.wanted || matches!(slot.machine.state(), State::Starting | State::Pending)
+            });
+            if !coming {
+                return Some(format!("waits for {name}, which is not running"));
+            }
+        }
+        None
+    }
+
+    /// What a request did to a settled instance (SPEC §9.5's words).
+    pub(super) fn outcome(&self, touched: &Touched) -> Outcome {
+        let slot = &self.slots[touched.index];
+        let state = slot.machine.state();
+        let moved = slot.run > touched.run;
+        let (did, reason) = match state {
+            State::Failed if moved || touched.before != State::Failed => {
+                (Did::Failed, slot.machine.failure().map(ToString::to_string))
+            }
+            State::Backoff if moved => (
+                Did::Failed,
+                Some(match slot.machine.last_exit() {
+                    Some(exit) => format!("{exit}; restarting (backoff)"),
+                    None => "crashed; restarting (backoff)".to_string(),
+                }),
+            ),
+            State::Pending => match self.blocked(touched.index) {
+                Some(why) => (Did::Failed, Some(why)),
+                None => (Did::Unchanged, None),
+            },
+            _ if moved && touched.before.is_active() => (Did::Restarted, None),
+            _ if moved => (Did::Started, None),
+            State::Stopped if touched.before.has_process() || touched.before == State::Backoff => {
+                (Did::Stopped, None)
+            }
+            _ => (Did::Unchanged, None),
+        };
+        Outcome {
+            name: slot.instance.name.clone(),
+            did,
+            reason,
+        }
     }
 
     /// The supervisor is ending: whoever still waits is told so.

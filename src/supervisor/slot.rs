@@ -144,6 +144,7 @@ impl Slot {
                 u64::try_from(now.saturating_duration_since(at).as_millis()).unwrap_or(u64::MAX)
             }),
             last_exit: machine.last_exit().map(|status| status.to_string()),
+            last_restart: machine.last_restart().map(|cause| cause.to_string()),
             reason: machine.failure().map(ToString::to_string),
             health: self.health,
             cpu_percent: None,

@@ -46,6 +46,10 @@ pub struct InstanceStatus {
     pub uptime_ms: Option<u64>,
     /// How the last process ended, in words ("exited with code 3").
     pub last_exit: Option<String>,
+    /// Why it was last restarted, in words (`health check`, `max_memory`, `request`,
+    /// `file change`, `reload`, or how it exited); `None` when it never was.
+    #[serde(default)]
+    pub last_restart: Option<String>,
     /// Why the instance is `failed`, in words, while it is (see
     /// [`super::failure::Failure`]).
     pub reason: Option<String>,
@@ -104,6 +108,10 @@ pub struct ReloadSummary {
     pub stopped: Vec<String>,
     pub restarted: Vec<String>,
     pub unchanged: Vec<String>,
+    /// Running instances whose `health` or `max_memory` changed: applied without a
+    /// restart.
+    #[serde(default)]
+    pub updated: Vec<String>,
     /// What was restarted or started and failed instead of coming up: `name: reason`.
     #[serde(default)]
     pub failed: Vec<String>,
@@ -117,4 +125,63 @@ pub struct LogLine {
     pub name: String,
     /// The line, decoded lossily (the log file keeps the bytes).
     pub text: String,
+}
+
+/// What a `start`, `stop`, `restart`, `scale` or `reload` did to one instance, once it
+/// settled (SPEC §9.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Did {
+    Started,
+    Restarted,
+    Stopped,
+    Unchanged,
+    /// It was to run and does not: `failed`, crashed (in `backoff`), or waiting for a
+    /// dependency that failed.
+    Failed,
+}
+
+impl Did {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Did::Started => "started",
+            Did::Restarted => "restarted",
+            Did::Stopped => "stopped",
+            Did::Unchanged => "unchanged",
+            Did::Failed => "failed",
+        }
+    }
+}
+
+/// One instance's [`Did`], with why when it failed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub name: String,
+    pub did: Did,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The answer to a request that changed instances: their rows now, and what it did to
+/// each.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Acted {
+    pub instances: Vec<InstanceStatus>,
+    pub outcomes: Vec<Outcome>,
+}
+
+impl Acted {
+    /// `web.2: exited with code 3; worker: …` for what failed, if anything did.
+    pub fn failures(&self) -> Option<String> {
+        let failed: Vec<String> = self
+            .outcomes
+            .iter()
+            .filter(|outcome| outcome.did == Did::Failed)
+            .map(|outcome| match &outcome.reason {
+                Some(reason) => format!("{}: {reason}", outcome.name),
+                None => outcome.name.clone(),
+            })
+            .collect();
+        (!failed.is_empty()).then(|| failed.join("; "))
+    }
 }

@@ -55,6 +55,7 @@ mod tests {
             port: None,
             uptime_ms: None,
             last_exit: None,
+            last_restart: None,
             reason: None,
             health: None,
             cpu_percent: None,

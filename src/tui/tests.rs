@@ -31,6 +31,7 @@ fn instance(name: &str, state: State, pid: Option<i32>) -> InstanceStatus {
         port: None,
         uptime_ms: pid.map(|_| 192_000),
         last_exit: None,
+        last_restart: None,
         reason: None,
         health: None,
         cpu_percent: None,
