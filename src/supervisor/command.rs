@@ -72,11 +72,31 @@ pub enum Command {
         names: Vec<String>,
         lines: usize,
         follow: bool,
+        /// Only lines read at or after this moment.
+        since: Option<SystemTime>,
+        /// Only lines matching this.
+        grep: Option<regex::bytes::Regex>,
         reply: Reply<Result<Logs, Refusal>>,
     },
-    /// Answered once every instance `proj up` started is running (a oneshot: exited 0),
-    /// or as soon as one of them failed.
-    WaitUp { reply: Reply<WaitUp> },
+    /// Answered once every named instance (none named: every instance `proj up`
+    /// started) is running (a oneshot: exited 0), or as soon as one of them failed, or
+    /// at the timeout. With `ready_deadlines` (`up -d`), also as soon as one is still
+    /// not up once its dependencies' and its own `ready_timeout` have passed.
+    Wait {
+        names: Vec<String>,
+        timeout: Option<std::time::Duration>,
+        ready_deadlines: bool,
+        reply: Reply<WaitUp>,
+    },
+    /// Every state change from now on (`proj events`).
+    Events {
+        reply: Reply<tokio::sync::broadcast::Receiver<super::snapshot::Change>>,
+    },
+    /// How an instance got where it is (`proj why`).
+    Why {
+        name: String,
+        reply: Reply<Result<super::snapshot::Why, Refusal>>,
+    },
     /// The latest snapshot, now and after every change.
     Watch {
         reply: Reply<watch::Receiver<Snapshot>>,
@@ -131,6 +151,8 @@ pub struct Follow {
     /// The instances to show, each with the time of its newest batch already in the
     /// backlog: batches up to then came through the feed too and are skipped.
     pub instances: HashMap<String, Option<SystemTime>>,
+    /// Only lines matching this.
+    pub grep: Option<regex::bytes::Regex>,
 }
 
 /// Why the supervisor did not do what it was asked.

@@ -344,6 +344,17 @@ impl Lifecycle {
         self.started_at
     }
 
+    /// How many restarts happened within the restart window before `now`.
+    pub fn restarts_in_window(&self, now: Instant) -> u32 {
+        let window = self.settings.restart_window;
+        let recent = self
+            .restarts_in_window
+            .iter()
+            .filter(|&&at| now.saturating_duration_since(at) < window)
+            .count();
+        u32::try_from(recent).unwrap_or(u32::MAX)
+    }
+
     /// Why it was last restarted, if it was.
     pub fn last_restart(&self) -> Option<RestartCause> {
         self.last_restart

@@ -27,6 +27,7 @@
 //! independent instances stop in parallel.
 
 mod actor;
+mod answers;
 mod clock;
 pub mod command;
 mod dependencies;

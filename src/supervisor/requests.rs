@@ -11,13 +11,17 @@ use std::collections::HashMap;
 
 use super::actor::Supervisor;
 use super::clock::now;
-use super::command::{self, Command, Follow, Logs, Refusal, Reply};
+use std::sync::Arc;
+
+use super::command::{Command, Follow, Logs, Refusal, Reply};
 use super::failure::RestartCause;
 use super::lifecycle::{Input, State};
 use super::snapshot::{
     About, Acted, Did, InstanceStatus, LogLine, Outcome, Progress, ReloadSummary, Snapshot,
 };
+use crate::logs::PROJ_NAME;
 use crate::logs::printer::Level;
+use crate::logs::reader::OutputSink;
 
 /// An answer that waits for instances to settle.
 pub(super) enum Waiter {
@@ -28,8 +32,6 @@ pub(super) enum Waiter {
         restart: bool,
         reply: Reply<Result<Acted, Refusal>>,
     },
-    /// Every instance `proj up` started is running (or exited cleanly), or one failed.
-    Up { reply: Reply<command::WaitUp> },
     /// What a scale started or stopped has settled: answer with every instance of the
     /// scaled processes.
     Scaled {
@@ -103,9 +105,12 @@ impl Supervisor {
                 names,
                 lines,
                 follow,
+                since,
+                grep,
                 reply,
             } => {
-                let _ = reply.send(self.logs(&names, lines, follow));
+                let filter = LineFilter { since, grep };
+                let _ = reply.send(self.logs(&names, lines, follow, filter));
             }
             Command::Scale { counts, reply } => match self.scale(&counts) {
                 Ok(slots) => {
@@ -144,9 +149,17 @@ impl Supervisor {
             Command::Watch { reply } => {
                 let _ = reply.send(self.status.subscribe());
             }
-            Command::WaitUp { reply } => {
-                self.waiters.push(Waiter::Up { reply });
-                self.answer_waiters();
+            Command::Wait {
+                names,
+                timeout,
+                ready_deadlines,
+                reply,
+            } => self.wait(&names, timeout, ready_deadlines, reply),
+            Command::Events { reply } => {
+                let _ = reply.send(self.changes.subscribe());
+            }
+            Command::Why { name, reply } => {
+                let _ = reply.send(self.why(&name));
             }
             Command::Connect { name, reply } => {
                 let _ = reply.send(self.connect(&name));
@@ -264,21 +277,6 @@ impl Supervisor {
                             reply,
                         });
                     }
-                }
-                Waiter::Up { reply } => {
-                    let outcome = match self.progress() {
-                        Progress::Starting => {
-                            self.waiters.push(Waiter::Up { reply });
-                            continue;
-                        }
-                        Progress::Up => Ok(()),
-                        Progress::Stopping => Err(Refusal::ShuttingDown),
-                        Progress::Failed { reason } => Err(Refusal::NotUp(reason)),
-                    };
-                    let _ = reply.send(command::WaitUp {
-                        instances: self.ps(None),
-                        outcome,
-                    });
                 }
                 Waiter::Scaled {
                     slots,
@@ -431,12 +429,6 @@ impl Supervisor {
                 Waiter::Scaled { reply, .. } => {
                     let _ = reply.send(Err(Refusal::Stopped));
                 }
-                Waiter::Up { reply } => {
-                    let _ = reply.send(command::WaitUp {
-                        instances: Vec::new(),
-                        outcome: Err(Refusal::Stopped),
-                    });
-                }
             }
         }
     }
@@ -475,28 +467,58 @@ impl Supervisor {
         }
     }
 
-    /// `logs`: the last `count` lines of the named instances (all when empty), merged in
-    /// time order, and for `follow` a subscription to what comes next.
-    fn logs(&self, names: &[String], count: usize, follow: bool) -> Result<Logs, Refusal> {
+    /// `logs`: the last `count` lines of the named instances (all when empty, and proj's
+    /// own), merged in time order, and for `follow` a subscription to what comes next.
+    fn logs(
+        &self,
+        names: &[String],
+        count: usize,
+        follow: bool,
+        filter: LineFilter,
+    ) -> Result<Logs, Refusal> {
+        let with_proj = names.is_empty() || names.iter().any(|name| name == PROJ_NAME);
+        let instances: Vec<String> = names
+            .iter()
+            .filter(|name| *name != PROJ_NAME)
+            .cloned()
+            .collect();
         let slots: Vec<usize> = if names.is_empty() {
             self.slots.live().collect()
+        } else if instances.is_empty() {
+            Vec::new()
         } else {
-            self.slots.resolve(names)?
+            self.slots
+                .resolve(&instances)
+                .map_err(|refusal| match refusal {
+                    Refusal::UnknownNames { unknown, mut known } => {
+                        known.push(PROJ_NAME.to_string());
+                        Refusal::UnknownNames { unknown, known }
+                    }
+                    other => other,
+                })?
         };
+        let mut sinks: Vec<&Arc<OutputSink>> = slots.iter().map(|&s| &self.slots[s].sink).collect();
+        if with_proj {
+            sinks.push(&self.proj_lines);
+        }
         // Subscribe before reading the history: a batch delivered in between is then in
         // both, and the follower skips it by time, instead of being in neither.
         let feed = follow.then(|| self.feed.subscribe());
         let mut backlog: Vec<LogLine> = Vec::new();
         let mut seen_until = HashMap::new();
-        for &slot in &slots {
-            let name = self.slots[slot].instance.name.clone();
-            let history = self.slots[slot]
-                .sink
+        for sink in &sinks {
+            let name = sink.instance.to_string();
+            let history = sink
                 .history
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let lines = history.last_lines(count);
-            seen_until.insert(name.clone(), lines.last().map(|(at, _)| *at));
+            // What the follower skips is every batch up to the newest one seen, kept or
+            // not.
+            seen_until.insert(
+                name.clone(),
+                history.last_lines(1).last().map(|(at, _)| *at),
+            );
+            let lines = history.last_matching(count, |at, line| filter.keeps(at, line));
             backlog.extend(lines.into_iter().map(|(at, line)| LogLine {
                 time_ms: crate::logs::clock::unix_millis(at),
                 name: name.clone(),
@@ -508,15 +530,26 @@ impl Supervisor {
         let skip = backlog.len().saturating_sub(count);
         backlog.drain(..skip);
         Ok(Logs {
-            names: slots
-                .iter()
-                .map(|&s| self.slots[s].instance.name.clone())
-                .collect(),
+            names: sinks.iter().map(|sink| sink.instance.to_string()).collect(),
             backlog,
             follow: feed.map(|feed| Follow {
                 feed,
                 instances: seen_until,
+                grep: filter.grep,
             }),
         })
+    }
+}
+
+/// `proj logs --since --grep`: which lines to show.
+struct LineFilter {
+    since: Option<std::time::SystemTime>,
+    grep: Option<regex::bytes::Regex>,
+}
+
+impl LineFilter {
+    fn keeps(&self, at: std::time::SystemTime, line: &[u8]) -> bool {
+        self.since.is_none_or(|since| at >= since)
+            && self.grep.as_ref().is_none_or(|grep| grep.is_match(line))
     }
 }

@@ -35,6 +35,10 @@ pub(super) struct Slot {
     pub(super) probe: Option<AbortHandle>,
     /// What the current run's probe said when its last attempt failed.
     pub(super) last_probe_failure: Option<String>,
+    /// The last thing a readiness probe or health check said (for `proj why`).
+    pub(super) last_probe: Option<String>,
+    /// Its latest state changes, oldest first (for `proj why`).
+    pub(super) changes: std::collections::VecDeque<super::snapshot::Change>,
     /// The leader exited while stopping, and the rest of its group is finishing.
     pub(super) draining: Option<Draining>,
     /// `tty = true`: the terminal clients connect to, kept across runs (a reload that
@@ -114,6 +118,8 @@ impl Slot {
             run: 0,
             probe: None,
             last_probe_failure: None,
+            last_probe: None,
+            changes: std::collections::VecDeque::new(),
             draining: None,
             terminal: process.tty.then(Arc::default),
             health: process.health.as_ref().map(|_| Health::Unknown),

@@ -185,3 +185,36 @@ impl Acted {
         (!failed.is_empty()).then(|| failed.join("; "))
     }
 }
+
+/// One state change of one instance (`proj events`; SPEC §9.5).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    /// When, RFC 3339 (UTC).
+    pub time: String,
+    pub name: String,
+    pub state: State,
+    pub pid: Option<i32>,
+    /// The exit code of the last process, once there is one (a signal: 128 + its number).
+    pub exit_code: Option<i32>,
+    /// Why, in words: the failure, how the process exited, what a restart was for, what
+    /// a pending instance waits for.
+    pub reason: Option<String>,
+}
+
+/// `proj why NAME`: the instance now and how it got there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Why {
+    pub instance: InstanceStatus,
+    /// What a `pending` instance waits for, when it cannot start.
+    pub waiting: Option<String>,
+    /// The last thing its readiness probe or health check said.
+    pub last_probe: Option<String>,
+    /// Restarts within the current `restart_window`, and the limit.
+    pub restarts_in_window: u32,
+    pub max_restarts: u32,
+    pub restart_window_secs: u64,
+    /// Its latest state changes, oldest first.
+    pub changes: Vec<Change>,
+    /// Its last lines of output.
+    pub lines: Vec<LogLine>,
+}

@@ -608,7 +608,14 @@ async fn wait_up_answers_once_everything_is_up_or_something_failed() {
         service("unspawnable", &[]),
     ])
     .await;
-    let up = harness.command(|reply| Command::WaitUp { reply }).await;
+    let up = harness
+        .command(|reply| Command::Wait {
+            names: Vec::new(),
+            timeout: None,
+            ready_deadlines: true,
+            reply,
+        })
+        .await;
     let Err(Refusal::NotUp(reason)) = up.outcome else {
         panic!("not up: {:?}", up.outcome);
     };
@@ -841,5 +848,72 @@ async fn a_scale_answers_once_the_new_instances_run() {
     for pid in 1001..=1003 {
         harness.exit(pid, TERM);
     }
+    harness.finish().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn up_gives_up_on_a_crash_loop_once_the_ready_deadlines_passed() {
+    let mut db = service("db", &[]);
+    db.lifecycle.ready_timeout = Duration::from_secs(30);
+    // A backoff longer than the deadline: it is never failed, and never up in time.
+    db.lifecycle.backoff = Duration::from_secs(60);
+    db.lifecycle.backoff_max = Duration::from_secs(60);
+    db.lifecycle.max_restarts = 100;
+    let mut harness = Harness::start(vec![db, service("web", &["db"])]).await;
+    harness.until_state("web", State::Running).await;
+    let (events_reply, events) = oneshot::channel();
+    harness
+        .senders
+        .commands
+        .send(Command::Events {
+            reply: events_reply,
+        })
+        .unwrap();
+    let mut events = events.await.unwrap();
+    harness.exit(harness.pid_of("db"), ExitStatus::Code(1));
+    let change = events.recv().await.unwrap();
+    assert_eq!((change.name.as_str(), change.state), ("db", State::Backoff));
+    assert_eq!(change.reason.as_deref(), Some("exited with code 1"));
+    let started = tokio::time::Instant::now();
+    let up = harness
+        .command(|reply| Command::Wait {
+            names: Vec::new(),
+            timeout: None,
+            ready_deadlines: true,
+            reply,
+        })
+        .await;
+    let Err(Refusal::NotUp(reason)) = up.outcome else {
+        panic!("not up: {:?}", up.outcome);
+    };
+    assert_eq!(
+        reason,
+        "db: still backoff after 1 restart, last exited with code 1"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(31),
+        "{:?}",
+        started.elapsed()
+    );
+    let why = harness
+        .command(|reply| Command::Why {
+            name: "db".into(),
+            reply,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        why.instance.last_restart.as_deref(),
+        Some("exited with code 1")
+    );
+    assert_eq!(why.restarts_in_window, 1);
+    assert!(
+        why.changes
+            .iter()
+            .any(|change| change.state == State::Backoff)
+    );
+    let web = harness.pid_of("web");
+    drop(harness.shutdown(ShutdownMode::Graceful));
+    harness.exit(web, TERM);
     harness.finish().await;
 }

@@ -175,6 +175,8 @@ impl App {
                 self.snapshot_at = self.now;
                 self.selected = self.selected.min(self.instances.len().saturating_sub(1));
             }
+            // proj's own lines reach the TUI as messages already.
+            Update::Batch(batch) if &*batch.instance == crate::logs::PROJ_NAME => {}
             Update::Batch(batch) => {
                 let added = self
                     .store
