@@ -107,7 +107,7 @@ pub(super) fn run(
         Ok(())
     } else {
         Err(Error::Runtime(format!(
-            "{} (the supervisor keeps running: see `proj ps`, `proj logs`, {})",
+            "{} (the supervisor keeps running: see `proj why NAME`, `proj logs`, {})",
             response.error.unwrap_or_else(|| "something failed".into()),
             log_path.display()
         )))

@@ -90,8 +90,21 @@ fn write_json(out: &mut impl Write, line: &LogLine) -> io::Result<()> {
     let time = jiff::Timestamp::from_millisecond(i64::try_from(line.time_ms).unwrap_or(i64::MAX))
         .map(|at| at.to_string())
         .unwrap_or_default();
-    let object = serde_json::json!({"time": time, "name": line.name, "line": line.text});
-    writeln!(out, "{object}")
+    let object = JsonLine {
+        time,
+        name: &line.name,
+        line: &line.text,
+    };
+    let text = serde_json::to_string(&object).map_err(io::Error::other)?;
+    writeln!(out, "{text}")
+}
+
+/// One line of `--json`, its fields in the SPEC's order.
+#[derive(serde::Serialize)]
+struct JsonLine<'a> {
+    time: String,
+    name: &'a str,
+    line: &'a str,
 }
 
 fn write_line(out: &mut impl Write, clock: &Clock, width: usize, line: &LogLine) -> io::Result<()> {

@@ -55,9 +55,7 @@ impl Supervisor {
         let state = machine.state();
         let reason = match state {
             State::Failed => machine.failure().map(ToString::to_string),
-            State::Backoff | State::Exited | State::Stopped => {
-                machine.last_exit().map(|exit| exit.to_string())
-            }
+            State::Backoff | State::Stopped => machine.last_exit().map(|exit| exit.to_string()),
             State::Pending => Some(
                 self.blocked(index)
                     .unwrap_or_else(|| "waiting for its dependencies".to_string()),
@@ -72,7 +70,10 @@ impl Supervisor {
             name: slot.instance.name.clone(),
             state,
             pid: machine.pid(),
-            exit_code: machine.last_exit().map(|exit| exit.code()),
+            // The exit of the process that ended, not of one before a running one.
+            exit_code: (!state.has_process())
+                .then(|| machine.last_exit().map(|exit| exit.code()))
+                .flatten(),
             reason,
         }
     }
