@@ -283,8 +283,8 @@ command = "echo hello from web; exec sleep 1000"
             logs.stdout
         );
         assert!(!logs.stdout.contains("hello from web"), "{}", logs.stdout);
-        // Everything, proj's lines among them.
-        let all = project.run(&["logs"]);
+        // proj's lines among the processes'.
+        let all = project.run(&["logs", "proj", "web"]);
         assert!(
             all.stdout.contains("web  | hello from web"),
             "{}",

@@ -55,7 +55,7 @@ impl Supervisor {
         let state = machine.state();
         let reason = match state {
             State::Failed => machine.failure().map(ToString::to_string),
-            State::Backoff | State::Stopped => machine.last_exit().map(|exit| exit.to_string()),
+            State::Backoff => machine.last_exit().map(|exit| exit.to_string()),
             State::Pending => Some(
                 self.blocked(index)
                     .unwrap_or_else(|| "waiting for its dependencies".to_string()),

@@ -467,8 +467,8 @@ impl Supervisor {
         }
     }
 
-    /// `logs`: the last `count` lines of the named instances (all when empty, and proj's
-    /// own), merged in time order, and for `follow` a subscription to what comes next.
+    /// `logs`: the last `count` lines of the named instances (all when empty; proj's own
+    /// under `proj`), merged in time order, and for `follow` a subscription to what comes next.
     fn logs(
         &self,
         names: &[String],
@@ -476,7 +476,8 @@ impl Supervisor {
         follow: bool,
         filter: LineFilter,
     ) -> Result<Logs, Refusal> {
-        let with_proj = names.is_empty() || names.iter().any(|name| name == PROJ_NAME);
+        // proj's own lines when asked for by name: `proj logs` alone is the processes'.
+        let with_proj = names.iter().any(|name| name == PROJ_NAME);
         let instances: Vec<String> = names
             .iter()
             .filter(|name| *name != PROJ_NAME)
