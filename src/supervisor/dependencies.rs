@@ -45,8 +45,8 @@ impl Supervisor {
         );
         let oneshot = |p: usize| processes[p].lifecycle.oneshot;
         for slot in self.slots.iter_mut().filter(|slot| !slot.is_removed()) {
-            let named = only.contains(&slot.instance.name)
-                || slot.process.is_some_and(|p| whole_process(p));
+            let named =
+                only.contains(&slot.instance.name) || slot.process.is_some_and(&whole_process);
             // A oneshot dependency that already exited 0 under this supervisor has done
             // its work (a migration, a build): starting a dependant does not run it
             // again. Naming it (`proj start migrate`, `proj restart migrate`) does.
