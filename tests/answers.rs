@@ -169,6 +169,13 @@ autostart = false
     assert!(up.status.success(), "{}", up.stderr);
 
     // A dependant starts without running the exited oneshot again.
+    assert!(
+        up.stderr.contains("web pending: waits for migrate"),
+        "{}",
+        up.stderr
+    );
+    assert!(up.stderr.contains("migrate exited"), "{}", up.stderr);
+    assert!(up.stderr.contains("web running pid"), "{}", up.stderr);
     let start = project.run(&["start", "worker"]);
     assert!(start.status.success(), "{}", start.stderr);
     assert!(start.stdout.contains("worker: started"), "{}", start.stdout);

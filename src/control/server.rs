@@ -219,7 +219,7 @@ enum Answer {
     /// A wait under way: the state changes until then (with `progress`), then the
     /// verdict.
     Waiting {
-        changes: Option<broadcast::Receiver<Change>>,
+        changes: Option<(Vec<Change>, broadcast::Receiver<Change>)>,
         verdict: oneshot::Receiver<WaitUp>,
     },
 }
@@ -258,9 +258,11 @@ async fn wait(
     ready_deadlines: bool,
     progress: bool,
 ) -> Option<Answer> {
+    // `up -d` also shows what happened before it asked (the supervisor started first).
     let changes = if progress {
         let (reply, answer) = oneshot::channel();
-        commands.send(Command::Events { reply }).ok()?;
+        let past = ready_deadlines;
+        commands.send(Command::Events { past, reply }).ok()?;
         Some(answer.await.ok()?)
     } else {
         None
@@ -320,14 +322,17 @@ async fn stream_changes(
 /// Write the changes of a wait under way, then its verdict.
 async fn stream_wait(
     write: &mut tokio::net::unix::OwnedWriteHalf,
-    changes: Option<broadcast::Receiver<Change>>,
+    changes: Option<(Vec<Change>, broadcast::Receiver<Change>)>,
     mut verdict: oneshot::Receiver<WaitUp>,
 ) -> io::Result<()> {
     let gone = || io::Error::from(io::ErrorKind::BrokenPipe);
-    let Some(mut changes) = changes else {
+    let Some((past, mut changes)) = changes else {
         let answer = verdict.await.map_err(|_| gone())?;
         return send(write, &verdict_response(answer)).await;
     };
+    for change in past {
+        send(write, &event_response(change)).await?;
+    }
     loop {
         tokio::select! {
             answer = &mut verdict => {
@@ -472,7 +477,11 @@ async fn ask(commands: &Commands, request: Request) -> Option<Answer> {
             let timeout = timeout_ms.map(std::time::Duration::from_millis);
             wait(commands, names, timeout, false, progress).await?
         }
-        Request::Events => Answer::Events(call(commands, |reply| Command::Events { reply }).await?),
+        Request::Events => {
+            let (_, changes) =
+                call(commands, |reply| Command::Events { past: false, reply }).await?;
+            Answer::Events(changes)
+        }
         Request::Why { name } => done(
             match call(commands, |reply| Command::Why { name, reply }).await? {
                 Ok(why) => Response {

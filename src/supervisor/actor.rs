@@ -268,6 +268,7 @@ impl Supervisor {
         });
         let (status, _) = watch::channel(Snapshot {
             project: plan.name.clone(),
+            taken_ms: None,
             progress: Progress::Starting,
             instances: Vec::new(),
         });

@@ -56,10 +56,15 @@ impl Supervisor {
         let reason = match state {
             State::Failed => machine.failure().map(ToString::to_string),
             State::Backoff => machine.last_exit().map(|exit| exit.to_string()),
-            State::Pending => Some(
-                self.blocked(index)
-                    .unwrap_or_else(|| "waiting for its dependencies".to_string()),
-            ),
+            State::Pending => Some(self.blocked(index).unwrap_or_else(|| {
+                let names: Vec<&str> = slot.process.map_or_else(Vec::new, |process| {
+                    self.unsatisfied_dependencies(process)
+                        .into_iter()
+                        .map(|dependency| self.plan.processes[dependency].name.as_str())
+                        .collect()
+                });
+                format!("waits for {}", names.join(", "))
+            })),
             State::Starting if machine.restarts() > 0 => machine
                 .last_restart()
                 .map(|cause| format!("restart: {cause}")),
@@ -76,6 +81,21 @@ impl Supervisor {
                 .flatten(),
             reason,
         }
+    }
+
+    /// The changes every instance keeps, in time order.
+    pub(super) fn past_changes(&self) -> Vec<Change> {
+        let mut past: Vec<(jiff::Timestamp, Change)> = self
+            .slots
+            .iter()
+            .flat_map(|slot| slot.changes.iter())
+            .map(|change| {
+                let at = change.time.parse().unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+                (at, change.clone())
+            })
+            .collect();
+        past.sort_by_key(|(at, _)| *at);
+        past.into_iter().map(|(_, change)| change).collect()
     }
 
     /// A new `proj wait`; `names` empty: what `proj up` started.

@@ -88,9 +88,15 @@ pub enum Command {
         ready_deadlines: bool,
         reply: Reply<WaitUp>,
     },
-    /// Every state change from now on (`proj events`).
+    /// Every state change from now on (`proj events`); with `past`, also the changes
+    /// each instance keeps (for `proj why`), oldest first: what `up -d` shows of what
+    /// happened before it asked.
     Events {
-        reply: Reply<tokio::sync::broadcast::Receiver<super::snapshot::Change>>,
+        past: bool,
+        reply: Reply<(
+            Vec<super::snapshot::Change>,
+            tokio::sync::broadcast::Receiver<super::snapshot::Change>,
+        )>,
     },
     /// How an instance got where it is (`proj why`).
     Why {

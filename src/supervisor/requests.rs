@@ -155,8 +155,13 @@ impl Supervisor {
                 ready_deadlines,
                 reply,
             } => self.wait(&names, timeout, ready_deadlines, reply),
-            Command::Events { reply } => {
-                let _ = reply.send(self.changes.subscribe());
+            Command::Events { past, reply } => {
+                let past = if past {
+                    self.past_changes()
+                } else {
+                    Vec::new()
+                };
+                let _ = reply.send((past, self.changes.subscribe()));
             }
             Command::Why { name, reply } => {
                 let _ = reply.send(self.why(&name));
@@ -372,8 +377,14 @@ impl Supervisor {
             if instances().any(|slot| slot.machine.state() == State::Backoff) {
                 return Some(format!("waits for {name}, which keeps crashing (backoff)"));
             }
+            // A oneshot that runs is on its way to exiting 0; a stopping instance may be
+            // restarting (once it is stopped, this is asked again).
             let coming = instances().any(|slot| {
-                slot.wanted || matches!(slot.machine.state(), State::Starting | State::Pending)
+                slot.wanted
+                    || matches!(
+                        slot.machine.state(),
+                        State::Starting | State::Pending | State::Running | State::Stopping
+                    )
             });
             if !coming {
                 return Some(format!("waits for {name}, which is not running"));
@@ -464,6 +475,7 @@ impl Supervisor {
             project: self.plan.name.clone(),
             progress: self.progress(),
             instances: self.ps(None),
+            taken_ms: Some(crate::logs::clock::unix_millis(std::time::SystemTime::now())),
         }
     }
 

@@ -30,6 +30,10 @@ pub struct Snapshot {
     pub project: String,
     pub progress: Progress,
     pub instances: Vec<InstanceStatus>,
+    /// When it was taken (ms since the Unix epoch): a watcher that gets it later (`proj
+    /// attach` joining a quiet stack) counts uptimes from then, not from when it came.
+    #[serde(default)]
+    pub taken_ms: Option<u64>,
 }
 
 /// One instance in `ps` (SPEC §4: `proj ps --json` prints an array of these).

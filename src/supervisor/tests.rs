@@ -866,10 +866,11 @@ async fn up_gives_up_on_a_crash_loop_once_the_ready_deadlines_passed() {
         .senders
         .commands
         .send(Command::Events {
+            past: false,
             reply: events_reply,
         })
         .unwrap();
-    let mut events = events.await.unwrap();
+    let (_, mut events) = events.await.unwrap();
     harness.exit(harness.pid_of("db"), ExitStatus::Code(1));
     let change = events.recv().await.unwrap();
     assert_eq!((change.name.as_str(), change.state), ("db", State::Backoff));
