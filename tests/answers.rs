@@ -356,3 +356,40 @@ command = "echo 'GET / 200'; echo 'ERROR: boom'; echo 'GET /x 404'; echo done > 
     assert!(status.success());
     proj.stop();
 }
+
+#[test]
+fn a_reload_says_it_started_a_dependency_that_was_stopped_on_purpose() {
+    let config = r#"
+[processes.db]
+command = "exec sleep 1000"
+"#;
+    let project = Project::new(config);
+    let _cleanup = Detached(&project);
+    let up = project.run(&["up", "-d"]);
+    assert!(up.status.success(), "{}", up.stderr);
+    let stop = project.run(&["stop", "db"]);
+    assert!(stop.stdout.contains("db: stopped"), "{}", stop.stdout);
+    let again = project.run(&["stop", "db"]);
+    assert!(again.stdout.contains("db: unchanged"), "{}", again.stdout);
+    project.write(
+        "proj.toml",
+        &format!(
+            "{config}\n[processes.web]\ncommand = \"exec sleep 1000\"\ndepends_on = [\"db\"]\n"
+        ),
+    );
+    let reload = project.run(&["reload"]);
+    assert!(reload.status.success(), "{}", reload.stderr);
+    assert!(
+        reload.stdout.contains("started: web, db"),
+        "{}",
+        reload.stdout
+    );
+    assert!(
+        !reload.stdout.contains("nothing changed"),
+        "{}",
+        reload.stdout
+    );
+    let instances = ps_json(&project);
+    assert_eq!(instance(&instances, "db")["state"], "running");
+    assert_eq!(instance(&instances, "web")["state"], "running");
+}

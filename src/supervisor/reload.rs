@@ -145,7 +145,22 @@ impl Supervisor {
             self.apply(index, Input::Retire, now);
             self.apply(index, Input::Stop, now);
         }
+        // What the new instances depend on starts too: say so, even when it had been
+        // stopped on purpose, and wait for it like for them.
+        let idle_before: Vec<usize> = self
+            .slots
+            .live()
+            .filter(|&index| !self.slots[index].wanted && !touched.iter().any(|t| t.index == index))
+            .collect();
         self.start(&to_start, false);
+        for index in idle_before {
+            if self.slots[index].wanted {
+                summary
+                    .started
+                    .push(self.slots[index].instance.name.clone());
+                touched.push(Touched::new(self, index));
+            }
+        }
         self.watches.sync(&self.plan, &self.events, &self.printer);
         (summary, touched)
     }
