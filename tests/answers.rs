@@ -114,35 +114,56 @@ command = "echo $$ > web.pid; exec sleep 1000"
     let _cleanup = Detached(&project);
     let up = project.run(&["up", "-d"]);
     assert!(up.status.success(), "{}", up.stderr);
-    let mut events = project
+    let mut events_process = project
         .command(&["events", "--json"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(events.stdout.take().unwrap()).lines();
-    // Subscribed once the first change comes through: restart until one does.
-    let restart = project.run(&["restart", "web"]);
-    assert!(restart.status.success(), "{}", restart.stderr);
-    assert!(
-        restart.stdout.contains("web: restarted"),
-        "{}",
-        restart.stdout
-    );
-    let mut states = Vec::new();
-    while states.len() < 2 {
-        let line = lines.next().expect("an event").unwrap();
-        let event: serde_json::Value = serde_json::from_str(&line).unwrap();
-        assert_eq!(event["name"], "web", "{line}");
-        for field in ["time", "state", "pid", "exit_code", "reason"] {
-            assert!(event.get(field).is_some(), "{field} in {line}");
+    let lines = BufReader::new(events_process.stdout.take().unwrap()).lines();
+    let (sender, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                return;
+            }
         }
-        states.push(event["state"].as_str().unwrap().to_string());
+    });
+    // `events` subscribes in its own time: restart until a change comes through.
+    let first = wait_until("events to see a restart", || {
+        let restart = project.run(&["restart", "web"]);
+        assert!(restart.status.success(), "{}", restart.stderr);
+        assert!(
+            restart.stdout.contains("web: restarted"),
+            "{}",
+            restart.stdout
+        );
+        received.recv_timeout(Duration::from_millis(500)).ok()
+    });
+    let mut events = vec![first];
+    while !events.last().unwrap().contains(r#""state":"running""#) {
+        let next = received.recv_timeout(Duration::from_secs(10));
+        events.push(next.expect("the running event after the restart"));
     }
-    assert_eq!(states, ["stopping", "running"]);
+    let events: Vec<serde_json::Value> = events
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    for event in &events {
+        assert_eq!(event["name"], "web", "{event}");
+        for field in ["time", "state", "pid", "exit_code", "reason"] {
+            assert!(event.get(field).is_some(), "{field} in {event}");
+        }
+    }
+    let stopping = events
+        .iter()
+        .find(|event| event["state"] == "stopping")
+        .expect("a stopping event");
+    assert_eq!(stopping["reason"], "restart: request", "{stopping}");
+    assert!(events.iter().any(|event| event["state"] == "running"));
     // It ends with the supervisor.
     let down = project.run(&["down"]);
     assert!(down.status.success(), "{}", down.stderr);
-    let status = wait_until("events to end", || events.try_wait().unwrap());
+    let status = wait_until("events to end", || events_process.try_wait().unwrap());
     assert!(status.success());
 }
 

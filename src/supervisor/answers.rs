@@ -65,6 +65,9 @@ impl Supervisor {
                 });
                 format!("waits for {}", names.join(", "))
             })),
+            State::Stopping if machine.restarting() => machine
+                .last_restart()
+                .map(|cause| format!("restart: {cause}")),
             State::Starting if machine.restarts() > 0 => machine
                 .last_restart()
                 .map(|cause| format!("restart: {cause}")),

@@ -344,6 +344,12 @@ impl Lifecycle {
         self.started_at
     }
 
+    /// It is stopping to start again (a restart, by request or after trouble).
+    pub fn restarting(&self) -> bool {
+        self.state == State::Stopping
+            && matches!(self.after_stop, AfterStop::Start | AfterStop::Recover)
+    }
+
     /// How many restarts happened within the restart window before `now`.
     pub fn restarts_in_window(&self, now: Instant) -> u32 {
         let window = self.settings.restart_window;

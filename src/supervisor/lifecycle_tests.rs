@@ -923,6 +923,7 @@ fn the_last_restart_says_why_it_happened() {
     };
     machine.handle(Input::Trouble(trouble), at(base, 2000));
     assert_eq!(machine.last_restart(), Some(RestartCause::MaxMemory));
+    assert!(machine.restarting());
     // The process then exits (code 0 after its SIGTERM): still a memory restart.
     machine.handle(Input::Exited(ExitStatus::Code(0)), at(base, 2100));
     assert_eq!(machine.last_restart(), Some(RestartCause::MaxMemory));
