@@ -128,8 +128,8 @@ command = "echo $$ > web.pid; exec sleep 1000"
             }
         }
     });
-    // `events` subscribes in its own time: restart until a change comes through.
-    let first = wait_until("events to see a restart", || {
+    // `events` subscribes in its own time: restart until it sees one from its start.
+    let stopping = wait_until("events to see a restart begin", || {
         let restart = project.run(&["restart", "web"]);
         assert!(restart.status.success(), "{}", restart.stderr);
         assert!(
@@ -137,9 +137,14 @@ command = "echo $$ > web.pid; exec sleep 1000"
             "{}",
             restart.stdout
         );
-        received.recv_timeout(Duration::from_millis(500)).ok()
+        while let Ok(line) = received.recv_timeout(Duration::from_millis(500)) {
+            if line.contains(r#""state":"stopping""#) {
+                return Some(line);
+            }
+        }
+        None
     });
-    let mut events = vec![first];
+    let mut events = vec![stopping];
     while !events.last().unwrap().contains(r#""state":"running""#) {
         let next = received.recv_timeout(Duration::from_secs(10));
         events.push(next.expect("the running event after the restart"));
@@ -154,11 +159,7 @@ command = "echo $$ > web.pid; exec sleep 1000"
             assert!(event.get(field).is_some(), "{field} in {event}");
         }
     }
-    let stopping = events
-        .iter()
-        .find(|event| event["state"] == "stopping")
-        .expect("a stopping event");
-    assert_eq!(stopping["reason"], "restart: request", "{stopping}");
+    assert_eq!(events[0]["reason"], "restart: request", "{}", events[0]);
     assert!(events.iter().any(|event| event["state"] == "running"));
     // It ends with the supervisor.
     let down = project.run(&["down"]);
@@ -413,4 +414,47 @@ command = "exec sleep 1000"
     let instances = ps_json(&project);
     assert_eq!(instance(&instances, "db")["state"], "running");
     assert_eq!(instance(&instances, "web")["state"], "running");
+}
+
+#[test]
+fn ps_and_why_say_a_health_restart_was_for_the_health_check() {
+    let project = Project::new(
+        r#"
+[processes.web]
+command = "echo $$ >> web.pids; exec sleep 1000"
+health = { exec = "test -e healthy", interval = "200ms", timeout = "150ms", retries = 2 }
+"#,
+    );
+    project.write("healthy", "");
+    let _cleanup = Detached(&project);
+    let up = project.run(&["up", "-d"]);
+    assert!(up.status.success(), "{}", up.stderr);
+    std::fs::remove_file(project.path("healthy")).unwrap();
+    wait_until("a health restart", || {
+        (project.read("web.pids").lines().count() >= 2).then_some(())
+    });
+    project.write("healthy", "");
+    let web = wait_until("web running again", || {
+        let instances = ps_json(&project);
+        let web = instance(&instances, "web").clone();
+        (web["state"] == "running").then_some(web)
+    });
+    assert_eq!(web["last_restart"], "health check", "{web}");
+    let why = project.run(&["why", "web"]);
+    assert!(
+        why.stdout.contains("last restart: health check"),
+        "{}",
+        why.stdout
+    );
+    assert!(
+        why.stdout.contains("last probe: health check"),
+        "{}",
+        why.stdout
+    );
+    let proj_lines = project.run(&["logs", "proj"]);
+    assert!(
+        proj_lines.stdout.contains("web: unhealthy"),
+        "{}",
+        proj_lines.stdout
+    );
 }
