@@ -37,6 +37,7 @@ pub mod failure;
 pub mod health;
 mod launch;
 pub mod lifecycle;
+mod log_requests;
 pub mod order;
 pub mod ready;
 mod reload;

@@ -7,21 +7,15 @@
 //! `proj restart web` returns with web's new pid, and `proj stop web` once it is gone.
 //! Such pending answers are [`Waiter`]s, checked after every event: no polling.
 
-use std::collections::HashMap;
-
 use super::actor::Supervisor;
 use super::clock::now;
-use std::sync::Arc;
-
-use super::command::{Command, Follow, Logs, Refusal, Reply};
+use super::command::{Command, Refusal, Reply};
 use super::failure::RestartCause;
 use super::lifecycle::{Input, State};
 use super::snapshot::{
-    About, Acted, Did, InstanceStatus, LogLine, Outcome, Progress, ReloadSummary, Snapshot,
+    About, Acted, Did, InstanceStatus, Outcome, Progress, ReloadSummary, Snapshot,
 };
-use crate::logs::PROJ_NAME;
 use crate::logs::printer::Level;
-use crate::logs::reader::OutputSink;
 
 /// An answer that waits for instances to settle.
 pub(super) enum Waiter {
@@ -109,7 +103,7 @@ impl Supervisor {
                 grep,
                 reply,
             } => {
-                let filter = LineFilter { since, grep };
+                let filter = super::log_requests::LineFilter { since, grep };
                 let _ = reply.send(self.logs(&names, lines, follow, filter));
             }
             Command::Scale { counts, reply } => match self.scale(&counts) {
@@ -477,92 +471,5 @@ impl Supervisor {
             instances: self.ps(None),
             taken_ms: Some(crate::logs::clock::unix_millis(std::time::SystemTime::now())),
         }
-    }
-
-    /// `logs`: the last `count` lines of the named instances (all when empty; proj's own
-    /// under `proj`), merged in time order, and for `follow` a subscription to what comes next.
-    fn logs(
-        &self,
-        names: &[String],
-        count: usize,
-        follow: bool,
-        filter: LineFilter,
-    ) -> Result<Logs, Refusal> {
-        // proj's own lines when asked for by name: `proj logs` alone is the processes'.
-        let with_proj = names.iter().any(|name| name == PROJ_NAME);
-        let instances: Vec<String> = names
-            .iter()
-            .filter(|name| *name != PROJ_NAME)
-            .cloned()
-            .collect();
-        let slots: Vec<usize> = if names.is_empty() {
-            self.slots.live().collect()
-        } else if instances.is_empty() {
-            Vec::new()
-        } else {
-            self.slots
-                .resolve(&instances)
-                .map_err(|refusal| match refusal {
-                    Refusal::UnknownNames { unknown, mut known } => {
-                        known.push(PROJ_NAME.to_string());
-                        Refusal::UnknownNames { unknown, known }
-                    }
-                    other => other,
-                })?
-        };
-        let mut sinks: Vec<&Arc<OutputSink>> = slots.iter().map(|&s| &self.slots[s].sink).collect();
-        if with_proj {
-            sinks.push(&self.proj_lines);
-        }
-        // Subscribe before reading the history: a batch delivered in between is then in
-        // both, and the follower skips it by time, instead of being in neither.
-        let feed = follow.then(|| self.feed.subscribe());
-        let mut backlog: Vec<LogLine> = Vec::new();
-        let mut seen_until = HashMap::new();
-        for sink in &sinks {
-            let name = sink.instance.to_string();
-            let history = sink
-                .history
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            // What the follower skips is every batch up to the newest one seen, kept or
-            // not.
-            seen_until.insert(
-                name.clone(),
-                history.last_lines(1).last().map(|(at, _)| *at),
-            );
-            let lines = history.last_matching(count, |at, line| filter.keeps(at, line));
-            backlog.extend(lines.into_iter().map(|(at, line)| LogLine {
-                time_ms: crate::logs::clock::unix_millis(at),
-                name: name.clone(),
-                text: String::from_utf8_lossy(line).into_owned(),
-            }));
-        }
-        // A stable sort keeps each instance's own order among equal timestamps.
-        backlog.sort_by_key(|line| line.time_ms);
-        let skip = backlog.len().saturating_sub(count);
-        backlog.drain(..skip);
-        Ok(Logs {
-            names: sinks.iter().map(|sink| sink.instance.to_string()).collect(),
-            backlog,
-            follow: feed.map(|feed| Follow {
-                feed,
-                instances: seen_until,
-                grep: filter.grep,
-            }),
-        })
-    }
-}
-
-/// `proj logs --since --grep`: which lines to show.
-struct LineFilter {
-    since: Option<std::time::SystemTime>,
-    grep: Option<regex::bytes::Regex>,
-}
-
-impl LineFilter {
-    fn keeps(&self, at: std::time::SystemTime, line: &[u8]) -> bool {
-        self.since.is_none_or(|since| at >= since)
-            && self.grep.as_ref().is_none_or(|grep| grep.is_match(line))
     }
 }
