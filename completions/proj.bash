@@ -37,6 +37,9 @@ _proj() {
             proj,down)
                 cmd="proj__subcmd__down"
                 ;;
+            proj,events)
+                cmd="proj__subcmd__events"
+                ;;
             proj,export)
                 cmd="proj__subcmd__export"
                 ;;
@@ -81,6 +84,12 @@ _proj() {
                 ;;
             proj,up)
                 cmd="proj__subcmd__up"
+                ;;
+            proj,wait)
+                cmd="proj__subcmd__wait"
+                ;;
+            proj,why)
+                cmd="proj__subcmd__why"
                 ;;
             proj__subcmd__export,compose)
                 cmd="proj__subcmd__export__subcmd__compose"
@@ -127,6 +136,9 @@ _proj() {
             proj__subcmd__help,down)
                 cmd="proj__subcmd__help__subcmd__down"
                 ;;
+            proj__subcmd__help,events)
+                cmd="proj__subcmd__help__subcmd__events"
+                ;;
             proj__subcmd__help,export)
                 cmd="proj__subcmd__help__subcmd__export"
                 ;;
@@ -172,6 +184,12 @@ _proj() {
             proj__subcmd__help,up)
                 cmd="proj__subcmd__help__subcmd__up"
                 ;;
+            proj__subcmd__help,wait)
+                cmd="proj__subcmd__help__subcmd__wait"
+                ;;
+            proj__subcmd__help,why)
+                cmd="proj__subcmd__help__subcmd__why"
+                ;;
             proj__subcmd__help__subcmd__export,compose)
                 cmd="proj__subcmd__help__subcmd__export__subcmd__compose"
                 ;;
@@ -188,7 +206,7 @@ _proj() {
 
     case "${cmd}" in
         proj)
-            opts="-f -h -V --file --color --help --version up clone setup init check ps start stop restart scale signal run logs reload down attach connect export completions man __guardian help"
+            opts="-f -h -V --file --color --help --version up clone setup init check ps start stop restart scale signal run logs wait why events reload down attach connect export completions man __guardian help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -383,6 +401,32 @@ _proj() {
             ;;
         proj__subcmd__down)
             opts="-f -h -V --file --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        proj__subcmd__events)
+            opts="-f -h -V --file --json --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -638,7 +682,7 @@ _proj() {
             return 0
             ;;
         proj__subcmd__help)
-            opts="up clone setup init check ps start stop restart scale signal run logs reload down attach connect export completions man __guardian help"
+            opts="up clone setup init check ps start stop restart scale signal run logs wait why events reload down attach connect export completions man __guardian help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -736,6 +780,20 @@ _proj() {
             return 0
             ;;
         proj__subcmd__help__subcmd__down)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        proj__subcmd__help__subcmd__events)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1001,6 +1059,34 @@ _proj() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        proj__subcmd__help__subcmd__wait)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        proj__subcmd__help__subcmd__why)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         proj__subcmd__init)
             opts="-f -h -V --file --from --force --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1032,7 +1118,7 @@ _proj() {
             return 0
             ;;
         proj__subcmd__logs)
-            opts="-f -n -h -V --file --follow --lines --color --help --version"
+            opts="-f -n -h -V --file --follow --lines --since --grep --json --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1047,6 +1133,14 @@ _proj() {
                     return 0
                     ;;
                 -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --grep)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1369,6 +1463,62 @@ _proj() {
                     return 0
                     ;;
                 --auto-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        proj__subcmd__wait)
+            opts="-f -h -V --file --timeout --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        proj__subcmd__why)
+            opts="-f -h -V --file --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -90,7 +90,7 @@ pub enum Command {
         #[arg(value_name = "NAME", required = true)]
         names: Vec<String>,
     },
-    /// Restart processes of the running supervisor
+    /// Restart processes of the running supervisor (every instance when no name is given)
     Restart {
         #[command(flatten)]
         config: ConfigFile,
@@ -98,7 +98,7 @@ pub enum Command {
         /// `rolling = true` does for every restart of the process)
         #[arg(long)]
         rolling: bool,
-        #[arg(value_name = "NAME", required = true)]
+        #[arg(value_name = "NAME")]
         names: Vec<String>,
     },
     /// Change how many instances of processes run now (the highest-numbered stop first,
@@ -154,9 +154,47 @@ pub enum Command {
         /// How many recent lines to print
         #[arg(short = 'n', long = "lines", value_name = "N", default_value_t = 100)]
         lines: usize,
+        /// Only lines since then: a duration back from now (`5m`, `1h`) or an RFC 3339 time
+        #[arg(long, value_name = "DURATION|TIME", value_parser = parse_since)]
+        since: Option<std::time::SystemTime>,
+        /// Only lines matching this regular expression
+        #[arg(long, value_name = "REGEX")]
+        grep: Option<regex::Regex>,
+        /// One JSON object per line: {"time": RFC 3339, "name": INSTANCE, "line": TEXT}
+        #[arg(long)]
+        json: bool,
         /// Only these processes or instances (default: all)
         #[arg(value_name = "NAME")]
         names: Vec<String>,
+    },
+    /// Wait until instances are running (a oneshot: exited 0); exit 1 as soon as one
+    /// failed, or at the timeout, naming what is not there
+    Wait {
+        #[command(flatten)]
+        config: ConfigFile,
+        /// Give up after this long (`30s`, `2m`; default: wait as long as it takes)
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        timeout: Option<std::time::Duration>,
+        /// The processes or instances (default: every instance `proj up` started)
+        #[arg(value_name = "NAME")]
+        names: Vec<String>,
+    },
+    /// Why an instance is in its state: its failure or last exit and its cause, the last
+    /// probe answer, restarts in the window, its last state changes and lines
+    Why {
+        #[command(flatten)]
+        config: ConfigFile,
+        /// The process or instance
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+    /// One line per state change of any instance, until the supervisor ends
+    Events {
+        #[command(flatten)]
+        config: ConfigFile,
+        /// One JSON object per line: time, name, state, pid, exit_code, reason
+        #[arg(long)]
+        json: bool,
     },
     /// Re-read proj.toml: restart what changed, start what is new, stop what is gone
     Reload {
@@ -286,6 +324,24 @@ impl RunShape {
             ..Default::default()
         }
     }
+}
+
+/// `30s`, `2m` for `--timeout`.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(text).map_err(|error| error.to_string())
+}
+
+/// `--since`: `5m` back from now, or an RFC 3339 time.
+fn parse_since(text: &str) -> Result<std::time::SystemTime, String> {
+    if let Ok(back) = humantime::parse_duration(text) {
+        return std::time::SystemTime::now()
+            .checked_sub(back)
+            .ok_or_else(|| format!("`{text}` reaches back before 1970"));
+    }
+    let at: jiff::Timestamp = text
+        .parse()
+        .map_err(|_| format!("`{text}` is neither a duration (`5m`) nor an RFC 3339 time"))?;
+    Ok(std::time::SystemTime::from(at))
 }
 
 /// `worker=3` for `proj scale`.

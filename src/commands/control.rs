@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::Error;
 use crate::control::client::{Client, ClientError};
-use crate::control::protocol::{InstanceStatus, RefusalKind, Request, Response};
+use crate::control::protocol::{InstanceStatus, Outcome, RefusalKind, Request, Response};
 use crate::supervisor::lifecycle::short_duration;
 
 use super::Context;
@@ -24,10 +24,31 @@ pub(super) fn ps(context: &Context, json: bool) -> Result<(), Error> {
     Ok(())
 }
 
+/// `start`, `stop`, `restart`, `scale`: the table of the instances once they settled,
+/// then what the request did to each (`web.2: started`); exit 1 naming what failed.
 pub(super) fn act(context: &Context, request: Request) -> Result<(), Error> {
-    let response = call(context, request)?;
-    crate::out!("{}", table(&response.instances.unwrap_or_default()));
-    Ok(())
+    let root = context.project_root()?;
+    let mut client = Client::connect(&root).map_err(client_error)?;
+    let response = client.call(request).map_err(client_error)?;
+    if let Some(instances) = &response.instances {
+        crate::out!("{}", table(instances));
+    }
+    if let Some(outcomes) = &response.outcomes {
+        crate::out!("{}", did(outcomes));
+    }
+    check(response).map(drop)
+}
+
+/// One line per instance: `web.1: restarted`, `worker: failed: exited with code 3`.
+pub(super) fn did(outcomes: &[Outcome]) -> String {
+    let mut out = String::new();
+    for outcome in outcomes {
+        let _ = match &outcome.reason {
+            Some(reason) => writeln!(out, "{}: {}: {reason}", outcome.name, outcome.did.as_str()),
+            None => writeln!(out, "{}: {}", outcome.name, outcome.did.as_str()),
+        };
+    }
+    out
 }
 
 /// `proj signal`: what was sent to whom, one line per instance.
@@ -73,6 +94,7 @@ pub(super) fn reload(context: &Context) -> Result<(), Error> {
         ("restarted", &summary.restarted),
         ("started", &summary.started),
         ("stopped", &summary.stopped),
+        ("updated", &summary.updated),
     ] {
         if !names.is_empty() {
             changed = true;
@@ -81,6 +103,8 @@ pub(super) fn reload(context: &Context) -> Result<(), Error> {
     }
     if !changed {
         crate::outln!("nothing changed");
+    } else if !summary.unchanged.is_empty() {
+        crate::outln!("unchanged: {}", summary.unchanged.join(", "));
     }
     match summary.failed.as_slice() {
         [] => Ok(()),
@@ -136,6 +160,9 @@ pub(super) fn table(instances: &[InstanceStatus]) -> String {
     let with_usage = instances
         .iter()
         .any(|instance| instance.memory_bytes.is_some());
+    let with_restarts = instances
+        .iter()
+        .any(|instance| instance.last_restart.is_some());
     let rows: Vec<Vec<String>> = instances
         .iter()
         .map(|instance| {
@@ -164,6 +191,9 @@ pub(super) fn table(instances: &[InstanceStatus]) -> String {
                     instance.memory_bytes.map_or_else(dash, memory),
                 ]);
             }
+            if with_restarts {
+                row.push(instance.last_restart.clone().unwrap_or_else(dash));
+            }
             row.push(
                 instance
                     .reason
@@ -181,6 +211,9 @@ pub(super) fn table(instances: &[InstanceStatus]) -> String {
     header.extend(["PID", "UPTIME", "RESTARTS", "PORT"]);
     if with_usage {
         header.extend(["CPU%", "MEM"]);
+    }
+    if with_restarts {
+        header.push("RESTARTED FOR");
     }
     header.push("LAST EXIT");
     let mut widths: Vec<usize> = header.iter().map(|cell| cell.len()).collect();
@@ -236,6 +269,7 @@ mod tests {
                 port: Some(8000),
                 uptime_ms: Some(1500),
                 last_exit: Some("exited with code 3".into()),
+                last_restart: None,
                 reason: None,
                 health: Some(crate::supervisor::Health::Healthy),
                 cpu_percent: Some(12.5),
@@ -252,6 +286,7 @@ mod tests {
                 port: None,
                 uptime_ms: None,
                 last_exit: Some("exited with code 0".into()),
+                last_restart: None,
                 reason: None,
                 health: None,
                 cpu_percent: None,

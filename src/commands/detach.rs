@@ -2,11 +2,14 @@
 //! started is running.
 //!
 //! The background supervisor is this same binary, `proj up --no-tui --detached-child`,
-//! with stdin closed and its output appended to `.proj/logs/proj.log`; it calls
+//! with stdin closed and its stderr appended to `.proj/logs/proj.log` (where it records
+//! its own lines, as in every mode); it calls
 //! `setsid()` first thing, so it has no controlling terminal and a closing shell does not
 //! hang it up. The foreground process waits for its control socket, asks it to answer
-//! once every instance it started is running (ready, when it has a probe) or one of them
-//! failed, prints the `ps` table, and exits 0, or 1 with the reason.
+//! once every instance it started is running (ready, when it has a probe), printing each
+//! state change meanwhile, then prints the `ps` table and exits 0; or exits 1 naming the
+//! instance and why as soon as one failed or is still not up once its dependencies' and
+//! its own `ready_timeout` have passed (the supervisor keeps running).
 
 use std::fs::OpenOptions;
 use std::process::{Command, Stdio};
@@ -38,9 +41,7 @@ pub(super) fn run(
         .append(true)
         .open(&log_path)
         .map_err(|error| Error::io(format!("cannot open {}", log_path.display()), error))?;
-    let stderr = log
-        .try_clone()
-        .map_err(|error| Error::io("cannot duplicate the log file", error))?;
+
     let exe =
         std::env::current_exe().map_err(|error| Error::io("cannot find the proj binary", error))?;
     let mut command = Command::new(exe);
@@ -70,14 +71,32 @@ pub(super) fn run(
         .env_remove("WATCHDOG_USEC")
         .env_remove("WATCHDOG_PID")
         .stdin(Stdio::null())
-        .stdout(Stdio::from(log))
-        .stderr(Stdio::from(stderr));
+        // Every line is in the log files already (proj's own in proj.log, which the
+        // supervisor appends to itself); stderr keeps what only it would say (a panic).
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log));
     let mut child = command
         .spawn()
         .map_err(|error| Error::io("cannot start the background supervisor", error))?;
 
     let mut client = wait_for_socket(plan, &mut child, &log_path)?;
-    let response = client.call(Request::WaitUp).map_err(client_error)?;
+    // Each state change as it happens (on stderr: stdout is the table), then the verdict.
+    client
+        .send(Request::WaitUp { progress: true })
+        .map_err(client_error)?;
+    let response = loop {
+        let Some(response) = client.receive().map_err(client_error)? else {
+            return Err(Error::Runtime(format!(
+                "the background supervisor closed the connection; see {}",
+                log_path.display()
+            )));
+        };
+        if let Some(change) = &response.event {
+            eprintln!("{}", super::answers::event_line(change));
+        } else if response.skipped.is_none() {
+            break response;
+        }
+    };
     let instances = response.instances.clone().unwrap_or_default();
     crate::out!("{}", table(&instances));
     if response.ok {
@@ -88,7 +107,7 @@ pub(super) fn run(
         Ok(())
     } else {
         Err(Error::Runtime(format!(
-            "{} (the supervisor keeps running: see `proj ps`, `proj logs`, {})",
+            "{} (the supervisor keeps running: see `proj why NAME`, `proj logs`, {})",
             response.error.unwrap_or_else(|| "something failed".into()),
             log_path.display()
         )))

@@ -1,5 +1,10 @@
-//! `proj logs [-f] [-n N] [NAME...]`: recent output from the running supervisor, merged
-//! in time order, in the plain-mode format; `-f` keeps following.
+//! `proj logs [-f] [-n N] [--since …] [--grep …] [--json] [NAME...]`: recent output
+//! from the running supervisor (and proj's own lines, under `proj`), merged in time
+//! order, in the plain-mode format or as JSON lines; `-f` keeps following.
+//!
+//! Without `-f` it prints what there is and exits, never waiting for output. With `-f`
+//! it ends when its reader goes away (`proj logs -f db | head -3`), not only at the next
+//! line it fails to write: a thread waits for stdout to report an error and ends proj.
 
 use std::io::{self, Write};
 use std::time::{Duration, SystemTime};
@@ -12,25 +17,42 @@ use crate::logs::clock::Clock;
 use super::Context;
 use super::control::{check, client_error};
 
-pub(super) fn run(
-    context: &Context,
-    names: Vec<String>,
-    lines: usize,
-    follow: bool,
-) -> Result<(), Error> {
+/// What `proj logs` asks for.
+pub(super) struct Query {
+    pub names: Vec<String>,
+    pub lines: usize,
+    pub follow: bool,
+    pub since: Option<SystemTime>,
+    pub grep: Option<regex::Regex>,
+    pub json: bool,
+}
+
+pub(super) fn run(context: &Context, query: Query) -> Result<(), Error> {
     let root = context.project_root()?;
     let mut client = Client::connect(&root).map_err(client_error)?;
+    let since_ms = query.since.map(|since| {
+        let ms = since
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis();
+        u64::try_from(ms).unwrap_or(u64::MAX)
+    });
     client
         .send(Request::Logs {
-            names,
-            lines,
-            follow,
+            names: query.names,
+            lines: query.lines,
+            follow: query.follow,
+            since_ms,
+            grep: query.grep.map(|grep| grep.as_str().to_string()),
         })
         .map_err(client_error)?;
     let header = match client.receive().map_err(client_error)? {
         Some(header) => check(header)?,
         None => return Err(Error::Runtime("proj closed the connection".into())),
     };
+    if query.follow {
+        end_when_stdout_closes();
+    }
     let width = header
         .names
         .unwrap_or_default()
@@ -43,22 +65,46 @@ pub(super) fn run(
     let mut out = io::BufWriter::new(stdout.lock());
     while let Some(response) = client.receive().map_err(client_error)? {
         let written = if let Some(line) = response.line {
-            write_line(&mut out, &clock, width, &line)
+            if query.json {
+                write_json(&mut out, &line)
+            } else {
+                write_line(&mut out, &clock, width, &line)
+            }
         } else if let Some(skipped) = response.skipped {
-            writeln!(
-                out,
-                "… {skipped} batches of lines skipped: this reader was too slow"
-            )
+            eprintln!("… {skipped} batches of lines skipped: this reader was too slow");
+            Ok(())
         } else {
             // The end of the backlog without -f.
             break;
         };
         // `proj logs | head` closes the pipe early: that is a normal end.
-        if let Err(error) = written.and_then(|()| if follow { out.flush() } else { Ok(()) }) {
+        if let Err(error) = written.and_then(|()| if query.follow { out.flush() } else { Ok(()) }) {
             return broken_pipe_is_fine(error);
         }
     }
     out.flush().or_else(broken_pipe_is_fine)
+}
+
+/// `{"time": RFC 3339, "name": INSTANCE, "line": TEXT}` (SPEC §9.5).
+fn write_json(out: &mut impl Write, line: &LogLine) -> io::Result<()> {
+    let time = jiff::Timestamp::from_millisecond(i64::try_from(line.time_ms).unwrap_or(i64::MAX))
+        .map(|at| at.to_string())
+        .unwrap_or_default();
+    let object = JsonLine {
+        time,
+        name: &line.name,
+        line: &line.text,
+    };
+    let text = serde_json::to_string(&object).map_err(io::Error::other)?;
+    writeln!(out, "{text}")
+}
+
+/// One line of `--json`, its fields in the SPEC's order.
+#[derive(serde::Serialize)]
+struct JsonLine<'a> {
+    time: String,
+    name: &'a str,
+    line: &'a str,
 }
 
 fn write_line(out: &mut impl Write, clock: &Clock, width: usize, line: &LogLine) -> io::Result<()> {
@@ -77,4 +123,38 @@ fn broken_pipe_is_fine(error: io::Error) -> Result<(), Error> {
     } else {
         Err(Error::io("cannot write the output", error))
     }
+}
+
+/// A follower blocks reading the socket while nothing comes; if its reader goes away
+/// meanwhile (`| head -3` got its lines), only the next write would notice. poll(2)
+/// on stdout with no events asked still reports an error or hang-up: this thread waits
+/// for that and ends proj (exit 0: the reader has what it wanted). On a terminal or a
+/// file nothing is ever reported, and the thread just sleeps in poll.
+fn end_when_stdout_closes() {
+    let _ = std::thread::Builder::new()
+        .name("stdout-watch".into())
+        .spawn(|| {
+            use std::os::fd::AsFd;
+            let stdout = io::stdout();
+            let fd = stdout.as_fd();
+            let mut fds = [nix::poll::PollFd::new(fd, nix::poll::PollFlags::empty())];
+            loop {
+                match nix::poll::poll(&mut fds, nix::poll::PollTimeout::NONE) {
+                    Ok(ready) if ready > 0 => {
+                        let gone = fds[0].revents().is_some_and(|events| {
+                            events.intersects(
+                                nix::poll::PollFlags::POLLERR
+                                    | nix::poll::PollFlags::POLLHUP
+                                    | nix::poll::PollFlags::POLLNVAL,
+                            )
+                        });
+                        if gone {
+                            std::process::exit(0);
+                        }
+                    }
+                    Err(nix::errno::Errno::EINTR) | Ok(_) => {}
+                    Err(_) => return,
+                }
+            }
+        });
 }

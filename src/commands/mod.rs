@@ -1,5 +1,6 @@
 //! One file per subcommand; [`run`] dispatches.
 
+mod answers;
 mod check;
 mod clone;
 mod completions;
@@ -69,8 +70,24 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             follow,
             lines,
             names,
+            since,
+            grep,
+            json,
             ..
-        } => logs::run(&context, names, lines, follow),
+        } => logs::run(
+            &context,
+            logs::Query {
+                names,
+                lines,
+                follow,
+                since,
+                grep,
+                json,
+            },
+        ),
+        Command::Wait { names, timeout, .. } => answers::wait(&context, names, timeout),
+        Command::Why { name, .. } => answers::why(&context, name),
+        Command::Events { json, .. } => answers::events(&context, json),
         Command::Reload { .. } => control::reload(&context),
         Command::Down { .. } => control::down(&context),
         Command::Attach { scrollback, .. } => attach(&context, scrollback),
@@ -111,7 +128,10 @@ impl Command {
             | Command::Reload { config }
             | Command::Down { config }
             | Command::Attach { config, .. }
-            | Command::Connect { config, .. } => config.file.clone(),
+            | Command::Connect { config, .. }
+            | Command::Wait { config, .. }
+            | Command::Why { config, .. }
+            | Command::Events { config, .. } => config.file.clone(),
             Command::Logs { config, .. } => config.file.clone(),
             Command::Init(args) => args.file.clone(),
             Command::Completions { .. } | Command::Man { .. } | Command::Guardian { .. } => None,

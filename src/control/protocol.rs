@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::supervisor::Refusal;
 pub use crate::supervisor::snapshot::{
-    About, InstanceStatus, LogLine, Progress, ReloadSummary, Snapshot,
+    About, Change, Did, InstanceStatus, LogLine, Outcome, Progress, ReloadSummary, Snapshot, Why,
 };
 
 /// Bumped when a change would confuse an older client or supervisor.
@@ -48,7 +48,9 @@ pub enum Request {
     Stop {
         names: Vec<String>,
     },
+    /// Restart these (every instance when `names` is empty).
     Restart {
+        #[serde(default)]
         names: Vec<String>,
         /// One instance at a time per process (`proj restart --rolling`).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -75,6 +77,12 @@ pub enum Request {
         lines: usize,
         #[serde(default)]
         follow: bool,
+        /// Only lines read at or after this moment (milliseconds since the Unix epoch).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since_ms: Option<u64>,
+        /// Only lines matching this regular expression.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        grep: Option<String>,
     },
     /// Re-read the config file and apply the difference.
     Reload,
@@ -84,8 +92,30 @@ pub enum Request {
     /// gracefully: what a second Ctrl-C does. Answered when the supervisor is done.
     Kill,
     /// Answered once every instance `proj up` started is running (or exited, for a
-    /// oneshot), or as soon as one of them failed (`proj up -d` waits with this).
-    WaitUp,
+    /// oneshot), or as soon as one of them failed or is still not up once its
+    /// dependencies' and its own `ready_timeout` have passed (`proj up -d` waits with
+    /// this). With `progress`, every state change comes first as an `event` line.
+    WaitUp {
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        progress: bool,
+    },
+    /// `proj wait`: answered once every named instance (none: what `proj up` started)
+    /// is running or exited 0; `ok: false` as soon as one failed, or at the timeout.
+    Wait {
+        #[serde(default)]
+        names: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timeout_ms: Option<u64>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        progress: bool,
+    },
+    /// `proj events`: one `event` line per state change, until the client hangs up or
+    /// the supervisor ends.
+    Events,
+    /// `proj why NAME`: the instance's state and how it got there.
+    Why {
+        name: String,
+    },
     /// A stream of snapshots: every instance and the overall progress, now and after
     /// every change (the TUI of `proj attach` follows this).
     Watch,
@@ -117,6 +147,9 @@ pub struct Response {
     pub hello: Option<Hello>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instances: Option<Vec<InstanceStatus>>,
+    /// `start`, `stop`, `restart`, `scale`: what the request did to each instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcomes: Option<Vec<Outcome>>,
     /// `logs`: the instance names the lines will come from (for column widths).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub names: Option<Vec<String>>,
@@ -125,6 +158,12 @@ pub struct Response {
     /// `logs -f`: lines this client missed because it read too slowly.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped: Option<u64>,
+    /// `events` (and `wait` with `progress`): one state change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<Change>,
+    /// `why`: the instance and how it got there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<Box<Why>>,
     /// `reload`: what changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reload: Option<ReloadSummary>,
@@ -224,9 +263,9 @@ impl From<BadRequest> for Response {
 
 impl Request {
     /// Every `command` a request may name (kept in step with the enum by a test).
-    pub const COMMANDS: [&'static str; 14] = [
+    pub const COMMANDS: [&'static str; 17] = [
         "hello", "ps", "start", "stop", "restart", "signal", "scale", "logs", "reload", "down",
-        "kill", "wait_up", "watch", "connect",
+        "kill", "wait_up", "watch", "connect", "wait", "events", "why",
     ];
 }
 
@@ -283,7 +322,10 @@ mod tests {
             | Request::Reload
             | Request::Down
             | Request::Kill
-            | Request::WaitUp
+            | Request::WaitUp { .. }
+            | Request::Wait { .. }
+            | Request::Events
+            | Request::Why { .. }
             | Request::Watch
             | Request::Connect { .. } => (),
         };
@@ -309,11 +351,20 @@ mod tests {
                 names: names(),
                 lines: 1,
                 follow: false,
+                since_ms: None,
+                grep: None,
             },
             Request::Reload,
             Request::Down,
             Request::Kill,
-            Request::WaitUp,
+            Request::WaitUp { progress: true },
+            Request::Wait {
+                names: names(),
+                timeout_ms: Some(1000),
+                progress: false,
+            },
+            Request::Events,
+            Request::Why { name: "web".into() },
             Request::Watch,
             Request::Connect { name: "web".into() },
         ];
@@ -333,7 +384,9 @@ mod tests {
             Request::Logs {
                 names: vec![],
                 lines: 100,
-                follow: false
+                follow: false,
+                since_ms: None,
+                grep: None,
             }
         );
     }

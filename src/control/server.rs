@@ -21,17 +21,20 @@ use std::path::Path;
 use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 /// Where requests go: the supervisor's command channel.
 pub type Commands = mpsc::UnboundedSender<Command>;
 
-use super::protocol::{self, BadRequest, Connected, Hello, LogLine, Request, Response, Snapshot};
+use super::protocol::{
+    self, BadRequest, Change, Connected, Hello, LogLine, Request, Response, Snapshot,
+};
 use super::request_line::{MAX_REQUEST_BYTES, Received, RequestLines};
 use crate::logs::feed::RecvError;
 use crate::logs::history::Batch;
 use crate::logs::splitter;
 use crate::supervisor::command::{Follow, Logs, Refusal, Reply, WaitUp};
+use crate::supervisor::snapshot::Acted;
 use crate::supervisor::terminal::Connection;
 use crate::supervisor::{Command, InstanceStatus, ShutdownMode};
 
@@ -130,6 +133,18 @@ async fn serve(stream: UnixStream, commands: Commands) {
                 }
                 return;
             }
+            Answer::Events(mut changes) => {
+                tokio::select! {
+                    () = stream_changes(&mut write, &mut changes) => {}
+                    _ = lines.next() => {}
+                }
+                return;
+            }
+            Answer::Waiting { changes, verdict } => {
+                if stream_wait(&mut write, changes, verdict).await.is_err() {
+                    return;
+                }
+            }
             Answer::Farewell(written) => {
                 let _ = send(&mut write, &Response::ok()).await;
                 let _ = written.send(());
@@ -199,6 +214,146 @@ enum Answer {
     Watch(watch::Receiver<Snapshot>),
     Logs(Logs),
     Connect(Connection),
+    /// Every state change from now on, until the client hangs up.
+    Events(broadcast::Receiver<Change>),
+    /// A wait under way: the state changes until then (with `progress`), then the
+    /// verdict.
+    Waiting {
+        changes: Option<(Vec<Change>, broadcast::Receiver<Change>)>,
+        verdict: oneshot::Receiver<WaitUp>,
+    },
+}
+
+/// Ask for the logs.
+async fn logs(
+    commands: &Commands,
+    names: Vec<String>,
+    lines: usize,
+    follow: bool,
+    since: Option<std::time::SystemTime>,
+    grep: Option<regex::bytes::Regex>,
+) -> Option<Answer> {
+    let (reply, answer) = oneshot::channel();
+    commands
+        .send(Command::Logs {
+            names,
+            lines,
+            follow,
+            since,
+            grep,
+            reply,
+        })
+        .ok()?;
+    Some(match answer.await.ok()? {
+        Ok(logs) => Answer::Logs(logs),
+        Err(refusal) => done(Response::refused(&refusal)),
+    })
+}
+
+/// Send a wait; with `progress`, subscribe to the changes first so none falls between.
+async fn wait(
+    commands: &Commands,
+    names: Vec<String>,
+    timeout: Option<std::time::Duration>,
+    ready_deadlines: bool,
+    progress: bool,
+) -> Option<Answer> {
+    // `up -d` also shows what happened before it asked (the supervisor started first).
+    let changes = if progress {
+        let (reply, answer) = oneshot::channel();
+        let past = ready_deadlines;
+        commands.send(Command::Events { past, reply }).ok()?;
+        Some(answer.await.ok()?)
+    } else {
+        None
+    };
+    let (reply, verdict) = oneshot::channel();
+    commands
+        .send(Command::Wait {
+            names,
+            timeout,
+            ready_deadlines,
+            reply,
+        })
+        .ok()?;
+    Some(Answer::Waiting { changes, verdict })
+}
+
+/// The answer to a wait: the instances, `ok: false` naming what is not up.
+fn verdict_response(verdict: WaitUp) -> Response {
+    let WaitUp { instances, outcome } = verdict;
+    let response = match outcome {
+        Ok(()) => Response::ok(),
+        Err(refusal) => Response::refused(&refusal),
+    };
+    Response {
+        instances: Some(instances),
+        ..response
+    }
+}
+
+fn event_response(change: Change) -> Response {
+    Response {
+        event: Some(change),
+        ..Response::ok()
+    }
+}
+
+/// Write each change until the supervisor ends (its sender goes) or the client does.
+async fn stream_changes(
+    write: &mut tokio::net::unix::OwnedWriteHalf,
+    changes: &mut broadcast::Receiver<Change>,
+) {
+    loop {
+        let response = match changes.recv().await {
+            Ok(change) => event_response(change),
+            Err(broadcast::error::RecvError::Lagged(missed)) => Response {
+                skipped: Some(missed),
+                ..Response::ok()
+            },
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        if send(write, &response).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Write the changes of a wait under way, then its verdict.
+async fn stream_wait(
+    write: &mut tokio::net::unix::OwnedWriteHalf,
+    changes: Option<(Vec<Change>, broadcast::Receiver<Change>)>,
+    mut verdict: oneshot::Receiver<WaitUp>,
+) -> io::Result<()> {
+    let gone = || io::Error::from(io::ErrorKind::BrokenPipe);
+    let Some((past, mut changes)) = changes else {
+        let answer = verdict.await.map_err(|_| gone())?;
+        return send(write, &verdict_response(answer)).await;
+    };
+    for change in past {
+        send(write, &event_response(change)).await?;
+    }
+    loop {
+        tokio::select! {
+            answer = &mut verdict => {
+                // The supervisor sent every change before its verdict: what is still
+                // queued comes first.
+                while let Ok(change) = changes.try_recv() {
+                    send(write, &event_response(change)).await?;
+                }
+                let answer = answer.map_err(|_| gone())?;
+                return send(write, &verdict_response(answer)).await;
+            }
+            change = changes.recv() => match change {
+                Ok(change) => send(write, &event_response(change)).await?,
+                Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => {
+                    let answer = (&mut verdict).await.map_err(|_| gone())?;
+                    return send(write, &verdict_response(answer)).await;
+                }
+            },
+        }
+    }
 }
 
 fn done(response: Response) -> Answer {
@@ -221,6 +376,22 @@ async fn ask(commands: &Commands, request: Request) -> Option<Answer> {
         },
         Err(refusal) => Response::refused(&refusal),
     };
+    // A request that changed instances: the rows, what it did to each, and exit 1
+    // naming what failed.
+    let acted = |result: Result<Acted, Refusal>| match result {
+        Ok(acted) => {
+            let response = match acted.failures() {
+                None => Response::ok(),
+                Some(failed) => Response::error(1, format!("did not come up: {failed}")),
+            };
+            Response {
+                instances: Some(acted.instances),
+                outcomes: Some(acted.outcomes),
+                ..response
+            }
+        }
+        Err(refusal) => Response::refused(&refusal),
+    };
     Some(match request {
         Request::Hello => {
             let about = call(commands, |reply| Command::Hello { reply }).await?;
@@ -236,13 +407,13 @@ async fn ask(commands: &Commands, request: Request) -> Option<Answer> {
             let status = call(commands, |reply| Command::Status { reply }).await?;
             done(instances(Ok(status)))
         }
-        Request::Start { names } => done(instances(
+        Request::Start { names } => done(acted(
             call(commands, |reply| Command::Start { names, reply }).await?,
         )),
-        Request::Stop { names } => done(instances(
+        Request::Stop { names } => done(acted(
             call(commands, |reply| Command::Stop { names, reply }).await?,
         )),
-        Request::Restart { names, rolling } => done(instances(
+        Request::Restart { names, rolling } => done(acted(
             call(commands, |reply| {
                 if rolling {
                     Command::RollingRestart { names, reply }
@@ -268,7 +439,7 @@ async fn ask(commands: &Commands, request: Request) -> Option<Answer> {
             )),
             Err(reason) => done(Response::refused(&Refusal::UnknownSignal(reason))),
         },
-        Request::Scale { counts } => done(instances(
+        Request::Scale { counts } => done(acted(
             call(commands, |reply| Command::Scale {
                 counts: counts.into_iter().collect(),
                 reply,
@@ -297,29 +468,45 @@ async fn ask(commands: &Commands, request: Request) -> Option<Answer> {
             names,
             lines,
             follow,
-        } => match call(commands, |reply| Command::Logs {
-            names,
-            lines,
-            follow,
-            reply,
-        })
-        .await?
-        {
-            Ok(logs) => Answer::Logs(logs),
-            Err(refusal) => done(Response::refused(&refusal)),
-        },
-        Request::WaitUp => {
-            let WaitUp { instances, outcome } =
-                call(commands, |reply| Command::WaitUp { reply }).await?;
-            let response = match outcome {
-                Ok(()) => Response::ok(),
-                Err(refusal) => Response::refused(&refusal),
+            since_ms,
+            grep,
+        } => {
+            let grep = match grep
+                .map(|pattern| regex::bytes::Regex::new(&pattern))
+                .transpose()
+            {
+                Ok(grep) => grep,
+                Err(error) => {
+                    return Some(done(BadRequest(format!("invalid --grep: {error}")).into()));
+                }
             };
-            done(Response {
-                instances: Some(instances),
-                ..response
-            })
+            let since = since_ms
+                .map(|ms| std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ms));
+            logs(commands, names, lines, follow, since, grep).await?
         }
+        Request::WaitUp { progress } => wait(commands, Vec::new(), None, true, progress).await?,
+        Request::Wait {
+            names,
+            timeout_ms,
+            progress,
+        } => {
+            let timeout = timeout_ms.map(std::time::Duration::from_millis);
+            wait(commands, names, timeout, false, progress).await?
+        }
+        Request::Events => {
+            let (_, changes) =
+                call(commands, |reply| Command::Events { past: false, reply }).await?;
+            Answer::Events(changes)
+        }
+        Request::Why { name } => done(
+            match call(commands, |reply| Command::Why { name, reply }).await? {
+                Ok(why) => Response {
+                    why: Some(Box::new(why)),
+                    ..Response::ok()
+                },
+                Err(refusal) => Response::refused(&refusal),
+            },
+        ),
         Request::Watch => Answer::Watch(call(commands, |reply| Command::Watch { reply }).await?),
         Request::Connect { name } => {
             match call(commands, |reply| Command::Connect { name, reply }).await? {
@@ -358,6 +545,7 @@ async fn stream_feed(write: &mut tokio::net::unix::OwnedWriteHalf, first: Vec<u8
     let Follow {
         mut feed,
         instances,
+        grep,
     } = follow;
     if write.write_all(&first).await.is_err() {
         return;
@@ -373,7 +561,12 @@ async fn stream_feed(write: &mut tokio::net::unix::OwnedWriteHalf, first: Vec<u8
                 }
                 let mut out = Vec::with_capacity(batch.lines.len() + 128);
                 for line in batch_lines(&batch) {
-                    out.extend(encode(&line_response(line)));
+                    if grep
+                        .as_ref()
+                        .is_none_or(|grep| grep.is_match(line.text.as_bytes()))
+                    {
+                        out.extend(encode(&line_response(line)));
+                    }
                 }
                 out
             }

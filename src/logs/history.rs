@@ -83,6 +83,15 @@ impl History {
 
     /// The last `count` lines, oldest first, each with the moment it was read.
     pub fn last_lines(&self, count: usize) -> Vec<(SystemTime, &[u8])> {
+        self.last_matching(count, |_, _| true)
+    }
+
+    /// The last `count` lines that `keep` keeps, oldest first.
+    pub fn last_matching(
+        &self,
+        count: usize,
+        keep: impl Fn(SystemTime, &[u8]) -> bool,
+    ) -> Vec<(SystemTime, &[u8])> {
         let mut out = Vec::new();
         for (batch, _) in self.batches.iter().rev() {
             let lines: Vec<&[u8]> = splitter::lines(&batch.lines).collect();
@@ -91,7 +100,9 @@ impl History {
                     out.reverse();
                     return out;
                 }
-                out.push((batch.at, line));
+                if keep(batch.at, line) {
+                    out.push((batch.at, line));
+                }
             }
         }
         out.reverse();

@@ -87,6 +87,9 @@ pub struct Printer {
     /// The TUI: proj's messages are also handed to it, and process lines are not
     /// written (the TUI shows them; each instance's log file has them).
     tap: Option<tokio::sync::mpsc::UnboundedSender<Message>>,
+    /// proj's own lines also go here: `.proj/logs/proj.log`, the history and the feed
+    /// (`proj logs proj`), in every mode.
+    record: Option<Arc<crate::logs::reader::OutputSink>>,
 }
 
 /// A message from proj, as the TUI receives it.
@@ -126,6 +129,7 @@ impl Printer {
             queued: Arc::new(AtomicUsize::new(0)),
             dropped: Arc::new(AtomicU64::new(0)),
             tap: None,
+            record: None,
         };
         let worker = Worker {
             style,
@@ -155,6 +159,12 @@ impl Printer {
         Ok(printer)
     }
 
+    /// This printer, also recording proj's own messages in `sink` (see `record`).
+    pub fn recording(mut self, sink: Arc<crate::logs::reader::OutputSink>) -> Printer {
+        self.record = Some(sink);
+        self
+    }
+
     /// Queue complete lines (as cut by the splitter) from one instance. Never blocks.
     pub fn lines(&self, label: &Arc<Label>, at: SystemTime, data: &Arc<[u8]>) {
         if self.tap.is_some() {
@@ -179,6 +189,13 @@ impl Printer {
     /// Queue a message from proj itself.
     pub fn message(&self, level: Level, text: impl Into<String>) {
         let (at, text) = (SystemTime::now(), text.into());
+        if let Some(record) = &self.record {
+            // A local file write, as each instance's reader does for its own lines.
+            let mut line = Vec::with_capacity(text.len() + 1);
+            line.extend_from_slice(text.as_bytes());
+            line.push(b'\n');
+            record.deliver(at, &line);
+        }
         if let Some(tap) = &self.tap {
             let message = Message {
                 at,

@@ -50,7 +50,7 @@ pub struct OutputSink {
 
 impl OutputSink {
     /// Deliver a batch of complete lines.
-    fn deliver(&self, at: SystemTime, lines: &[u8]) {
+    pub(crate) fn deliver(&self, at: SystemTime, lines: &[u8]) {
         if lines.is_empty() {
             return;
         }

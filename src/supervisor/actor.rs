@@ -12,7 +12,7 @@ use tokio_util::task::TaskTracker;
 use super::clock::now;
 use super::command::{Command, Farewell, Reply, ShutdownMode};
 use super::edges::{Inputs, Processes, SignalEvent, SpawnRequest};
-use super::failure::Failure;
+use super::failure::{Failure, RestartCause};
 use super::lifecycle::{Action, Input, Report, State};
 use super::order::Graph;
 use super::requests::Waiter;
@@ -22,6 +22,7 @@ use super::table::InstanceTable;
 use crate::config::{Plan, StopTarget};
 use crate::logs::feed::Feed;
 use crate::logs::printer::{Level, Printer};
+use crate::logs::reader::OutputSink;
 use crate::process::identity::Identity;
 use crate::process::reaper::Exit;
 
@@ -163,6 +164,7 @@ pub async fn run(
         }
         supervisor.advance_rolls();
         supervisor.answer_waiters();
+        supervisor.answer_waits(now());
         supervisor.publish_status();
         let deadline = supervisor.next_deadline();
         tokio::select! {
@@ -209,6 +211,9 @@ pub(super) struct Supervisor {
     pub(super) events: mpsc::UnboundedSender<Event>,
     /// Every instance's output, for `logs -f` and the TUI.
     pub(super) feed: Feed,
+    /// proj's own lines: `.proj/logs/proj.log`, their history and the feed
+    /// (`proj logs proj`). Every message of [`Self::printer`] goes here too.
+    pub(super) proj_lines: Arc<OutputSink>,
     /// Requests answered once instances settle.
     pub(super) waiters: Vec<Waiter>,
     /// `down`/`kill` callers, answered when the supervisor is done.
@@ -228,6 +233,12 @@ pub(super) struct Supervisor {
     pub(super) file_scale: HashMap<String, u32>,
     /// Rolling restarts under way (see [`super::rolling`]).
     pub(super) rolls: Vec<super::rolling::Roll>,
+    /// Every state change, for `proj events` and the progress of `up -d`.
+    pub(super) changes: tokio::sync::broadcast::Sender<super::snapshot::Change>,
+    /// `proj wait` and `up -d` callers (see [`super::answers`]).
+    pub(super) waits: Vec<super::answers::Wait>,
+    /// When the supervisor started (the ready deadlines of `up -d` count from it).
+    pub(super) started_at: Instant,
     /// `--exit-on-failure`.
     exit_on_failure: bool,
     /// The first instance that failed while `exit_on_failure` holds: `name: reason`.
@@ -252,8 +263,22 @@ impl Supervisor {
             })
             .collect();
         let feed = Feed::new();
+        let proj_lines = Arc::new(OutputSink {
+            label: crate::logs::printer::Label::new(crate::logs::PROJ_NAME, 0),
+            instance: Arc::from(crate::logs::PROJ_NAME),
+            file: std::sync::Mutex::new(crate::logs::file::LogFile::new(
+                crate::layout::proj_log(&plan.root),
+                plan.log_max_size,
+                plan.log_backups,
+            )),
+            printer: None,
+            history: std::sync::Mutex::new(crate::logs::history::History::default()),
+            feed: feed.clone(),
+            delivered: std::sync::atomic::AtomicU64::new(0),
+        });
         let (status, _) = watch::channel(Snapshot {
             project: plan.name.clone(),
+            taken_ms: None,
             progress: Progress::Starting,
             instances: Vec::new(),
         });
@@ -267,7 +292,8 @@ impl Supervisor {
             accounts: resolve_accounts(&plan),
             plan,
             slots: InstanceTable::default(),
-            printer: options.printer.clone(),
+            printer: options.printer.clone().recording(proj_lines.clone()),
+            proj_lines,
             readers: TaskTracker::new(),
             probes: options
                 .probes
@@ -287,6 +313,9 @@ impl Supervisor {
             file_scale,
             exit_on_failure: options.exit_on_failure,
             failed_first: None,
+            changes: tokio::sync::broadcast::channel(super::answers::CHANGES_CAPACITY).0,
+            waits: Vec::new(),
+            started_at: now(),
             rolls: Vec::new(),
         };
         let instances: Vec<_> = supervisor
@@ -435,6 +464,7 @@ impl Supervisor {
             }
             Event::ProbeSaid { slot, run, reason } => {
                 if self.slots[slot].run == run {
+                    self.slots[slot].last_probe = Some(format!("readiness probe: {reason}"));
                     self.slots[slot].last_probe_failure = Some(reason);
                 }
             }
@@ -475,10 +505,14 @@ impl Supervisor {
                 display.display()
             );
             self.report_proj(Level::Info, text);
-            self.apply(index, Input::Restart, now);
+            self.apply(index, Input::Restart(RestartCause::FileChange), now);
         }
         if !rolled.is_empty() {
-            self.roll(&rolled, &format!("{} changed", display.display()));
+            self.roll(
+                &rolled,
+                &format!("{} changed", display.display()),
+                RestartCause::FileChange,
+            );
         }
     }
 
@@ -508,6 +542,7 @@ impl Supervisor {
             .flatten()
             .chain(self.memory_deadline())
             .chain(self.schedule_deadline())
+            .chain(self.waits_deadline())
             .min()
     }
 
@@ -658,6 +693,9 @@ impl Supervisor {
             probe.abort();
         }
         self.follow_state(index, before, after, now);
+        if before != after {
+            self.note_change(index);
+        }
         if after == State::Failed && before != State::Failed {
             let said = self.slots[index].last_probe_failure.take();
             if let (Some(Failure::ReadyTimeout { .. }), Some(said)) =
@@ -800,6 +838,7 @@ impl Supervisor {
         let printer = self.printer.clone();
         let _ = tokio::task::spawn_blocking(move || printer.flush(DRAIN_TIMEOUT)).await;
         self.refuse_waiters();
+        self.refuse_waits();
         Finished {
             farewells: std::mem::take(&mut self.farewells),
             gave_up: self.failed_first.take(),

@@ -13,7 +13,7 @@ use std::time::SystemTime;
 
 use tokio::sync::{oneshot, watch};
 
-use super::snapshot::{About, InstanceStatus, LogLine, ReloadSummary, Snapshot};
+use super::snapshot::{About, Acted, InstanceStatus, LogLine, ReloadSummary, Snapshot};
 use super::terminal::Connection;
 use crate::logs::feed::Subscription;
 
@@ -31,31 +31,31 @@ pub enum Command {
     /// settled.
     Start {
         names: Vec<String>,
-        reply: Reply<Result<Vec<InstanceStatus>, Refusal>>,
+        reply: Reply<Result<Acted, Refusal>>,
     },
     /// Stop them gracefully; answered once they are gone.
     Stop {
         names: Vec<String>,
-        reply: Reply<Result<Vec<InstanceStatus>, Refusal>>,
+        reply: Reply<Result<Acted, Refusal>>,
     },
     /// Stop them if they run, then start them; answered once each runs a new process (or
     /// gave up).
     Restart {
         names: Vec<String>,
-        reply: Reply<Result<Vec<InstanceStatus>, Refusal>>,
+        reply: Reply<Result<Acted, Refusal>>,
     },
     /// Run this many instances of these processes now: new ones start (ports by the
     /// usual rule), the highest-numbered ones stop through their stop sequence.
     /// Answered once they settled, with every instance of those processes.
     Scale {
         counts: Vec<(String, u32)>,
-        reply: Reply<Result<Vec<InstanceStatus>, Refusal>>,
+        reply: Reply<Result<Acted, Refusal>>,
     },
     /// Restart them one at a time per process, the next once the previous is running
     /// again (as `rolling = true` does for every restart); answered as [`Command::Restart`].
     RollingRestart {
         names: Vec<String>,
-        reply: Reply<Result<Vec<InstanceStatus>, Refusal>>,
+        reply: Reply<Result<Acted, Refusal>>,
     },
     /// Send `signal` to these instances' main processes (`group`: to every process of
     /// each); answered at once with those instances (a stopped one has no pid: nothing
@@ -81,11 +81,37 @@ pub enum Command {
         names: Vec<String>,
         lines: usize,
         follow: bool,
+        /// Only lines read at or after this moment.
+        since: Option<SystemTime>,
+        /// Only lines matching this.
+        grep: Option<regex::bytes::Regex>,
         reply: Reply<Result<Logs, Refusal>>,
     },
-    /// Answered once every instance `proj up` started is running (a oneshot: exited 0),
-    /// or as soon as one of them failed.
-    WaitUp { reply: Reply<WaitUp> },
+    /// Answered once every named instance (none named: every instance `proj up`
+    /// started) is running (a oneshot: exited 0), or as soon as one of them failed, or
+    /// at the timeout. With `ready_deadlines` (`up -d`), also as soon as one is still
+    /// not up once its dependencies' and its own `ready_timeout` have passed.
+    Wait {
+        names: Vec<String>,
+        timeout: Option<std::time::Duration>,
+        ready_deadlines: bool,
+        reply: Reply<WaitUp>,
+    },
+    /// Every state change from now on (`proj events`); with `past`, also the changes
+    /// each instance keeps (for `proj why`), oldest first: what `up -d` shows of what
+    /// happened before it asked.
+    Events {
+        past: bool,
+        reply: Reply<(
+            Vec<super::snapshot::Change>,
+            tokio::sync::broadcast::Receiver<super::snapshot::Change>,
+        )>,
+    },
+    /// How an instance got where it is (`proj why`).
+    Why {
+        name: String,
+        reply: Reply<Result<super::snapshot::Why, Refusal>>,
+    },
     /// The latest snapshot, now and after every change.
     Watch {
         reply: Reply<watch::Receiver<Snapshot>>,
@@ -140,6 +166,8 @@ pub struct Follow {
     /// The instances to show, each with the time of its newest batch already in the
     /// backlog: batches up to then came through the feed too and are skipped.
     pub instances: HashMap<String, Option<SystemTime>>,
+    /// Only lines matching this.
+    pub grep: Option<regex::bytes::Regex>,
 }
 
 /// Why the supervisor did not do what it was asked.

@@ -43,10 +43,20 @@ impl Supervisor {
                     .flat_map(|&r| self.graph.dependencies[r].clone()),
             ),
         );
+        let oneshot = |p: usize| processes[p].lifecycle.oneshot;
         for slot in self.slots.iter_mut().filter(|slot| !slot.is_removed()) {
+            let named =
+                only.contains(&slot.instance.name) || slot.process.is_some_and(&whole_process);
+            // A oneshot dependency that already exited 0 under this supervisor has done
+            // its work (a migration, a build): starting a dependant does not run it
+            // again. Naming it (`proj start migrate`, `proj restart migrate`) does.
+            let done_dependency = !named
+                && slot.machine.state() == State::Exited
+                && slot.process.is_some_and(oneshot);
             // `proj up web.2` starts web.2 alone, not its siblings.
-            if slot.process.is_some_and(|p| whole.contains(&p))
-                || only.contains(&slot.instance.name)
+            if (slot.process.is_some_and(|p| whole.contains(&p))
+                || only.contains(&slot.instance.name))
+                && !done_dependency
             {
                 if !slot.machine.state().is_active() {
                     slot.wanted = true;

@@ -63,6 +63,47 @@ pub fn mebibytes(bytes: u64) -> String {
     }
 }
 
+/// Why an instance was last restarted (SPEC §9.5: `proj ps` says it, `ps --json` has it
+/// as `last_restart`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestartCause {
+    /// Its `health` check failed `retries` times in a row.
+    Health,
+    /// Its memory went above `max_memory`.
+    MaxMemory,
+    /// `proj restart`, the TUI's `r`.
+    Request,
+    /// A file it watches changed.
+    FileChange,
+    /// `proj reload` (or SIGHUP) changed its definition or environment.
+    Reload,
+    /// It exited by itself, so, and its `restart` policy restarted it.
+    Exit(ExitStatus),
+}
+
+impl RestartCause {
+    /// The cause of a restart after this trouble.
+    pub fn of_trouble(trouble: &Trouble) -> RestartCause {
+        match trouble {
+            Trouble::Unhealthy { .. } => RestartCause::Health,
+            Trouble::OverMemory { .. } => RestartCause::MaxMemory,
+        }
+    }
+}
+
+impl fmt::Display for RestartCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RestartCause::Health => f.write_str("health check"),
+            RestartCause::MaxMemory => f.write_str("max_memory"),
+            RestartCause::Request => f.write_str("request"),
+            RestartCause::FileChange => f.write_str("file change"),
+            RestartCause::Reload => f.write_str("reload"),
+            RestartCause::Exit(status) => status.fmt(f),
+        }
+    }
+}
+
 /// Why a command could not be started.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SpawnProblem {

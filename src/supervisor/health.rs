@@ -148,6 +148,10 @@ impl Supervisor {
             return;
         }
         self.changed = true;
+        slot.last_probe = Some(match &report {
+            HealthReport::Passed => "health check passed".to_string(),
+            HealthReport::Failed { said, .. } => format!("health check failed: {said}"),
+        });
         match report {
             HealthReport::Passed => slot.health = Some(Health::Healthy),
             HealthReport::Failed {

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
-use super::failure::{Failure, SpawnProblem, Trouble};
+use super::failure::{Failure, RestartCause, SpawnProblem, Trouble};
 use crate::config::{Lifecycle as Settings, RestartPolicy, StopAction, StopTarget};
 pub use crate::process::{ExitStatus, signal_name};
 
@@ -100,8 +100,8 @@ pub enum Input {
     Start,
     /// Stop it gracefully: its stop sequence, then SIGKILL after the last step's wait.
     Stop,
-    /// Stop it if it runs, then start it.
-    Restart,
+    /// Stop it if it runs, then start it, for this reason.
+    Restart(RestartCause),
     /// SIGKILL now (the second Ctrl-C).
     Kill,
     /// proj is shutting down: never start again. What waits to start is `stopped` now;
@@ -274,6 +274,8 @@ pub struct Lifecycle {
     retired: bool,
     /// Why the instance is `failed`, while it is.
     failure: Option<Failure>,
+    /// Why it was last restarted (by proj or on request), if it was.
+    last_restart: Option<RestartCause>,
 }
 
 /// What a stopping instance does once its process is gone.
@@ -308,6 +310,7 @@ impl Lifecycle {
             stop_step: None,
             retired: false,
             failure: None,
+            last_restart: None,
         }
     }
 
@@ -341,6 +344,28 @@ impl Lifecycle {
         self.started_at
     }
 
+    /// It is stopping to start again (a restart, by request or after trouble).
+    pub fn restarting(&self) -> bool {
+        self.state == State::Stopping
+            && matches!(self.after_stop, AfterStop::Start | AfterStop::Recover)
+    }
+
+    /// How many restarts happened within the restart window before `now`.
+    pub fn restarts_in_window(&self, now: Instant) -> u32 {
+        let window = self.settings.restart_window;
+        let recent = self
+            .restarts_in_window
+            .iter()
+            .filter(|&&at| now.saturating_duration_since(at) < window)
+            .count();
+        u32::try_from(recent).unwrap_or(u32::MAX)
+    }
+
+    /// Why it was last restarted, if it was.
+    pub fn last_restart(&self) -> Option<RestartCause> {
+        self.last_restart
+    }
+
     /// Why the instance is `failed`, if it is.
     pub fn failure(&self) -> Option<&Failure> {
         self.failure
@@ -359,7 +384,7 @@ impl Lifecycle {
             Input::Wait => self.on_wait(),
             Input::Start => self.on_start(&mut actions),
             Input::Stop => self.on_stop(now, &mut actions),
-            Input::Restart => self.on_restart(now, &mut actions),
+            Input::Restart(cause) => self.on_restart(cause, now, &mut actions),
             Input::Kill => self.on_kill(&mut actions),
             Input::Retire => self.on_retire(&mut actions),
             Input::Spawned { pid } => self.on_spawned(pid, now, &mut actions),
@@ -427,7 +452,10 @@ impl Lifecycle {
         }
     }
 
-    fn on_restart(&mut self, now: Instant, actions: &mut Vec<Action>) {
+    fn on_restart(&mut self, cause: RestartCause, now: Instant, actions: &mut Vec<Action>) {
+        if !self.retired {
+            self.last_restart = Some(cause);
+        }
         match self.state {
             State::Starting | State::Running => {
                 self.begin_stop(now, actions);
@@ -444,6 +472,7 @@ impl Lifecycle {
         if self.state != State::Running || self.retired {
             return;
         }
+        self.last_restart = Some(RestartCause::of_trouble(&trouble));
         actions.push(Action::Report(Report::Trouble(trouble)));
         self.begin_stop(now, actions);
         self.after_stop = AfterStop::Recover;
@@ -544,6 +573,9 @@ impl Lifecycle {
             RestartPolicy::OnFailure => !status.success(),
             RestartPolicy::Never => false,
         };
+        if restart {
+            self.last_restart = Some(RestartCause::Exit(status));
+        }
         if !restart {
             let never_ready = self.has_probe && was == State::Starting && !self.settings.oneshot;
             if never_ready {

@@ -445,7 +445,7 @@ fn an_exit_while_stopping_is_not_restarted_even_when_it_is_a_crash() {
 fn restart_stops_then_spawns_again() {
     let base = Instant::now();
     let mut machine = running(settings(), base);
-    machine.handle(Input::Restart, base);
+    machine.handle(Input::Restart(RestartCause::Request), base);
     assert_eq!(machine.state(), State::Stopping);
     let actions = machine.handle(Input::Exited(ExitStatus::Signal(Signal::SIGTERM)), base);
     assert_eq!(actions.last(), Some(&Action::Spawn));
@@ -459,7 +459,7 @@ fn restart_during_backoff_spawns_now() {
     let mut machine = running(settings(), base);
     machine.handle(crash(1), base);
     assert_eq!(
-        machine.handle(Input::Restart, base),
+        machine.handle(Input::Restart(RestartCause::Request), base),
         vec![Action::CancelTimer, Action::Spawn]
     );
 }
@@ -476,7 +476,10 @@ fn restart_of_a_failed_instance_starts_it_with_a_fresh_budget() {
     );
     machine.handle(crash(1), base);
     assert_eq!(machine.state(), State::Failed);
-    assert_eq!(machine.handle(Input::Restart, base), vec![Action::Spawn]);
+    assert_eq!(
+        machine.handle(Input::Restart(RestartCause::Request), base),
+        vec![Action::Spawn]
+    );
     assert_eq!(machine.restarts(), 0);
 }
 
@@ -561,7 +564,7 @@ fn a_retired_process_that_exits_is_stopped_not_restarted() {
 fn a_retired_restart_in_progress_does_not_start_again() {
     let base = Instant::now();
     let mut machine = running(settings(), base);
-    machine.handle(Input::Restart, base);
+    machine.handle(Input::Restart(RestartCause::Request), base);
     machine.handle(Input::Retire, base);
     machine.handle(crash(0), base);
     assert_eq!(machine.state(), State::Stopped);
@@ -899,4 +902,31 @@ fn the_one_step_form_reads_as_before() {
         step.to_string(),
         "still running 25s after SIGTSTP: sending SIGTERM"
     );
+}
+
+#[test]
+fn the_last_restart_says_why_it_happened() {
+    let base = Instant::now();
+    let mut machine = running(settings(), base);
+    assert_eq!(machine.last_restart(), None);
+    machine.handle(crash(3), base);
+    assert_eq!(
+        machine.last_restart(),
+        Some(RestartCause::Exit(ExitStatus::Code(3)))
+    );
+    machine.handle(Input::Timer, at(base, 1000));
+    machine.handle(Input::Spawned { pid: 2 }, at(base, 1000));
+    machine.handle(Input::Ready, at(base, 1000));
+    let trouble = Trouble::OverMemory {
+        used: 2 << 20,
+        limit: 1 << 20,
+    };
+    machine.handle(Input::Trouble(trouble), at(base, 2000));
+    assert_eq!(machine.last_restart(), Some(RestartCause::MaxMemory));
+    assert!(machine.restarting());
+    // The process then exits (code 0 after its SIGTERM): still a memory restart.
+    machine.handle(Input::Exited(ExitStatus::Code(0)), at(base, 2100));
+    assert_eq!(machine.last_restart(), Some(RestartCause::MaxMemory));
+    assert_eq!(RestartCause::MaxMemory.to_string(), "max_memory");
+    assert_eq!(RestartCause::Health.to_string(), "health check");
 }

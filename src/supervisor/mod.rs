@@ -27,6 +27,7 @@
 //! independent instances stop in parallel.
 
 mod actor;
+mod answers;
 mod clock;
 pub mod command;
 mod dependencies;
@@ -36,6 +37,7 @@ pub mod failure;
 pub mod health;
 mod launch;
 pub mod lifecycle;
+mod log_requests;
 pub mod order;
 pub mod ready;
 mod reload;

@@ -18,7 +18,9 @@ use super::actor::Supervisor;
 use super::clock::now;
 use super::command::Refusal;
 use super::environment;
+use super::failure::RestartCause;
 use super::lifecycle::Input;
+use super::requests::Touched;
 use super::slot;
 use super::snapshot::ReloadSummary;
 use crate::config::{self, Plan};
@@ -28,7 +30,7 @@ impl Supervisor {
     /// Reload the config file; the answer says what changed (and which instances it
     /// restarted or started, with their run numbers before, for a caller that waits
     /// for them), or why nothing did.
-    pub(super) fn reload(&mut self) -> Result<(ReloadSummary, Vec<(usize, u64)>), Refusal> {
+    pub(super) fn reload(&mut self) -> Result<(ReloadSummary, Vec<Touched>), Refusal> {
         self.systemd.reloading();
         let plan = match config::load_with(&self.plan.source, &self.plan.options) {
             Ok(plan) => plan,
@@ -48,7 +50,7 @@ impl Supervisor {
     /// Make `new` the plan: restart what changed, start what is new, stop what is gone.
     /// Also the slots touched, with their run numbers before: restarted, started and
     /// stopped ones, for a caller that waits until they settle.
-    pub(super) fn apply_plan(&mut self, new: Plan) -> (ReloadSummary, Vec<(usize, u64)>) {
+    pub(super) fn apply_plan(&mut self, new: Plan) -> (ReloadSummary, Vec<Touched>) {
         let old = self.adopt(new);
         let now = now();
         let mut summary = ReloadSummary::default();
@@ -85,7 +87,7 @@ impl Supervisor {
                     if process.autostart || process_runs {
                         summary.started.push(name.clone());
                         to_start.push(name);
-                        touched.push((index, 0));
+                        touched.push(Touched::new(self, index));
                     }
                     continue;
                 };
@@ -110,12 +112,15 @@ impl Supervisor {
                 let name = slot.instance.name.clone();
                 if restart && slot.machine.state().is_active() {
                     summary.restarted.push(name);
-                    touched.push((index, slot.run));
+                    touched.push(Touched::new(self, index));
                     if process.rolling {
                         rolled.push(index);
                     } else {
-                        self.apply(index, Input::Restart, now);
+                        self.apply(index, Input::Restart(RestartCause::Reload), now);
                     }
+                } else if checks_changed && slot.machine.state().is_active() {
+                    self.refresh_checks(index, now);
+                    summary.updated.push(name);
                 } else {
                     if checks_changed {
                         self.refresh_checks(index, now);
@@ -125,7 +130,7 @@ impl Supervisor {
             }
         }
         if !rolled.is_empty() {
-            self.roll(&rolled, "reload");
+            self.roll(&rolled, "reload", RestartCause::Reload);
         }
         let mut removed: Vec<usize> = live.into_values().collect();
         removed.sort_unstable();
@@ -135,12 +140,27 @@ impl Supervisor {
             slot.wanted = false;
             if slot.machine.state().is_active() {
                 summary.stopped.push(slot.instance.name.clone());
-                touched.push((index, slot.run));
+                touched.push(Touched::new(self, index));
             }
             self.apply(index, Input::Retire, now);
             self.apply(index, Input::Stop, now);
         }
+        // What the new instances depend on starts too: say so, even when it had been
+        // stopped on purpose, and wait for it like for them.
+        let idle_before: Vec<usize> = self
+            .slots
+            .live()
+            .filter(|&index| !self.slots[index].wanted && !touched.iter().any(|t| t.index == index))
+            .collect();
         self.start(&to_start, false);
+        for index in idle_before {
+            if self.slots[index].wanted {
+                summary
+                    .started
+                    .push(self.slots[index].instance.name.clone());
+                touched.push(Touched::new(self, index));
+            }
+        }
         self.watches.sync(&self.plan, &self.events, &self.printer);
         (summary, touched)
     }
@@ -152,6 +172,7 @@ fn describe(summary: &ReloadSummary) -> String {
         ("restarted", &summary.restarted),
         ("started", &summary.started),
         ("stopped", &summary.stopped),
+        ("updated", &summary.updated),
     ]
     .iter()
     .filter(|(_, names)| !names.is_empty())

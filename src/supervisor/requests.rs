@@ -7,13 +7,14 @@
 //! `proj restart web` returns with web's new pid, and `proj stop web` once it is gone.
 //! Such pending answers are [`Waiter`]s, checked after every event: no polling.
 
-use std::collections::HashMap;
-
 use super::actor::Supervisor;
 use super::clock::now;
-use super::command::{self, Command, Follow, Logs, Refusal, Reply};
+use super::command::{Command, Refusal, Reply};
+use super::failure::RestartCause;
 use super::lifecycle::{Input, State};
-use super::snapshot::{About, InstanceStatus, LogLine, Progress, ReloadSummary, Snapshot};
+use super::snapshot::{
+    About, Acted, Did, InstanceStatus, Outcome, Progress, ReloadSummary, Snapshot,
+};
 use crate::logs::printer::Level;
 
 /// An answer that waits for instances to settle.
@@ -21,26 +22,47 @@ pub(super) enum Waiter {
     /// These slots are neither starting nor stopping; for a restart, each has spawned
     /// since (its run number moved past the one recorded).
     Settled {
-        slots: Vec<(usize, u64)>,
+        slots: Vec<Touched>,
         restart: bool,
-        reply: Reply<Result<Vec<InstanceStatus>, Refusal>>,
+        reply: Reply<Result<Acted, Refusal>>,
     },
-    /// Every instance `proj up` started is running (or exited cleanly), or one failed.
-    Up { reply: Reply<command::WaitUp> },
     /// What a scale started or stopped has settled: answer with every instance of the
     /// scaled processes.
     Scaled {
-        slots: Vec<(usize, u64)>,
+        slots: Vec<Touched>,
         processes: Vec<String>,
-        reply: Reply<Result<Vec<InstanceStatus>, Refusal>>,
+        reply: Reply<Result<Acted, Refusal>>,
     },
     /// What a reload restarted or started has settled, as for a restart: answer with the
     /// summary, naming what failed.
     Reloaded {
-        slots: Vec<(usize, u64)>,
+        slots: Vec<Touched>,
         summary: ReloadSummary,
         reply: Reply<Result<ReloadSummary, Refusal>>,
     },
+}
+
+/// An instance a request acted on, as it was before: what its answer waits for and
+/// compares with.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Touched {
+    pub(super) index: usize,
+    /// Its run number before: a restart waits until it moved on.
+    pub(super) run: u64,
+    /// Its state before: a stop of a running instance `stopped` it, of a stopped one
+    /// left it `unchanged`.
+    pub(super) before: State,
+}
+
+impl Touched {
+    pub(super) fn new(supervisor: &Supervisor, index: usize) -> Touched {
+        let slot = &supervisor.slots[index];
+        Touched {
+            index,
+            run: slot.run,
+            before: slot.machine.state(),
+        }
+    }
 }
 
 /// What [`Supervisor::act`] does to the instances it is given.
@@ -77,9 +99,12 @@ impl Supervisor {
                 names,
                 lines,
                 follow,
+                since,
+                grep,
                 reply,
             } => {
-                let _ = reply.send(self.logs(&names, lines, follow));
+                let filter = super::log_requests::LineFilter { since, grep };
+                let _ = reply.send(self.logs(&names, lines, follow, filter));
             }
             Command::Scale { counts, reply } => match self.scale(&counts) {
                 Ok(slots) => {
@@ -118,9 +143,22 @@ impl Supervisor {
             Command::Watch { reply } => {
                 let _ = reply.send(self.status.subscribe());
             }
-            Command::WaitUp { reply } => {
-                self.waiters.push(Waiter::Up { reply });
-                self.answer_waiters();
+            Command::Wait {
+                names,
+                timeout,
+                ready_deadlines,
+                reply,
+            } => self.wait(&names, timeout, ready_deadlines, reply),
+            Command::Events { past, reply } => {
+                let past = if past {
+                    self.past_changes()
+                } else {
+                    Vec::new()
+                };
+                let _ = reply.send((past, self.changes.subscribe()));
+            }
+            Command::Why { name, reply } => {
+                let _ = reply.send(self.why(&name));
             }
             Command::Connect { name, reply } => {
                 let _ = reply.send(self.connect(&name));
@@ -172,13 +210,9 @@ impl Supervisor {
         }
     }
 
-    fn act(
-        &mut self,
-        names: Vec<String>,
-        reply: Reply<Result<Vec<InstanceStatus>, Refusal>>,
-        verb: Verb,
-    ) {
-        if names.is_empty() {
+    fn act(&mut self, names: Vec<String>, reply: Reply<Result<Acted, Refusal>>, verb: Verb) {
+        // `proj restart` with no name restarts every instance; the others need names.
+        if names.is_empty() && matches!(verb, Verb::Start | Verb::Stop) {
             let _ = reply.send(Err(Refusal::NoNames));
             return;
         }
@@ -186,7 +220,12 @@ impl Supervisor {
             let _ = reply.send(Err(Refusal::ShuttingDown));
             return;
         }
-        let slots = match self.slots.resolve(&names) {
+        let resolved = if names.is_empty() {
+            Ok(self.slots.live().collect())
+        } else {
+            self.slots.resolve(&names)
+        };
+        let slots: Vec<usize> = match resolved {
             Ok(slots) => slots,
             Err(refusal) => {
                 let _ = reply.send(Err(refusal));
@@ -194,7 +233,7 @@ impl Supervisor {
             }
         };
         let now = now();
-        let before: Vec<(usize, u64)> = slots.iter().map(|&s| (s, self.slots[s].run)).collect();
+        let before: Vec<Touched> = slots.iter().map(|&s| Touched::new(self, s)).collect();
         match verb {
             Verb::Start => {
                 // Like `proj up NAME`: what they depend on starts too.
@@ -226,10 +265,10 @@ impl Supervisor {
                         Level::Info,
                         format!("{}: restart requested", self.slots[slot].instance.name),
                     );
-                    self.apply(slot, Input::Restart, now);
+                    self.apply(slot, Input::Restart(RestartCause::Request), now);
                 }
                 if !rolled.is_empty() {
-                    self.roll(&rolled, "restart requested");
+                    self.roll(&rolled, "restart requested", RestartCause::Request);
                 }
             }
         }
@@ -254,8 +293,12 @@ impl Supervisor {
                     reply,
                 } => {
                     if self.settled(&slots, restart) {
-                        let indices: Vec<usize> = slots.iter().map(|&(index, _)| index).collect();
-                        let _ = reply.send(Ok(self.ps(Some(&indices))));
+                        let indices: Vec<usize> =
+                            slots.iter().map(|touched| touched.index).collect();
+                        let _ = reply.send(Ok(Acted {
+                            instances: self.ps(Some(&indices)),
+                            outcomes: slots.iter().map(|touched| self.outcome(touched)).collect(),
+                        }));
                     } else {
                         self.waiters.push(Waiter::Settled {
                             slots,
@@ -263,21 +306,6 @@ impl Supervisor {
                             reply,
                         });
                     }
-                }
-                Waiter::Up { reply } => {
-                    let outcome = match self.progress() {
-                        Progress::Starting => {
-                            self.waiters.push(Waiter::Up { reply });
-                            continue;
-                        }
-                        Progress::Up => Ok(()),
-                        Progress::Stopping => Err(Refusal::ShuttingDown),
-                        Progress::Failed { reason } => Err(Refusal::NotUp(reason)),
-                    };
-                    let _ = reply.send(command::WaitUp {
-                        instances: self.ps(None),
-                        outcome,
-                    });
                 }
                 Waiter::Scaled {
                     slots,
@@ -292,12 +320,27 @@ impl Supervisor {
                         });
                         continue;
                     }
-                    let instances = self
+                    let instances: Vec<InstanceStatus> = self
                         .ps(None)
                         .into_iter()
                         .filter(|instance| processes.contains(&instance.process))
                         .collect();
-                    let _ = reply.send(Ok(instances));
+                    // Every instance of the scaled processes, and those the scale stopped.
+                    let mut outcomes: Vec<Outcome> =
+                        slots.iter().map(|touched| self.outcome(touched)).collect();
+                    for instance in &instances {
+                        if !outcomes.iter().any(|outcome| outcome.name == instance.name) {
+                            outcomes.push(Outcome {
+                                name: instance.name.clone(),
+                                did: Did::Unchanged,
+                                reason: None,
+                            });
+                        }
+                    }
+                    let _ = reply.send(Ok(Acted {
+                        instances,
+                        outcomes,
+                    }));
                 }
                 Waiter::Reloaded {
                     slots,
@@ -314,10 +357,11 @@ impl Supervisor {
                     }
                     summary.failed = slots
                         .iter()
-                        .filter_map(|&(index, _)| {
-                            let slot = &self.slots[index];
-                            let failure = slot.machine.failure()?;
-                            Some(format!("{}: {failure}", slot.instance.name))
+                        .map(|touched| self.outcome(touched))
+                        .filter(|outcome| outcome.did == Did::Failed)
+                        .map(|outcome| match outcome.reason {
+                            Some(reason) => format!("{}: {reason}", outcome.name),
+                            None => outcome.name,
                         })
                         .collect();
                     let _ = reply.send(Ok(summary));
@@ -326,18 +370,85 @@ impl Supervisor {
         }
     }
 
-    /// Every slot is neither starting nor stopping; for a restart, each has spawned since
+    /// Every slot is neither starting nor stopping nor on its way to start (wanted, or
+    /// `pending` on dependencies that are coming); for a restart, each has spawned since
     /// (or gave up).
-    fn settled(&self, slots: &[(usize, u64)], restart: bool) -> bool {
-        slots.iter().all(|&(index, run_before)| {
-            let slot = &self.slots[index];
+    fn settled(&self, slots: &[Touched], restart: bool) -> bool {
+        slots.iter().all(|touched| {
+            let slot = &self.slots[touched.index];
             let state = slot.machine.state();
-            let moving = matches!(state, State::Starting | State::Stopping);
-            let respawned = slot.run > run_before
+            let on_its_way = (slot.wanted || state == State::Pending)
+                && !self.shutting_down
+                && self.blocked(touched.index).is_none();
+            let moving = matches!(state, State::Starting | State::Stopping) || on_its_way;
+            let respawned = slot.run > touched.run
                 || matches!(state, State::Failed | State::Pending | State::Stopped)
-                || slot.roll_skipped == Some(run_before);
+                || slot.roll_skipped == Some(touched.run);
             !moving && (!restart || respawned)
         })
+    }
+
+    /// Why a pending (or wanted) instance cannot start for now: a dependency failed, is
+    /// crashing (`backoff`), or is not on its way at all.
+    pub(super) fn blocked(&self, index: usize) -> Option<String> {
+        let process = self.slots[index].process?;
+        for dependency in self.unsatisfied_dependencies(process) {
+            let name = &self.plan.processes[dependency].name;
+            if let Some(failure) = self.failure_of(dependency) {
+                return Some(format!("waits for {name}, which failed: {failure}"));
+            }
+            let instances = || self.slots.of_process(dependency);
+            if instances().any(|slot| slot.machine.state() == State::Backoff) {
+                return Some(format!("waits for {name}, which keeps crashing (backoff)"));
+            }
+            // A oneshot that runs is on its way to exiting 0; a stopping instance may be
+            // restarting (once it is stopped, this is asked again).
+            let coming = instances().any(|slot| {
+                slot.wanted
+                    || matches!(
+                        slot.machine.state(),
+                        State::Starting | State::Pending | State::Running | State::Stopping
+                    )
+            });
+            if !coming {
+                return Some(format!("waits for {name}, which is not running"));
+            }
+        }
+        None
+    }
+
+    /// What a request did to a settled instance (SPEC §9.5's words).
+    pub(super) fn outcome(&self, touched: &Touched) -> Outcome {
+        let slot = &self.slots[touched.index];
+        let state = slot.machine.state();
+        let moved = slot.run > touched.run;
+        let (did, reason) = match state {
+            State::Failed if moved || touched.before != State::Failed => {
+                (Did::Failed, slot.machine.failure().map(ToString::to_string))
+            }
+            State::Backoff if moved => (
+                Did::Failed,
+                Some(match slot.machine.last_exit() {
+                    Some(exit) => format!("{exit}; restarting (backoff)"),
+                    None => "crashed; restarting (backoff)".to_string(),
+                }),
+            ),
+            State::Pending => match self.blocked(touched.index) {
+                Some(why) => (Did::Failed, Some(why)),
+                None => (Did::Unchanged, None),
+            },
+            _ if moved && touched.before.is_active() => (Did::Restarted, None),
+            _ if moved => (Did::Started, None),
+            State::Stopped if touched.before.has_process() || touched.before == State::Backoff => {
+                (Did::Stopped, None)
+            }
+            _ => (Did::Unchanged, None),
+        };
+        Outcome {
+            name: slot.instance.name.clone(),
+            did,
+            reason,
+        }
     }
 
     /// The supervisor is ending: whoever still waits is told so.
@@ -352,12 +463,6 @@ impl Supervisor {
                 }
                 Waiter::Scaled { reply, .. } => {
                     let _ = reply.send(Err(Refusal::Stopped));
-                }
-                Waiter::Up { reply } => {
-                    let _ = reply.send(command::WaitUp {
-                        instances: Vec::new(),
-                        outcome: Err(Refusal::Stopped),
-                    });
                 }
             }
         }
@@ -394,51 +499,7 @@ impl Supervisor {
             project: self.plan.name.clone(),
             progress: self.progress(),
             instances: self.ps(None),
+            taken_ms: Some(crate::logs::clock::unix_millis(std::time::SystemTime::now())),
         }
-    }
-
-    /// `logs`: the last `count` lines of the named instances (all when empty), merged in
-    /// time order, and for `follow` a subscription to what comes next.
-    fn logs(&self, names: &[String], count: usize, follow: bool) -> Result<Logs, Refusal> {
-        let slots: Vec<usize> = if names.is_empty() {
-            self.slots.live().collect()
-        } else {
-            self.slots.resolve(names)?
-        };
-        // Subscribe before reading the history: a batch delivered in between is then in
-        // both, and the follower skips it by time, instead of being in neither.
-        let feed = follow.then(|| self.feed.subscribe());
-        let mut backlog: Vec<LogLine> = Vec::new();
-        let mut seen_until = HashMap::new();
-        for &slot in &slots {
-            let name = self.slots[slot].instance.name.clone();
-            let history = self.slots[slot]
-                .sink
-                .history
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let lines = history.last_lines(count);
-            seen_until.insert(name.clone(), lines.last().map(|(at, _)| *at));
-            backlog.extend(lines.into_iter().map(|(at, line)| LogLine {
-                time_ms: crate::logs::clock::unix_millis(at),
-                name: name.clone(),
-                text: String::from_utf8_lossy(line).into_owned(),
-            }));
-        }
-        // A stable sort keeps each instance's own order among equal timestamps.
-        backlog.sort_by_key(|line| line.time_ms);
-        let skip = backlog.len().saturating_sub(count);
-        backlog.drain(..skip);
-        Ok(Logs {
-            names: slots
-                .iter()
-                .map(|&s| self.slots[s].instance.name.clone())
-                .collect(),
-            backlog,
-            follow: feed.map(|feed| Follow {
-                feed,
-                instances: seen_until,
-            }),
-        })
     }
 }

@@ -25,6 +25,7 @@ use std::collections::VecDeque;
 
 use super::actor::Supervisor;
 use super::clock::now;
+use super::failure::RestartCause;
 use super::lifecycle::{Input, State};
 use crate::logs::printer::Level;
 
@@ -38,12 +39,14 @@ pub(super) struct Roll {
     /// How many instances the roll restarts, and how many it began.
     total: usize,
     begun: usize,
+    /// What each restart of the roll is for (`ps` shows it).
+    why: RestartCause,
 }
 
 impl Supervisor {
     /// Restart `slots` (instances of one or more processes), each process's running
     /// instances one at a time.
-    pub(super) fn roll(&mut self, slots: &[usize], cause: &str) {
+    pub(super) fn roll(&mut self, slots: &[usize], cause: &str, why: RestartCause) {
         let now = now();
         let mut by_process: Vec<(usize, Vec<usize>)> = Vec::new();
         for &index in slots {
@@ -53,7 +56,7 @@ impl Supervisor {
             };
             if !matches!(slot.machine.state(), State::Starting | State::Running) {
                 // It serves nothing now: no reason to wait for it, or to make it wait.
-                self.apply(index, Input::Restart, now);
+                self.apply(index, Input::Restart(why), now);
                 continue;
             }
             match by_process.iter_mut().find(|(p, _)| *p == process) {
@@ -87,6 +90,7 @@ impl Supervisor {
                 queue: queue.into(),
                 current: None,
                 begun: 0,
+                why,
             });
         }
         self.advance_rolls();
@@ -173,7 +177,7 @@ impl Supervisor {
                 slot.instance.name, roll.begun, roll.total
             );
             self.report_proj(Level::Info, text);
-            self.apply(index, Input::Restart, now());
+            self.apply(index, Input::Restart(roll.why), now());
         }
     }
 

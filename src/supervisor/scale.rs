@@ -17,7 +17,10 @@ use crate::logs::printer::Level;
 impl Supervisor {
     /// Apply `counts`; the slots to wait for (as for a restart: each has spawned again,
     /// or settled without), or why nothing changed.
-    pub(super) fn scale(&mut self, counts: &[(String, u32)]) -> Result<Vec<(usize, u64)>, Refusal> {
+    pub(super) fn scale(
+        &mut self,
+        counts: &[(String, u32)],
+    ) -> Result<Vec<super::requests::Touched>, Refusal> {
         if self.shutting_down {
             return Err(Refusal::ShuttingDown);
         }

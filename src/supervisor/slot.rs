@@ -35,6 +35,10 @@ pub(super) struct Slot {
     pub(super) probe: Option<AbortHandle>,
     /// What the current run's probe said when its last attempt failed.
     pub(super) last_probe_failure: Option<String>,
+    /// The last thing a readiness probe or health check said (for `proj why`).
+    pub(super) last_probe: Option<String>,
+    /// Its latest state changes, oldest first (for `proj why`).
+    pub(super) changes: std::collections::VecDeque<super::snapshot::Change>,
     /// The leader exited while stopping, and the rest of its group is finishing.
     pub(super) draining: Option<Draining>,
     /// `tty = true`: the terminal clients connect to, kept across runs (a reload that
@@ -116,6 +120,8 @@ impl Slot {
             run: 0,
             probe: None,
             last_probe_failure: None,
+            last_probe: None,
+            changes: std::collections::VecDeque::new(),
             draining: None,
             terminal: process.tty.then(Arc::default),
             health: process.health.as_ref().map(|_| Health::Unknown),
@@ -147,6 +153,7 @@ impl Slot {
                 u64::try_from(now.saturating_duration_since(at).as_millis()).unwrap_or(u64::MAX)
             }),
             last_exit: machine.last_exit().map(|status| status.to_string()),
+            last_restart: machine.last_restart().map(|cause| cause.to_string()),
             reason: machine.failure().map(ToString::to_string),
             health: self.health,
             cpu_percent: None,

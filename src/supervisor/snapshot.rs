@@ -30,6 +30,10 @@ pub struct Snapshot {
     pub project: String,
     pub progress: Progress,
     pub instances: Vec<InstanceStatus>,
+    /// When it was taken (ms since the Unix epoch): a watcher that gets it later (`proj
+    /// attach` joining a quiet stack) counts uptimes from then, not from when it came.
+    #[serde(default)]
+    pub taken_ms: Option<u64>,
 }
 
 /// One instance in `ps` (SPEC §4: `proj ps --json` prints an array of these).
@@ -46,6 +50,10 @@ pub struct InstanceStatus {
     pub uptime_ms: Option<u64>,
     /// How the last process ended, in words ("exited with code 3").
     pub last_exit: Option<String>,
+    /// Why it was last restarted, in words (`health check`, `max_memory`, `request`,
+    /// `file change`, `reload`, or how it exited); `None` when it never was.
+    #[serde(default)]
+    pub last_restart: Option<String>,
     /// Why the instance is `failed`, in words, while it is (see
     /// [`super::failure::Failure`]).
     pub reason: Option<String>,
@@ -104,6 +112,10 @@ pub struct ReloadSummary {
     pub stopped: Vec<String>,
     pub restarted: Vec<String>,
     pub unchanged: Vec<String>,
+    /// Running instances whose `health` or `max_memory` changed: applied without a
+    /// restart.
+    #[serde(default)]
+    pub updated: Vec<String>,
     /// What was restarted or started and failed instead of coming up: `name: reason`.
     #[serde(default)]
     pub failed: Vec<String>,
@@ -117,4 +129,96 @@ pub struct LogLine {
     pub name: String,
     /// The line, decoded lossily (the log file keeps the bytes).
     pub text: String,
+}
+
+/// What a `start`, `stop`, `restart`, `scale` or `reload` did to one instance, once it
+/// settled (SPEC §9.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Did {
+    Started,
+    Restarted,
+    Stopped,
+    Unchanged,
+    /// It was to run and does not: `failed`, crashed (in `backoff`), or waiting for a
+    /// dependency that failed.
+    Failed,
+}
+
+impl Did {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Did::Started => "started",
+            Did::Restarted => "restarted",
+            Did::Stopped => "stopped",
+            Did::Unchanged => "unchanged",
+            Did::Failed => "failed",
+        }
+    }
+}
+
+/// One instance's [`Did`], with why when it failed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub name: String,
+    pub did: Did,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The answer to a request that changed instances: their rows now, and what it did to
+/// each.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Acted {
+    pub instances: Vec<InstanceStatus>,
+    pub outcomes: Vec<Outcome>,
+}
+
+impl Acted {
+    /// `web.2: exited with code 3; worker: …` for what failed, if anything did.
+    pub fn failures(&self) -> Option<String> {
+        let failed: Vec<String> = self
+            .outcomes
+            .iter()
+            .filter(|outcome| outcome.did == Did::Failed)
+            .map(|outcome| match &outcome.reason {
+                Some(reason) => format!("{}: {reason}", outcome.name),
+                None => outcome.name.clone(),
+            })
+            .collect();
+        (!failed.is_empty()).then(|| failed.join("; "))
+    }
+}
+
+/// One state change of one instance (`proj events`; SPEC §9.5).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    /// When, RFC 3339 (UTC).
+    pub time: String,
+    pub name: String,
+    pub state: State,
+    pub pid: Option<i32>,
+    /// The exit code of the last process, once there is one (a signal: 128 + its number).
+    pub exit_code: Option<i32>,
+    /// Why, in words: the failure, how the process exited, what a restart was for, what
+    /// a pending instance waits for.
+    pub reason: Option<String>,
+}
+
+/// `proj why NAME`: the instance now and how it got there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Why {
+    pub instance: InstanceStatus,
+    /// What a `pending` instance waits for, when it cannot start.
+    pub waiting: Option<String>,
+    /// The last thing its readiness probe or health check said.
+    pub last_probe: Option<String>,
+    /// Restarts within the current `restart_window`, and the limit.
+    pub restarts_in_window: u32,
+    pub max_restarts: u32,
+    pub restart_window_secs: u64,
+    /// Its latest state changes, oldest first.
+    pub changes: Vec<Change>,
+    /// Its last lines of output.
+    pub lines: Vec<LogLine>,
 }

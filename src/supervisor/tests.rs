@@ -456,7 +456,9 @@ async fn a_restart_is_answered_once_the_new_process_runs() {
     harness.until_state("web", State::Stopping).await;
     assert!(answer.try_recv().is_err(), "not answered while stopping");
     harness.exit(old, TERM);
-    let instances = answer.await.unwrap().unwrap();
+    let acted = answer.await.unwrap().unwrap();
+    let instances = acted.instances;
+    assert_eq!(acted.outcomes[0].did, super::snapshot::Did::Restarted);
     let new = harness.pid_of("web");
     assert_ne!(new, old);
     assert_eq!(instances[0].pid, Some(new));
@@ -485,7 +487,7 @@ async fn unknown_names_are_refused_with_the_known_ones() {
     );
     assert_eq!(refusal.exit_code(), 2);
     let no_names = harness
-        .command(|reply| Command::Restart {
+        .command(|reply| Command::Stop {
             names: vec![],
             reply,
         })
@@ -532,7 +534,8 @@ async fn the_restart_budget_runs_out_and_a_start_by_request_renews_it() {
             reply,
         })
         .await
-        .unwrap();
+        .unwrap()
+        .instances;
     assert_eq!(started[0].state, State::Running);
     assert_eq!(
         started[0].restarts, 0,
@@ -620,7 +623,14 @@ async fn wait_up_answers_once_everything_is_up_or_something_failed() {
         service("unspawnable", &[]),
     ])
     .await;
-    let up = harness.command(|reply| Command::WaitUp { reply }).await;
+    let up = harness
+        .command(|reply| Command::Wait {
+            names: Vec::new(),
+            timeout: None,
+            ready_deadlines: true,
+            reply,
+        })
+        .await;
     let Err(Refusal::NotUp(reason)) = up.outcome else {
         panic!("not up: {:?}", up.outcome);
     };
@@ -764,5 +774,162 @@ async fn a_stop_signal_is_followed_by_sigcont_but_a_sigtstp_step_is_not() {
         ]
     );
     harness.exit(pid, TERM);
+    harness.finish().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn starting_a_dependant_does_not_run_an_exited_oneshot_again() {
+    use super::snapshot::Did;
+    let mut worker = service("worker", &["migrate"]);
+    worker.autostart = false;
+    let mut harness = Harness::start(vec![
+        oneshot_process("migrate"),
+        service("web", &["migrate"]),
+        worker,
+    ])
+    .await;
+    harness.until_state("web", State::Pending).await;
+    harness.exit(harness.pid_of("migrate"), ExitStatus::Code(0));
+    harness.until_state("web", State::Running).await;
+
+    // `proj start worker`: migrate did its work under this supervisor already.
+    let acted = harness
+        .command(|reply| Command::Start {
+            names: vec!["worker".into()],
+            reply,
+        })
+        .await
+        .unwrap();
+    assert_eq!(harness.spawned(), ["migrate", "web", "worker"]);
+    assert_eq!(acted.outcomes.len(), 1);
+    assert_eq!(acted.outcomes[0].did, Did::Started);
+    assert_eq!(acted.instances[0].state, State::Running);
+
+    // A start of what runs already changes nothing, and says so.
+    let acted = harness
+        .command(|reply| Command::Start {
+            names: vec!["web".into()],
+            reply,
+        })
+        .await
+        .unwrap();
+    assert_eq!(acted.outcomes[0].did, Did::Unchanged);
+
+    // Naming the oneshot runs it again on purpose.
+    let (reply, answer) = oneshot::channel();
+    harness
+        .senders
+        .commands
+        .send(Command::Restart {
+            names: vec!["migrate".into()],
+            reply,
+        })
+        .unwrap();
+    harness.until_state("migrate", State::Running).await;
+    harness.exit(harness.pid_of("migrate"), ExitStatus::Code(0));
+    let acted = answer.await.unwrap().unwrap();
+    assert_eq!(harness.spawned(), ["migrate", "web", "worker", "migrate"]);
+    assert_eq!(acted.outcomes[0].did, Did::Started);
+
+    drop(harness.shutdown(ShutdownMode::Graceful));
+    harness.exit(harness.pid_of("worker"), TERM);
+    harness.exit(harness.pid_of("web"), TERM);
+    harness.finish().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_scale_answers_once_the_new_instances_run() {
+    use super::snapshot::Did;
+    let mut harness = Harness::start(vec![service("web", &[])]).await;
+    harness.until_state("web", State::Running).await;
+    let acted = harness
+        .command(|reply| Command::Scale {
+            counts: vec![("web".into(), 3)],
+            reply,
+        })
+        .await
+        .unwrap();
+    let states: Vec<State> = acted.instances.iter().map(|i| i.state).collect();
+    assert_eq!(states, [State::Running; 3]);
+    let did: Vec<(String, Did)> = acted
+        .outcomes
+        .iter()
+        .map(|outcome| (outcome.name.clone(), outcome.did))
+        .collect();
+    assert!(did.contains(&("web.2".into(), Did::Started)), "{did:?}");
+    assert!(did.contains(&("web.3".into(), Did::Started)), "{did:?}");
+    assert!(did.contains(&("web.1".into(), Did::Unchanged)), "{did:?}");
+    drop(harness.shutdown(ShutdownMode::Graceful));
+    for pid in 1001..=1003 {
+        harness.exit(pid, TERM);
+    }
+    harness.finish().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn up_gives_up_on_a_crash_loop_once_the_ready_deadlines_passed() {
+    let mut db = service("db", &[]);
+    db.lifecycle.ready_timeout = Duration::from_secs(30);
+    // A backoff longer than the deadline: it is never failed, and never up in time.
+    db.lifecycle.backoff = Duration::from_secs(60);
+    db.lifecycle.backoff_max = Duration::from_secs(60);
+    db.lifecycle.max_restarts = 100;
+    let mut harness = Harness::start(vec![db, service("web", &["db"])]).await;
+    harness.until_state("web", State::Running).await;
+    let (events_reply, events) = oneshot::channel();
+    harness
+        .senders
+        .commands
+        .send(Command::Events {
+            past: false,
+            reply: events_reply,
+        })
+        .unwrap();
+    let (_, mut events) = events.await.unwrap();
+    harness.exit(harness.pid_of("db"), ExitStatus::Code(1));
+    let change = events.recv().await.unwrap();
+    assert_eq!((change.name.as_str(), change.state), ("db", State::Backoff));
+    assert_eq!(change.reason.as_deref(), Some("exited with code 1"));
+    let started = tokio::time::Instant::now();
+    let up = harness
+        .command(|reply| Command::Wait {
+            names: Vec::new(),
+            timeout: None,
+            ready_deadlines: true,
+            reply,
+        })
+        .await;
+    let Err(Refusal::NotUp(reason)) = up.outcome else {
+        panic!("not up: {:?}", up.outcome);
+    };
+    assert_eq!(
+        reason,
+        "db: still backoff after 1 restart, last exited with code 1"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(31),
+        "{:?}",
+        started.elapsed()
+    );
+    let why = harness
+        .command(|reply| Command::Why {
+            name: "db".into(),
+            reply,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        why.instance.last_restart.as_deref(),
+        Some("exited with code 1")
+    );
+    assert_eq!(why.restarts_in_window, 1);
+    assert!(
+        why.changes
+            .iter()
+            .any(|change| change.state == State::Backoff)
+    );
+    let web = harness.pid_of("web");
+    drop(harness.shutdown(ShutdownMode::Graceful));
+    harness.exit(web, TERM);
     harness.finish().await;
 }

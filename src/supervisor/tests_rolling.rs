@@ -56,7 +56,7 @@ async fn a_rolling_restart_stops_the_next_instance_only_once_the_previous_runs_a
         assert!(running >= 2, "N - 1 keep serving");
         harness.exit(pid, TERM);
     }
-    let answered = answer.await.unwrap().unwrap();
+    let answered = answer.await.unwrap().unwrap().instances;
     let new: Vec<i32> = answered.iter().filter_map(|i| i.pid).collect();
     assert_eq!(new.len(), 3);
     assert!(
@@ -90,7 +90,7 @@ async fn a_rolling_restart_stops_where_an_instance_does_not_come_back() {
         .unwrap();
     harness.until_signals(2).await;
     harness.exit(old[0], TERM);
-    let answered = answer.await.unwrap().unwrap();
+    let answered = answer.await.unwrap().unwrap().instances;
     let states: Vec<(String, State, Option<i32>)> = answered
         .iter()
         .map(|i| (i.name.clone(), i.state, i.pid))

@@ -55,6 +55,7 @@ mod tests {
             port: None,
             uptime_ms: None,
             last_exit: None,
+            last_restart: None,
             reason: None,
             health: None,
             cpu_percent: None,
@@ -67,6 +68,7 @@ mod tests {
     fn states_are_counted_in_a_fixed_order() {
         let snapshot = Snapshot {
             project: "shop".into(),
+            taken_ms: None,
             progress: Progress::Up,
             instances: [
                 State::Backoff,
@@ -96,6 +98,7 @@ mod tests {
         fine.health = Some(Health::Healthy);
         let snapshot = Snapshot {
             project: "shop".into(),
+            taken_ms: None,
             progress: Progress::Up,
             instances: vec![fine, stuck],
         };

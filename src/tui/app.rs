@@ -172,9 +172,17 @@ impl App {
                 self.project = snapshot.project;
                 self.progress = snapshot.progress;
                 self.instances = snapshot.instances;
-                self.snapshot_at = self.now;
+                // Uptimes count from when the supervisor took the snapshot: one sent
+                // to a new watcher may be as old as the last state change.
+                let age = snapshot.taken_ms.map_or(Duration::ZERO, |taken| {
+                    let now = crate::logs::clock::unix_millis(std::time::SystemTime::now());
+                    Duration::from_millis(now.saturating_sub(taken))
+                });
+                self.snapshot_at = self.now.checked_sub(age).unwrap_or(self.now);
                 self.selected = self.selected.min(self.instances.len().saturating_sub(1));
             }
+            // proj's own lines reach the TUI as messages already.
+            Update::Batch(batch) if &*batch.instance == crate::logs::PROJ_NAME => {}
             Update::Batch(batch) => {
                 let added = self
                     .store

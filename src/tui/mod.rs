@@ -391,26 +391,31 @@ impl Launched {
 }
 
 /// Prepare `proj up` for the TUI: proj's messages and diagnostics go to
-/// `.proj/logs/proj.log` (rewritten each run) instead of the terminal, the messages also
-/// to the TUI; returns the printer for the supervisor and the waiting TUI.
+/// `.proj/logs/proj.log` (appended to) instead of the terminal, the messages also to
+/// the TUI; returns the printer for the supervisor and the waiting TUI.
 pub fn launch(
     root: &Path,
     style: crate::logs::printer::Style,
     scrollback: usize,
 ) -> Result<(crate::logs::printer::Printer, Launched), crate::Error> {
     let path = crate::layout::proj_log(root);
+    // Appended to, as in every mode: the supervisor records its messages there itself
+    // (rotated with the instances' logs); this descriptor is for diagnostics.
     let file = crate::layout::create_logs(root)
-        .and_then(|_| std::fs::File::create(&path))
+        .and_then(|_| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+        })
         .map_err(|error| crate::Error::io(format!("cannot write {}", path.display()), error))?;
-    if let Ok(copy) = file.try_clone() {
-        crate::diagnostics::redirect(Some(copy));
-    }
+    crate::diagnostics::redirect(Some(file));
     let (tap, messages) = mpsc::unbounded_channel();
     let style = crate::logs::printer::Style {
         color: false,
         ..style
     };
-    let printer = crate::logs::printer::Printer::start_for_tui(style, file, tap)
+    let printer = crate::logs::printer::Printer::start_for_tui(style, io::sink(), tap)
         .map_err(|error| crate::Error::io("cannot start output", error))?;
     let (handle, thread) = start_in_process(messages, scrollback)
         .map_err(|error| crate::Error::io("cannot start the TUI", error))?;

@@ -196,6 +196,8 @@ async fn forward_output(
         names: Vec::new(),
         lines: backlog,
         follow: true,
+        since: None,
+        grep: None,
         reply,
     };
     if commands.send(command).is_err() {
@@ -206,6 +208,7 @@ async fn forward_output(
         follow: Some(Follow {
             mut feed,
             instances,
+            ..
         }),
         ..
     })) = answer.await
@@ -320,6 +323,8 @@ pub fn attach(root: &Path, backlog: usize) -> Result<Connection, ClientError> {
         names: Vec::new(),
         lines: backlog,
         follow: true,
+        since_ms: None,
+        grep: None,
     })?;
     let mut control = Client::connect(root)?;
     let mut usage = Client::connect(root)?;

@@ -31,6 +31,7 @@ fn instance(name: &str, state: State, pid: Option<i32>) -> InstanceStatus {
         port: None,
         uptime_ms: pid.map(|_| 192_000),
         last_exit: None,
+        last_restart: None,
         reason: None,
         health: None,
         cpu_percent: None,
@@ -60,6 +61,7 @@ fn shop(mode: Mode) -> App {
     mail.reason = Some("exited with code 1; 5 restarts within 60s (max_restarts = 5)".into());
     app.apply(Update::Snapshot(Snapshot {
         project: "shop".into(),
+        taken_ms: None,
         progress: Progress::Failed {
             reason: "mail: exited with code 1".into(),
         },
@@ -399,6 +401,7 @@ fn the_list_shows_cpu_and_memory_once_sampled_and_health_in_the_detail() {
     app.apply(Update::Usage(vec![web.clone()]));
     app.apply(Update::Snapshot(Snapshot {
         project: "shop".into(),
+        taken_ms: None,
         progress: Progress::Up,
         instances: sampled,
     }));
