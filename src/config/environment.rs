@@ -485,7 +485,9 @@ mod tests {
         let inherited = os(&[("PATH", "/usr/bin")]);
         let shared = for_process(&inherited, &plan, &web);
         let env = as_map(&for_instance(shared, &web.instances()[1], "m"));
-        assert_eq!(env["PATH"], ".venv/bin:/usr/bin");
+        // A relative entry of `[env]`'s PATH is the project root's (SPEC §9.2).
+        let venv = plan.root.join(".venv/bin");
+        assert_eq!(env["PATH"], format!("{}:/usr/bin", venv.display()));
         assert_eq!(env["URL"], "postgres://db/dev");
         assert_eq!(env["QUOTED"], "$HOST");
         assert_eq!(env["SELF"], "http://127.0.0.1:8001/web/2");
