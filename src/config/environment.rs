@@ -495,7 +495,7 @@ mod tests {
         assert_eq!(env["FROM_FILE"], "postgres://db/dev!");
         assert_eq!(env["LITERAL"], "$PATH");
         let setup = for_setup(&inherited, &plan);
-        assert!(setup.contains(&("PATH".into(), ".venv/bin:/usr/bin".into())));
+        assert!(setup.contains(&("PATH".into(), format!("{}:/usr/bin", venv.display()).into())));
         assert!(setup.contains(&("PROJ_PORT_API_V2".into(), "9100".into())));
     }
 
