@@ -264,3 +264,53 @@ RABBITMQ_LOGS = "-"
     assert!(proj.stop().success());
     kill_if_alive(epmd);
 }
+
+#[test]
+fn proj_signal_hup_makes_nginx_read_its_config_again() {
+    // `nginx -s reload` is a SIGHUP to the master: `proj signal HUP nginx` is the same.
+    let Some(nginx) = installed("nginx") else {
+        return;
+    };
+    let port = free_ports(1);
+    let project = Project::empty();
+    let conf = |answer: &str| {
+        format!(
+            "daemon off;\nworker_processes 1;\npid nginx.pid;\nerror_log stderr;\n\
+             events {{ worker_connections 64; }}\n\
+             http {{\n  access_log off;\n  client_body_temp_path tmp/body;\n  \
+             proxy_temp_path tmp/proxy;\n  fastcgi_temp_path tmp/fastcgi;\n  \
+             uwsgi_temp_path tmp/uwsgi;\n  scgi_temp_path tmp/scgi;\n  \
+             server {{ listen 127.0.0.1:{port}; location / {{ return 200 \"{answer}\\n\"; }} }}\n}}\n"
+        )
+    };
+    project.write(
+        "proj.toml",
+        &format!(
+            "[processes.nginx]\ncommand = \"{nginx} -p {root} -c nginx.conf -e stderr\"\n\
+             ready = {{ http = \"http://127.0.0.1:{port}/\" }}\n",
+            root = project.root().display()
+        ),
+    );
+    project.write("nginx.conf", &conf("first"));
+    std::fs::create_dir(project.path("tmp")).unwrap();
+    let mut proj = project.up(&[]);
+    proj.wait_for("nginx: ready after");
+    let get = || {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+        stream.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).ok()?;
+        answer.lines().last().map(str::to_string)
+    };
+    assert_eq!(get().as_deref(), Some("first"));
+    project.write("nginx.conf", &conf("second"));
+    let output = project.run(&["signal", "HUP", "nginx"]);
+    assert!(output.status.success(), "{}", output.stderr);
+    wait_until("nginx to answer from its new config", || {
+        (get().as_deref() == Some("second")).then_some(())
+    });
+    // Reloaded, not restarted: the master is the one proj started.
+    assert!(!proj.text().contains("nginx: exited"), "{}", proj.text());
+    assert!(proj.stop().success());
+}
