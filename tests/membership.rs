@@ -11,43 +11,19 @@ mod support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::Value;
-use support::{Output, Project, Running, is_gone, kill_if_alive, wait_until};
+use support::tracking::Mode;
+use support::{Project, is_gone, kill_if_alive, wait_until};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    Cgroups,
-    ProcessGroups,
+/// Whether a mode can be tested here.
+trait Available {
+    fn available(self, project: &Project) -> bool;
 }
 
-impl Mode {
-    /// `proj ARGS` with this mode's environment.
-    fn command(self, project: &Project, args: &[&str]) -> Command {
-        let mut command = project.command(args);
-        match self {
-            Mode::Cgroups => command.env_remove("PROJ_CGROUPS"),
-            Mode::ProcessGroups => command.env("PROJ_CGROUPS", "0"),
-        };
-        command
-    }
-
-    fn run(self, project: &Project, args: &[&str]) -> Output {
-        let output = self.command(project, args).output().expect("run proj");
-        Output {
-            status: output.status,
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-
-    fn up(self, project: &Project) -> Running {
-        Running::start(self.command(project, &["up", "--no-tui"]))
-    }
-
+impl Available for Mode {
     /// Whether this mode can be tested here: `proj check` must say it is in use.
     fn available(self, project: &Project) -> bool {
         let check = self.run(project, &["check"]);
@@ -75,18 +51,6 @@ impl Mode {
             }
         }
     }
-}
-
-/// One test function per mode.
-macro_rules! both_modes {
-    ($($name:ident),* $(,)?) => {
-        mod with_cgroups {
-            $(#[test] fn $name() { super::$name(super::Mode::Cgroups) })*
-        }
-        mod with_process_groups {
-            $(#[test] fn $name() { super::$name(super::Mode::ProcessGroups) })*
-        }
-    };
 }
 
 both_modes!(

@@ -9,46 +9,13 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use support::tracking::Mode;
 use support::{
     Project, Running, free_ports, is_gone, kill_if_alive, wait_until, wait_until_within,
 };
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    Cgroups,
-    ProcessGroups,
-}
-
-impl Mode {
-    fn command(self, project: &Project, args: &[&str]) -> Command {
-        let mut command = project.command(args);
-        if self == Mode::ProcessGroups {
-            command.env("PROJ_CGROUPS", "0");
-        } else {
-            command.env_remove("PROJ_CGROUPS");
-        }
-        command
-    }
-
-    fn up(self, project: &Project) -> Running {
-        Running::start(self.command(project, &["up", "--no-tui"]))
-    }
-}
-
-macro_rules! both_modes {
-    ($($name:ident),* $(,)?) => {
-        mod with_cgroups {
-            $(#[test] fn $name() { super::$name(super::Mode::Cgroups) })*
-        }
-        mod with_process_groups {
-            $(#[test] fn $name() { super::$name(super::Mode::ProcessGroups) })*
-        }
-    };
-}
 
 both_modes!(
     nginx_master_and_workers_die_with_a_sigkilled_proj,

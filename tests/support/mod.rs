@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+pub mod tracking;
+
 /// Generous: the CI machine has two slow cores.
 pub const DEADLINE: Duration = Duration::from_secs(20);
 
