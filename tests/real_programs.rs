@@ -208,11 +208,15 @@ RABBITMQ_LOGS = "-"
     let mut proj = mode.up(&project);
     // Erlang boots slowly on two busy cores (8 s quiet, over 20 s under a parallel
     // build): a deadline of its own, as long as its ready_timeout.
-    wait_until_within(std::time::Duration::from_secs(180), "RabbitMQ to boot", || {
-        let text = proj.text();
-        assert!(!text.contains("rabbit: failed"), "{text}");
-        text.contains("rabbit: ready after").then_some(())
-    });
+    wait_until_within(
+        std::time::Duration::from_secs(180),
+        "RabbitMQ to boot",
+        || {
+            let text = proj.text();
+            assert!(!text.contains("rabbit: failed"), "{text}");
+            text.contains("rabbit: ready after").then_some(())
+        },
+    );
     let epmd = wait_until_within(std::time::Duration::from_secs(20), "epmd -daemon", || {
         let found = pids_of("epmd", "-daemon");
         found.into_iter().find(|&pid| {

@@ -612,3 +612,37 @@ fn connect_replays_output_without_the_terminal_queries_in_it() {
     assert_eq!(tmux.detach(), "0");
     assert!(proj.stop().success());
 }
+
+#[test]
+fn connect_replays_a_query_the_program_still_waits_for() {
+    // irb started with nobody connected asks where the cursor is and waits for the
+    // answer: the replay keeps that last question, the terminal that connects answers.
+    let project = Project::new("[processes.repl]\ncommand = \"python3 asks.py\"\ntty = true\n");
+    project.write(
+        "asks.py",
+        "import os, sys, termios, tty\n\
+         print('ready', flush=True)\n\
+         tty.setraw(0)\n\
+         sys.stdout.write('\\x1b[6n')\n\
+         sys.stdout.flush()\n\
+         answer = b''\n\
+         while not answer.endswith(b'R'):\n    answer += os.read(0, 1)\n\
+         open('answer.txt', 'w').write(repr(answer) + '\\n')\n\
+         import time\n\
+         time.sleep(1000)\n",
+    );
+    let mut proj = project.up(&[]);
+    project.wait_for_file_content(".proj/logs/repl.log", "ready");
+    let Some(tmux) = Tmux::start(project.root(), 100, 30) else {
+        assert!(proj.stop().success());
+        return;
+    };
+    tmux.connect("repl");
+    let answer = project.wait_for_file("answer.txt");
+    assert!(
+        answer.starts_with("b'\\x1b[") && answer.ends_with("R'"),
+        "not a cursor position report: {answer}"
+    );
+    assert_eq!(tmux.detach(), "0");
+    assert!(proj.stop().success());
+}

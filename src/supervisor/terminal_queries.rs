@@ -9,17 +9,41 @@
 //! would be answered again, into the program's input line (`^[[36;1R`). So the replay
 //! leaves them out; live output keeps them, since the program waits for those answers.
 
-/// `bytes` without the terminal queries in it; everything else as it was.
+/// `bytes` without the terminal queries that the program has moved on from; everything
+/// else as it was.
+///
+/// A query followed by more output was given up on (Reline waits half a second, then
+/// draws its prompt), and its answer would now be typed into the program. A query at
+/// the very end, with nothing after it, is one the program still waits for (`irb`
+/// started with nobody connected asks where the cursor is and waits): it is kept, so
+/// the terminal that connects answers it and the program goes on.
 pub(super) fn without_queries(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len());
+    let mut pieces: Vec<(&[u8], bool)> = Vec::new();
     let mut i = 0;
+    let mut plain_start = 0;
     while i < bytes.len() {
         match query_length(&bytes[i..]) {
-            Some(length) => i += length,
-            None => {
-                out.push(bytes[i]);
-                i += 1;
+            Some(length) => {
+                if plain_start < i {
+                    pieces.push((&bytes[plain_start..i], false));
+                }
+                pieces.push((&bytes[i..i + length], true));
+                i += length;
+                plain_start = i;
             }
+            None => i += 1,
+        }
+    }
+    if plain_start < bytes.len() {
+        pieces.push((&bytes[plain_start..], false));
+    }
+    // Queries after the last piece of output are still waited for.
+    let last_output = pieces.iter().rposition(|(_, query)| !query);
+    let mut out = Vec::with_capacity(bytes.len());
+    for (index, (piece, query)) in pieces.iter().enumerate() {
+        let pending = last_output.is_none_or(|last| index > last);
+        if !query || pending {
+            out.extend_from_slice(piece);
         }
     }
     out
@@ -110,14 +134,14 @@ mod tests {
     #[test]
     fn queries_are_taken_out() {
         let cases: [(&[u8], &[u8]); 8] = [
-            (b"irb(main):001> \x1b[6n", b"irb(main):001> "),
-            (b"a\x1b[cb\x1b[>cc\x1b[0c", b"abc"),
+            (b"irb(main):001> \x1b[6nprompt", b"irb(main):001> prompt"),
+            (b"a\x1b[cb\x1b[>cc\x1b[0c.", b"abc."),
             (b"x\x1b]11;?\x07y\x1b]10;?\x1b\\z", b"xyz"),
             (b"\x1bP+q544e\x1b\\ok", b"ok"),
             (b"\x1b[?u\x1b[5n\x1b[?2004$p.", b"."),
             (b"\x1b[14t\x1b[18t!", b"!"),
             (b"\x1bZ?", b"?"),
-            (b"\x1b[?6n", b""),
+            (b"\x1b[?6n.", b"."),
         ];
         for (input, expected) in cases {
             assert_eq!(
@@ -127,6 +151,18 @@ mod tests {
                 String::from_utf8_lossy(input)
             );
         }
+    }
+
+    #[test]
+    fn a_query_still_waited_for_is_kept() {
+        // Nothing after it: the program waits for the answer (irb at its start).
+        assert_eq!(without_queries(b"hello\r\n\x1b[6n"), b"hello\r\n\x1b[6n");
+        assert_eq!(without_queries(b"\x1b[6n"), b"\x1b[6n");
+        // Only the trailing ones: an earlier, given-up query goes.
+        assert_eq!(
+            without_queries(b"\x1b[6n> \x1b[c\x1b[6n"),
+            b"> \x1b[c\x1b[6n"
+        );
     }
 
     #[test]
