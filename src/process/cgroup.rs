@@ -301,7 +301,7 @@ fn remove_tree(dir: &Path, wait: Duration) {
 }
 
 /// Remove the `proj-PID` trees in `own` whose proj is gone (killed together with its
-/// guardian, or a machine that lost power mid-run): the next `proj up` cleans up.
+/// guardian): the next `proj up` cleans up.
 fn remove_stale_trees(own: &Path) {
     let Ok(entries) = fs::read_dir(own) else {
         return;
@@ -315,15 +315,18 @@ fn remove_stale_trees(own: &Path) {
         else {
             continue;
         };
-        if pid != std::process::id() && !is_proj(pid) {
+        if pid != std::process::id() && !alive(pid) {
             remove_tree(&entry.path(), Duration::from_secs(1));
         }
     }
 }
 
-/// Whether `pid` is a running proj (its tree is in use), judged by its command name.
-fn is_proj(pid: u32) -> bool {
-    fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm.trim() == "proj")
+/// Whether any process has the pid `pid`. A tree is left alone while it does: a pid
+/// given to another program since only leaves an empty tree behind, while taking a
+/// running proj (installed under another name, say) for a dead one would kill its
+/// instances.
+fn alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
 }
 
 #[cfg(test)]
