@@ -269,3 +269,20 @@ fn a_taken_socket_address_fails_the_process_naming_the_holder() {
     assert!(proj.stop().success());
     drop(holder);
 }
+
+#[test]
+fn a_tcp_or_http_probe_on_a_shared_socket_is_warned_about() {
+    let project = Project::new(
+        "[processes.web]\ncommand = \"serve\"\nsocket = 7100\nscale = 2\nready = { tcp = \"$PORT\" }\n",
+    );
+    let output = project.run(&["check"]);
+    assert!(output.status.success(), "{}", output.stderr);
+    assert!(
+        output
+            .stderr
+            .contains("warning: the probe of `web` reaches whichever instance accepts first"),
+        "{}",
+        output.stderr
+    );
+    assert!(output.stderr.contains("proj.toml:5:"), "{}", output.stderr);
+}

@@ -34,6 +34,7 @@ pub(crate) fn build(
         .filter_map(|(key, _)| key.into_string().ok())
         .collect();
     warnings.extend(unset::warnings(&raw, &env_files, &processes, inherited));
+    warnings.extend(shared_socket_probes(&raw, &file));
 
     if !diagnostics.is_empty() {
         // File order, with problems in other files (.env) after those in the config.
@@ -152,6 +153,36 @@ fn check_process(
     check_accounts(spec, spans, file, diagnostics);
     resolved.cwd = resolve_cwd(spec, spans.cwd.as_ref(), root, file, diagnostics);
     resolved
+}
+
+/// A `tcp` or `http` readiness probe of a process with `socket` and several instances
+/// reaches whichever instance accepts first (SPEC §9.3): it says nothing about the
+/// instance it is for.
+fn shared_socket_probes(raw: &RawConfig, file: &Arc<SourceFile>) -> Vec<super::Warning> {
+    raw.processes
+        .iter()
+        .filter(|process| process.spec.socket.is_some() && process.spec.scale > 1)
+        .filter(|process| {
+            matches!(
+                process.spec.ready,
+                Some(ReadyProbe::Tcp(_) | ReadyProbe::Http(_))
+            )
+        })
+        .filter_map(|process| {
+            let span = process.spans.ready.clone()?;
+            let name = &process.spec.name;
+            Some(super::Warning::At(
+                Diagnostic::new(
+                    file,
+                    span,
+                    format!("the probe of `{name}` reaches whichever instance accepts first"),
+                )
+                .label("every instance shares the socket")
+                .help(r#"have each instance say it listens (`ready = { log = "Listening" }`), or probe something of its own (`exec`)"#)
+                .warning(),
+            ))
+        })
+        .collect()
 }
 
 /// `user` and `group` must exist on this machine: better refused by `proj check` than
