@@ -173,6 +173,10 @@ impl Membership {
             spawn.listener,
         )?;
         self.guardian.record_group(child.pid);
+        self.snapshot
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .invalidate();
         self.leaders().insert(
             child.pid,
             Leader {

@@ -34,7 +34,7 @@ pub(super) type Escapee = (i32, u64);
 
 /// How long one reading of the process table answers for: a shutdown stops many
 /// instances within a few milliseconds, and one pass over `/proc` serves them all.
-const FRESH_FOR: Duration = Duration::from_millis(50);
+const FRESH_FOR: Duration = Duration::from_millis(20);
 
 /// The process table and who carries the run's marker, as of one moment.
 #[derive(Default)]
@@ -47,6 +47,12 @@ pub(super) struct Snapshot {
 }
 
 impl Snapshot {
+    /// Forget this reading: proj just started a process, and a reading from before it
+    /// would miss everything that process starts (a work horse forked a moment later).
+    pub(super) fn invalidate(&mut self) {
+        self.taken = None;
+    }
+
     /// This snapshot, read again first unless it is younger than [`FRESH_FOR`].
     /// `marker` is the run's `PROJ_SUPERVISOR=TOKEN` entry.
     pub(super) fn fresh(&mut self, marker: &[u8]) -> &Snapshot {
