@@ -145,18 +145,7 @@ fn kill_sessions(leaders: &BTreeSet<i32>) {
         return;
     };
     for pid in entries.filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok()) {
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // `pid (comm) state ppid pgrp session …`, counted from the last `)`.
-        let session = stat.rfind(')').and_then(|end| {
-            stat[end + 1..]
-                .split_whitespace()
-                .nth(3)?
-                .parse::<i32>()
-                .ok()
-        });
-        if session.is_some_and(|session| leaders.contains(&session)) {
+        if super::proc_stat::read(pid).is_some_and(|stat| leaders.contains(&stat.session)) {
             super::spawn::signal_process(pid, Signal::SIGKILL);
         }
     }

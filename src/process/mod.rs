@@ -16,6 +16,7 @@ pub mod identity;
 pub mod listeners;
 pub mod membership;
 pub mod ports;
+pub mod proc_stat;
 pub mod pty;
 pub mod reaper;
 pub mod spawn;

@@ -44,7 +44,7 @@ pub fn of_groups(pgids: &[i32]) -> HashMap<i32, GroupUsage> {
         let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
             continue;
         };
-        let Some(fields) = parse_stat(&stat) else {
+        let Some(fields) = super::proc_stat::parse(&stat) else {
             continue;
         };
         if !pgids.contains(&fields.pgrp) {
@@ -63,28 +63,6 @@ pub fn rss_of(pid: i32) -> u64 {
         .ok()
         .and_then(|statm| statm.split_whitespace().nth(1)?.parse::<u64>().ok())
         .map_or(0, |pages| pages * page_size())
-}
-
-/// The fields of `/proc/PID/stat` this module needs.
-#[derive(Debug, PartialEq, Eq)]
-struct StatFields {
-    pgrp: i32,
-    cpu_ticks: u64,
-    rss_pages: u64,
-}
-
-/// `/proc/PID/stat`: `pid (comm) state ppid pgrp …`. The command name may hold spaces
-/// and parentheses, so fields are counted from the last `)`.
-fn parse_stat(stat: &str) -> Option<StatFields> {
-    let after = &stat[stat.rfind(')')? + 1..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    // Field n of proc(5) (1-based) is fields[n - 3] here.
-    let number = |n: usize| fields.get(n - 3)?.parse::<u64>().ok();
-    Some(StatFields {
-        pgrp: fields.get(2)?.parse().ok()?,
-        cpu_ticks: number(14)? + number(15)?,
-        rss_pages: number(24)?,
-    })
 }
 
 fn page_size() -> u64 {
@@ -107,20 +85,6 @@ fn clock_ticks_per_second() -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_stat_with_a_tricky_command_name() {
-        let stat = "4242 (my (odd) app) S 1 4242 4242 0 -1 4194560 100 0 0 0 \
-                    30 12 0 0 20 0 1 0 5000 10000000 256 18446744073709551615";
-        assert_eq!(
-            parse_stat(stat),
-            Some(StatFields {
-                pgrp: 4242,
-                cpu_ticks: 42,
-                rss_pages: 256
-            })
-        );
-    }
 
     #[test]
     fn reads_this_process_group() {

@@ -18,7 +18,9 @@ use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::time::{Duration, Instant};
 
-/// One process as `/proc/PID/stat` describes it.
+use crate::process::proc_stat;
+
+/// One process of the table: who it descends from and which group it is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Entry {
     pub(super) pid: i32,
@@ -111,24 +113,15 @@ pub(super) fn table() -> Vec<Entry> {
         .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
         .filter(|&pid| pid != own)
         .filter_map(|pid| {
-            let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            parse_stat(pid, &stat)
+            let stat = proc_stat::read(pid)?;
+            Some(Entry {
+                pid,
+                ppid: stat.ppid,
+                pgrp: stat.pgrp,
+                start_time: stat.start_time,
+            })
         })
         .collect()
-}
-
-/// `pid (comm) state ppid pgrp session … starttime(22) …`; the command name may hold
-/// spaces and parentheses, so fields are counted from the last `)`.
-pub(super) fn parse_stat(pid: i32, stat: &str) -> Option<Entry> {
-    let after = &stat[stat.rfind(')')? + 1..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    // Field n of proc(5) (1-based) is fields[n - 3] here.
-    Some(Entry {
-        pid,
-        ppid: fields.get(1)?.parse().ok()?,
-        pgrp: fields.get(2)?.parse().ok()?,
-        start_time: fields.get(19)?.parse().ok()?,
-    })
 }
 
 /// The processes of the instance whose group is `leader` that are outside that group:
@@ -161,14 +154,7 @@ pub(super) fn escaped(table: &[Entry], leader: i32, marked: impl Fn(i32) -> bool
 /// process that was given the same pid, nor a zombie waiting to be reaped).
 pub(super) fn still_running(escapee: Escapee) -> bool {
     let (pid, start_time) = escapee;
-    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return false;
-    };
-    let zombie = stat
-        .rfind(')')
-        .and_then(|end| stat[end + 1..].split_whitespace().next())
-        .is_some_and(|state| state == "Z" || state == "X");
-    !zombie && parse_stat(pid, &stat).is_some_and(|entry| entry.start_time == start_time)
+    proc_stat::read(pid).is_some_and(|stat| !stat.is_zombie() && stat.start_time == start_time)
 }
 
 #[cfg(test)]
@@ -182,21 +168,6 @@ mod tests {
             pgrp,
             start_time: u64::try_from(pid).unwrap() * 10,
         }
-    }
-
-    #[test]
-    fn parses_stat_with_a_tricky_command_name() {
-        let stat = "4242 (my (odd) app) S 1 4243 4244 0 -1 4194560 100 0 0 0 \
-                    30 12 0 0 20 0 1 0 5000 10000000 256 18446744073709551615";
-        assert_eq!(
-            parse_stat(4242, stat),
-            Some(Entry {
-                pid: 4242,
-                ppid: 1,
-                pgrp: 4243,
-                start_time: 5000
-            })
-        );
     }
 
     #[test]
@@ -226,8 +197,7 @@ mod tests {
     #[test]
     fn this_process_is_running_and_a_wrong_start_time_is_not() {
         let own = i32::try_from(std::process::id()).unwrap();
-        let stat = fs::read_to_string(format!("/proc/{own}/stat")).unwrap();
-        let me = parse_stat(own, &stat).unwrap();
+        let me = proc_stat::read(own).unwrap();
         assert!(still_running((own, me.start_time)));
         assert!(!still_running((own, me.start_time + 1)));
     }

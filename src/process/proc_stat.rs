@@ -1,0 +1,80 @@
+//! `/proc/PID/stat`, read in one place: the fields proj's process code needs.
+
+/// One process as `/proc/PID/stat` describes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat {
+    /// `R`, `S`, `Z`, …
+    pub state: char,
+    pub ppid: i32,
+    pub pgrp: i32,
+    pub session: i32,
+    /// User and system CPU time, in clock ticks.
+    pub cpu_ticks: u64,
+    /// Clock ticks after boot at which it started: with the pid, a name no later process
+    /// can take.
+    pub start_time: u64,
+    /// Resident set size, in pages.
+    pub rss_pages: u64,
+}
+
+impl Stat {
+    /// Exited (or dying) and waiting to be reaped: it runs nothing any more.
+    pub fn is_zombie(&self) -> bool {
+        matches!(self.state, 'Z' | 'X')
+    }
+}
+
+/// `pid (comm) state ppid pgrp session …`. The command name may hold spaces and
+/// parentheses, so fields are counted from the last `)`.
+pub fn parse(stat: &str) -> Option<Stat> {
+    let after = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // Field n of proc(5) (1-based) is fields[n - 3] here.
+    let field = |n: usize| fields.get(n - 3).copied();
+    let number = |n: usize| field(n)?.parse::<u64>().ok();
+    Some(Stat {
+        state: field(3)?.chars().next()?,
+        ppid: field(4)?.parse().ok()?,
+        pgrp: field(5)?.parse().ok()?,
+        session: field(6)?.parse().ok()?,
+        cpu_ticks: number(14)? + number(15)?,
+        start_time: number(22)?,
+        rss_pages: number(24)?,
+    })
+}
+
+/// The stat of process `pid`; `None` when it is gone (or its stat is unreadable).
+pub fn read(pid: i32) -> Option<Stat> {
+    parse(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_stat_with_a_tricky_command_name() {
+        let stat = "4242 (my (odd) app) S 1 4243 4244 0 -1 4194560 100 0 0 0 \
+                    30 12 0 0 20 0 1 0 5000 10000000 256 18446744073709551615";
+        assert_eq!(
+            parse(stat),
+            Some(Stat {
+                state: 'S',
+                ppid: 1,
+                pgrp: 4243,
+                session: 4244,
+                cpu_ticks: 42,
+                start_time: 5000,
+                rss_pages: 256,
+            })
+        );
+    }
+
+    #[test]
+    fn reads_this_process() {
+        let own = read(i32::try_from(std::process::id()).unwrap()).unwrap();
+        assert!(!own.is_zombie());
+        assert_eq!(own.pgrp, nix::unistd::getpgrp().as_raw());
+        assert!(read(i32::MAX).is_none());
+    }
+}
