@@ -4,14 +4,16 @@
 //! Later wins: proj's environment (without systemd's private variables, see
 //! [`crate::systemd::notify::PRIVATE_VARIABLES`]), `HOME`, `USER` and `LOGNAME` of the
 //! process's `user` (so a config can still override them), the `env_file`s line by
-//! line, `[env]`, the process's `env`, then what proj sets: `PROJ_PORT_<NAME>` and
-//! `PROJ_HOST_<NAME>` for every process with a port, `PORT`, `PROJ_PROCESS`, `PROJ_INSTANCE`, and the supervisor
-//! marker that the guardian and the sweep look for.
+//! line, `[env]`, the process's `env`, then what proj sets: `PROJ_ROOT`, `PWD` (the
+//! process's own directory), `PROJ_PORT_<NAME>`, `PROJ_PORTS_<NAME>` and
+//! `PROJ_HOST_<NAME>` for every process with a port, `PORT`, `PROJ_PROCESS`,
+//! `PROJ_INSTANCE`, and the supervisor marker that the guardian and the sweep look for.
 //!
 //! Values are templates (`config::interpolate`), each resolved against what comes
 //! before it: an env file's line against the earlier lines and files and proj's
-//! environment, `[env]` against all of those (and `PROJ_PORT_<NAME>`), a process's
-//! `env` also against its `PORT`, `PROJ_PROCESS` and `PROJ_INSTANCE`. The environment
+//! environment, `[env]` against all of those, what proj sets for the project and its
+//! own other keys (in whatever order they refer to each other), a process's `env` also
+//! against its `PORT`, `PROJ_PROCESS` and `PROJ_INSTANCE`. The environment
 //! is built per child, never by changing proj's own.
 //!
 //! Hundreds of instances of one process are common, so what they share is built once
@@ -187,10 +189,12 @@ fn resolve_table(
         .collect()
 }
 
-/// `PROJ_PORT_<NAME>` for every process with a port (its first instance's port) and
-/// `PROJ_HOST_<NAME>` (SPEC §9.2): `127.0.0.1` under proj, where every process shares
-/// the machine's addresses; exports replace it with the target's service name.
-pub fn port_variables(plan: &Plan) -> Vec<(String, String)> {
+/// What proj sets for the whole project, the same for every process and setup step:
+/// `PROJ_ROOT`; and for every process with a port, `PROJ_PORT_<NAME>` (its first
+/// instance's port), `PROJ_PORTS_<NAME>` (every instance's) and `PROJ_HOST_<NAME>`
+/// (SPEC §9.2): `127.0.0.1` under proj, where every process shares the machine's
+/// addresses; exports replace it with the target's service name.
+pub fn project_variables(plan: &Plan) -> Vec<(String, String)> {
     let mut variables = vec![(ROOT_VARIABLE.to_owned(), plan.root.display().to_string())];
     for process in &plan.processes {
         if let Some(port) = process.port {
@@ -261,14 +265,14 @@ pub fn for_process(
             layers.set(key, value);
         }
     }
-    let mut ports = port_variables(plan);
+    let mut project = project_variables(plan);
     // Its own working directory (SPEC §9.2), not the one proj was started in.
-    ports.push((
+    project.push((
         "PWD".into(),
         plan.root.join(&process.cwd).display().to_string(),
     ));
-    layers.add_project(plan, &ports);
-    let mut proj_set = ports;
+    layers.add_project(plan, &project);
+    let mut proj_set = project;
     proj_set.push(("PROJ_PROCESS".into(), process.name.clone()));
     let lookup = |name: &str| {
         proj_set
@@ -346,13 +350,14 @@ pub fn for_instance(shared: Shared, instance: &Instance, marker: &str) -> Enviro
     Environment { shared, own }
 }
 
-/// A setup step's environment: proj's, the env files, `[env]` and `PROJ_PORT_<NAME>`.
+/// A setup step's environment: proj's, the env files, `[env]` and what proj sets for the
+/// project ([`project_variables`], and `PWD`: the root, where steps run).
 pub fn for_setup(inherited: &[(OsString, OsString)], plan: &Plan) -> Vec<(OsString, OsString)> {
     let mut layers = Layers::from_inherited(inherited);
-    let mut ports = port_variables(plan);
-    ports.push(("PWD".into(), plan.root.display().to_string()));
-    layers.add_project(plan, &ports);
-    for (key, value) in ports {
+    let mut project = project_variables(plan);
+    project.push(("PWD".into(), plan.root.display().to_string()));
+    layers.add_project(plan, &project);
+    for (key, value) in project {
         layers.set(&key, value);
     }
     layers.0.into_iter().collect()
@@ -373,7 +378,7 @@ pub fn defined_for_instance(
         .map(|(key, _)| key.clone())
         .chain(plan.env.keys().cloned())
         .chain(process.env.keys().cloned())
-        .chain(port_variables(plan).into_iter().map(|(key, _)| key))
+        .chain(project_variables(plan).into_iter().map(|(key, _)| key))
         .chain(["PORT", "PROJ_PROCESS", "PROJ_INSTANCE"].map(String::from))
         .collect();
     let shared = for_process(inherited, plan, process);

@@ -62,23 +62,15 @@ pub fn spawn(
     Ok(spawn_inner(command, cwd, env, output, Target::default(), false)?.0)
 }
 
-/// [`spawn`] as `identity` (`user`/`group`, resolved beforehand): the child sets its
-/// supplementary groups, group and user in that order, then asks for its parent-death
-/// signal, which the kernel clears on a change of credentials. `HOME`, `USER` and
-/// `LOGNAME` come with `env` ([`super::identity::login_environment`]).
-pub fn spawn_as(
-    command: &str,
-    cwd: &Path,
-    env: &[(OsString, OsString)],
-    output: Output,
-    identity: Option<&super::identity::Identity>,
-) -> io::Result<Child> {
-    spawn_member(command, cwd, env, output, identity, None, None)
-}
-
-/// [`spawn_as`], with the child joining a cgroup before exec: `cgroup_procs` is that
-/// cgroup's `cgroup.procs`, open for writing; the child writes `0` (itself) into it
-/// before it changes its user, so that everything it ever starts is inside.
+/// [`spawn`] as an instance's process: as `identity` (`user`/`group`, resolved
+/// beforehand), the child setting its supplementary groups, group and user in that
+/// order, then asking for its parent-death signal, which the kernel clears on a change
+/// of credentials (`HOME`, `USER` and `LOGNAME` come with `env`, see
+/// [`super::identity::login_environment`]).
+///
+/// `cgroup_procs`: the instance cgroup's `cgroup.procs`, open for writing; the child
+/// writes `0` (itself) into it before it changes its user, so that everything it ever
+/// starts is inside.
 ///
 /// `listener`: a listening socket the child gets as descriptor 3 (SPEC §9.3), with
 /// `LISTEN_PID` set to its own pid by the shell before it execs the program (`$$` is
@@ -100,8 +92,8 @@ pub fn spawn_member(
     Ok(spawn_inner(command, cwd, env, output, target, false)?.0)
 }
 
-/// [`spawn_as`], with the exit delivered to the returned receiver instead of the
-/// supervisor (a probe waits for it). The claim is registered before the reaper can see
+/// [`spawn`] as `identity`, with the exit delivered to the returned receiver instead of
+/// the supervisor (a probe waits for it). The claim is registered before the reaper can see
 /// the child.
 pub fn spawn_claimed(
     command: &str,
@@ -198,8 +190,8 @@ fn spawn_inner(
     // SAFETY: the closure runs in the forked child before exec, where only
     // async-signal-safe functions may be called. It makes plain system calls only
     // (write(2) into cgroup.procs, setsid(2) and ioctl(2) TIOCSCTTY for a terminal,
-    // setgroups(2), setgid(2),
-    // setuid(2) on data prepared before the fork, prctl(2), getppid(2), close_range(2),
+    // setgroups(2), setgid(2), setuid(2) on data prepared before the fork, prctl(2),
+    // getppid(2), close_range(2), dup2(2) or fcntl(2) for the listening socket,
     // getrlimit(2)/setrlimit(2)), allocates nothing and takes no lock.
     #[allow(unsafe_code)]
     unsafe {
