@@ -384,13 +384,6 @@ impl Supervisor {
             self.check_draining(exit.at);
             return;
         };
-        if self.slots[index].machine.state() != State::Stopping {
-            let ran = self.slots[index]
-                .machine
-                .started_at()
-                .map_or(Duration::MAX, |at| exit.at.saturating_duration_since(at));
-            self.silence_on_exit(index, exit.status, ran);
-        }
         if self.slots[index].machine.state() == State::Stopping {
             // The main process is gone; what left the group got none of the stop
             // sequence: it is told now (and, without cgroups, looked for).
@@ -415,6 +408,11 @@ impl Supervisor {
                 return;
             }
         } else {
+            let ran = self.slots[index]
+                .machine
+                .started_at()
+                .map_or(Duration::MAX, |at| exit.at.saturating_duration_since(at));
+            self.silence_on_exit(index, exit.status, ran);
             // The main process ended on its own: the instance is over, and whatever it
             // started ends with it (a daemon it forked lived as long as it did).
             self.processes.end(exit.pid);
