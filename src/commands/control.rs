@@ -52,13 +52,18 @@ pub(super) fn did(outcomes: &[Outcome]) -> String {
 }
 
 /// `proj signal`: what was sent to whom, one line per instance.
-pub(super) fn signal(context: &Context, request: Request) -> Result<(), Error> {
-    let Request::Signal { signal, group, .. } = &request else {
-        return Err(Error::Runtime(
-            "invariant: signal() takes a signal request".into(),
-        ));
+pub(super) fn signal(
+    context: &Context,
+    signal: nix::sys::signal::Signal,
+    names: Vec<String>,
+    group: bool,
+) -> Result<(), Error> {
+    let signal = signal.as_str();
+    let request = Request::Signal {
+        signal: signal.to_string(),
+        names,
+        group,
     };
-    let (signal, group) = (signal.clone(), *group);
     let response = call(context, request)?;
     let instances = response.instances.unwrap_or_default();
     let mut sent = 0;

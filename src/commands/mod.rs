@@ -52,14 +52,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             signal,
             names,
             ..
-        } => control::signal(
-            &context,
-            Request::Signal {
-                signal: signal.as_str().to_string(),
-                names,
-                group,
-            },
-        ),
+        } => control::signal(&context, signal, names, group),
         Command::Scale { counts, .. } => control::act(
             &context,
             Request::Scale {

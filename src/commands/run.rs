@@ -54,14 +54,7 @@ fn as_instance(
     name: &str,
 ) -> Result<Setting, Error> {
     let found = plan
-        .processes
-        .iter()
-        .flat_map(|process| {
-            process
-                .instances()
-                .into_iter()
-                .map(move |instance| (process, instance))
-        })
+        .instances()
         .find(|(process, instance)| instance.name == name || process.name == name);
     let Some((process, instance)) = found else {
         let known: Vec<String> = plan.processes.iter().map(|p| p.name.clone()).collect();
