@@ -33,10 +33,8 @@ use super::request_line::{MAX_REQUEST_BYTES, Received, RequestLines};
 use crate::logs::feed::RecvError;
 use crate::logs::history::Batch;
 use crate::logs::splitter;
-use crate::supervisor::command::{Follow, Logs, Refusal, Reply, WaitUp};
-use crate::supervisor::snapshot::Acted;
+use crate::supervisor::command::{self, Answer, Command, Follow, Logs, WaitUp};
 use crate::supervisor::terminal::Connection;
-use crate::supervisor::{Command, InstanceStatus, ShutdownMode};
 
 /// Bind the socket at `path` (mode 0600) and serve it until the runtime ends.
 pub fn start(path: &Path, commands: Commands) -> io::Result<()> {
@@ -115,17 +113,17 @@ async fn serve(stream: UnixStream, commands: Commands) {
                 continue;
             }
         };
-        let Some(answer) = ask(&commands, request).await else {
+        let Some(outgoing) = ask(&commands, request).await else {
             // The supervisor is gone (it answered `down` or ended).
             return;
         };
-        match answer {
-            Answer::Done(response) => {
+        match outgoing {
+            Outgoing::Done(response) => {
                 if send(&mut write, &response).await.is_err() {
                     return;
                 }
             }
-            Answer::Watch(mut snapshots) => {
+            Outgoing::Watch(mut snapshots) => {
                 // Ends when the client hangs up or the supervisor goes away.
                 tokio::select! {
                     () = stream_snapshots(&mut write, &mut snapshots) => {}
@@ -133,24 +131,24 @@ async fn serve(stream: UnixStream, commands: Commands) {
                 }
                 return;
             }
-            Answer::Events(mut changes) => {
+            Outgoing::Events(mut changes) => {
                 tokio::select! {
                     () = stream_changes(&mut write, &mut changes) => {}
                     _ = lines.next() => {}
                 }
                 return;
             }
-            Answer::Waiting { changes, verdict } => {
+            Outgoing::Waiting { changes, verdict } => {
                 if stream_wait(&mut write, changes, verdict).await.is_err() {
                     return;
                 }
             }
-            Answer::Farewell(written) => {
+            Outgoing::Farewell(written) => {
                 let _ = send(&mut write, &Response::ok()).await;
                 let _ = written.send(());
                 return;
             }
-            Answer::Connect(connection) => {
+            Outgoing::Connect(connection) => {
                 let response = Response {
                     connect: Some(Connected {
                         instance: connection.instance,
@@ -166,7 +164,7 @@ async fn serve(stream: UnixStream, commands: Commands) {
                 super::terminal_stream::serve(lines.into_inner(), write, connection.terminal).await;
                 return;
             }
-            Answer::Logs(logs) => {
+            Outgoing::Logs(logs) => {
                 let Logs {
                     names,
                     backlog,
@@ -181,7 +179,7 @@ async fn serve(stream: UnixStream, commands: Commands) {
                     // meanwhile (subscribed before the backlog was taken). Following
                     // ends when the client hangs up (or proj ends).
                     let mut first = encode(&header);
-                    for line in backlog {
+                    for line in backlog.iter().flat_map(batch_lines) {
                         first.extend(encode(&line_response(line)));
                     }
                     tokio::select! {
@@ -193,7 +191,7 @@ async fn serve(stream: UnixStream, commands: Commands) {
                 if send(&mut write, &header).await.is_err() {
                     return;
                 }
-                for line in backlog {
+                for line in backlog.iter().flat_map(batch_lines) {
                     if send(&mut write, &line_response(line)).await.is_err() {
                         return;
                     }
@@ -207,7 +205,7 @@ async fn serve(stream: UnixStream, commands: Commands) {
 }
 
 /// What the supervisor answered, in the shape the connection writes it.
-enum Answer {
+enum Outgoing {
     Done(Box<Response>),
     /// The last answer of a supervisor about to exit: once written, say so.
     Farewell(oneshot::Sender<()>),
@@ -222,61 +220,6 @@ enum Answer {
         changes: Option<(Vec<Change>, broadcast::Receiver<Change>)>,
         verdict: oneshot::Receiver<WaitUp>,
     },
-}
-
-/// Ask for the logs.
-async fn logs(
-    commands: &Commands,
-    names: Vec<String>,
-    lines: usize,
-    follow: bool,
-    since: Option<std::time::SystemTime>,
-    grep: Option<regex::bytes::Regex>,
-) -> Option<Answer> {
-    let (reply, answer) = oneshot::channel();
-    commands
-        .send(Command::Logs {
-            names,
-            lines,
-            follow,
-            since,
-            grep,
-            reply,
-        })
-        .ok()?;
-    Some(match answer.await.ok()? {
-        Ok(logs) => Answer::Logs(logs),
-        Err(refusal) => done(Response::refused(&refusal)),
-    })
-}
-
-/// Send a wait; with `progress`, subscribe to the changes first so none falls between.
-async fn wait(
-    commands: &Commands,
-    names: Vec<String>,
-    timeout: Option<std::time::Duration>,
-    ready_deadlines: bool,
-    progress: bool,
-) -> Option<Answer> {
-    // `up -d` also shows what happened before it asked (the supervisor started first).
-    let changes = if progress {
-        let (reply, answer) = oneshot::channel();
-        let past = ready_deadlines;
-        commands.send(Command::Events { past, reply }).ok()?;
-        Some(answer.await.ok()?)
-    } else {
-        None
-    };
-    let (reply, verdict) = oneshot::channel();
-    commands
-        .send(Command::Wait {
-            names,
-            timeout,
-            ready_deadlines,
-            reply,
-        })
-        .ok()?;
-    Some(Answer::Waiting { changes, verdict })
 }
 
 /// The answer to a wait: the instances, `ok: false` naming what is not up.
@@ -356,164 +299,56 @@ async fn stream_wait(
     }
 }
 
-fn done(response: Response) -> Answer {
-    Answer::Done(Box::new(response))
+fn done(response: Response) -> Outgoing {
+    Outgoing::Done(Box::new(response))
 }
 
-/// Turn a wire request into a [`Command`], send it, and wait for the typed answer;
-/// `None` once the supervisor is gone.
-async fn ask(commands: &Commands, request: Request) -> Option<Answer> {
-    /// Send a command made with a fresh reply channel and wait for the reply.
-    async fn call<T>(commands: &Commands, make: impl FnOnce(Reply<T>) -> Command) -> Option<T> {
-        let (reply, answer) = oneshot::channel();
-        commands.send(make(reply)).ok()?;
-        answer.await.ok()
-    }
-    let instances = |result: Result<Vec<InstanceStatus>, Refusal>| match result {
-        Ok(instances) => Response {
+/// Send a request to the supervisor and shape its answer for the wire: one arm per kind
+/// of answer, none per request. `None` once the supervisor is gone.
+async fn ask(commands: &Commands, request: Request) -> Option<Outgoing> {
+    let answer = match command::ask(commands, request).await? {
+        Ok(answer) => answer,
+        Err(refusal) => return Some(done(Response::refused(&refusal))),
+    };
+    Some(match answer {
+        Answer::About(about) => done(Response {
+            hello: Some(Hello {
+                about,
+                protocol: protocol::VERSION,
+            }),
+            ..Response::ok()
+        }),
+        Answer::Instances(instances) => done(Response {
             instances: Some(instances),
             ..Response::ok()
-        },
-        Err(refusal) => Response::refused(&refusal),
-    };
-    // A request that changed instances: the rows, what it did to each, and exit 1
-    // naming what failed.
-    let acted = |result: Result<Acted, Refusal>| match result {
-        Ok(acted) => {
+        }),
+        // A request that changed instances: the rows, what it did to each, and exit 1
+        // naming what failed.
+        Answer::Acted(acted) => {
             let response = match acted.failures() {
                 None => Response::ok(),
                 Some(failed) => Response::error(1, format!("did not come up: {failed}")),
             };
-            Response {
+            done(Response {
                 instances: Some(acted.instances),
                 outcomes: Some(acted.outcomes),
                 ..response
-            }
-        }
-        Err(refusal) => Response::refused(&refusal),
-    };
-    Some(match request {
-        Request::Hello => {
-            let about = call(commands, |reply| Command::Hello { reply }).await?;
-            done(Response {
-                hello: Some(Hello {
-                    about,
-                    protocol: protocol::VERSION,
-                }),
-                ..Response::ok()
             })
         }
-        Request::Ps => {
-            let status = call(commands, |reply| Command::Status { reply }).await?;
-            done(instances(Ok(status)))
-        }
-        Request::Start { names } => done(acted(
-            call(commands, |reply| Command::Start { names, reply }).await?,
-        )),
-        Request::Stop { names } => done(acted(
-            call(commands, |reply| Command::Stop { names, reply }).await?,
-        )),
-        Request::Restart { names, rolling } => done(acted(
-            call(commands, |reply| {
-                if rolling {
-                    Command::RollingRestart { names, reply }
-                } else {
-                    Command::Restart { names, reply }
-                }
-            })
-            .await?,
-        )),
-        Request::Signal {
-            signal,
-            names,
-            group,
-        } => match crate::config::parse_signal(&signal) {
-            Ok(signal) => done(instances(
-                call(commands, |reply| Command::Signal {
-                    signal,
-                    names,
-                    group,
-                    reply,
-                })
-                .await?,
-            )),
-            Err(reason) => done(Response::refused(&Refusal::UnknownSignal(reason))),
-        },
-        Request::Scale { counts } => done(acted(
-            call(commands, |reply| Command::Scale {
-                counts: counts.into_iter().collect(),
-                reply,
-            })
-            .await?,
-        )),
-        Request::Reload => done(
-            match call(commands, |reply| Command::Reload { reply }).await? {
-                Ok(summary) => Response {
-                    reload: Some(summary),
-                    ..Response::ok()
-                },
-                Err(refusal) => Response::refused(&refusal),
-            },
-        ),
-        Request::Down | Request::Kill => {
-            let mode = if request == Request::Kill {
-                ShutdownMode::Kill
-            } else {
-                ShutdownMode::Graceful
-            };
-            let farewell = call(commands, |reply| Command::Shutdown { mode, reply }).await?;
-            Answer::Farewell(farewell.written)
-        }
-        Request::Logs {
-            names,
-            lines,
-            follow,
-            since_ms,
-            grep,
-        } => {
-            let grep = match grep
-                .map(|pattern| regex::bytes::Regex::new(&pattern))
-                .transpose()
-            {
-                Ok(grep) => grep,
-                Err(error) => {
-                    return Some(done(BadRequest(format!("invalid --grep: {error}")).into()));
-                }
-            };
-            let since = since_ms
-                .map(|ms| std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ms));
-            logs(commands, names, lines, follow, since, grep).await?
-        }
-        Request::WaitUp { progress } => wait(commands, Vec::new(), None, true, progress).await?,
-        Request::Wait {
-            names,
-            timeout_ms,
-            progress,
-        } => {
-            let timeout = timeout_ms.map(std::time::Duration::from_millis);
-            wait(commands, names, timeout, false, progress).await?
-        }
-        Request::Events => {
-            let (_, changes) =
-                call(commands, |reply| Command::Events { past: false, reply }).await?;
-            Answer::Events(changes)
-        }
-        Request::Why { name } => done(
-            match call(commands, |reply| Command::Why { name, reply }).await? {
-                Ok(why) => Response {
-                    why: Some(Box::new(why)),
-                    ..Response::ok()
-                },
-                Err(refusal) => Response::refused(&refusal),
-            },
-        ),
-        Request::Watch => Answer::Watch(call(commands, |reply| Command::Watch { reply }).await?),
-        Request::Connect { name } => {
-            match call(commands, |reply| Command::Connect { name, reply }).await? {
-                Ok(connection) => Answer::Connect(connection),
-                Err(refusal) => done(Response::refused(&refusal)),
-            }
-        }
+        Answer::Reloaded(summary) => done(Response {
+            reload: Some(summary),
+            ..Response::ok()
+        }),
+        Answer::Why(why) => done(Response {
+            why: Some(why),
+            ..Response::ok()
+        }),
+        Answer::Logs(logs) => Outgoing::Logs(logs),
+        Answer::Snapshots(snapshots) => Outgoing::Watch(snapshots),
+        Answer::Changes(changes) => Outgoing::Events(changes),
+        Answer::Waiting { changes, verdict } => Outgoing::Waiting { changes, verdict },
+        Answer::Terminal(connection) => Outgoing::Connect(connection),
+        Answer::Farewell(farewell) => Outgoing::Farewell(farewell.written),
     })
 }
 
@@ -542,26 +377,17 @@ async fn stream_snapshots(
 /// the client as one `skipped` count. So a client never costs proj more than that, and
 /// never holds anything else up.
 async fn stream_feed(write: &mut tokio::net::unix::OwnedWriteHalf, first: Vec<u8>, follow: Follow) {
-    let Follow {
-        mut feed,
-        instances,
-        grep,
-    } = follow;
+    let mut follow = follow;
     if write.write_all(&first).await.is_err() {
         return;
     }
     loop {
-        let out = match feed.recv().await {
+        let out = match follow.next().await {
             Ok(batch) => {
-                let Some(seen_until) = instances.get(&*batch.instance) else {
-                    continue;
-                };
-                if seen_until.is_some_and(|until| batch.at <= until) {
-                    continue;
-                }
                 let mut out = Vec::with_capacity(batch.lines.len() + 128);
                 for line in batch_lines(&batch) {
-                    if grep
+                    if follow
+                        .grep
                         .as_ref()
                         .is_none_or(|grep| grep.is_match(line.text.as_bytes()))
                     {

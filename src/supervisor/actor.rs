@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::task::TaskTracker;
 
 use super::clock::now;
-use super::command::{Command, Farewell, Reply, ShutdownMode};
+use super::command::{Answer, Command, Farewell, Refusal, Reply, ShutdownMode};
 use super::edges::{Inputs, Processes, SignalEvent, SpawnRequest};
 use super::failure::{Failure, RestartCause};
 use super::lifecycle::{Action, Input, Report, State};
@@ -98,7 +98,7 @@ pub enum Event {
 /// their answer, which [`Finished::say_goodbye`] gives once the caller has done what
 /// must come first (removing the socket, so a new `proj up` may start at once).
 pub struct Finished {
-    farewells: Vec<Reply<Farewell>>,
+    farewells: Vec<Reply<Result<Answer, Refusal>>>,
     /// With `exit_on_failure`: the instance whose failure ended the run, and why
     /// (`web: exited with code 3 …`).
     pub gave_up: Option<String>,
@@ -110,7 +110,10 @@ impl Finished {
         let mut written = Vec::new();
         for reply in self.farewells {
             let (done, wait) = oneshot::channel();
-            if reply.send(Farewell { written: done }).is_ok() {
+            if reply
+                .send(Ok(Answer::Farewell(Farewell { written: done })))
+                .is_ok()
+            {
                 written.push(wait);
             }
         }
@@ -217,7 +220,7 @@ pub(super) struct Supervisor {
     /// Requests answered once instances settle.
     pub(super) waiters: Vec<Waiter>,
     /// `down`/`kill` callers, answered when the supervisor is done.
-    pub(super) farewells: Vec<Reply<Farewell>>,
+    pub(super) farewells: Vec<Reply<Result<Answer, Refusal>>>,
     /// The latest snapshot, for watchers; refreshed after every event that changed
     /// something (see `changed`).
     pub(super) status: watch::Sender<Snapshot>,
@@ -588,7 +591,11 @@ impl Supervisor {
     }
 
     /// `proj down`, `q`, a second Ctrl-C in the TUI: stop (or kill) everything and end.
-    pub(super) fn on_shutdown(&mut self, mode: ShutdownMode, reply: Reply<Farewell>) {
+    pub(super) fn on_shutdown(
+        &mut self,
+        mode: ShutdownMode,
+        reply: Reply<Result<Answer, Refusal>>,
+    ) {
         self.farewells.push(reply);
         match mode {
             ShutdownMode::Graceful if !self.shutting_down => {

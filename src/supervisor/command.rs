@@ -1,129 +1,180 @@
-//! The supervisor's API: what its clients (the control socket, the TUI, signals) may ask
+//! The supervisor's API: what its clients (the control socket, the TUI, tests) may ask
 //! of it, and the typed answers.
 //!
-//! Every [`Command`] carries its own reply channel, so an answer cannot reach the wrong
-//! caller and a request that waits (a restart answered once the new process runs) simply
-//! holds on to its channel. A refusal is a [`Refusal`], whose [`Refusal::exit_code`] is
-//! the one place that decides between "bad usage" (2) and "a runtime failure" (1). How
-//! any of this looks on the wire is [`crate::control`]'s business alone.
+//! There is one vocabulary: a [`Request`] is what `proj restart web` sends over the
+//! socket and what the TUI sends in process, and the supervisor matches on it itself. A
+//! [`Command`] is a request with its own reply channel, so an answer cannot reach the
+//! wrong caller and a request that waits (a restart answered once the new process runs)
+//! simply holds on to its channel. The [`Answer`] is typed by *kind* (instances, what a
+//! request did, a stream of changes, ...), not by request: the control socket turns each
+//! kind into wire lines once, so a new request that answers with a known kind needs no
+//! code there. A refusal is a [`Refusal`], whose [`Refusal::exit_code`] is the one place
+//! that decides between "bad usage" (2) and "a runtime failure" (1).
+//!
+//! Adding a control command: a [`Request`] arm here (its wire form comes with it), its
+//! arm in the supervisor's `on_command`, and its CLI definition.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::time::SystemTime;
 
-use tokio::sync::{oneshot, watch};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
-use super::snapshot::{About, Acted, InstanceStatus, LogLine, ReloadSummary, Snapshot};
+use super::snapshot::{About, Acted, Change, InstanceStatus, ReloadSummary, Snapshot, Why};
 use super::terminal::Connection;
 use crate::logs::feed::Subscription;
 
 /// Where the answer to a [`Command`] goes.
 pub type Reply<T> = oneshot::Sender<T>;
 
-/// A request to the supervisor.
+/// A request with the channel its answer goes to.
 #[derive(Debug)]
-pub enum Command {
-    /// Who is there.
-    Hello { reply: Reply<About> },
-    /// Every instance, in plan order (`proj ps`).
-    Status { reply: Reply<Vec<InstanceStatus>> },
-    /// Start these processes or instances and what they depend on; answered once they
-    /// settled.
+pub struct Command {
+    pub request: Request,
+    pub reply: Reply<Result<Answer, Refusal>>,
+}
+
+/// Send `request` to the supervisor behind `commands` and wait for its answer; `None`
+/// once the supervisor is gone.
+pub async fn ask(
+    commands: &mpsc::UnboundedSender<Command>,
+    request: Request,
+) -> Option<Result<Answer, Refusal>> {
+    let (reply, answer) = oneshot::channel();
+    commands.send(Command { request, reply }).ok()?;
+    answer.await.ok()
+}
+
+/// A request to the supervisor, as clients send it (on the wire:
+/// `{"v":1,"command":"…",…}`, see [`crate::control::protocol`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Request {
+    /// Who is there: pid, project, version.
+    Hello,
+    /// The state of every instance.
+    Ps,
     Start {
         names: Vec<String>,
-        reply: Reply<Result<Acted, Refusal>>,
     },
-    /// Stop them gracefully; answered once they are gone.
     Stop {
         names: Vec<String>,
-        reply: Reply<Result<Acted, Refusal>>,
     },
-    /// Stop them if they run, then start them; answered once each runs a new process (or
-    /// gave up).
+    /// Restart these (every instance when `names` is empty).
     Restart {
+        #[serde(default)]
         names: Vec<String>,
-        reply: Reply<Result<Acted, Refusal>>,
+        /// One instance at a time per process (`proj restart --rolling`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        rolling: bool,
     },
-    /// Run this many instances of these processes now: new ones start (ports by the
-    /// usual rule), the highest-numbered ones stop through their stop sequence.
-    /// Answered once they settled, with every instance of those processes.
-    Scale {
-        counts: Vec<(String, u32)>,
-        reply: Reply<Result<Acted, Refusal>>,
-    },
-    /// Restart them one at a time per process, the next once the previous is running
-    /// again (as `rolling = true` does for every restart); answered as [`Command::Restart`].
-    RollingRestart {
-        names: Vec<String>,
-        reply: Reply<Result<Acted, Refusal>>,
-    },
-    /// Send `signal` to these instances' main processes (`group`: to every process of
-    /// each); answered at once with those instances (a stopped one has no pid: nothing
-    /// was sent to it).
+    /// Send `signal` (`SIGHUP`) to the named instances' main processes, or with
+    /// `group` to every process of each.
     Signal {
-        signal: nix::sys::signal::Signal,
+        signal: String,
         names: Vec<String>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         group: bool,
-        reply: Reply<Result<Vec<InstanceStatus>, Refusal>>,
+    },
+    /// Run this many instances of each named process.
+    Scale {
+        counts: std::collections::BTreeMap<String, u32>,
+    },
+    /// The last `lines` lines of the named instances (all when empty), merged in time
+    /// order; with `follow`, then every new line.
+    Logs {
+        #[serde(default)]
+        names: Vec<String>,
+        #[serde(default = "default_log_lines")]
+        lines: usize,
+        #[serde(default)]
+        follow: bool,
+        /// Only lines read at or after this moment (milliseconds since the Unix epoch).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since_ms: Option<u64>,
+        /// Only lines matching this regular expression.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        grep: Option<String>,
     },
     /// Re-read the config file and apply the difference.
-    Reload {
-        reply: Reply<Result<ReloadSummary, Refusal>>,
+    Reload,
+    /// Stop everything and end the supervisor; answered when it is done.
+    Down,
+    /// Like `down`, but kill every process group now (SIGKILL) instead of stopping it
+    /// gracefully: what a second Ctrl-C does. Answered when the supervisor is done.
+    Kill,
+    /// Answered once every instance `proj up` started is running (or exited, for a
+    /// oneshot), or as soon as one of them failed or is still not up once its
+    /// dependencies' and its own `ready_timeout` have passed (`proj up -d` waits with
+    /// this). With `progress`, every state change comes first as an `event` line.
+    WaitUp {
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        progress: bool,
     },
-    /// Stop everything and end the supervisor. Answered right before it exits.
-    Shutdown {
-        mode: ShutdownMode,
-        reply: Reply<Farewell>,
-    },
-    /// Recent output of these instances (all when empty), and for `follow` what comes
-    /// next.
-    Logs {
-        names: Vec<String>,
-        lines: usize,
-        follow: bool,
-        /// Only lines read at or after this moment.
-        since: Option<SystemTime>,
-        /// Only lines matching this.
-        grep: Option<regex::bytes::Regex>,
-        reply: Reply<Result<Logs, Refusal>>,
-    },
-    /// Answered once every named instance (none named: every instance `proj up`
-    /// started) is running (a oneshot: exited 0), or as soon as one of them failed, or
-    /// at the timeout. With `ready_deadlines` (`up -d`), also as soon as one is still
-    /// not up once its dependencies' and its own `ready_timeout` have passed.
+    /// `proj wait`: answered once every named instance (none: what `proj up` started)
+    /// is running or exited 0; `ok: false` as soon as one failed, or at the timeout.
     Wait {
+        #[serde(default)]
         names: Vec<String>,
-        timeout: Option<std::time::Duration>,
-        ready_deadlines: bool,
-        reply: Reply<WaitUp>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timeout_ms: Option<u64>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        progress: bool,
     },
-    /// Every state change from now on (`proj events`); with `past`, also the changes
-    /// each instance keeps (for `proj why`), oldest first: what `up -d` shows of what
-    /// happened before it asked.
-    Events {
-        past: bool,
-        reply: Reply<(
-            Vec<super::snapshot::Change>,
-            tokio::sync::broadcast::Receiver<super::snapshot::Change>,
-        )>,
-    },
-    /// How an instance got where it is (`proj why`).
+    /// `proj events`: one `event` line per state change, until the client hangs up or
+    /// the supervisor ends.
+    Events,
+    /// `proj why NAME`: the instance's state and how it got there.
     Why {
         name: String,
-        reply: Reply<Result<super::snapshot::Why, Refusal>>,
     },
-    /// The latest snapshot, now and after every change.
-    Watch {
-        reply: Reply<watch::Receiver<Snapshot>>,
-    },
-    /// The terminal of a `tty = true` instance (`proj connect`, the TUI's input mode).
+    /// A stream of snapshots: every instance and the overall progress, now and after
+    /// every change (the TUI of `proj attach` follows this).
+    Watch,
+    /// Become the terminal of a `tty = true` instance: answered with `connect`, after
+    /// which the connection carries the terminal's bytes (see [`super::terminal_stream`]).
     Connect {
         name: String,
-        reply: Reply<Result<Connection, Refusal>>,
     },
 }
 
-/// How [`Command::Shutdown`] stops the processes.
+fn default_log_lines() -> usize {
+    100
+}
+
+/// What the supervisor answers, by kind.
+#[derive(Debug)]
+pub enum Answer {
+    /// `hello`: who is there.
+    About(About),
+    /// Instances' rows (`ps`; `signal`: the instances signalled).
+    Instances(Vec<InstanceStatus>),
+    /// What a request that changes instances did (`start`, `stop`, `restart`, `scale`).
+    Acted(Acted),
+    /// `reload`: what changed.
+    Reloaded(ReloadSummary),
+    /// `why`: the instance and how it got there.
+    Why(Box<Why>),
+    /// `logs`: the backlog, and for `follow` what comes next.
+    Logs(Logs),
+    /// `watch`: the latest snapshot, now and after every change.
+    Snapshots(watch::Receiver<Snapshot>),
+    /// `events`: every state change from now on.
+    Changes(broadcast::Receiver<Change>),
+    /// `wait`, `wait_up`: a wait under way. With `progress`, the state changes until
+    /// then (subscribed before the wait began, so none falls between); then the verdict.
+    Waiting {
+        changes: Option<(Vec<Change>, broadcast::Receiver<Change>)>,
+        verdict: oneshot::Receiver<WaitUp>,
+    },
+    /// `connect`: the instance's terminal.
+    Terminal(Connection),
+    /// `down`, `kill`: the last answer of a supervisor about to exit.
+    Farewell(Farewell),
+}
+
+/// How `down` (graceful) and `kill` stop the processes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ShutdownMode {
     /// Each instance's stop signal and timeout, in reverse dependency order (`proj down`,
@@ -140,20 +191,20 @@ pub struct Farewell {
     pub written: oneshot::Sender<()>,
 }
 
-/// The answer to [`Command::WaitUp`]: every instance, and whether the stack came up.
+/// The verdict of a wait: every instance, and whether the stack came up.
 #[derive(Debug)]
 pub struct WaitUp {
     pub instances: Vec<InstanceStatus>,
     pub outcome: Result<(), Refusal>,
 }
 
-/// The answer to [`Command::Logs`].
+/// The answer to `logs`.
 #[derive(Debug)]
 pub struct Logs {
     /// The instances the lines come from (for column widths).
     pub names: Vec<String>,
-    /// The recent lines, merged in time order.
-    pub backlog: Vec<LogLine>,
+    /// The recent lines, one batch each, merged in time order.
+    pub backlog: Vec<crate::logs::history::Batch>,
     /// For `follow`: what comes next.
     pub follow: Option<Follow>,
 }
@@ -168,6 +219,23 @@ pub struct Follow {
     pub instances: HashMap<String, Option<SystemTime>>,
     /// Only lines matching this.
     pub grep: Option<regex::bytes::Regex>,
+}
+
+impl Follow {
+    /// The next batch of a followed instance that the backlog did not already have.
+    pub async fn next(
+        &mut self,
+    ) -> Result<crate::logs::history::Batch, crate::logs::feed::RecvError> {
+        loop {
+            let batch = self.feed.recv().await?;
+            let Some(seen_until) = self.instances.get(&*batch.instance) else {
+                continue;
+            };
+            if seen_until.is_none_or(|until| batch.at > until) {
+                return Ok(batch);
+            }
+        }
+    }
 }
 
 /// Why the supervisor did not do what it was asked.
@@ -198,6 +266,8 @@ pub enum Refusal {
     NoTerminal { name: String },
     /// `proj signal` with a name that is no signal: why.
     UnknownSignal(String),
+    /// `proj logs --grep` with a pattern that is no regular expression: why.
+    InvalidPattern(String),
 }
 
 impl Refusal {
@@ -209,7 +279,8 @@ impl Refusal {
             | Refusal::UnknownProcesses { .. }
             | Refusal::InvalidConfig(_)
             | Refusal::NoTerminal { .. }
-            | Refusal::UnknownSignal(_) => 2,
+            | Refusal::UnknownSignal(_)
+            | Refusal::InvalidPattern(_) => 2,
             Refusal::ShuttingDown | Refusal::Stopped | Refusal::NotUp(_) => 1,
         }
     }
@@ -243,6 +314,7 @@ impl fmt::Display for Refusal {
             Refusal::InvalidConfig(diagnostics) => f.write_str(diagnostics),
             Refusal::NotUp(reason) => f.write_str(reason),
             Refusal::UnknownSignal(reason) => f.write_str(reason),
+            Refusal::InvalidPattern(reason) => write!(f, "invalid --grep: {reason}"),
             Refusal::NoTerminal { name } => write!(
                 f,
                 "`{name}` has no terminal to connect to: add `tty = true` to its process in proj.toml"

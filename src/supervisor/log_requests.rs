@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use super::actor::Supervisor;
 use super::command::{Follow, Logs, Refusal};
-use super::snapshot::LogLine;
 use crate::logs::PROJ_NAME;
+use crate::logs::history::Batch;
 use crate::logs::reader::OutputSink;
 
 impl Supervisor {
@@ -49,7 +49,7 @@ impl Supervisor {
         // Subscribe before reading the history: a batch delivered in between is then in
         // both, and the follower skips it by time, instead of being in neither.
         let feed = follow.then(|| self.feed.subscribe());
-        let mut backlog: Vec<LogLine> = Vec::new();
+        let mut backlog: Vec<Batch> = Vec::new();
         let mut seen_until = HashMap::new();
         for sink in &sinks {
             let name = sink.instance.to_string();
@@ -64,14 +64,16 @@ impl Supervisor {
                 history.last_lines(1).last().map(|(at, _)| *at),
             );
             let lines = history.last_matching(count, |at, line| filter.keeps(at, line));
-            backlog.extend(lines.into_iter().map(|(at, line)| LogLine {
-                time_ms: crate::logs::clock::unix_millis(at),
-                name: name.clone(),
-                text: String::from_utf8_lossy(line).into_owned(),
+            // One batch per line: merged with the other instances' lines below.
+            backlog.extend(lines.into_iter().map(|(at, line)| Batch {
+                instance: Arc::clone(&sink.instance),
+                at,
+                lines: Arc::from([line, b"\n"].concat()),
             }));
         }
-        // A stable sort keeps each instance's own order among equal timestamps.
-        backlog.sort_by_key(|line| line.time_ms);
+        // A stable sort keeps each instance's own order among equal timestamps; the
+        // wire's millisecond times sort the same way.
+        backlog.sort_by_key(|line| crate::logs::clock::unix_millis(line.at));
         let skip = backlog.len().saturating_sub(count);
         backlog.drain(..skip);
         Ok(Logs {

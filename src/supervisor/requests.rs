@@ -9,7 +9,7 @@
 
 use super::actor::Supervisor;
 use super::clock::now;
-use super::command::{Command, Refusal, Reply};
+use super::command::{Answer, Command, Refusal, Reply, Request, ShutdownMode};
 use super::failure::RestartCause;
 use super::lifecycle::{Input, State};
 use super::snapshot::{
@@ -24,21 +24,21 @@ pub(super) enum Waiter {
     Settled {
         slots: Vec<Touched>,
         restart: bool,
-        reply: Reply<Result<Acted, Refusal>>,
+        reply: Reply<Result<Answer, Refusal>>,
     },
     /// What a scale started or stopped has settled: answer with every instance of the
     /// scaled processes.
     Scaled {
         slots: Vec<Touched>,
         processes: Vec<String>,
-        reply: Reply<Result<Acted, Refusal>>,
+        reply: Reply<Result<Answer, Refusal>>,
     },
     /// What a reload restarted or started has settled, as for a restart: answer with the
     /// summary, naming what failed.
     Reloaded {
         slots: Vec<Touched>,
         summary: ReloadSummary,
-        reply: Reply<Result<ReloadSummary, Refusal>>,
+        reply: Reply<Result<Answer, Refusal>>,
     },
 }
 
@@ -65,111 +65,132 @@ impl Touched {
     }
 }
 
-/// What [`Supervisor::act`] does to the instances it is given.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Verb {
-    Start,
-    Stop,
-    Restart,
-    /// Restart, one instance at a time whatever the process's `rolling` says.
-    RollingRestart,
-}
-
 impl Supervisor {
-    pub(super) fn on_command(&mut self, command: Command) {
-        match command {
-            Command::Hello { reply } => {
-                let _ = reply.send(About {
-                    pid: std::process::id(),
-                    project: self.plan.name.clone(),
-                    root: self.plan.root.display().to_string(),
-                    version: env!("CARGO_PKG_VERSION").to_string(),
-                });
+    /// Answer a client's request: at once, or (for what changes instances) once they
+    /// settled, through a [`Waiter`].
+    pub(super) fn on_command(&mut self, Command { request, reply }: Command) {
+        let answer = match request {
+            Request::Hello => Ok(Answer::About(About {
+                pid: std::process::id(),
+                project: self.plan.name.clone(),
+                root: self.plan.root.display().to_string(),
+                version: env!("CARGO_PKG_VERSION").to_string(),
+            })),
+            Request::Ps => Ok(Answer::Instances(self.ps_sampled())),
+            Request::Start { names } => return self.start_named(names, reply),
+            Request::Stop { names } => return self.stop_named(names, reply),
+            Request::Restart { names, rolling } => {
+                return self.restart_named(names, rolling, reply);
             }
-            Command::Status { reply } => {
-                let _ = reply.send(self.ps_sampled());
-            }
-            Command::Start { names, reply } => self.act(names, reply, Verb::Start),
-            Command::Stop { names, reply } => self.act(names, reply, Verb::Stop),
-            Command::Restart { names, reply } => self.act(names, reply, Verb::Restart),
-            Command::RollingRestart { names, reply } => {
-                self.act(names, reply, Verb::RollingRestart);
-            }
-            Command::Logs {
-                names,
-                lines,
-                follow,
-                since,
-                grep,
-                reply,
-            } => {
-                let filter = super::log_requests::LineFilter { since, grep };
-                let _ = reply.send(self.logs(&names, lines, follow, filter));
-            }
-            Command::Scale { counts, reply } => match self.scale(&counts) {
-                Ok(slots) => {
-                    let processes = counts.into_iter().map(|(name, _)| name).collect();
-                    self.waiters.push(Waiter::Scaled {
-                        slots,
-                        processes,
-                        reply,
-                    });
-                    self.answer_waiters();
-                }
-                Err(refusal) => {
-                    let _ = reply.send(Err(refusal));
-                }
-            },
-            Command::Reload { reply } => {
-                if self.shutting_down {
-                    let _ = reply.send(Err(Refusal::ShuttingDown));
-                    return;
-                }
-                match self.reload() {
-                    Ok((summary, slots)) => {
-                        self.waiters.push(Waiter::Reloaded {
-                            slots,
-                            summary,
-                            reply,
-                        });
-                        self.answer_waiters();
-                    }
-                    Err(refusal) => {
-                        let _ = reply.send(Err(refusal));
-                    }
-                }
-            }
-            Command::Shutdown { mode, reply } => self.on_shutdown(mode, reply),
-            Command::Watch { reply } => {
-                let _ = reply.send(self.status.subscribe());
-            }
-            Command::Wait {
-                names,
-                timeout,
-                ready_deadlines,
-                reply,
-            } => self.wait(&names, timeout, ready_deadlines, reply),
-            Command::Events { past, reply } => {
-                let past = if past {
-                    self.past_changes()
-                } else {
-                    Vec::new()
-                };
-                let _ = reply.send((past, self.changes.subscribe()));
-            }
-            Command::Why { name, reply } => {
-                let _ = reply.send(self.why(&name));
-            }
-            Command::Connect { name, reply } => {
-                let _ = reply.send(self.connect(&name));
-            }
-            Command::Signal {
+            Request::Signal {
                 signal,
                 names,
                 group,
-                reply,
+            } => crate::config::parse_signal(&signal)
+                .map_err(Refusal::UnknownSignal)
+                .and_then(|signal| self.send_signal(&names, signal, group))
+                .map(Answer::Instances),
+            Request::Scale { counts } => return self.scale_request(counts, reply),
+            Request::Logs {
+                names,
+                lines,
+                follow,
+                since_ms,
+                grep,
+            } => grep
+                .map(|pattern| regex::bytes::Regex::new(&pattern))
+                .transpose()
+                .map_err(|error| Refusal::InvalidPattern(error.to_string()))
+                .and_then(|grep| {
+                    let since = since_ms.map(|ms| {
+                        std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ms)
+                    });
+                    let filter = super::log_requests::LineFilter { since, grep };
+                    self.logs(&names, lines, follow, filter)
+                })
+                .map(Answer::Logs),
+            Request::Reload => return self.reload_request(reply),
+            Request::Down => return self.on_shutdown(ShutdownMode::Graceful, reply),
+            Request::Kill => return self.on_shutdown(ShutdownMode::Kill, reply),
+            // `up -d` also shows what happened before it asked (the supervisor started
+            // first).
+            Request::WaitUp { progress } => Ok(self.waiting(&[], None, true, progress)),
+            Request::Wait {
+                names,
+                timeout_ms,
+                progress,
             } => {
-                let _ = reply.send(self.send_signal(&names, signal, group));
+                let timeout = timeout_ms.map(std::time::Duration::from_millis);
+                Ok(self.waiting(&names, timeout, false, progress))
+            }
+            Request::Events => Ok(Answer::Changes(self.changes.subscribe())),
+            Request::Why { name } => self.why(&name).map(|why| Answer::Why(Box::new(why))),
+            Request::Watch => Ok(Answer::Snapshots(self.status.subscribe())),
+            Request::Connect { name } => self.connect(&name).map(Answer::Terminal),
+        };
+        let _ = reply.send(answer);
+    }
+
+    /// A wait under way; with `progress`, subscribed to the changes first (with
+    /// `past`, also those each instance keeps), so none falls between.
+    fn waiting(
+        &mut self,
+        names: &[String],
+        timeout: Option<std::time::Duration>,
+        ready_deadlines: bool,
+        progress: bool,
+    ) -> Answer {
+        let changes = progress.then(|| {
+            let past = if ready_deadlines {
+                self.past_changes()
+            } else {
+                Vec::new()
+            };
+            (past, self.changes.subscribe())
+        });
+        let (reply, verdict) = tokio::sync::oneshot::channel();
+        self.wait(names, timeout, ready_deadlines, reply);
+        Answer::Waiting { changes, verdict }
+    }
+
+    fn scale_request(
+        &mut self,
+        counts: std::collections::BTreeMap<String, u32>,
+        reply: Reply<Result<Answer, Refusal>>,
+    ) {
+        let counts: Vec<(String, u32)> = counts.into_iter().collect();
+        match self.scale(&counts) {
+            Ok(slots) => {
+                let processes = counts.into_iter().map(|(name, _)| name).collect();
+                self.waiters.push(Waiter::Scaled {
+                    slots,
+                    processes,
+                    reply,
+                });
+                self.answer_waiters();
+            }
+            Err(refusal) => {
+                let _ = reply.send(Err(refusal));
+            }
+        }
+    }
+
+    fn reload_request(&mut self, reply: Reply<Result<Answer, Refusal>>) {
+        if self.shutting_down {
+            let _ = reply.send(Err(Refusal::ShuttingDown));
+            return;
+        }
+        match self.reload() {
+            Ok((summary, slots)) => {
+                self.waiters.push(Waiter::Reloaded {
+                    slots,
+                    summary,
+                    reply,
+                });
+                self.answer_waiters();
+            }
+            Err(refusal) => {
+                let _ = reply.send(Err(refusal));
             }
         }
     }
@@ -210,71 +231,104 @@ impl Supervisor {
         }
     }
 
-    fn act(&mut self, names: Vec<String>, reply: Reply<Result<Acted, Refusal>>, verb: Verb) {
-        // `proj restart` with no name restarts every instance; the others need names.
-        if names.is_empty() && matches!(verb, Verb::Start | Verb::Stop) {
-            let _ = reply.send(Err(Refusal::NoNames));
-            return;
-        }
-        if self.shutting_down {
-            let _ = reply.send(Err(Refusal::ShuttingDown));
-            return;
-        }
-        let resolved = if names.is_empty() {
+    /// The instances `names` means for a request that changes them (`restart` with no
+    /// name: every instance), or why there are none; `None` once refused.
+    fn touch(
+        &mut self,
+        names: &[String],
+        everything_when_empty: bool,
+        reply: Reply<Result<Answer, Refusal>>,
+    ) -> Option<(Vec<usize>, Reply<Result<Answer, Refusal>>)> {
+        let resolved = if self.shutting_down {
+            Err(Refusal::ShuttingDown)
+        } else if names.is_empty() && everything_when_empty {
             Ok(self.slots.live().collect())
+        } else if names.is_empty() {
+            Err(Refusal::NoNames)
         } else {
-            self.slots.resolve(&names)
+            self.slots.resolve(names)
         };
-        let slots: Vec<usize> = match resolved {
-            Ok(slots) => slots,
+        match resolved {
+            Ok(slots) => Some((slots, reply)),
             Err(refusal) => {
                 let _ = reply.send(Err(refusal));
-                return;
-            }
-        };
-        let now = now();
-        let before: Vec<Touched> = slots.iter().map(|&s| Touched::new(self, s)).collect();
-        match verb {
-            Verb::Start => {
-                // Like `proj up NAME`: what they depend on starts too.
-                let names: Vec<String> = slots
-                    .iter()
-                    .map(|&s| self.slots[s].instance.name.clone())
-                    .collect();
-                self.start(&names, false);
-                self.start_ready_dependants();
-            }
-            Verb::Stop => {
-                for &slot in &slots {
-                    self.slots[slot].wanted = false;
-                    self.apply(slot, Input::Stop, now);
-                }
-            }
-            Verb::Restart | Verb::RollingRestart => {
-                let mut rolled = Vec::new();
-                for &slot in &slots {
-                    if self.slots[slot].machine.state() == State::Pending {
-                        continue;
-                    }
-                    if verb == Verb::RollingRestart || self.rolls_restarts(self.slots[slot].process)
-                    {
-                        rolled.push(slot);
-                        continue;
-                    }
-                    self.report_proj(
-                        Level::Info,
-                        format!("{}: restart requested", self.slots[slot].instance.name),
-                    );
-                    self.apply(slot, Input::Restart(RestartCause::Request), now);
-                }
-                if !rolled.is_empty() {
-                    self.roll(&rolled, "restart requested", RestartCause::Request);
-                }
+                None
             }
         }
+    }
+
+    /// `start`: like `proj up NAME`, what they depend on starts too.
+    fn start_named(&mut self, names: Vec<String>, reply: Reply<Result<Answer, Refusal>>) {
+        let Some((slots, reply)) = self.touch(&names, false, reply) else {
+            return;
+        };
+        let before: Vec<Touched> = slots.iter().map(|&s| Touched::new(self, s)).collect();
+        let names: Vec<String> = slots
+            .iter()
+            .map(|&s| self.slots[s].instance.name.clone())
+            .collect();
+        self.start(&names, false);
+        self.start_ready_dependants();
+        self.answer_when_settled(before, false, reply);
+    }
+
+    /// `stop`: each through its stop sequence.
+    fn stop_named(&mut self, names: Vec<String>, reply: Reply<Result<Answer, Refusal>>) {
+        let Some((slots, reply)) = self.touch(&names, false, reply) else {
+            return;
+        };
+        let before: Vec<Touched> = slots.iter().map(|&s| Touched::new(self, s)).collect();
+        let now = now();
+        for &slot in &slots {
+            self.slots[slot].wanted = false;
+            self.apply(slot, Input::Stop, now);
+        }
+        self.answer_when_settled(before, false, reply);
+    }
+
+    /// `restart`: at once, or one instance at a time per process when `rolling` (or
+    /// the process's `rolling = true`) says so.
+    fn restart_named(
+        &mut self,
+        names: Vec<String>,
+        rolling: bool,
+        reply: Reply<Result<Answer, Refusal>>,
+    ) {
+        let Some((slots, reply)) = self.touch(&names, true, reply) else {
+            return;
+        };
+        let before: Vec<Touched> = slots.iter().map(|&s| Touched::new(self, s)).collect();
+        let now = now();
+        let mut rolled = Vec::new();
+        for &slot in &slots {
+            if self.slots[slot].machine.state() == State::Pending {
+                continue;
+            }
+            if rolling || self.rolls_restarts(self.slots[slot].process) {
+                rolled.push(slot);
+                continue;
+            }
+            self.report_proj(
+                Level::Info,
+                format!("{}: restart requested", self.slots[slot].instance.name),
+            );
+            self.apply(slot, Input::Restart(RestartCause::Request), now);
+        }
+        if !rolled.is_empty() {
+            self.roll(&rolled, "restart requested", RestartCause::Request);
+        }
+        self.answer_when_settled(before, true, reply);
+    }
+
+    fn answer_when_settled(
+        &mut self,
+        slots: Vec<Touched>,
+        restart: bool,
+        reply: Reply<Result<Answer, Refusal>>,
+    ) {
         self.waiters.push(Waiter::Settled {
-            slots: before,
-            restart: matches!(verb, Verb::Restart | Verb::RollingRestart),
+            slots,
+            restart,
             reply,
         });
         self.answer_waiters();
@@ -295,10 +349,10 @@ impl Supervisor {
                     if self.settled(&slots, restart) {
                         let indices: Vec<usize> =
                             slots.iter().map(|touched| touched.index).collect();
-                        let _ = reply.send(Ok(Acted {
+                        let _ = reply.send(Ok(Answer::Acted(Acted {
                             instances: self.ps(Some(&indices)),
                             outcomes: slots.iter().map(|touched| self.outcome(touched)).collect(),
-                        }));
+                        })));
                     } else {
                         self.waiters.push(Waiter::Settled {
                             slots,
@@ -337,10 +391,10 @@ impl Supervisor {
                             });
                         }
                     }
-                    let _ = reply.send(Ok(Acted {
+                    let _ = reply.send(Ok(Answer::Acted(Acted {
                         instances,
                         outcomes,
-                    }));
+                    })));
                 }
                 Waiter::Reloaded {
                     slots,
@@ -364,7 +418,7 @@ impl Supervisor {
                             None => outcome.name,
                         })
                         .collect();
-                    let _ = reply.send(Ok(summary));
+                    let _ = reply.send(Ok(Answer::Reloaded(summary)));
                 }
             }
         }
@@ -454,17 +508,10 @@ impl Supervisor {
     /// The supervisor is ending: whoever still waits is told so.
     pub(super) fn refuse_waiters(&mut self) {
         for waiter in self.waiters.drain(..) {
-            match waiter {
-                Waiter::Settled { reply, .. } => {
-                    let _ = reply.send(Err(Refusal::Stopped));
-                }
-                Waiter::Reloaded { reply, .. } => {
-                    let _ = reply.send(Err(Refusal::Stopped));
-                }
-                Waiter::Scaled { reply, .. } => {
-                    let _ = reply.send(Err(Refusal::Stopped));
-                }
-            }
+            let (Waiter::Settled { reply, .. }
+            | Waiter::Reloaded { reply, .. }
+            | Waiter::Scaled { reply, .. }) = waiter;
+            let _ = reply.send(Err(Refusal::Stopped));
         }
     }
 

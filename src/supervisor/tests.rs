@@ -10,10 +10,12 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 use tokio::sync::{oneshot, watch};
 
-use super::command::{Command, Farewell, Refusal, ShutdownMode};
+use super::command::{Answer, Command, Refusal, Request, ShutdownMode, WaitUp};
 use super::edges::{InputSenders, Inputs, Processes, SpawnRequest, Spawned};
 use super::failure::Failure;
+use super::snapshot::{Acted, ReloadSummary};
 use super::snapshot::{InstanceStatus, Snapshot, State};
+use super::terminal::Connection;
 use super::{Finished, Options};
 use crate::config::{self, Plan, ProcessSpec, fixtures};
 use crate::logs::clock::Clock;
@@ -252,19 +254,57 @@ impl Harness {
         self.senders.exits.send(exit).unwrap();
     }
 
-    async fn command<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> T {
-        let (reply, answer) = oneshot::channel();
-        self.senders.commands.send(make(reply)).unwrap();
-        answer.await.unwrap()
-    }
-
-    fn shutdown(&self, mode: ShutdownMode) -> oneshot::Receiver<Farewell> {
+    /// Send `request`; the answer comes on the receiver.
+    fn send(&self, request: Request) -> oneshot::Receiver<Result<Answer, Refusal>> {
         let (reply, answer) = oneshot::channel();
         self.senders
             .commands
-            .send(Command::Shutdown { mode, reply })
+            .send(Command { request, reply })
             .unwrap();
         answer
+    }
+
+    async fn ask(&self, request: Request) -> Result<Answer, Refusal> {
+        self.send(request).await.unwrap()
+    }
+
+    /// The answer of a request that changes instances.
+    async fn act(&self, request: Request) -> Result<Acted, Refusal> {
+        acted(self.send(request)).await
+    }
+
+    async fn status(&self) -> Vec<InstanceStatus> {
+        let Ok(Answer::Instances(instances)) = self.ask(Request::Ps).await else {
+            panic!("no instances");
+        };
+        instances
+    }
+
+    /// `up -d`'s wait: its verdict.
+    async fn wait_up(&self) -> WaitUp {
+        let Ok(Answer::Waiting { verdict, .. }) =
+            self.ask(Request::WaitUp { progress: false }).await
+        else {
+            panic!("no wait");
+        };
+        verdict.await.unwrap()
+    }
+
+    async fn connect(&self, name: &str) -> Result<Connection, Refusal> {
+        let name = name.to_string();
+        self.ask(Request::Connect { name })
+            .await
+            .map(|answer| match answer {
+                Answer::Terminal(connection) => connection,
+                other => panic!("not a terminal: {other:?}"),
+            })
+    }
+
+    fn shutdown(&self, mode: ShutdownMode) -> oneshot::Receiver<Result<Answer, Refusal>> {
+        self.send(match mode {
+            ShutdownMode::Graceful => Request::Down,
+            ShutdownMode::Kill => Request::Kill,
+        })
     }
 
     /// Wait for the supervisor to end (the test has made every process exit) and answer
@@ -444,19 +484,14 @@ async fn a_restart_is_answered_once_the_new_process_runs() {
     let mut harness = Harness::start(vec![service("web", &[])]).await;
     harness.until_state("web", State::Running).await;
     let old = harness.pid_of("web");
-    let (reply, mut answer) = oneshot::channel();
-    harness
-        .senders
-        .commands
-        .send(Command::Restart {
-            names: vec!["web".into()],
-            reply,
-        })
-        .unwrap();
+    let mut answer = harness.send(Request::Restart {
+        names: vec!["web".into()],
+        rolling: false,
+    });
     harness.until_state("web", State::Stopping).await;
     assert!(answer.try_recv().is_err(), "not answered while stopping");
     harness.exit(old, TERM);
-    let acted = answer.await.unwrap().unwrap();
+    let acted = acted(answer).await.unwrap();
     let instances = acted.instances;
     assert_eq!(acted.outcomes[0].did, super::snapshot::Did::Restarted);
     let new = harness.pid_of("web");
@@ -472,9 +507,8 @@ async fn a_restart_is_answered_once_the_new_process_runs() {
 async fn unknown_names_are_refused_with_the_known_ones() {
     let harness = Harness::start(vec![service("web", &[])]).await;
     let refusal = harness
-        .command(|reply| Command::Stop {
+        .act(Request::Stop {
             names: vec!["wbe".into()],
-            reply,
         })
         .await
         .unwrap_err();
@@ -487,10 +521,7 @@ async fn unknown_names_are_refused_with_the_known_ones() {
     );
     assert_eq!(refusal.exit_code(), 2);
     let no_names = harness
-        .command(|reply| Command::Stop {
-            names: vec![],
-            reply,
-        })
+        .act(Request::Stop { names: vec![] })
         .await
         .unwrap_err();
     assert_eq!(no_names, Refusal::NoNames);
@@ -529,9 +560,8 @@ async fn the_restart_budget_runs_out_and_a_start_by_request_renews_it() {
     );
     assert_eq!(harness.spawned().len(), 3);
     let started = harness
-        .command(|reply| Command::Start {
+        .act(Request::Start {
             names: vec!["crashy".into()],
-            reply,
         })
         .await
         .unwrap()
@@ -573,18 +603,13 @@ async fn reload_restarts_what_changed_starts_what_is_new_and_stops_what_is_gone(
         "[processes]\nweb = \"web v2\"\nworker = \"worker\"\nmail = \"mail\"\n",
     )
     .unwrap();
-    let (reply, mut answer) = oneshot::channel();
-    harness
-        .senders
-        .commands
-        .send(Command::Reload { reply })
-        .unwrap();
+    let mut answer = harness.send(Request::Reload);
     harness.until_state("web", State::Stopping).await;
     harness.until_state("mail", State::Running).await;
     assert!(answer.try_recv().is_err(), "answered before web is back");
     harness.exit(web, TERM);
     harness.exit(cron, TERM);
-    let summary = answer.await.unwrap().unwrap();
+    let summary = reloaded(answer).await.unwrap();
     assert_eq!(summary.restarted, ["web"]);
     assert_eq!(summary.started, ["mail"]);
     assert_eq!(summary.stopped, ["cron"]);
@@ -598,10 +623,7 @@ async fn reload_restarts_what_changed_starts_what_is_new_and_stops_what_is_gone(
     assert_eq!(snapshot.instances.len(), 3);
 
     std::fs::write(&file, "[processes]\nweb = 42\n").unwrap();
-    let refusal = harness
-        .command(|reply| Command::Reload { reply })
-        .await
-        .unwrap_err();
+    let refusal = reloaded(harness.send(Request::Reload)).await.unwrap_err();
     assert!(matches!(&refusal, Refusal::InvalidConfig(text) if text.starts_with("error")));
     assert_eq!(refusal.exit_code(), 2);
 
@@ -623,14 +645,7 @@ async fn wait_up_answers_once_everything_is_up_or_something_failed() {
         service("unspawnable", &[]),
     ])
     .await;
-    let up = harness
-        .command(|reply| Command::Wait {
-            names: Vec::new(),
-            timeout: None,
-            ready_deadlines: true,
-            reply,
-        })
-        .await;
+    let up = harness.wait_up().await;
     let Err(Refusal::NotUp(reason)) = up.outcome else {
         panic!("not up: {:?}", up.outcome);
     };
@@ -697,26 +712,11 @@ async fn connect_hands_out_the_terminal_of_a_tty_instance_and_refuses_the_rest()
     let mut harness = Harness::start(vec![web, service("worker", &[])]).await;
     harness.until_state("web.2", State::Running).await;
     // A process name means its first instance.
-    let connection = harness
-        .command(|reply| Command::Connect {
-            name: "web".into(),
-            reply,
-        })
-        .await
-        .unwrap();
+    let connection = harness.connect("web").await.unwrap();
     assert_eq!((connection.instance.as_str(), connection.of), ("web.1", 2));
-    let second = harness
-        .command(|reply| Command::Connect {
-            name: "web.2".into(),
-            reply,
-        })
-        .await
-        .unwrap();
+    let second = harness.connect("web.2").await.unwrap();
     assert!(!Arc::ptr_eq(&connection.terminal, &second.terminal));
-    let refused = |name: &str| {
-        let name = name.to_string();
-        harness.command(move |reply| Command::Connect { name, reply })
-    };
+    let refused = |name: &'static str| harness.connect(name);
     assert_eq!(
         refused("worker").await.unwrap_err(),
         Refusal::NoTerminal {
@@ -794,9 +794,8 @@ async fn starting_a_dependant_does_not_run_an_exited_oneshot_again() {
 
     // `proj start worker`: migrate did its work under this supervisor already.
     let acted = harness
-        .command(|reply| Command::Start {
+        .act(Request::Start {
             names: vec!["worker".into()],
-            reply,
         })
         .await
         .unwrap();
@@ -807,27 +806,21 @@ async fn starting_a_dependant_does_not_run_an_exited_oneshot_again() {
 
     // A start of what runs already changes nothing, and says so.
     let acted = harness
-        .command(|reply| Command::Start {
+        .act(Request::Start {
             names: vec!["web".into()],
-            reply,
         })
         .await
         .unwrap();
     assert_eq!(acted.outcomes[0].did, Did::Unchanged);
 
     // Naming the oneshot runs it again on purpose.
-    let (reply, answer) = oneshot::channel();
-    harness
-        .senders
-        .commands
-        .send(Command::Restart {
-            names: vec!["migrate".into()],
-            reply,
-        })
-        .unwrap();
+    let answer = harness.send(Request::Restart {
+        names: vec!["migrate".into()],
+        rolling: false,
+    });
     harness.until_state("migrate", State::Running).await;
     harness.exit(harness.pid_of("migrate"), ExitStatus::Code(0));
-    let acted = answer.await.unwrap().unwrap();
+    let acted = super::tests::acted(answer).await.unwrap();
     assert_eq!(harness.spawned(), ["migrate", "web", "worker", "migrate"]);
     assert_eq!(acted.outcomes[0].did, Did::Started);
 
@@ -843,9 +836,8 @@ async fn a_scale_answers_once_the_new_instances_run() {
     let mut harness = Harness::start(vec![service("web", &[])]).await;
     harness.until_state("web", State::Running).await;
     let acted = harness
-        .command(|reply| Command::Scale {
-            counts: vec![("web".into(), 3)],
-            reply,
+        .act(Request::Scale {
+            counts: [("web".into(), 3)].into(),
         })
         .await
         .unwrap();
@@ -876,29 +868,15 @@ async fn up_gives_up_on_a_crash_loop_once_the_ready_deadlines_passed() {
     db.lifecycle.max_restarts = 100;
     let mut harness = Harness::start(vec![db, service("web", &["db"])]).await;
     harness.until_state("web", State::Running).await;
-    let (events_reply, events) = oneshot::channel();
-    harness
-        .senders
-        .commands
-        .send(Command::Events {
-            past: false,
-            reply: events_reply,
-        })
-        .unwrap();
-    let (_, mut events) = events.await.unwrap();
+    let Ok(Answer::Changes(mut events)) = harness.ask(Request::Events).await else {
+        panic!("no events");
+    };
     harness.exit(harness.pid_of("db"), ExitStatus::Code(1));
     let change = events.recv().await.unwrap();
     assert_eq!((change.name.as_str(), change.state), ("db", State::Backoff));
     assert_eq!(change.reason.as_deref(), Some("exited with code 1"));
     let started = tokio::time::Instant::now();
-    let up = harness
-        .command(|reply| Command::Wait {
-            names: Vec::new(),
-            timeout: None,
-            ready_deadlines: true,
-            reply,
-        })
-        .await;
+    let up = harness.wait_up().await;
     let Err(Refusal::NotUp(reason)) = up.outcome else {
         panic!("not up: {:?}", up.outcome);
     };
@@ -912,11 +890,12 @@ async fn up_gives_up_on_a_crash_loop_once_the_ready_deadlines_passed() {
         started.elapsed()
     );
     let why = harness
-        .command(|reply| Command::Why {
-            name: "db".into(),
-            reply,
-        })
+        .ask(Request::Why { name: "db".into() })
         .await
+        .map(|answer| match answer {
+            Answer::Why(why) => *why,
+            other => panic!("{other:?}"),
+        })
         .unwrap();
     assert_eq!(
         why.instance.last_restart.as_deref(),
@@ -932,4 +911,22 @@ async fn up_gives_up_on_a_crash_loop_once_the_ready_deadlines_passed() {
     drop(harness.shutdown(ShutdownMode::Graceful));
     harness.exit(web, TERM);
     harness.finish().await;
+}
+
+/// What a request that changes instances did, once answered.
+async fn acted(answer: oneshot::Receiver<Result<Answer, Refusal>>) -> Result<Acted, Refusal> {
+    match answer.await.unwrap()? {
+        Answer::Acted(acted) => Ok(acted),
+        other => panic!("not an answer of what was done: {other:?}"),
+    }
+}
+
+/// What a reload did, once answered.
+async fn reloaded(
+    answer: oneshot::Receiver<Result<Answer, Refusal>>,
+) -> Result<ReloadSummary, Refusal> {
+    match answer.await.unwrap()? {
+        Answer::Reloaded(summary) => Ok(summary),
+        other => panic!("not a reload's answer: {other:?}"),
+    }
 }

@@ -27,15 +27,10 @@ async fn a_rolling_restart_stops_the_next_instance_only_once_the_previous_runs_a
         harness.until_state(name, State::Running).await;
     }
     let old = pids(&harness);
-    let (reply, answer) = oneshot::channel();
-    harness
-        .senders
-        .commands
-        .send(Command::Restart {
-            names: vec!["web".into()],
-            reply,
-        })
-        .unwrap();
+    let answer = harness.send(Request::Restart {
+        names: vec!["web".into()],
+        rolling: false,
+    });
     for (step, &pid) in old.iter().enumerate() {
         // Each stop is a SIGTERM and the SIGCONT that follows it.
         harness.until_signals(2 * (step + 1)).await;
@@ -56,7 +51,7 @@ async fn a_rolling_restart_stops_the_next_instance_only_once_the_previous_runs_a
         assert!(running >= 2, "N - 1 keep serving");
         harness.exit(pid, TERM);
     }
-    let answered = answer.await.unwrap().unwrap().instances;
+    let answered = acted(answer).await.unwrap().instances;
     let new: Vec<i32> = answered.iter().filter_map(|i| i.pid).collect();
     assert_eq!(new.len(), 3);
     assert!(
@@ -79,18 +74,13 @@ async fn a_rolling_restart_stops_where_an_instance_does_not_come_back() {
     let old = pids(&harness);
     // From now on nothing can be spawned: web.1 will not come back.
     harness.processes.world().refuse_spawns = true;
-    let (reply, answer) = oneshot::channel();
-    harness
-        .senders
-        .commands
-        .send(Command::RollingRestart {
-            names: vec!["web".into()],
-            reply,
-        })
-        .unwrap();
+    let answer = harness.send(Request::Restart {
+        names: vec!["web".into()],
+        rolling: true,
+    });
     harness.until_signals(2).await;
     harness.exit(old[0], TERM);
-    let answered = answer.await.unwrap().unwrap().instances;
+    let answered = acted(answer).await.unwrap().instances;
     let states: Vec<(String, State, Option<i32>)> = answered
         .iter()
         .map(|i| (i.name.clone(), i.state, i.pid))

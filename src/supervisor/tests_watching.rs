@@ -153,19 +153,19 @@ async fn ps_samples_cpu_since_the_previous_ask_and_the_group_memory() {
     };
     set(500);
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let first = harness.command(|reply| Command::Status { reply }).await;
+    let first = harness.status().await;
     let web = first.iter().find(|i| i.name == "web").unwrap();
     // No earlier sample: the average since it started.
     assert_eq!(web.cpu_percent, Some(50.0));
     assert_eq!(web.memory_bytes, Some(30 << 20));
     // An ask right after shares that sample: a `ps` loop costs one /proc pass per 250 ms.
     set(600);
-    let again = harness.command(|reply| Command::Status { reply }).await;
+    let again = harness.status().await;
     let web = again.iter().find(|i| i.name == "web").unwrap();
     assert_eq!(web.cpu_percent, Some(50.0));
     set(750);
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let second = harness.command(|reply| Command::Status { reply }).await;
+    let second = harness.status().await;
     let web = second.iter().find(|i| i.name == "web").unwrap();
     assert_eq!(web.cpu_percent, Some(25.0), "since the previous ask");
     // Nothing published to watchers carries figures: nothing is sampled for them.

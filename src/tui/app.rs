@@ -13,10 +13,11 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent
 
 use super::ansi;
 use super::input::{self, Input};
-use super::source::{Command, Update};
+use super::source::Update;
 use super::store::{Entry, Origin, Store, View};
 use crate::logs::clock::Clock;
 use crate::logs::printer::{Label, Level};
+use crate::supervisor::command::Request;
 use crate::supervisor::{InstanceStatus, Progress, State};
 
 /// How long a notice stays in the footer.
@@ -41,7 +42,7 @@ pub enum Focus {
 /// What the loop must do after an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
-    Send(Command),
+    Send(Request),
     /// Leave the TUI (`proj attach`: the supervisor goes on).
     Detach,
     /// Turn the terminal's mouse reporting on or off (off: the terminal selects text).
@@ -357,7 +358,10 @@ impl App {
                 if let Some(instance) = self.selected_instance() {
                     let name = instance.name.clone();
                     self.say(format!("restarting {name}"));
-                    return vec![Effect::Send(Command::Restart(name))];
+                    return vec![Effect::Send(Request::Restart {
+                        names: vec![name],
+                        rolling: false,
+                    })];
                 }
             }
             KeyCode::Char('s') => {
@@ -369,10 +373,10 @@ impl App {
                     );
                     return if active {
                         self.say(format!("stopping {name}"));
-                        vec![Effect::Send(Command::Stop(name))]
+                        vec![Effect::Send(Request::Stop { names: vec![name] })]
                     } else {
                         self.say(format!("starting {name}"));
-                        vec![Effect::Send(Command::Start(name))]
+                        vec![Effect::Send(Request::Start { names: vec![name] })]
                     };
                 }
             }
@@ -391,7 +395,9 @@ impl App {
                     };
                     let count = u32::try_from(count).unwrap_or(u32::MAX);
                     self.say(format!("scaling {process} to {count}"));
-                    return vec![Effect::Send(Command::Scale { process, count })];
+                    return vec![Effect::Send(Request::Scale {
+                        counts: [(process, count)].into(),
+                    })];
                 }
             }
             code => self.scroll_key(code),
@@ -422,12 +428,12 @@ impl App {
         match (stopping, self.quitting) {
             (false, _) => {
                 self.quitting = Some(false);
-                vec![Effect::Send(Command::StopAll)]
+                vec![Effect::Send(Request::Down)]
             }
             (true, Some(true)) => Vec::new(),
             (true, _) if ctrl_c => {
                 self.quitting = Some(true);
-                vec![Effect::Send(Command::KillAll)]
+                vec![Effect::Send(Request::Kill)]
             }
             (true, _) => {
                 self.say("already stopping: Ctrl-C kills everything now");

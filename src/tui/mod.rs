@@ -47,8 +47,9 @@ use std::time::{Duration, Instant};
 use crossterm::event::{Event, EventStream};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::supervisor::command::Request;
 use app::{App, Effect, Mode};
-use source::{Command, Connection};
+use source::Connection;
 use terminal::Guard;
 
 use crate::logs::clock::Clock;
@@ -128,7 +129,7 @@ async fn event_loop(
         Err(error) => {
             // No TUI, no way to stop the stack from here: do not leave it running unseen.
             if mode == Mode::Up {
-                send(&connection, Command::StopAll);
+                send(&connection, Request::Down);
                 // Until the supervisor is done (the channel itself may outlive it:
                 // output readers of escaped processes still hold the feed).
                 while let Some(update) = connection.updates.recv().await {
@@ -254,15 +255,15 @@ fn lost_terminal(app: &mut App, connection: &Connection) -> Option<Outcome> {
         Mode::Up => {
             if app.quitting.is_none() {
                 app.quitting = Some(false);
-                send(connection, Command::StopAll);
+                send(connection, Request::Down);
             }
             None
         }
     }
 }
 
-fn send(connection: &Connection, command: Command) {
-    if connection.commands.send(command).is_err() {
+fn send(connection: &Connection, request: Request) {
+    if connection.commands.send(request).is_err() {
         tracing::debug!("the supervisor is gone; command dropped");
     }
 }

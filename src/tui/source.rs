@@ -15,15 +15,18 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc};
 
 use crate::control::client::{Client, ClientError};
-use crate::control::protocol::{LogLine, Request};
+use crate::control::protocol::LogLine;
 use crate::logs::feed::RecvError as FeedError;
 use crate::logs::history::Batch;
 use crate::logs::printer::Message;
-use crate::supervisor::command::{self as supervisor_command, Follow, Logs, Refusal};
-use crate::supervisor::{Handle, ShutdownMode, Snapshot};
+use crate::supervisor::command::{Answer, Command, Logs, Request, ask};
+use crate::supervisor::{Handle, Snapshot};
+
+/// Where in-process requests go: the supervisor's command channel.
+type Supervisor = mpsc::UnboundedSender<Command>;
 
 /// Updates that may wait for the TUI before the sender waits too.
 const UPDATES: usize = 1024;
@@ -52,49 +55,11 @@ pub enum Update {
 /// for every running instance; nobody asks while no TUI is open).
 const USAGE_EVERY: Duration = Duration::from_secs(1);
 
-/// What the TUI asks of the supervisor.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    Start(String),
-    Stop(String),
-    Restart(String),
-    /// Run this many instances of the process.
-    Scale {
-        process: String,
-        count: u32,
-    },
-    /// Stop everything gracefully and end the supervisor (`q`, Ctrl-C).
-    StopAll,
-    /// Kill everything now (a second Ctrl-C).
-    KillAll,
-}
-
-impl Command {
-    fn request(&self) -> Request {
-        match self {
-            Command::Start(name) => Request::Start {
-                names: vec![name.clone()],
-            },
-            Command::Stop(name) => Request::Stop {
-                names: vec![name.clone()],
-            },
-            Command::Restart(name) => Request::Restart {
-                names: vec![name.clone()],
-                rolling: false,
-            },
-            Command::Scale { process, count } => Request::Scale {
-                counts: [(process.clone(), *count)].into(),
-            },
-            Command::StopAll => Request::Down,
-            Command::KillAll => Request::Kill,
-        }
-    }
-}
-
 /// The TUI's end of a supervisor.
 pub struct Connection {
     pub updates: mpsc::Receiver<Update>,
-    pub commands: mpsc::UnboundedSender<Command>,
+    /// The same requests the control socket takes.
+    pub commands: mpsc::UnboundedSender<Request>,
     /// How input mode reaches an instance's terminal.
     pub terminals: Terminals,
 }
@@ -120,7 +85,7 @@ pub async fn in_process(
         supervisor: handle.commands.clone(),
         updates: sender.clone(),
     };
-    tokio::spawn(carry_commands(handle.commands, requests, sender));
+    tokio::spawn(carry_requests(handle.commands, requests, sender));
     Connection {
         updates,
         commands,
@@ -147,22 +112,12 @@ async fn forward_snapshots(
 
 /// Ask for a sampled `ps` once a [`USAGE_EVERY`] while the TUI is open: the task ends
 /// with the TUI (its update channel closes) or the supervisor.
-async fn forward_usage(
-    commands: mpsc::UnboundedSender<supervisor_command::Command>,
-    sender: mpsc::Sender<Update>,
-) {
+async fn forward_usage(supervisor: Supervisor, sender: mpsc::Sender<Update>) {
     let mut ticks = tokio::time::interval(USAGE_EVERY);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        let (reply, answer) = oneshot::channel();
-        if commands
-            .send(supervisor_command::Command::Status { reply })
-            .is_err()
-        {
-            return;
-        }
-        let Ok(instances) = answer.await else {
+        let Some(Ok(Answer::Instances(instances))) = ask(&supervisor, Request::Ps).await else {
             return;
         };
         if sender.send(Update::Usage(instances)).await.is_err() {
@@ -186,120 +141,64 @@ async fn forward_messages(
 /// subscribing to the feed directly) gets the subscription taken before the history is
 /// read, with the point up to which each instance's history goes: nothing is missed
 /// or shown twice.
-async fn forward_output(
-    commands: mpsc::UnboundedSender<supervisor_command::Command>,
-    sender: mpsc::Sender<Update>,
-    backlog: usize,
-) {
-    let (reply, answer) = oneshot::channel();
-    let command = supervisor_command::Command::Logs {
+async fn forward_output(supervisor: Supervisor, sender: mpsc::Sender<Update>, backlog: usize) {
+    let request = Request::Logs {
         names: Vec::new(),
         lines: backlog,
         follow: true,
-        since: None,
+        since_ms: None,
         grep: None,
-        reply,
     };
-    if commands.send(command).is_err() {
-        return;
-    }
-    let Ok(Ok(Logs {
+    let Some(Ok(Answer::Logs(Logs {
         backlog,
-        follow: Some(Follow {
-            mut feed,
-            instances,
-            ..
-        }),
+        follow: Some(mut follow),
         ..
-    })) = answer.await
+    }))) = ask(&supervisor, request).await
     else {
         return;
     };
-    for line in backlog {
-        if sender.send(Update::Batch(line_batch(line))).await.is_err() {
+    for batch in backlog {
+        if sender.send(Update::Batch(batch)).await.is_err() {
             return;
         }
     }
     loop {
-        match feed.recv().await {
-            Ok(batch) => {
-                let seen = instances
-                    .get(&*batch.instance)
-                    .copied()
-                    .flatten()
-                    .is_some_and(|until| batch.at <= until);
-                if !seen && sender.send(Update::Batch(batch)).await.is_err() {
-                    return;
-                }
-            }
-            Err(FeedError::Lagged(lost)) => {
-                if sender.send(Update::Lost(lost)).await.is_err() {
-                    return;
-                }
-            }
+        let update = match follow.next().await {
+            Ok(batch) => Update::Batch(batch),
+            Err(FeedError::Lagged(lost)) => Update::Lost(lost),
             Err(FeedError::Closed) => return,
+        };
+        if sender.send(update).await.is_err() {
+            return;
         }
     }
 }
 
-/// Send each command to the supervisor; each answer is awaited on its own task, so a
-/// restart that takes seconds does not hold up a stop behind it.
-async fn carry_commands(
-    supervisor: mpsc::UnboundedSender<supervisor_command::Command>,
-    mut commands: mpsc::UnboundedReceiver<Command>,
+/// Carry the TUI's requests to the supervisor; a refusal, or a request that did not
+/// bring its instances up, is said in the footer.
+async fn carry_requests(
+    supervisor: Supervisor,
+    mut requests: mpsc::UnboundedReceiver<Request>,
     sender: mpsc::Sender<Update>,
 ) {
-    use supervisor_command::Command as To;
-    while let Some(command) = commands.recv().await {
-        let sender = sender.clone();
-        let acted = |make: fn(Vec<String>, _) -> To, name: &String| {
-            let (reply, answer) = oneshot::channel();
-            let sent = supervisor.send(make(vec![name.clone()], reply)).is_ok();
-            sent.then_some(answer)
-        };
-        let answer = match &command {
-            Command::Start(name) => acted(|names, reply| To::Start { names, reply }, name),
-            Command::Stop(name) => acted(|names, reply| To::Stop { names, reply }, name),
-            Command::Restart(name) => acted(|names, reply| To::Restart { names, reply }, name),
-            Command::Scale { process, count } => {
-                let (reply, answer) = oneshot::channel();
-                let counts = vec![(process.clone(), *count)];
-                if supervisor.send(To::Scale { counts, reply }).is_err() {
-                    return;
-                }
-                Some(answer)
-            }
-            Command::StopAll | Command::KillAll => {
-                let mode = if command == Command::KillAll {
-                    ShutdownMode::Kill
-                } else {
-                    ShutdownMode::Graceful
-                };
-                let (reply, farewell) = oneshot::channel();
-                if supervisor.send(To::Shutdown { mode, reply }).is_err() {
-                    return;
-                }
-                // Nothing to write: dropping the farewell lets the supervisor end at once.
-                tokio::spawn(async move { drop(farewell.await) });
-                continue;
-            }
-        };
-        let Some(answer) = answer else {
-            return;
-        };
+    while let Some(request) = requests.recv().await {
+        let (supervisor, sender) = (supervisor.clone(), sender.clone());
         tokio::spawn(async move {
-            if let Ok(Err(refusal)) = answer.await {
-                notice_refusal(&sender, &refusal).await;
-            }
+            let notice = match ask(&supervisor, request).await {
+                Some(Err(refusal)) => refusal.to_string(),
+                Some(Ok(Answer::Acted(acted))) => match acted.failures() {
+                    Some(failed) => format!("did not come up: {failed}"),
+                    None => return,
+                },
+                // A farewell is dropped here: the supervisor may end.
+                _ => return,
+            };
+            let _ = sender.send(Update::Notice(notice)).await;
         });
     }
 }
 
-async fn notice_refusal(sender: &mpsc::Sender<Update>, refusal: &Refusal) {
-    let _ = sender.send(Update::Notice(refusal.to_string())).await;
-}
-
-/// A line of a `logs` answer as a one-line batch.
+/// A line of the wire (`proj attach`) as the batch the TUI stores.
 fn line_batch(line: LogLine) -> Batch {
     let mut text = line.text.into_bytes();
     text.push(b'\n');
@@ -310,11 +209,6 @@ fn line_batch(line: LogLine) -> Batch {
     }
 }
 
-/// Follow the supervisor of the project at `root` over its control socket: one
-/// connection streams snapshots (`watch`), one the output (`logs -f`), one carries
-/// commands. Each is a plain thread with a blocking client; a thread that reads faster
-/// than the TUI takes waits on the update channel, and the supervisor's side of that
-/// connection then drops batches (and says so) rather than wait.
 pub fn attach(root: &Path, backlog: usize) -> Result<Connection, ClientError> {
     let mut watch = Client::connect(root)?;
     watch.send(Request::Watch)?;
@@ -329,7 +223,7 @@ pub fn attach(root: &Path, backlog: usize) -> Result<Connection, ClientError> {
     let mut control = Client::connect(root)?;
     let mut usage = Client::connect(root)?;
     let (sender, updates) = mpsc::channel(UPDATES);
-    let (commands, mut requests) = mpsc::unbounded_channel::<Command>();
+    let (commands, mut requests) = mpsc::unbounded_channel::<Request>();
     let terminals = Terminals::Socket {
         root: root.to_path_buf(),
         updates: sender.clone(),
@@ -378,8 +272,8 @@ pub fn attach(root: &Path, backlog: usize) -> Result<Connection, ClientError> {
         }
     });
     spawn("proj-attach-control", move || {
-        while let Some(command) = requests.blocking_recv() {
-            let update = match control.call(command.request()) {
+        while let Some(request) = requests.blocking_recv() {
+            let update = match control.call(request) {
                 Ok(response) if response.ok => continue,
                 Ok(response) => Update::Notice(response.error.unwrap_or_default()),
                 Err(error) => Update::Notice(error.to_string()),
@@ -406,7 +300,7 @@ fn spawn(name: &str, work: impl FnOnce() + Send + 'static) {
 /// supervisor in this process, or a `connect` over the control socket.
 pub enum Terminals {
     InProcess {
-        supervisor: mpsc::UnboundedSender<supervisor_command::Command>,
+        supervisor: Supervisor,
         updates: mpsc::Sender<Update>,
     },
     Socket {
@@ -464,24 +358,19 @@ impl Terminals {
 
 /// In-process input mode: the terminal handed out by the supervisor, copied both ways.
 async fn carry_terminal(
-    supervisor: mpsc::UnboundedSender<supervisor_command::Command>,
+    supervisor: Supervisor,
     name: String,
     mut typed: mpsc::UnboundedReceiver<Vec<u8>>,
     updates: mpsc::Sender<Update>,
 ) {
-    let (reply, answer) = oneshot::channel();
-    let command = supervisor_command::Command::Connect { name, reply };
     let ended = |reason: String| Update::TerminalEnded(reason);
-    if supervisor.send(command).is_err() {
-        return;
-    }
-    let connection = match answer.await {
-        Ok(Ok(connection)) => connection,
-        Ok(Err(refusal)) => {
+    let connection = match ask(&supervisor, Request::Connect { name }).await {
+        Some(Ok(Answer::Terminal(connection))) => connection,
+        Some(Err(refusal)) => {
             let _ = updates.send(ended(refusal.to_string())).await;
             return;
         }
-        Err(_) => return,
+        _ => return,
     };
     let terminal = connection.terminal;
     let crate::supervisor::terminal::Subscription { recent, mut chunks } = terminal.subscribe();

@@ -9,10 +9,11 @@ use ratatui::backend::TestBackend;
 use ratatui::style::Color;
 
 use super::app::{App, Effect, Focus, Mode};
-use super::source::{Command, Update};
+use super::source::Update;
 use super::view;
 use crate::logs::clock::Clock;
 use crate::logs::printer::{Level, Message};
+use crate::supervisor::command::Request;
 use crate::supervisor::{InstanceStatus, Progress, Snapshot, State};
 
 /// 12:00:00 UTC on some day: timestamps in the snapshots do not depend on the zone.
@@ -264,12 +265,12 @@ fn q_stops_everything_and_shows_progress_then_ctrl_c_kills() {
     let mut app = shop(Mode::Up);
     assert_eq!(
         press(&mut app, KeyCode::Char('q')),
-        [Effect::Send(Command::StopAll)]
+        [Effect::Send(Request::Down)]
     );
     let terminal = render(&mut app, 120, 18);
     insta::assert_snapshot!("quitting", screen(&terminal));
     let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
-    assert_eq!(app.key(ctrl_c), [Effect::Send(Command::KillAll)]);
+    assert_eq!(app.key(ctrl_c), [Effect::Send(Request::Kill)]);
     assert!(app.key(ctrl_c).is_empty());
 }
 
@@ -287,16 +288,23 @@ fn r_restarts_and_s_stops_or_starts_the_selected_instance() {
     press(&mut app, KeyCode::Down);
     assert_eq!(
         press(&mut app, KeyCode::Char('r')),
-        [Effect::Send(Command::Restart("web".into()))]
+        [Effect::Send(Request::Restart {
+            names: vec!["web".into()],
+            rolling: false
+        })]
     );
     assert_eq!(
         press(&mut app, KeyCode::Char('s')),
-        [Effect::Send(Command::Stop("web".into()))]
+        [Effect::Send(Request::Stop {
+            names: vec!["web".into()]
+        })]
     );
     press(&mut app, KeyCode::Up);
     assert_eq!(
         press(&mut app, KeyCode::Char('s')),
-        [Effect::Send(Command::Start("migrate".into()))]
+        [Effect::Send(Request::Start {
+            names: vec!["migrate".into()]
+        })]
     );
 }
 
@@ -309,16 +317,14 @@ fn plus_and_minus_scale_the_selected_process_by_one() {
     }
     assert_eq!(
         press(&mut app, KeyCode::Char('+')),
-        [Effect::Send(Command::Scale {
-            process: "worker".into(),
-            count: 3
+        [Effect::Send(Request::Scale {
+            counts: [("worker".into(), 3)].into()
         })]
     );
     assert_eq!(
         press(&mut app, KeyCode::Char('-')),
-        [Effect::Send(Command::Scale {
-            process: "worker".into(),
-            count: 1
+        [Effect::Send(Request::Scale {
+            counts: [("worker".into(), 1)].into()
         })]
     );
 }
