@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::task::TaskTracker;
 
 use super::clock::now;
-use super::command::{Answer, Command, Farewell, Refusal, Reply, ShutdownMode};
+use super::command::{Answer, Command, Farewell, Responder, ShutdownMode};
 use super::edges::{Inputs, Processes, SignalEvent, SpawnRequest};
 use super::failure::{Failure, RestartCause};
 use super::lifecycle::{Action, Input, Report, State};
@@ -98,7 +98,7 @@ pub enum Event {
 /// their answer, which [`Finished::say_goodbye`] gives once the caller has done what
 /// must come first (removing the socket, so a new `proj up` may start at once).
 pub struct Finished {
-    farewells: Vec<Reply<Result<Answer, Refusal>>>,
+    farewells: Vec<Responder>,
     /// With `exit_on_failure`: the instance whose failure ended the run, and why
     /// (`web: exited with code 3 …`).
     pub gave_up: Option<String>,
@@ -220,7 +220,7 @@ pub(super) struct Supervisor {
     /// Requests answered once instances settle.
     pub(super) waiters: Vec<Waiter>,
     /// `down`/`kill` callers, answered when the supervisor is done.
-    pub(super) farewells: Vec<Reply<Result<Answer, Refusal>>>,
+    pub(super) farewells: Vec<Responder>,
     /// The latest snapshot, for watchers; refreshed after every event that changed
     /// something (see `changed`).
     pub(super) status: watch::Sender<Snapshot>,
@@ -591,11 +591,7 @@ impl Supervisor {
     }
 
     /// `proj down`, `q`, a second Ctrl-C in the TUI: stop (or kill) everything and end.
-    pub(super) fn on_shutdown(
-        &mut self,
-        mode: ShutdownMode,
-        reply: Reply<Result<Answer, Refusal>>,
-    ) {
+    pub(super) fn on_shutdown(&mut self, mode: ShutdownMode, reply: Responder) {
         self.farewells.push(reply);
         match mode {
             ShutdownMode::Graceful if !self.shutting_down => {

@@ -28,11 +28,14 @@ use crate::logs::feed::Subscription;
 /// Where the answer to a [`Command`] goes.
 pub type Reply<T> = oneshot::Sender<T>;
 
+/// Where the answer to a [`Request`] goes.
+pub type Responder = Reply<Result<Answer, Refusal>>;
+
 /// A request with the channel its answer goes to.
 #[derive(Debug)]
 pub struct Command {
     pub request: Request,
-    pub reply: Reply<Result<Answer, Refusal>>,
+    pub reply: Responder,
 }
 
 /// Send `request` to the supervisor behind `commands` and wait for its answer; `None`

@@ -9,7 +9,7 @@
 
 use super::actor::Supervisor;
 use super::clock::now;
-use super::command::{Answer, Command, Refusal, Reply, Request, ShutdownMode};
+use super::command::{Answer, Command, Refusal, Request, Responder, ShutdownMode};
 use super::failure::RestartCause;
 use super::lifecycle::{Input, State};
 use super::snapshot::{
@@ -24,21 +24,21 @@ pub(super) enum Waiter {
     Settled {
         slots: Vec<Touched>,
         restart: bool,
-        reply: Reply<Result<Answer, Refusal>>,
+        reply: Responder,
     },
     /// What a scale started or stopped has settled: answer with every instance of the
     /// scaled processes.
     Scaled {
         slots: Vec<Touched>,
         processes: Vec<String>,
-        reply: Reply<Result<Answer, Refusal>>,
+        reply: Responder,
     },
     /// What a reload restarted or started has settled, as for a restart: answer with the
     /// summary, naming what failed.
     Reloaded {
         slots: Vec<Touched>,
         summary: ReloadSummary,
-        reply: Reply<Result<Answer, Refusal>>,
+        reply: Responder,
     },
 }
 
@@ -153,11 +153,7 @@ impl Supervisor {
         Answer::Waiting { changes, verdict }
     }
 
-    fn scale_request(
-        &mut self,
-        counts: std::collections::BTreeMap<String, u32>,
-        reply: Reply<Result<Answer, Refusal>>,
-    ) {
+    fn scale_request(&mut self, counts: std::collections::BTreeMap<String, u32>, reply: Responder) {
         let counts: Vec<(String, u32)> = counts.into_iter().collect();
         match self.scale(&counts) {
             Ok(slots) => {
@@ -175,7 +171,7 @@ impl Supervisor {
         }
     }
 
-    fn reload_request(&mut self, reply: Reply<Result<Answer, Refusal>>) {
+    fn reload_request(&mut self, reply: Responder) {
         if self.shutting_down {
             let _ = reply.send(Err(Refusal::ShuttingDown));
             return;
@@ -237,8 +233,8 @@ impl Supervisor {
         &mut self,
         names: &[String],
         everything_when_empty: bool,
-        reply: Reply<Result<Answer, Refusal>>,
-    ) -> Option<(Vec<usize>, Reply<Result<Answer, Refusal>>)> {
+        reply: Responder,
+    ) -> Option<(Vec<usize>, Responder)> {
         let resolved = if self.shutting_down {
             Err(Refusal::ShuttingDown)
         } else if names.is_empty() && everything_when_empty {
@@ -258,7 +254,7 @@ impl Supervisor {
     }
 
     /// `start`: like `proj up NAME`, what they depend on starts too.
-    fn start_named(&mut self, names: Vec<String>, reply: Reply<Result<Answer, Refusal>>) {
+    fn start_named(&mut self, names: Vec<String>, reply: Responder) {
         let Some((slots, reply)) = self.touch(&names, false, reply) else {
             return;
         };
@@ -273,7 +269,7 @@ impl Supervisor {
     }
 
     /// `stop`: each through its stop sequence.
-    fn stop_named(&mut self, names: Vec<String>, reply: Reply<Result<Answer, Refusal>>) {
+    fn stop_named(&mut self, names: Vec<String>, reply: Responder) {
         let Some((slots, reply)) = self.touch(&names, false, reply) else {
             return;
         };
@@ -288,12 +284,7 @@ impl Supervisor {
 
     /// `restart`: at once, or one instance at a time per process when `rolling` (or
     /// the process's `rolling = true`) says so.
-    fn restart_named(
-        &mut self,
-        names: Vec<String>,
-        rolling: bool,
-        reply: Reply<Result<Answer, Refusal>>,
-    ) {
+    fn restart_named(&mut self, names: Vec<String>, rolling: bool, reply: Responder) {
         let Some((slots, reply)) = self.touch(&names, true, reply) else {
             return;
         };
@@ -320,12 +311,7 @@ impl Supervisor {
         self.answer_when_settled(before, true, reply);
     }
 
-    fn answer_when_settled(
-        &mut self,
-        slots: Vec<Touched>,
-        restart: bool,
-        reply: Reply<Result<Answer, Refusal>>,
-    ) {
+    fn answer_when_settled(&mut self, slots: Vec<Touched>, restart: bool, reply: Responder) {
         self.waiters.push(Waiter::Settled {
             slots,
             restart,
