@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// Lines of output the TUI keeps per instance unless `--scrollback` says otherwise.
+pub const DEFAULT_SCROLLBACK: usize = 10_000;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "proj",
@@ -211,7 +214,7 @@ pub enum Command {
         #[command(flatten)]
         config: ConfigFile,
         /// Lines of output the TUI keeps per instance
-        #[arg(long, value_name = "LINES", default_value_t = crate::tui::store::DEFAULT_SCROLLBACK)]
+        #[arg(long, value_name = "LINES", default_value_t = DEFAULT_SCROLLBACK)]
         scrollback: usize,
     },
     /// Type into a `tty = true` process: your terminal becomes its terminal (`Ctrl-]` detaches)
@@ -269,7 +272,7 @@ pub struct UpArgs {
     pub no_tui: bool,
 
     /// Lines of output the TUI keeps per instance
-    #[arg(long, value_name = "LINES", default_value_t = crate::tui::store::DEFAULT_SCROLLBACK)]
+    #[arg(long, value_name = "LINES", default_value_t = DEFAULT_SCROLLBACK)]
     pub scrollback: usize,
 
     /// Skip the setup steps

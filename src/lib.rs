@@ -23,6 +23,7 @@ pub mod setup;
 pub mod supervisor;
 pub mod systemd;
 pub mod tui;
+pub mod units;
 pub mod watch;
 
 pub use error::Error;

@@ -14,10 +14,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             let text = error.render(color);
-            if proj::systemd::journal::stderr_is_journal() {
+            if proj::logs::journal::stderr_is_journal() {
                 // Under systemd: logged as an error, not as info.
-                let text =
-                    proj::systemd::journal::with_priority(proj::systemd::journal::ERROR, &text);
+                let text = proj::logs::journal::with_priority(proj::logs::journal::ERROR, &text);
                 eprintln!("{text}");
             } else {
                 eprintln!("{text}");

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::Error;
 use crate::control::client::Client;
 use crate::control::protocol::{Change, Request, Response, Why};
-use crate::supervisor::lifecycle::short_duration;
+use crate::units::short_duration;
 
 use super::Context;
 use super::control::{call, check, client_error, table};

@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::Error;
 use crate::control::client::{Client, ClientError};
 use crate::control::protocol::{InstanceStatus, Outcome, RefusalKind, Request, Response};
-use crate::supervisor::lifecycle::short_duration;
+use crate::units::short_duration;
 
 use super::Context;
 
@@ -193,7 +193,9 @@ pub(super) fn table(instances: &[InstanceStatus]) -> String {
                     instance
                         .cpu_percent
                         .map_or_else(dash, |percent| format!("{percent:.1}")),
-                    instance.memory_bytes.map_or_else(dash, memory),
+                    instance
+                        .memory_bytes
+                        .map_or_else(dash, crate::units::memory),
                 ]);
             }
             if with_restarts {
@@ -242,19 +244,6 @@ pub(super) fn table(instances: &[InstanceStatus]) -> String {
         out.push('\n');
     }
     out
-}
-
-/// Resident memory for the table: `812KiB`, `23.4MiB`, `1.2GiB`.
-fn memory(bytes: u64) -> String {
-    const KIB: f64 = 1024.0;
-    let bytes = bytes as f64;
-    if bytes < KIB * KIB {
-        format!("{:.0}KiB", bytes / KIB)
-    } else if bytes < KIB * KIB * KIB {
-        format!("{:.1}MiB", bytes / (KIB * KIB))
-    } else {
-        format!("{:.1}GiB", bytes / (KIB * KIB * KIB))
-    }
 }
 
 #[cfg(test)]

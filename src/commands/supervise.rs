@@ -57,7 +57,12 @@ pub(super) async fn supervise(
         membership,
         listeners: Listeners::new(),
     });
-    let finished = supervisor::run(plan, options, inputs, processes.clone()).await;
+    let edges = supervisor::Edges {
+        processes: processes.clone(),
+        watching: Box::new(crate::watch::Watches::default()),
+        manager: Box::new(crate::systemd::link::Link::from_env()),
+    };
+    let finished = supervisor::run(plan, options, inputs, edges).await;
     let _ = std::fs::remove_file(&claim.socket);
     let gave_up = finished.gave_up.clone();
     finished.say_goodbye().await;

@@ -92,7 +92,7 @@ pub(super) fn run(context: &Context, args: UpArgs) -> Result<(), Error> {
         let (printer, launched) = crate::tui::launch(&plan.root, style, args.scrollback)?;
         tui = Some(launched);
         Ok(printer)
-    } else if crate::systemd::journal::stdout_is_journal() {
+    } else if crate::logs::journal::stdout_is_journal() {
         // Under systemd with stdout in the journal: priorities, no timestamps.
         Printer::start_journal(style, std::io::stdout())
     } else {

@@ -2,7 +2,7 @@
 //! instances, the setup steps and the exporters, so that they cannot disagree.
 //!
 //! Later wins: proj's environment (without systemd's private variables, see
-//! [`crate::systemd::notify::PRIVATE_VARIABLES`]), `HOME`, `USER` and `LOGNAME` of the
+//! [`PRIVATE_VARIABLES`]), `HOME`, `USER` and `LOGNAME` of the
 //! process's `user` (so a config can still override them), the `env_file`s line by
 //! line, `[env]`, the process's `env`, then what proj sets: `PROJ_ROOT`, `PWD` (the
 //! process's own directory), `PROJ_PORT_<NAME>`, `PROJ_PORTS_<NAME>` and
@@ -84,7 +84,7 @@ struct Layers(BTreeMap<OsString, OsString>);
 impl Layers {
     fn from_inherited(inherited: &[(OsString, OsString)]) -> Layers {
         let mut env: BTreeMap<OsString, OsString> = inherited.iter().cloned().collect();
-        env.retain(|key, _| !crate::systemd::notify::is_private(key));
+        env.retain(|key, _| !is_private(key));
         Layers(env)
     }
 
@@ -395,6 +395,16 @@ pub fn defined_for_instance(
         .collect()
 }
 
+/// The variables systemd gives proj that no child may see: they are proj's own channel
+/// to systemd (a child that found `NOTIFY_SOCKET` could report readiness for proj, and
+/// one that found `WATCHDOG_USEC` would believe the watchdog is its business).
+pub const PRIVATE_VARIABLES: [&str; 3] = ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"];
+
+/// Whether `key` is one of [`PRIVATE_VARIABLES`].
+pub fn is_private(key: &std::ffi::OsStr) -> bool {
+    PRIVATE_VARIABLES.iter().any(|private| key == *private)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -453,7 +463,7 @@ mod tests {
         assert_eq!(get("PROJ_PROCESS"), Some("web"));
         assert_eq!(get("PROJ_INSTANCE"), Some("2"));
         assert_eq!(get(SUPERVISOR_MARKER), Some("123-abc"));
-        for private in crate::systemd::notify::PRIVATE_VARIABLES {
+        for private in PRIVATE_VARIABLES {
             assert_eq!(get(private), None, "{private} reaches the child");
         }
     }

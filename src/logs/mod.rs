@@ -9,6 +9,7 @@ pub mod clock;
 pub mod feed;
 pub mod file;
 pub mod history;
+pub mod journal;
 pub mod printer;
 pub mod reader;
 pub mod splitter;

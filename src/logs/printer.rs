@@ -18,8 +18,8 @@ use std::sync::{Arc, mpsc};
 use std::time::{Duration, SystemTime};
 
 use super::clock::Clock;
+use super::journal;
 use super::splitter;
-use crate::systemd::journal;
 
 /// Bytes of output that may wait for the terminal before batches are dropped.
 pub const QUEUE_LIMIT: usize = 32 * 1024 * 1024;

@@ -11,7 +11,7 @@ use tokio_util::task::TaskTracker;
 
 use super::clock::now;
 use super::command::{Answer, Command, Farewell, Responder, ShutdownMode};
-use super::edges::{Inputs, Processes, SignalEvent, SpawnRequest};
+use super::edges::{Edges, Inputs, Processes, ServiceManager, SignalEvent, SpawnRequest, Watching};
 use super::failure::{Failure, RestartCause};
 use super::lifecycle::{Action, Input, Report, State};
 use super::order::Graph;
@@ -127,17 +127,12 @@ impl Finished {
 }
 
 /// Supervise `plan` on the given inputs until a shutdown completes.
-pub async fn run(
-    plan: Plan,
-    options: Options,
-    mut inputs: Inputs,
-    processes: Arc<dyn Processes>,
-) -> Finished {
+pub async fn run(plan: Plan, options: Options, mut inputs: Inputs, edges: Edges) -> Finished {
     let (events_sender, mut events) = mpsc::unbounded_channel();
-    let mut supervisor = Supervisor::new(plan, &options, processes, events_sender);
+    let mut supervisor = Supervisor::new(plan, &options, edges, events_sender);
     // Watchers live as long as the supervisor (reload brings them in line).
     supervisor
-        .watches
+        .watching
         .sync(&supervisor.plan, &supervisor.events, &supervisor.printer);
     if let Some(handle) = options.handle {
         let _ = handle.send(Handle {
@@ -147,7 +142,7 @@ pub async fn run(
         });
     }
     supervisor.start(&options.only, true);
-    let mut watchdog = supervisor.systemd.watchdog_timer();
+    let mut watchdog = watchdog_timer(supervisor.manager.watchdog_interval());
     loop {
         if let Some(failure) = supervisor.failed_first.clone()
             && !supervisor.shutting_down
@@ -177,11 +172,29 @@ pub async fn run(
             Some(signal) = inputs.signals.recv() => supervisor.on_signal(signal),
             Some(()) = inputs.members.recv() => supervisor.check_draining(now()),
             // From this loop, not a task of its own: a stuck supervisor stops pinging.
-            () = super::systemd::watchdog_due(&mut watchdog) => supervisor.systemd.watchdog(),
+            () = watchdog_due(&mut watchdog) => supervisor.manager.watchdog(),
             () = sleep_until(deadline), if deadline.is_some() => supervisor.on_timers(now()),
         }
     }
     supervisor.finish().await
+}
+
+/// A timer for the service manager's watchdog, when it wants one.
+fn watchdog_timer(period: Option<Duration>) -> Option<tokio::time::Interval> {
+    let mut timer = tokio::time::interval(period?.max(Duration::from_millis(1)));
+    // After a stall, one ping, not a burst: the manager only needs the latest.
+    timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    Some(timer)
+}
+
+/// Completes when the next watchdog ping is due; never without a watchdog.
+async fn watchdog_due(timer: &mut Option<tokio::time::Interval>) {
+    match timer {
+        Some(timer) => {
+            timer.tick().await;
+        }
+        None => std::future::pending().await,
+    }
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
@@ -226,10 +239,10 @@ pub(super) struct Supervisor {
     pub(super) status: watch::Sender<Snapshot>,
     pub(super) changed: bool,
     pub(super) shutting_down: bool,
-    /// What systemd has been told (nothing happens when proj is not under systemd).
-    pub(super) systemd: super::systemd::Link,
-    /// The file watchers of processes with `watch` (see [`crate::watch`]).
-    pub(super) watches: crate::watch::Watches,
+    /// The service manager proj reports to (systemd, or nobody).
+    pub(super) manager: Box<dyn ServiceManager>,
+    /// What watches files for the processes with `watch` (see [`crate::watch`]).
+    pub(super) watching: Box<dyn Watching>,
     /// `proj scale` counts that hold for the rest of the run (see [`super::scale`]).
     pub(super) runtime_scale: HashMap<String, u32>,
     /// Each process's `scale` as the config file said it at the last load.
@@ -252,7 +265,7 @@ impl Supervisor {
     fn new(
         plan: Plan,
         options: &Options,
-        processes: Arc<dyn Processes>,
+        edges: Edges,
         events: mpsc::UnboundedSender<Event>,
     ) -> Supervisor {
         // proj's own marker, and a socket activation of proj itself (under systemd), are
@@ -285,7 +298,7 @@ impl Supervisor {
             progress: Progress::Starting,
             instances: Vec::new(),
         });
-        let shared_env = super::environment::for_plan(&inherited, &plan);
+        let shared_env = crate::config::environment::for_plan(&inherited, &plan);
         let file_scale = plan_scales(&plan);
         let mut supervisor = Supervisor {
             status,
@@ -303,15 +316,15 @@ impl Supervisor {
                 .clone()
                 .unwrap_or_else(tokio::runtime::Handle::current),
             inherited,
-            marker: processes.marker().to_string(),
-            processes,
+            marker: edges.processes.marker().to_string(),
+            processes: edges.processes,
             events,
             feed,
             waiters: Vec::new(),
             farewells: Vec::new(),
             shutting_down: false,
-            systemd: super::systemd::Link::from_env(),
-            watches: crate::watch::Watches::default(),
+            manager: edges.manager,
+            watching: edges.watching,
             runtime_scale: HashMap::new(),
             file_scale,
             exit_on_failure: options.exit_on_failure,
@@ -349,7 +362,7 @@ impl Supervisor {
         }
         self.graph = Graph::new(&self.plan);
         self.accounts = resolve_accounts(&self.plan);
-        self.shared_env = super::environment::for_plan(&self.inherited, &self.plan);
+        self.shared_env = crate::config::environment::for_plan(&self.inherited, &self.plan);
         old
     }
 
@@ -551,7 +564,7 @@ impl Supervisor {
     pub(super) fn publish_status(&mut self) {
         if std::mem::take(&mut self.changed) {
             let snapshot = self.snapshot();
-            self.systemd.observe(&snapshot);
+            self.manager.observe(&snapshot);
             self.status.send_if_modified(|current| {
                 let modified = *current != snapshot;
                 *current = snapshot;

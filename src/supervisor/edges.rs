@@ -1,11 +1,13 @@
 //! What the supervisor is given rather than builds: its inputs and its hands.
 //!
 //! The supervisor decides; the edges do. It reads exits, signals and commands from the
-//! channels in [`Inputs`] and acts on processes only through a [`Processes`]. The binary
-//! wires the real ones (`commands::supervise`: the reaper, tokio's signal streams, the
-//! control socket, [`crate::process`]); the actor's unit tests wire a fake that records
-//! spawns and signals and lets the test decide when a process exits, on tokio's paused
-//! clock (see [`super::clock`]).
+//! channels in [`Inputs`], acts on processes only through a [`Processes`], has files
+//! watched through a [`Watching`] and tells a [`ServiceManager`] (systemd) how the stack
+//! is. The binary wires the real ones (`commands::supervise`: the reaper, tokio's signal
+//! streams, the control socket, [`crate::process`], [`crate::watch`],
+//! [`crate::systemd`]); the actor's unit tests wire a fake that records spawns and
+//! signals and lets the test decide when a process exits, on tokio's paused clock (see
+//! [`super::clock`]), and nothing for the other two.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -20,6 +22,62 @@ use super::command::Command;
 use crate::process::identity::Identity;
 use crate::process::reaper::Exit;
 use crate::process::usage::GroupUsage;
+
+/// The edges the supervisor acts through ([`super::run`]'s hands).
+pub struct Edges {
+    pub processes: std::sync::Arc<dyn Processes>,
+    pub watching: Box<dyn Watching>,
+    pub manager: Box<dyn ServiceManager>,
+}
+
+/// File watching: what turns a changed file into [`super::Event::FileChanged`].
+pub trait Watching: Send {
+    /// Watch what `plan` says (at start and after every reload); a change of a process's
+    /// files is sent on `events`. A watcher that cannot start is reported on `printer`.
+    fn sync(
+        &mut self,
+        plan: &crate::config::Plan,
+        events: &mpsc::UnboundedSender<super::Event>,
+        printer: &crate::logs::printer::Printer,
+    );
+}
+
+/// Nothing watches files (the supervisor's unit tests send the events themselves).
+impl Watching for () {
+    fn sync(
+        &mut self,
+        _: &crate::config::Plan,
+        _: &mpsc::UnboundedSender<super::Event>,
+        _: &crate::logs::printer::Printer,
+    ) {
+    }
+}
+
+/// The service manager proj runs under (systemd's notify protocol): told of every
+/// published snapshot, of reloads, and pinged from the supervisor's own loop.
+pub trait ServiceManager: Send {
+    /// A new snapshot was published.
+    fn observe(&mut self, snapshot: &super::Snapshot);
+    /// A reload begins.
+    fn reloading(&mut self);
+    /// The reload was refused: nothing changed, it is over.
+    fn reload_refused(&mut self);
+    /// How often the manager wants to hear that proj is alive, if at all.
+    fn watchdog_interval(&self) -> Option<std::time::Duration>;
+    /// proj is alive.
+    fn watchdog(&self);
+}
+
+/// No service manager is listening.
+impl ServiceManager for () {
+    fn observe(&mut self, _: &super::Snapshot) {}
+    fn reloading(&mut self) {}
+    fn reload_refused(&mut self) {}
+    fn watchdog_interval(&self) -> Option<std::time::Duration> {
+        None
+    }
+    fn watchdog(&self) {}
+}
 
 /// A signal to proj itself, as the supervisor sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

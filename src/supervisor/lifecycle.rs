@@ -181,7 +181,9 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Report::Started { pid } => write!(f, "started pid {pid}"),
-            Report::Ready { after } => write!(f, "ready after {}", short_duration(*after)),
+            Report::Ready { after } => {
+                write!(f, "ready after {}", crate::units::short_duration(*after))
+            }
             Report::Exited(status) => write!(f, "{status}"),
             Report::Restarting { delay } => {
                 write!(f, "restarting in {}", humantime::format_duration(*delay))
@@ -230,16 +232,6 @@ fn done(action: &StopAction) -> String {
     match action {
         StopAction::Signal(signal) => format!("SIG{}", signal_name(*signal)),
         StopAction::Command(command) => format!("`{command}`"),
-    }
-}
-
-/// `250ms`, `1.2s`, `2m 5s`: precise enough for a human reading a start-up log.
-pub fn short_duration(duration: Duration) -> String {
-    let millis = duration.as_millis();
-    match millis {
-        0..1000 => format!("{millis}ms"),
-        1000..60_000 => format!("{:.1}s", duration.as_secs_f64()),
-        _ => humantime::format_duration(Duration::from_secs(duration.as_secs())).to_string(),
     }
 }
 

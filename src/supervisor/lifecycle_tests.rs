@@ -665,8 +665,6 @@ fn reports_read_like_the_spec() {
         .to_string(),
         "ready after 1.2s"
     );
-    assert_eq!(short_duration(Duration::from_millis(42)), "42ms");
-    assert_eq!(short_duration(Duration::from_secs(125)), "2m 5s");
 }
 
 #[test]

@@ -32,7 +32,6 @@ mod clock;
 pub mod command;
 mod dependencies;
 pub mod edges;
-pub use crate::config::environment;
 pub mod failure;
 pub mod health;
 mod launch;
@@ -48,7 +47,6 @@ mod schedule;
 mod silence;
 mod slot;
 pub mod snapshot;
-mod systemd;
 mod table;
 pub mod terminal;
 mod terminal_queries;
@@ -58,6 +56,9 @@ mod usage;
 
 pub use actor::{Event, Finished, Handle, Options, run};
 pub use command::{Command, Refusal, ShutdownMode};
-pub use edges::{InputSenders, Inputs, Processes, SignalEvent, SpawnRequest, Spawned};
+pub use edges::{
+    Edges, InputSenders, Inputs, Processes, ServiceManager, SignalEvent, SpawnRequest, Spawned,
+    Watching,
+};
 pub use failure::Failure;
 pub use snapshot::{Health, InstanceStatus, Progress, Snapshot, State};

@@ -17,12 +17,12 @@ use std::collections::HashMap;
 use super::actor::Supervisor;
 use super::clock::now;
 use super::command::Refusal;
-use super::environment;
 use super::failure::RestartCause;
 use super::lifecycle::Input;
 use super::requests::Touched;
 use super::slot;
 use super::snapshot::ReloadSummary;
+use crate::config::environment;
 use crate::config::{self, Plan};
 use crate::logs::printer::Level;
 
@@ -31,11 +31,11 @@ impl Supervisor {
     /// restarted or started, with their run numbers before, for a caller that waits
     /// for them), or why nothing did.
     pub(super) fn reload(&mut self) -> Result<(ReloadSummary, Vec<Touched>), Refusal> {
-        self.systemd.reloading();
+        self.manager.reloading();
         let plan = match config::load_with(&self.plan.source, &self.plan.options) {
             Ok(plan) => plan,
             Err(error) => {
-                self.systemd.reload_refused();
+                self.manager.reload_refused();
                 return Err(Refusal::InvalidConfig(error.render(false)));
             }
         };
@@ -161,7 +161,7 @@ impl Supervisor {
                 touched.push(Touched::new(self, index));
             }
         }
-        self.watches.sync(&self.plan, &self.events, &self.printer);
+        self.watching.sync(&self.plan, &self.events, &self.printer);
         (summary, touched)
     }
 }

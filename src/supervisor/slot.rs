@@ -7,9 +7,9 @@ use std::time::Instant;
 use crate::logs::feed::Feed;
 use tokio::task::AbortHandle;
 
-use super::environment::{self, Environment};
 use super::lifecycle::{ExitStatus, Lifecycle};
 use super::snapshot::{Health, InstanceStatus};
+use crate::config::environment::{self, Environment};
 use crate::config::{Instance, Plan, ProcessSpec};
 use crate::logs::file::LogFile;
 use crate::logs::history::History;

@@ -176,8 +176,12 @@ impl Harness {
             probes: None,
         };
         let processes = Arc::new(FakeProcesses::default());
-        let edge: Arc<dyn Processes> = processes.clone();
-        let supervisor = tokio::spawn(super::run(plan, options, inputs, edge));
+        let edges = super::Edges {
+            processes: processes.clone(),
+            watching: Box::new(()),
+            manager: Box::new(()),
+        };
+        let supervisor = tokio::spawn(super::run(plan, options, inputs, edges));
         let status = handed.await.unwrap().status;
         Harness {
             senders,

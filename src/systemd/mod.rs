@@ -15,10 +15,10 @@
 //!   when the counts of states change, `RELOADING=1` + `MONOTONIC_USEC=` then `READY=1`
 //!   around a reload, `STOPPING=1` at shutdown, and `WATCHDOG=1` from its own event
 //!   loop, so a stuck supervisor stops pinging and systemd restarts it. The variables
-//!   are kept from the children ([`notify::PRIVATE_VARIABLES`]): a child that found
-//!   `NOTIFY_SOCKET` could tell systemd it is ready on proj's behalf.
+//!   are kept from the children ([`crate::config::environment::PRIVATE_VARIABLES`]): a
+//!   child that found `NOTIFY_SOCKET` could tell systemd it is ready on proj's behalf.
 //! - [`status`]: the one-line `STATUS=` summary ("5 running, 1 backoff").
-//! - [`journal`]: whether stdout is the journal (`$JOURNAL_STREAM` names its device and
+//! - [`crate::logs::journal`]: whether stdout is the journal (`$JOURNAL_STREAM` names its device and
 //!   inode; the variable's presence alone is not enough, stdout may have been redirected
 //!   since). Then the printer drops its timestamps (journald records its own) and starts
 //!   each line with a `<N>` priority prefix, which journald strips and turns into the
@@ -32,6 +32,6 @@
 mod calendar;
 mod exec;
 pub mod export;
-pub mod journal;
+pub mod link;
 pub mod notify;
 pub mod status;

@@ -18,16 +18,6 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::{SocketAddr, UnixDatagram};
 use std::time::Duration;
 
-/// The variables systemd gives proj that no child may see: they are proj's own channel
-/// to systemd (a child that found `NOTIFY_SOCKET` could report readiness for proj, and
-/// one that found `WATCHDOG_USEC` would believe the watchdog is its business).
-pub const PRIVATE_VARIABLES: [&str; 3] = ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"];
-
-/// Whether `key` is one of [`PRIVATE_VARIABLES`].
-pub fn is_private(key: &OsStr) -> bool {
-    PRIVATE_VARIABLES.iter().any(|private| key == *private)
-}
-
 /// How long one send may wait for a full receive queue.
 const SEND_TIMEOUT: Duration = Duration::from_millis(100);
 

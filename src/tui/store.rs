@@ -20,9 +20,6 @@ use std::time::SystemTime;
 use crate::logs::printer::Level;
 use crate::logs::splitter;
 
-/// Lines kept per instance unless configured otherwise.
-pub const DEFAULT_SCROLLBACK: usize = 10_000;
-
 /// Who wrote a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {

@@ -204,7 +204,7 @@ fn draw_list(frame: &mut Frame, app: &App, area: Rect) {
                 cpu.map(|cpu| format!("{cpu:.1}")).unwrap_or_default(),
             ));
             cells.push(TableCell::from(
-                memory.map(short_memory).unwrap_or_default(),
+                memory.map(crate::units::short_memory).unwrap_or_default(),
             ));
         }
         cells.push(TableCell::from(ready));
@@ -264,19 +264,6 @@ fn draw_list(frame: &mut Frame, app: &App, area: Rect) {
         Paragraph::new(detail).wrap(Wrap { trim: false }),
         detail_area,
     );
-}
-
-/// Memory in at most 7 characters: `812K`, `23.4M`, `1.2G`.
-fn short_memory(bytes: u64) -> String {
-    const KIB: f64 = 1024.0;
-    let bytes = bytes as f64;
-    if bytes < KIB * KIB {
-        format!("{:.0}K", bytes / KIB)
-    } else if bytes < KIB * KIB * KIB {
-        format!("{:.1}M", bytes / (KIB * KIB))
-    } else {
-        format!("{:.1}G", bytes / (KIB * KIB * KIB))
-    }
 }
 
 /// What the list says about the selected instance below the table: why it failed, how

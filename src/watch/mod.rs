@@ -63,12 +63,12 @@ pub struct Watches {
     running: HashMap<String, (Settings, watcher::Watcher)>,
 }
 
-impl Watches {
+impl crate::supervisor::Watching for Watches {
     /// Watch what `plan` says: start the watchers of processes whose `watch` is new or
     /// changed, stop those of processes that no longer watch (or are gone), keep the
     /// rest. Failures (no inotify instance left) are reported and leave that process
     /// unwatched; the supervisor carries on.
-    pub fn sync(&mut self, plan: &Plan, events: &UnboundedSender<Event>, printer: &Printer) {
+    fn sync(&mut self, plan: &Plan, events: &UnboundedSender<Event>, printer: &Printer) {
         let wanted: HashMap<String, Settings> = plan
             .processes
             .iter()

@@ -1,5 +1,5 @@
-//! The supervisor's side of the systemd notify protocol (the protocol itself is
-//! [`crate::systemd::notify`]).
+//! What proj tells systemd, and when: the supervisor's [`ServiceManager`] under systemd
+//! (the protocol itself is [`super::notify`]).
 //!
 //! Everything is driven from the supervisor's own task, never from a helper task:
 //!
@@ -7,7 +7,7 @@
 //!   loop turn as the event that made the last instance ready (no polling, no extra
 //!   hop), `STATUS=` whenever the counts of states change, `STOPPING=1` when the
 //!   shutdown begins.
-//! - `WATCHDOG=1` is a branch of the supervisor's `select!` ([`watchdog_due`]): if the
+//! - `WATCHDOG=1` is a branch of the supervisor's `select!`: if the
 //!   loop is stuck, the pings stop and systemd restarts proj, which is the point of a
 //!   watchdog. A timer task would keep pinging for a dead supervisor.
 //! - A reload sends `RELOADING=1` (with `MONOTONIC_USEC=`) as it starts and `READY=1`
@@ -23,15 +23,13 @@
 
 use std::time::Duration;
 
-use tokio::time::{Interval, MissedTickBehavior};
-
-use super::snapshot::{Progress, Snapshot};
-use crate::systemd::notify::{self, Notifier};
-use crate::systemd::status;
+use super::notify::{self, Notifier};
+use super::status;
+use crate::supervisor::{Progress, ServiceManager, Snapshot};
 
 /// What proj has told systemd so far.
 #[derive(Debug, Default)]
-pub(super) struct Link {
+pub struct Link {
     notifier: Option<Notifier>,
     ready_sent: bool,
     reloading: bool,
@@ -41,23 +39,20 @@ pub(super) struct Link {
 
 impl Link {
     /// The link `NOTIFY_SOCKET` asks for; a silent one when proj is not under systemd.
-    pub(super) fn from_env() -> Link {
+    pub fn from_env() -> Link {
         Link {
             notifier: Notifier::from_env(),
             ..Link::default()
         }
     }
+}
 
-    /// A timer for `WATCHDOG=1`, when systemd asked for a watchdog.
-    pub(super) fn watchdog_timer(&self) -> Option<Interval> {
-        let period = self.notifier.as_ref()?.watchdog_interval()?;
-        let mut timer = tokio::time::interval(period.max(Duration::from_millis(1)));
-        // After a stall, one ping, not a burst: systemd only needs the latest.
-        timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        Some(timer)
+impl ServiceManager for Link {
+    fn watchdog_interval(&self) -> Option<Duration> {
+        self.notifier.as_ref()?.watchdog_interval()
     }
 
-    pub(super) fn watchdog(&self) {
+    fn watchdog(&self) {
         if let Some(notifier) = &self.notifier {
             notifier.watchdog();
         }
@@ -65,7 +60,7 @@ impl Link {
 
     /// A reload begins. Before the first `READY=1` there is nothing to announce: the
     /// start is still in progress and its `READY=1` covers the reload too.
-    pub(super) fn reloading(&mut self) {
+    fn reloading(&mut self) {
         if let Some(notifier) = &self.notifier
             && self.ready_sent
             && !self.stopping_sent
@@ -76,7 +71,7 @@ impl Link {
     }
 
     /// The reload was refused (an invalid file): nothing changed, it is over.
-    pub(super) fn reload_refused(&mut self) {
+    fn reload_refused(&mut self) {
         if let Some(notifier) = &self.notifier
             && std::mem::take(&mut self.reloading)
         {
@@ -85,7 +80,7 @@ impl Link {
     }
 
     /// A new snapshot was published: tell systemd what changed for it.
-    pub(super) fn observe(&mut self, snapshot: &Snapshot) {
+    fn observe(&mut self, snapshot: &Snapshot) {
         let Some(notifier) = &self.notifier else {
             return;
         };
@@ -115,15 +110,5 @@ impl Link {
         if !message.is_empty() {
             notifier.send(&message.join("\n"));
         }
-    }
-}
-
-/// Completes when the next `WATCHDOG=1` is due; never without a watchdog.
-pub(super) async fn watchdog_due(timer: &mut Option<Interval>) {
-    match timer {
-        Some(timer) => {
-            timer.tick().await;
-        }
-        None => std::future::pending().await,
     }
 }
