@@ -415,12 +415,15 @@ impl Supervisor {
                     self.processes.signal_group(exit.pid, Signal::SIGTERM);
                     exit.at + LEFTOVERS_GRACE
                 });
-                self.slots[index].draining = Some(Draining {
-                    pgid: exit.pid,
-                    leader_exit: exit.status,
-                    kill_at,
-                    give_up_at: None,
-                });
+                self.drain(
+                    index,
+                    Draining {
+                        pgid: exit.pid,
+                        leader_exit: exit.status,
+                        kill_at,
+                        give_up_at: None,
+                    },
+                );
                 return;
             }
         } else {
@@ -433,12 +436,15 @@ impl Supervisor {
             // started ends with it (a daemon it forked lived as long as it did).
             self.processes.end(exit.pid);
             if self.processes.alive(exit.pid) {
-                self.slots[index].draining = Some(Draining {
-                    pgid: exit.pid,
-                    leader_exit: exit.status,
-                    kill_at: None,
-                    give_up_at: Some(exit.at + KILL_GRACE),
-                });
+                self.drain(
+                    index,
+                    Draining {
+                        pgid: exit.pid,
+                        leader_exit: exit.status,
+                        kill_at: None,
+                        give_up_at: Some(exit.at + KILL_GRACE),
+                    },
+                );
                 return;
             }
         }
@@ -446,11 +452,18 @@ impl Supervisor {
         self.apply(index, Input::Exited(exit.status), exit.at);
     }
 
+    /// The main process of instance `index` is gone, and the rest of it is finishing.
+    fn drain(&mut self, index: usize, draining: Draining) {
+        if let Some(run) = &mut self.slots[index].current {
+            run.draining = Some(draining);
+        }
+    }
+
     /// Finish the stop of every draining instance whose processes are all gone; SIGKILL
     /// the leftovers whose grace ran out.
     pub(super) fn check_draining(&mut self, now: Instant) {
         for index in 0..self.slots.len() {
-            if let Some(draining) = &mut self.slots[index].draining
+            if let Some(draining) = self.slots[index].draining_mut()
                 && draining.kill_at.is_some_and(|at| at <= now)
             {
                 draining.kill_at = None;
@@ -458,11 +471,13 @@ impl Supervisor {
                 let pgid = draining.pgid;
                 self.processes.end(pgid);
             }
-            if let Some(draining) = self.slots[index].draining
+            if let Some(draining) = self.slots[index].draining_mut().copied()
                 && (!self.processes.alive(draining.pgid)
                     || draining.give_up_at.is_some_and(|at| at <= now))
             {
-                self.slots[index].draining = None;
+                if let Some(run) = &mut self.slots[index].current {
+                    run.draining = None;
+                }
                 self.processes.release_group(draining.pgid);
                 self.apply(index, Input::Exited(draining.leader_exit), now);
             }
@@ -479,7 +494,9 @@ impl Supervisor {
             Event::ProbeSaid { slot, run, reason } => {
                 if self.slots[slot].run == run {
                     self.slots[slot].last_probe = Some(format!("readiness probe: {reason}"));
-                    self.slots[slot].last_probe_failure = Some(reason);
+                    if let Some(run) = &mut self.slots[slot].current {
+                        run.last_probe_failure = Some(reason);
+                    }
                 }
             }
             Event::Health { slot, run, report } => self.on_health(slot, run, report),
@@ -546,7 +563,7 @@ impl Supervisor {
         self.slots
             .iter()
             .flat_map(|slot| {
-                let draining = slot.draining.as_ref();
+                let draining = slot.current.as_ref().and_then(|run| run.draining.as_ref());
                 [
                     slot.timer,
                     draining.and_then(|d| d.give_up_at),
@@ -702,7 +719,10 @@ impl Supervisor {
         }
         let after = self.slots[index].machine.state();
         if after != State::Starting
-            && let Some(probe) = self.slots[index].probe.take()
+            && let Some(probe) = self.slots[index]
+                .current
+                .as_mut()
+                .and_then(|run| run.probe.take())
         {
             probe.abort();
         }
@@ -711,7 +731,8 @@ impl Supervisor {
             self.note_change(index);
         }
         if after == State::Failed && before != State::Failed {
-            let said = self.slots[index].last_probe_failure.take();
+            let said =
+                (self.slots[index].current.as_mut()).and_then(|run| run.last_probe_failure.take());
             if let (Some(Failure::ReadyTimeout { .. }), Some(said)) =
                 (self.slots[index].machine.failure(), said)
             {
@@ -733,6 +754,10 @@ impl Supervisor {
                 self.failed_first = Some(format!("{name}: {failure}"));
             }
         }
+        // The machine took the exit and started no new process: the run is over.
+        if self.slots[index].machine.pid().is_none() {
+            self.slots[index].current = None;
+        }
     }
 
     /// Signal an instance's process group (a stop lets the whole group finish, not just
@@ -750,7 +775,7 @@ impl Supervisor {
             }
         }
         if signal == Signal::SIGKILL
-            && let Some(draining) = &mut self.slots[index].draining
+            && let Some(draining) = self.slots[index].draining_mut()
         {
             draining.give_up_at = Some(now + KILL_GRACE);
         }
@@ -762,7 +787,10 @@ impl Supervisor {
     fn signal_main(&mut self, index: usize, signal: Signal) {
         let slot = &self.slots[index];
         if let Some(pid) = slot.machine.pid()
-            && slot.draining.is_none()
+            && slot
+                .current
+                .as_ref()
+                .is_none_or(|run| run.draining.is_none())
         {
             // Only while the main process is unreaped: its pid cannot have been reused.
             self.processes.spare_group(pid);

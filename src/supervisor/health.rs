@@ -63,16 +63,15 @@ impl Supervisor {
             let (check, limit) = (spec.health.clone(), spec.max_memory);
             let slot = &mut self.slots[index];
             slot.health = check.as_ref().map(|_| Health::Unknown);
-            slot.memory_check_at = limit.map(|_| now + MEMORY_SAMPLE_INTERVAL);
+            if let Some(run) = &mut slot.current {
+                run.memory_check_at = limit.map(|_| now + MEMORY_SAMPLE_INTERVAL);
+            }
             if let Some(check) = check {
                 self.start_health(index, check);
             }
         } else if after != State::Running {
             let slot = &mut self.slots[index];
-            if let Some(task) = slot.health_task.take() {
-                task.abort();
-            }
-            slot.memory_check_at = None;
+            slot.end_checks();
             // "unhealthy" stays while the restart it caused is under way.
             if slot.health == Some(Health::Healthy) {
                 slot.health = Some(Health::Unknown);
@@ -84,10 +83,7 @@ impl Supervisor {
     /// apply them to the instance as it runs.
     pub(super) fn refresh_checks(&mut self, index: usize, now: Instant) {
         let slot = &mut self.slots[index];
-        if let Some(task) = slot.health_task.take() {
-            task.abort();
-        }
-        slot.memory_check_at = None;
+        slot.end_checks();
         slot.health = None;
         let state = slot.machine.state();
         let before = if state == State::Running {
@@ -138,13 +134,20 @@ impl Supervisor {
                     report,
                 });
             }));
-        self.slots[index].health_task = Some(task.abort_handle());
+        match &mut self.slots[index].current {
+            Some(current) => current.health_task = Some(task.abort_handle()),
+            None => task.abort(),
+        }
     }
 
     /// What a health task of slot `index`'s run `run` said.
     pub(super) fn on_health(&mut self, index: usize, run: u64, report: HealthReport) {
         let slot = &mut self.slots[index];
-        if slot.run != run || slot.machine.state() != State::Running || slot.health_task.is_none() {
+        let checking = slot
+            .current
+            .as_ref()
+            .is_some_and(|current| current.health_task.is_some());
+        if slot.run != run || slot.machine.state() != State::Running || !checking {
             return;
         }
         self.changed = true;
@@ -160,7 +163,9 @@ impl Supervisor {
                 retries,
             } if in_a_row >= retries => {
                 slot.health = Some(Health::Unhealthy);
-                slot.health_task = None;
+                if let Some(current) = &mut slot.current {
+                    current.health_task = None;
+                }
                 let trouble = Trouble::Unhealthy {
                     said,
                     failures: in_a_row,

@@ -85,6 +85,7 @@ impl Supervisor {
         self.watch_silence(index, run);
         let slot = &mut self.slots[index];
         slot.run = run;
+        let current = slot.current.insert(super::slot::Run::default());
         let (watch, probe) = match probe {
             Some(ready::Probe::Log(pattern)) => {
                 let (matched, seen) = oneshot::channel();
@@ -115,7 +116,6 @@ impl Supervisor {
             return vec![Input::Spawned { pid: child.pid }, Input::Ready];
         };
         let (events, run) = (self.events.clone(), slot.run);
-        slot.last_probe_failure = None;
         let task = self.probes.spawn(async move {
             let passed = match probe {
                 ProbeTask::Seen(seen) => seen.await.is_ok(),
@@ -135,7 +135,7 @@ impl Supervisor {
                 let _ = events.send(Event::Ready { slot: index, run });
             }
         });
-        slot.probe = Some(task.abort_handle());
+        current.probe = Some(task.abort_handle());
         vec![Input::Spawned { pid: child.pid }]
     }
 }

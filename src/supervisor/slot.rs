@@ -31,34 +31,52 @@ pub(super) struct Slot {
     pub(super) initial: bool,
     /// Counts spawns, so that a probe's verdict about an earlier run is ignored.
     pub(super) run: u64,
-    /// The readiness probe of the current run, while it is `starting`.
-    pub(super) probe: Option<AbortHandle>,
-    /// What the current run's probe said when its last attempt failed.
-    pub(super) last_probe_failure: Option<String>,
     /// The last thing a readiness probe or health check said (for `proj why`).
     pub(super) last_probe: Option<String>,
     /// Its latest state changes, oldest first (for `proj why`).
     pub(super) changes: std::collections::VecDeque<super::snapshot::Change>,
-    /// The leader exited while stopping, and the rest of its group is finishing.
-    pub(super) draining: Option<Draining>,
     /// `tty = true`: the terminal clients connect to, kept across runs (a reload that
     /// turns `tty` on gets one at the next spawn, see [`super::launch`]).
     pub(super) terminal: Option<Arc<super::terminal::Terminal>>,
     /// What its `health` check says; `None` when its process has none.
     pub(super) health: Option<Health>,
-    /// The `health` check of the current run, while it is `running`.
-    pub(super) health_task: Option<AbortHandle>,
-    /// While running with `max_memory`: when its group's memory is sampled next.
-    pub(super) memory_check_at: Option<Instant>,
-    /// The previous CPU sample of its current process (for the CPU% since then).
-    pub(super) cpu_sample: Option<CpuSample>,
     /// Its process's `schedule`: when it runs next.
     pub(super) next_run: Option<super::schedule::NextRun>,
     /// A rolling restart stopped (another instance did not come back) before it
     /// restarted this run: whoever waits for this run to be replaced waits no more.
     pub(super) roll_skipped: Option<u64>,
-    /// Whether a run printed nothing and ended at once (see [`super::silence`]).
+    /// Whether a run printed nothing and ended at once (see [`super::silence`]; it
+    /// outlives the process: its output may close after it exited).
     pub(super) silence: super::silence::Watch,
+    /// The process it runs now, and what exists only while that process does.
+    pub(super) current: Option<Run>,
+}
+
+/// What exists only while an instance has a process (as watchexec's
+/// `CommandState::Running`): made at its spawn, dropped once the lifecycle machine took
+/// its exit, which ends the run's probe and health tasks.
+#[derive(Debug, Default)]
+pub(super) struct Run {
+    /// The readiness probe, while the instance is `starting`.
+    pub(super) probe: Option<AbortHandle>,
+    /// What the probe said when its last attempt failed.
+    pub(super) last_probe_failure: Option<String>,
+    /// The leader exited, and the rest of the instance is finishing.
+    pub(super) draining: Option<Draining>,
+    /// The `health` check, while the instance is `running`.
+    pub(super) health_task: Option<AbortHandle>,
+    /// While running with `max_memory`: when its memory is sampled next.
+    pub(super) memory_check_at: Option<Instant>,
+    /// The previous CPU sample of the process (for the CPU% since then).
+    pub(super) cpu_sample: Option<CpuSample>,
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        for task in [&self.probe, &self.health_task].into_iter().flatten() {
+            task.abort();
+        }
+    }
 }
 
 /// One reading of an instance's group CPU time, and the figures `ps` showed from it.
@@ -118,19 +136,29 @@ impl Slot {
             wanted: false,
             initial: false,
             run: 0,
-            probe: None,
-            last_probe_failure: None,
             last_probe: None,
             changes: std::collections::VecDeque::new(),
-            draining: None,
             terminal: process.tty.then(Arc::default),
             health: process.health.as_ref().map(|_| Health::Unknown),
-            health_task: None,
-            memory_check_at: None,
-            cpu_sample: None,
             next_run: None,
             roll_skipped: None,
             silence: super::silence::Watch::default(),
+            current: None,
+        }
+    }
+
+    /// How the rest of its process is finishing, once the main process is gone.
+    pub(super) fn draining_mut(&mut self) -> Option<&mut Draining> {
+        self.current.as_mut()?.draining.as_mut()
+    }
+
+    /// End what watches the process while it runs: its health task, its memory samples.
+    pub(super) fn end_checks(&mut self) {
+        if let Some(run) = &mut self.current {
+            if let Some(task) = run.health_task.take() {
+                task.abort();
+            }
+            run.memory_check_at = None;
         }
     }
 

@@ -59,7 +59,10 @@ impl Supervisor {
                 continue;
             };
             let slot = &mut self.slots[index];
-            let since = match slot.cpu_sample {
+            let Some(current) = &mut slot.current else {
+                continue;
+            };
+            let since = match current.cpu_sample {
                 Some(previous) if previous.pid == pid && previous.at < now => {
                     Some((previous.at, previous.cpu_time))
                 }
@@ -75,7 +78,7 @@ impl Supervisor {
                 }
             });
             row.memory_bytes = Some(group.rss_bytes);
-            slot.cpu_sample = Some(CpuSample {
+            current.cpu_sample = Some(CpuSample {
                 pid,
                 at: now,
                 cpu_time: group.cpu_time,
@@ -98,7 +101,7 @@ impl Supervisor {
             let sample = self
                 .slots
                 .index_of_pid(pid)
-                .and_then(|index| self.slots[index].cpu_sample)
+                .and_then(|index| self.slots[index].current.as_ref()?.cpu_sample)
                 .filter(|s| s.pid == pid && now.saturating_duration_since(s.at) < FRESH_FOR);
             match sample {
                 Some(sample) => samples.push(Some(sample)),
@@ -118,7 +121,7 @@ impl Supervisor {
     pub(super) fn memory_deadline(&self) -> Option<Instant> {
         self.slots
             .iter()
-            .filter_map(|slot| slot.memory_check_at)
+            .filter_map(|slot| slot.current.as_ref()?.memory_check_at)
             .min()
     }
 
@@ -128,7 +131,8 @@ impl Supervisor {
         let mut due: Vec<(usize, i32, u64)> = Vec::new();
         for index in 0..self.slots.len() {
             let slot = &self.slots[index];
-            if slot.memory_check_at.is_none_or(|at| at > now) {
+            let check_at = slot.current.as_ref().and_then(|run| run.memory_check_at);
+            if check_at.is_none_or(|at| at > now) {
                 continue;
             }
             let limit = slot
@@ -138,7 +142,11 @@ impl Supervisor {
                 (Some(limit), Some(pid), State::Running) => due.push((index, pid, limit)),
                 // Nothing to sample any more: a deadline left in the past would wake the
                 // supervisor again and again.
-                _ => self.slots[index].memory_check_at = None,
+                _ => {
+                    if let Some(run) = &mut self.slots[index].current {
+                        run.memory_check_at = None;
+                    }
+                }
             }
         }
         if due.is_empty() {
@@ -147,7 +155,9 @@ impl Supervisor {
         let pgids: Vec<i32> = due.iter().map(|&(_, pid, _)| pid).collect();
         let usage = self.processes.usage(&pgids);
         for (index, pid, limit) in due {
-            self.slots[index].memory_check_at = Some(now + MEMORY_SAMPLE_INTERVAL);
+            if let Some(run) = &mut self.slots[index].current {
+                run.memory_check_at = Some(now + MEMORY_SAMPLE_INTERVAL);
+            }
             let used = usage.get(&pid).map_or(0, |group| group.rss_bytes);
             if used > limit {
                 self.apply(
