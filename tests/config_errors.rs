@@ -1336,6 +1336,8 @@ fn project_env_and_setup() {
             ("C", "from-env-table"),
             ("D", "from-dotenv+from-local"),
             ("DEBUG", "true"),
+            // The address to listen on (a README extension of SPEC §9.2).
+            ("PROJ_LISTEN_HOST", "127.0.0.1"),
             // SPEC §9.2: every setup step gets the root, and runs there.
             ("PROJ_ROOT", root_text.as_str()),
             ("PWD", root_text.as_str()),

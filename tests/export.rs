@@ -398,7 +398,7 @@ fn what_is_left_out_is_named_on_stderr() {
         "warning: `setup` is left out",
         "warning: `env.PATH` refers to $PATH, which the export cannot read from the image",
         "warning: clock: `command` is a compound command: sh stays the main process",
-        "warning: web: `ready` binds or dials 127.0.0.1 or localhost",
+        "warning: web: `ready` probes 127.0.0.1; the kubelet probes the pod's address",
         "warning: db: `state` → a StatefulSet",
         "warning: web: `scale` > 1: PROJ_INSTANCE is not set",
         "warning: worker: `depends_on` = [\"clock\"]",

@@ -1,6 +1,9 @@
 """The web process: POST /jobs enqueues a job (n=7&seconds=3), GET /jobs/ID reports it."""
+import argparse
 import json
 import os
+import signal
+import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
@@ -52,6 +55,14 @@ class Jobs(BaseHTTPRequestHandler):
         print(f"{self.address_string()} {format % args}", flush=True)
 
 
-server = ThreadingHTTPServer(("127.0.0.1", PORT), Jobs)
-print(f"jobs listening on http://127.0.0.1:{PORT}", flush=True)
+parser = argparse.ArgumentParser()
+# proj.toml passes $PROJ_LISTEN_HOST: 127.0.0.1 under proj, 0.0.0.0 in a container.
+parser.add_argument("--host", default="127.0.0.1", help="the address to listen on")
+host = parser.parse_args().host
+# As a container's main process (PID 1), SIGTERM would do nothing: the kernel delivers
+# to PID 1 only the signals it handles, and Python handles SIGINT alone. Stop on it as
+# anywhere else.
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+server = ThreadingHTTPServer((host, PORT), Jobs)
+print(f"jobs listening on http://{host}:{PORT}", flush=True)
 server.serve_forever()

@@ -190,12 +190,17 @@ fn resolve_table(
 }
 
 /// What proj sets for the whole project, the same for every process and setup step:
-/// `PROJ_ROOT`; and for every process with a port, `PROJ_PORT_<NAME>` (its first
+/// `PROJ_ROOT`, `PROJ_LISTEN_HOST` (the address to listen on: [`LOCAL_HOST`] under proj,
+/// where nothing but this machine needs to reach a process; exports replace it with
+/// every address of the container); and for every process with a port, `PROJ_PORT_<NAME>` (its first
 /// instance's port), `PROJ_PORTS_<NAME>` (every instance's) and `PROJ_HOST_<NAME>`
 /// (SPEC §9.2): `127.0.0.1` under proj, where every process shares the machine's
 /// addresses; exports replace it with the target's service name.
 pub fn project_variables(plan: &Plan) -> Vec<(String, String)> {
-    let mut variables = vec![(ROOT_VARIABLE.to_owned(), plan.root.display().to_string())];
+    let mut variables = vec![
+        (ROOT_VARIABLE.to_owned(), plan.root.display().to_string()),
+        (LISTEN_VARIABLE.to_owned(), LOCAL_HOST.to_owned()),
+    ];
     for process in &plan.processes {
         if let Some(port) = process.port {
             variables.push((port_variable(&process.name), port.to_string()));
@@ -217,8 +222,13 @@ pub fn project_variables(plan: &Plan) -> Vec<(String, String)> {
     variables
 }
 
-/// What `PROJ_HOST_<NAME>` is under proj.
+/// What `PROJ_HOST_<NAME>` and `PROJ_LISTEN_HOST` are under proj.
 pub const LOCAL_HOST: &str = "127.0.0.1";
+
+/// The address a server should listen on (an extension of SPEC §9.2, in the README):
+/// `127.0.0.1` under proj, `0.0.0.0` in the Kubernetes and Compose exports, so that
+/// `--bind ${PROJ_LISTEN_HOST}:$PORT` is right in both without an edit.
+pub const LISTEN_VARIABLE: &str = "PROJ_LISTEN_HOST";
 
 /// The project root, absolute (SPEC §9.2), for every process, probe and setup step.
 pub const ROOT_VARIABLE: &str = "PROJ_ROOT";
@@ -460,6 +470,7 @@ mod tests {
         assert_eq!(get("PORT"), Some("8001"));
         assert_eq!(get("PROJ_PORT_WEB"), Some("8000"));
         assert_eq!(get("PROJ_HOST_WEB"), Some("127.0.0.1"));
+        assert_eq!(get("PROJ_LISTEN_HOST"), Some("127.0.0.1"));
         assert_eq!(get("PROJ_PROCESS"), Some("web"));
         assert_eq!(get("PROJ_INSTANCE"), Some("2"));
         assert_eq!(get(SUPERVISOR_MARKER), Some("123-abc"));

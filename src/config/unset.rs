@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use super::diagnostic::{Diagnostic, SourceFile};
 use super::dotenv::EnvFile;
-use super::environment::{ROOT_VARIABLE, host_variable, port_variable, ports_variable};
+use super::environment::{
+    LISTEN_VARIABLE, ROOT_VARIABLE, host_variable, port_variable, ports_variable,
+};
 use super::interpolate;
 use super::plan::ProcessSpec;
 use super::raw::RawConfig;
@@ -43,7 +45,11 @@ pub(crate) fn warnings(
         })
         .collect();
     known.extend(ports.iter().cloned());
-    known.extend([ROOT_VARIABLE.to_owned(), "PWD".to_owned()]);
+    known.extend([
+        ROOT_VARIABLE.to_owned(),
+        LISTEN_VARIABLE.to_owned(),
+        "PWD".to_owned(),
+    ]);
     for (name, template) in &raw.env {
         if let Some(&start) = raw.env_starts.get(name) {
             // `[env]` keys may use each other, in any order; not themselves.

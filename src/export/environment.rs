@@ -2,8 +2,8 @@
 //! references in its values (`$NAME`, `${NAME}`, `${NAME:-default}`, `$$`).
 //!
 //! Layers, later wins: the env files, `[env]`, the process's `env`, then what proj sets
-//! itself (`PORT`, `PROJ_ROOT`, `PROJ_PROCESS`, `PROJ_INSTANCE`, `PROJ_PORT_<NAME>`,
-//! `PROJ_HOST_<NAME>`). proj's own
+//! itself (`PORT`, `PROJ_ROOT`, `PROJ_LISTEN_HOST`, `PROJ_PROCESS`, `PROJ_INSTANCE`,
+//! `PROJ_PORT_<NAME>`, `PROJ_HOST_<NAME>`). proj's own
 //! environment is the image's here: it is not written, the container already has it.
 //!
 //! Each variable's final value is one of two [`Value`]s:
@@ -37,8 +37,8 @@ pub(crate) enum Layer {
     EnvFile,
     Project,
     Process,
-    /// `PORT`, `PROJ_ROOT`, `PROJ_PROCESS`, `PROJ_INSTANCE`, `PROJ_PORT_<NAME>`,
-    /// `PROJ_HOST_<NAME>`.
+    /// `PORT`, `PROJ_ROOT`, `PROJ_LISTEN_HOST`, `PROJ_PROCESS`, `PROJ_INSTANCE`,
+    /// `PROJ_PORT_<NAME>`, `PROJ_HOST_<NAME>`.
     Proj,
 }
 
@@ -69,11 +69,18 @@ pub(crate) struct Target<'a> {
     pub host: fn(&str) -> String,
 }
 
+/// What `PROJ_LISTEN_HOST` is in a container: every IPv4 address it has. Services and
+/// other containers reach it at the pod's (or the Compose network's) address. Not `::`:
+/// binding it fails in a container whose IPv6 is off, as on Docker's default networks.
+pub(crate) const LISTEN_EVERYWHERE: &str = "0.0.0.0";
+
 /// The variables proj itself sets for an instance of `process`, as the targets can know
 /// them: `PORT` is the process's `port` for every replica (each pod or container has its
 /// own address, so proj's per-instance offset is not needed), `PROJ_HOST_<NAME>` the
-/// name that reaches NAME, `PROJ_ROOT` the project's directory in the image, and
-/// `PROJ_INSTANCE` only when there is one instance (replicas have no numbers).
+/// name that reaches NAME, `PROJ_LISTEN_HOST` [`LISTEN_EVERYWHERE`] (others reach a
+/// container at its own address, not at 127.0.0.1), `PROJ_ROOT` the project's
+/// directory in the image, and `PROJ_INSTANCE` only when there is one instance
+/// (replicas have no numbers).
 pub(crate) fn proj_variables(plan: &Plan, process: &ProcessSpec, target: Target<'_>) -> EnvMap {
     use crate::config::environment::{host_variable, port_variable};
     let mut env = EnvMap::new();
@@ -87,6 +94,10 @@ pub(crate) fn proj_variables(plan: &Plan, process: &ProcessSpec, target: Target<
         env.insert("PORT".into(), port.to_string());
     }
     env.insert("PROJ_ROOT".into(), target.root.to_owned());
+    env.insert(
+        crate::config::environment::LISTEN_VARIABLE.into(),
+        LISTEN_EVERYWHERE.into(),
+    );
     env.insert("PROJ_PROCESS".into(), process.name.clone());
     if process.scale == 1 {
         env.insert("PROJ_INSTANCE".into(), "1".into());

@@ -236,7 +236,9 @@ fn shell_command_note(process: &ProcessSpec, reason: &str, target: &str) -> Note
         format!(
             "{reason}: sh stays the main process in {target}, and sh as PID 1 ignores \
              SIGTERM, so stop signals do not reach the program; put the command in a \
-             script that ends with `exec PROGRAM`, and make that script the command"
+             script that ends with `exec PROGRAM`, and make that script the command (for \
+             a pipeline, whose stages are all sh's children, a bash script's \
+             `exec PROGRAM < <(PRODUCER)` makes the last stage the main process)"
         ),
     )
 }
@@ -266,31 +268,85 @@ fn assumed_notes(process: &ProcessSpec, variables: &[environment::Variable]) -> 
     notes
 }
 
-/// Warnings for a command or probe that binds or dials this machine (SPEC §9.6): each
-/// process has its own address in `target`.
+/// Warnings for a command that binds or dials this machine, or a probe that dials it for
+/// another process (SPEC §9.6): each process has its own address in `target`. A probe of
+/// the process's own port on 127.0.0.1 is right there: exec probes and Compose
+/// healthchecks run in the process's container (the kubelet's http and tcp probes, which
+/// do not, are [`kubernetes`]'s to warn about).
 fn local_address_notes(process: &ProcessSpec, target: &str) -> Vec<Note> {
-    let mut checked = vec![("command", process.command.as_str())];
+    let mut notes = Vec::new();
+    if is_local_text(&process.command) {
+        notes.push(Note::process(
+            process,
+            "command",
+            format!(
+                "binds or dials 127.0.0.1 or localhost: in {target} each process has its own \
+                 address; listen on ${{PROJ_LISTEN_HOST}} (0.0.0.0 there, 127.0.0.1 under \
+                 proj), and reach another process by ${{PROJ_HOST_<NAME>}} (its service name \
+                 there, 127.0.0.1 under proj)"
+            ),
+        ));
+    }
+    let mut probes = Vec::new();
     if let Some(ready) = &process.ready {
-        checked.push(("ready", probe_text(ready)));
+        probes.push(("ready", probe_text(ready)));
     }
     if let Some(health) = &process.health {
-        checked.push(("health", probe_text(&health.probe)));
+        probes.push(("health", probe_text(&health.probe)));
     }
-    checked
-        .into_iter()
-        .filter(|(_, text)| text.contains("127.0.0.1") || text.contains("localhost"))
-        .map(|(key, _)| {
-            Note::process(
+    for (key, text) in probes {
+        if is_local_text(text) && !names_own_port(process, text) {
+            notes.push(Note::process(
                 process,
                 key,
                 format!(
-                    "binds or dials 127.0.0.1 or localhost: in {target} each process has \
-                     its own address; listen on 0.0.0.0, and reach another process by \
-                     ${{PROJ_HOST_<NAME>}} (its service name there, 127.0.0.1 under proj)"
+                    "dials 127.0.0.1 or localhost, not at the process's own port: in {target} \
+                     another process has its own address; reach it by ${{PROJ_HOST_<NAME>}} \
+                     (its service name there, 127.0.0.1 under proj)"
                 ),
+            ));
+        }
+    }
+    notes
+}
+
+fn is_local_text(text: &str) -> bool {
+    text.contains("127.0.0.1") || text.contains("localhost")
+}
+
+/// Whether a probe's text names the process's own port: `$PORT`, its
+/// `PROJ_PORT_<NAME>`, or the number.
+fn names_own_port(process: &ProcessSpec, text: &str) -> bool {
+    let own_variable = crate::config::environment::port_variable(&process.name);
+    references::parse(text).iter().any(|part| match part {
+        references::Part::Reference { name, .. } => name == "PORT" || *name == own_variable,
+        references::Part::Text(text) => {
+            process.port.is_some_and(|port| contains_number(text, port))
+        }
+    })
+}
+
+/// Whether `text` has `number` as a whole number (`:5432/`, not `15432`).
+fn contains_number(text: &str, number: u16) -> bool {
+    let digits = number.to_string();
+    text.match_indices(&digits).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + digits.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_digit()) && !after.is_some_and(|c| c.is_ascii_digit())
+    })
+}
+
+/// Whether the process is told to listen on every address in the exports: its command
+/// or its own `env` refers to `PROJ_LISTEN_HOST` (0.0.0.0 there).
+fn listens_everywhere(process: &ProcessSpec) -> bool {
+    let variable = crate::config::environment::LISTEN_VARIABLE;
+    std::iter::once(&process.command)
+        .chain(process.env.values())
+        .any(|text| {
+            references::parse(text).iter().any(
+                |part| matches!(part, references::Part::Reference { name, .. } if name == variable),
             )
         })
-        .collect()
 }
 
 fn probe_text(probe: &crate::config::ReadyProbe) -> &str {

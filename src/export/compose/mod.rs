@@ -12,8 +12,9 @@
 //!   an env file's value is left to the container's sh, which then `exec`s the program.
 //! - **Environment**: the env files that exist as `env_file` (Compose refuses a missing
 //!   one, proj skips it: a note names it), `[env]` and the process's `env` as
-//!   `environment`, plus `PORT`, `PROJ_ROOT`, `PROJ_PROCESS`, `PROJ_INSTANCE` (one replica
-//!   only), `PROJ_PORT_<NAME>` and `PROJ_HOST_<NAME>` (the service's name).
+//!   `environment`, plus `PORT`, `PROJ_ROOT`, `PROJ_LISTEN_HOST` (`0.0.0.0`),
+//!   `PROJ_PROCESS`, `PROJ_INSTANCE` (one replica only), `PROJ_PORT_<NAME>` and
+//!   `PROJ_HOST_<NAME>` (the service's name).
 //! - **`ready`** → `healthcheck`, in sh alone where possible: `tcp` reads
 //!   `/proc/net/tcp` for a listening socket; `http` uses curl, wget or python3 when the
 //!   image has one, else checks that the port listens (a note says so); `exec` runs the
@@ -29,8 +30,8 @@
 //!   **`tty = true`** → `tty` and `stdin_open`; a **`schedule`d** process is a service
 //!   in profile `scheduled`, run by the host's scheduler (a note says how); **`state`** →
 //!   named volumes.
-//! - **`port`** → `PORT` = `port` in every replica, published on the host as proj would:
-//!   `8000:8000`, or `8000-8001:8000` for two replicas.
+//! - **`port`** → `PORT` = `port` in every replica, published on the host's 127.0.0.1 as
+//!   proj would: `127.0.0.1:8000:8000`, or `127.0.0.1:8000-8001:8000` for two replicas.
 
 mod healthcheck;
 mod objects;
@@ -365,16 +366,20 @@ fn environment_notes(process: &ProcessSpec, variables: &[Variable]) -> Vec<Note>
 }
 
 /// Host ports as proj uses them: instance i on `port + i - 1`, each to the container's
-/// `port`.
+/// `port`, on the host's 127.0.0.1, where proj's processes are reached. Docker's default,
+/// every address of the host, would put a development database on the network, past
+/// the host's firewall (Docker's rules come before ufw's and firewalld's); the services
+/// reach each other over the Compose network, not through these.
 fn ports(process: &ProcessSpec) -> Vec<String> {
     let Some(port) = process.port else {
         return Vec::new();
     };
     let last = u32::from(port) + process.scale.saturating_sub(1);
+    let host = crate::config::environment::LOCAL_HOST;
     if process.scale <= 1 || last > u32::from(u16::MAX) {
-        vec![format!("{port}:{port}")]
+        vec![format!("{host}:{port}:{port}")]
     } else {
-        vec![format!("{port}-{last}:{port}")]
+        vec![format!("{host}:{port}-{last}:{port}")]
     }
 }
 

@@ -68,8 +68,14 @@ fn ports_are_published_as_proj_numbers_instances() {
         None,
         None,
     );
-    assert_eq!(file["services"]["web"]["ports"], json!(["8000-8002:8000"]));
-    assert_eq!(file["services"]["db"]["ports"], json!(["5432:5432"]));
+    assert_eq!(
+        file["services"]["web"]["ports"],
+        json!(["127.0.0.1:8000-8002:8000"])
+    );
+    assert_eq!(
+        file["services"]["db"]["ports"],
+        json!(["127.0.0.1:5432:5432"])
+    );
     let environment = &file["services"]["web"]["environment"];
     assert_eq!(environment["PORT"], "8000");
     assert_eq!(environment["PROJ_PORT_DB"], "5432");
@@ -391,6 +397,10 @@ command = "web --db $PROJ_HOST_DB:$PROJ_PORT_DB"
     );
     assert_eq!(file["services"]["web"]["environment"]["PROJ_HOST_DB"], "db");
     assert_eq!(file["services"]["web"]["environment"]["PROJ_ROOT"], "/app");
+    assert_eq!(
+        file["services"]["web"]["environment"]["PROJ_LISTEN_HOST"],
+        "0.0.0.0"
+    );
 }
 
 #[test]

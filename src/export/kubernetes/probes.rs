@@ -38,15 +38,11 @@ pub(super) fn probes(
             return (None, None);
         }
     };
-    if let ReadyProbe::Http(url) = ready
-        && HttpUrl::parse(url).is_some_and(|url| is_local(&url.host))
+    // No host: the URL named this machine (a `$PORT` in it is resolved by now).
+    if matches!(handler, Handler::HttpGet { host: None, .. })
+        && !super::super::listens_everywhere(process)
     {
-        notes.push(Note::process(
-            process,
-            "ready",
-            "probes 127.0.0.1; the kubelet probes the pod's address, so the process must \
-             listen on all addresses (0.0.0.0), not only on 127.0.0.1",
-        ));
+        notes.push(Note::process(process, "ready", LISTEN_EVERYWHERE_NOTE));
     }
     let timeout_seconds = whole_seconds(process.lifecycle.ready_timeout) as u32;
     let readiness = Probe {
@@ -79,13 +75,10 @@ pub(super) fn liveness(
         }
     };
     // No host: the URL named this machine.
-    if matches!(handler, Handler::HttpGet { host: None, .. }) {
-        notes.push(Note::process(
-            process,
-            "health",
-            "probes 127.0.0.1; the kubelet probes the pod's address, so the process must \
-             listen on all addresses (0.0.0.0), not only on 127.0.0.1",
-        ));
+    if matches!(handler, Handler::HttpGet { host: None, .. })
+        && !super::super::listens_everywhere(process)
+    {
+        notes.push(Note::process(process, "health", LISTEN_EVERYWHERE_NOTE));
     }
     Some(Probe {
         handler,
@@ -135,6 +128,12 @@ pub(super) fn handler(
             .into()),
     }
 }
+
+/// For an http probe of 127.0.0.1 when nothing says the process listens everywhere (its
+/// command or `env` does not use `PROJ_LISTEN_HOST`).
+const LISTEN_EVERYWHERE_NOTE: &str = "probes 127.0.0.1; the kubelet probes the pod's address, \
+     so the process must listen on all addresses (0.0.0.0), not only on 127.0.0.1: \
+     ${PROJ_LISTEN_HOST} is 0.0.0.0 here and 127.0.0.1 under proj";
 
 /// Whether `host` is this machine: proj probes there, the kubelet probes the pod's
 /// address instead.

@@ -719,3 +719,48 @@ fn literal_dollars_in_an_argv_are_kept_from_kubernetes_expansion() {
         "pipe: `command` is a pipeline or a `||` list: sh stays"
     ));
 }
+
+#[test]
+fn proj_listen_host_is_every_address_and_quiets_the_probe_warnings() {
+    let (objects, notes) = export_json(
+        r#"[processes.db]
+command = "postgres -p $PORT -c listen_addresses=$PROJ_LISTEN_HOST"
+port = 5432
+ready = { exec = "pg_isready -h 127.0.0.1 -p $PORT" }
+[processes.web]
+command = "web --bind $PROJ_LISTEN_HOST:$PORT"
+port = 8000
+ready = { http = "http://127.0.0.1:$PORT/health" }
+[processes.api]
+command = "api"
+port = 9000
+ready = { exec = "pg_isready -h 127.0.0.1 -p $PROJ_PORT_DB" }
+health = { http = "http://localhost:9000/health" }
+"#,
+        None,
+        &options(),
+    );
+    let db = container(&objects, "Deployment", "db");
+    assert_eq!(env_value(db, "PROJ_LISTEN_HOST"), Some(&json!("0.0.0.0")));
+    assert_eq!(
+        db["command"],
+        json!([
+            "postgres",
+            "-p",
+            "$(PORT)",
+            "-c",
+            "listen_addresses=$(PROJ_LISTEN_HOST)"
+        ])
+    );
+    // An exec probe of its own port runs in its own container: right as written.
+    assert!(!notes.iter().any(|n| n.starts_with("db:")), "{notes:#?}");
+    // It listens on ${PROJ_LISTEN_HOST}: the kubelet's probe of the pod's address works.
+    assert!(!notes.iter().any(|n| n.starts_with("web:")), "{notes:#?}");
+    // Another process's port on 127.0.0.1 is not in this container.
+    assert!(has_note(
+        &notes,
+        "api: `ready` dials 127.0.0.1 or localhost, not at the process's own port"
+    ));
+    assert!(!has_note(&notes, "api: `health` dials"), "{notes:#?}");
+    assert!(has_note(&notes, "api: `health` probes 127.0.0.1"));
+}
