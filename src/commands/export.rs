@@ -1,4 +1,4 @@
-//! `proj export TARGET`: `systemd` writes the unit files ([`crate::systemd::export`]) and
+//! `proj export TARGET`: `systemd` writes the unit files ([`crate::export::systemd`]) and
 //! says how to install them; `kubernetes` and `compose` are in [`super::export_manifests`].
 
 use std::path::{Path, PathBuf};
@@ -7,8 +7,8 @@ use std::time::Duration;
 use crate::Error;
 use crate::cli::{ExportArgs, ExportTarget, ServiceTypeArg, SystemdExportArgs};
 use crate::config::{Plan, parse_duration};
+use crate::export::systemd::{self, Options, ServiceType, UnitFile};
 use crate::process::identity;
-use crate::systemd::export::{self, Options, ServiceType, UnitFile};
 
 use super::Context;
 
@@ -24,9 +24,9 @@ fn systemd(context: &Context, args: SystemdExportArgs) -> Result<(), Error> {
     let plan = context.load_plan(None)?;
     let options = options(&plan, &args)?;
     let files = if args.per_process {
-        export::per_process(&plan, &options)
+        systemd::per_process(&plan, &options)
     } else {
-        vec![export::service(&plan, &options)]
+        vec![systemd::service(&plan, &options)]
     };
     let dir = match args.output {
         Some(dir) => dir,
@@ -82,7 +82,7 @@ fn options(plan: &Plan, args: &SystemdExportArgs) -> Result<Options, Error> {
     let service_type = match args.service_type {
         Some(ServiceTypeArg::Notify) => ServiceType::Notify,
         Some(ServiceTypeArg::NotifyReload) => ServiceType::NotifyReload,
-        None => ServiceType::for_version(export::local_systemd_version()),
+        None => ServiceType::for_version(systemd::local_systemd_version()),
     };
     Ok(Options {
         proj,

@@ -11,7 +11,7 @@
 //! What has no counterpart is not silently dropped: every exporter returns [`Note`]s,
 //! printed on stderr by the command, naming the process and the key.
 //!
-//! The systemd exporter lives in [`crate::systemd::export`] for now.
+//! [`systemd`] writes unit files; [`kubernetes`] and [`compose`] write manifests.
 
 pub(crate) mod command;
 pub mod compose;
@@ -20,6 +20,7 @@ pub mod kubernetes;
 mod names;
 pub(crate) mod references;
 mod shell;
+pub mod systemd;
 
 use std::fmt;
 use std::time::Duration;

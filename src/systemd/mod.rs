@@ -23,15 +23,12 @@
 //!   since). Then the printer drops its timestamps (journald records its own) and starts
 //!   each line with a `<N>` priority prefix, which journald strips and turns into the
 //!   entry's priority.
-//! - [`export`]: `proj export systemd`, the unit files: one `Type=notify` service that
+//! - [`crate::export::systemd`]: `proj export systemd`, the unit files: one `Type=notify` service that
 //!   runs `proj up`, or foreman-style one unit per instance plus a target.
 //!
 //! Everything here is advisory to supervision: a notification that cannot be sent is
 //! logged at debug level and supervision goes on, as `sd_notify(3)` recommends.
 
-mod calendar;
-mod exec;
-pub mod export;
 pub mod link;
 pub mod notify;
 pub mod status;

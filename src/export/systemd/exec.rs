@@ -19,7 +19,7 @@ use crate::config::{ProcessSpec, StopAction, StopTarget};
 use crate::export::command::{self, Shape};
 use crate::export::references::Part;
 
-use super::export::quote;
+use super::quote;
 
 /// The `ExecStart=` value, and a comment line when sh stays the main process.
 pub(super) fn exec_start(

@@ -32,6 +32,9 @@ use std::time::Duration;
 
 use crate::config::{Plan, ProcessSpec, RestartPolicy};
 
+mod calendar;
+mod exec;
+
 /// systemd's default `TimeoutStopSec=` (`DefaultTimeoutStopSec=`): never ask for less.
 const SYSTEMD_DEFAULT_STOP: Duration = Duration::from_secs(90);
 
@@ -230,7 +233,7 @@ pub fn per_process(plan: &Plan, options: &Options) -> Vec<UnitFile> {
                 quote(&format!("{key}={value}"), false)
             );
         }
-        let (exec_start, comment) = super::exec::exec_start(process, &environment);
+        let (exec_start, comment) = exec::exec_start(process, &environment);
         if let Some(comment) = comment {
             let _ = writeln!(unit, "{comment}");
         }
@@ -258,7 +261,7 @@ pub fn per_process(plan: &Plan, options: &Options) -> Vec<UnitFile> {
         }
         // Every step of the stop sequence: the first ones in ExecStop=, the last
         // signal as KillSignal=, SIGKILL after the waits.
-        let stop = super::exec::stop(process);
+        let stop = exec::stop(process);
         if let Some(exec_stop) = &stop.exec_stop {
             let _ = writeln!(unit, "ExecStop={exec_stop}");
         }
@@ -431,7 +434,7 @@ fn timer_unit(
     let description = format!("{} (proj schedule)", escape_value(service));
     let mut unit = companion_head(plan, Some(&note), &description, target);
     let _ = writeln!(unit, "\n[Timer]");
-    match super::calendar::on_calendar(&schedule.expression) {
+    match calendar::on_calendar(&schedule.expression) {
         Some(calendars) => {
             for calendar in calendars {
                 let _ = writeln!(unit, "OnCalendar={calendar}");
