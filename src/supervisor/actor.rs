@@ -18,6 +18,7 @@ use super::order::Graph;
 use super::requests::Waiter;
 use super::slot::{Draining, Slot, SlotContext};
 use super::snapshot::{Progress, Snapshot};
+use super::step::Step;
 use super::table::InstanceTable;
 use crate::config::{Plan, StopTarget};
 use crate::logs::feed::Feed;
@@ -151,7 +152,7 @@ pub async fn run(plan: Plan, options: Options, mut inputs: Inputs, edges: Edges)
                 "--exit-on-failure: {failure}; stopping every process"
             )));
         }
-        supervisor.arm_schedules(now());
+        supervisor.changed |= super::schedule::arm(&mut supervisor.slots, &supervisor.plan, now());
         supervisor.start_ready_dependants();
         if supervisor.shutting_down {
             supervisor.advance_shutdown();
@@ -248,7 +249,7 @@ pub(super) struct Supervisor {
     /// Each process's `scale` as the config file said it at the last load.
     pub(super) file_scale: HashMap<String, u32>,
     /// Rolling restarts under way (see [`super::rolling`]).
-    pub(super) rolls: Vec<super::rolling::Roll>,
+    pub(super) rolls: super::rolling::Rolls,
     /// Every state change, for `proj events` and the progress of `up -d`.
     pub(super) changes: tokio::sync::broadcast::Sender<super::snapshot::Change>,
     /// `proj wait` and `up -d` callers (see [`super::answers`]).
@@ -332,7 +333,7 @@ impl Supervisor {
             changes: tokio::sync::broadcast::channel(super::answers::CHANGES_CAPACITY).0,
             waits: Vec::new(),
             started_at: now(),
-            rolls: Vec::new(),
+            rolls: super::rolling::Rolls::default(),
         };
         let instances: Vec<_> = supervisor
             .plan
@@ -526,7 +527,7 @@ impl Supervisor {
             ) {
                 continue;
             }
-            if self.rolls_restarts(slot.process) {
+            if super::rolling::rolls_restarts(&self.plan, slot.process) {
                 rolled.push(index);
                 continue;
             }
@@ -549,8 +550,12 @@ impl Supervisor {
 
     fn on_timers(&mut self, now: Instant) {
         self.check_draining(now);
-        self.check_memory(now);
-        self.run_schedules(now);
+        let steps = super::usage::check_memory(&mut self.slots, &self.plan, &*self.processes, now);
+        self.take_steps(steps);
+        let (came, steps) =
+            super::schedule::due(&mut self.slots, &self.plan, now, self.shutting_down);
+        self.changed |= came;
+        self.take_steps(steps);
         for index in 0..self.slots.len() {
             if self.slots[index].timer.is_some_and(|at| at <= now) {
                 self.slots[index].timer = None;
@@ -571,8 +576,8 @@ impl Supervisor {
                 ]
             })
             .flatten()
-            .chain(self.memory_deadline())
-            .chain(self.schedule_deadline())
+            .chain(super::usage::memory_deadline(&self.slots))
+            .chain(super::schedule::deadline(&self.slots))
             .chain(self.waits_deadline())
             .min()
     }
@@ -853,6 +858,39 @@ impl Supervisor {
         let name = &self.slots[index].instance.name;
         tracing::debug!(instance = %name, %report);
         self.printer.message(level, format!("{name}: {report}"));
+    }
+
+    /// Restart `targets` as a rolling restart (see [`super::rolling`]).
+    pub(super) fn roll(&mut self, targets: &[usize], cause: &str, why: RestartCause) {
+        let steps = self
+            .rolls
+            .begin(&self.slots, &self.plan, targets, cause, why);
+        self.take_steps(steps);
+        self.advance_rolls();
+    }
+
+    /// Move every roll on as far as the states allow.
+    pub(super) fn advance_rolls(&mut self) {
+        loop {
+            let steps = self.rolls.advance(&mut self.slots, self.shutting_down);
+            let moved = steps.iter().any(|step| matches!(step, Step::Apply(..)));
+            self.take_steps(steps);
+            if !moved {
+                return;
+            }
+        }
+    }
+
+    /// Do what a concern asked for.
+    pub(super) fn take_steps(&mut self, steps: Vec<Step>) {
+        let now = now();
+        for step in steps {
+            match step {
+                Step::Apply(index, input) => self.apply(index, input, now),
+                Step::Start(name) => self.start(&[name], false),
+                Step::Say(level, text) => self.report_proj(level, text),
+            }
+        }
     }
 
     pub(super) fn report_proj(&self, level: Level, text: String) {

@@ -47,6 +47,7 @@ mod schedule;
 mod silence;
 mod slot;
 pub mod snapshot;
+mod step;
 mod table;
 pub mod terminal;
 mod terminal_queries;

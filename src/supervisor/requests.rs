@@ -76,7 +76,14 @@ impl Supervisor {
                 root: self.plan.root.display().to_string(),
                 version: env!("CARGO_PKG_VERSION").to_string(),
             })),
-            Request::Ps => Ok(Answer::Instances(self.ps_sampled())),
+            Request::Ps => {
+                let rows = self.ps(None);
+                Ok(Answer::Instances(super::usage::sample(
+                    &mut self.slots,
+                    &*self.processes,
+                    rows,
+                )))
+            }
             Request::Start { names } => return self.start_named(names, reply),
             Request::Stop { names } => return self.stop_named(names, reply),
             Request::Restart { names, rolling } => {
@@ -295,7 +302,7 @@ impl Supervisor {
             if self.slots[slot].machine.state() == State::Pending {
                 continue;
             }
-            if rolling || self.rolls_restarts(self.slots[slot].process) {
+            if rolling || super::rolling::rolls_restarts(&self.plan, self.slots[slot].process) {
                 rolled.push(slot);
                 continue;
             }

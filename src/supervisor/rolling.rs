@@ -4,9 +4,11 @@
 //!
 //! # Theory of operation
 //!
-//! A [`Roll`] is a queue of the instances still to restart and the one under way (with
-//! its run number before the restart). After every event the supervisor advances each
-//! roll ([`Supervisor::advance_rolls`]): once the instance under way runs a new process
+//! [`Rolls`] owns the rolls under way: each [`Roll`] is a queue of the instances still
+//! to restart and the one under way (with its run number before the restart). It never
+//! acts itself: it reads the instances and returns [`Step`]s (an input for an
+//! instance, a message), which the actor applies. After every event the actor advances
+//! the rolls ([`Rolls::advance`]): once the instance under way runs a new process
 //! and is `running`, the next one gets [`Input::Restart`] (the graceful stop sequence,
 //! then the start). If the instance under way ends up anything else than starting again
 //! (`failed`: its ready timeout or restart limit; stopped by someone meanwhile), the
@@ -23,14 +25,21 @@
 
 use std::collections::VecDeque;
 
-use super::actor::Supervisor;
-use super::clock::now;
 use super::failure::RestartCause;
 use super::lifecycle::{Input, State};
+use super::step::Step;
+use super::table::InstanceTable;
+use crate::config::Plan;
 use crate::logs::printer::Level;
 
+/// The rolling restarts under way.
+#[derive(Default)]
+pub(super) struct Rolls {
+    under_way: Vec<Roll>,
+}
+
 /// One rolling restart of one process.
-pub(super) struct Roll {
+struct Roll {
     process: String,
     /// Instances still to restart, in order.
     queue: VecDeque<usize>,
@@ -43,20 +52,33 @@ pub(super) struct Roll {
     why: RestartCause,
 }
 
-impl Supervisor {
-    /// Restart `slots` (instances of one or more processes), each process's running
-    /// instances one at a time.
-    pub(super) fn roll(&mut self, slots: &[usize], cause: &str, why: RestartCause) {
-        let now = now();
+/// Whether a restart of this process's instances rolls.
+pub(super) fn rolls_restarts(plan: &Plan, process: Option<usize>) -> bool {
+    process.is_some_and(|process| plan.processes[process].rolling)
+}
+
+impl Rolls {
+    /// Restart `targets` (instances of one or more processes), each process's running
+    /// instances one at a time: the instances that serve nothing restart at once, the
+    /// others queue (then [`Rolls::advance`] begins the first of each process).
+    pub(super) fn begin(
+        &mut self,
+        slots: &InstanceTable,
+        plan: &Plan,
+        targets: &[usize],
+        cause: &str,
+        why: RestartCause,
+    ) -> Vec<Step> {
+        let mut steps = Vec::new();
         let mut by_process: Vec<(usize, Vec<usize>)> = Vec::new();
-        for &index in slots {
-            let slot = &self.slots[index];
+        for &index in targets {
+            let slot = &slots[index];
             let Some(process) = slot.process else {
                 continue;
             };
             if !matches!(slot.machine.state(), State::Starting | State::Running) {
                 // It serves nothing now: no reason to wait for it, or to make it wait.
-                self.apply(index, Input::Restart(why), now);
+                steps.push(Step::Apply(index, Input::Restart(why)));
                 continue;
             }
             match by_process.iter_mut().find(|(p, _)| *p == process) {
@@ -65,9 +87,9 @@ impl Supervisor {
             }
         }
         for (process, queue) in by_process {
-            let name = self.plan.processes[process].name.clone();
+            let name = plan.processes[process].name.clone();
             // A roll already under way for this process takes the new instances too.
-            if let Some(roll) = self.rolls.iter_mut().find(|roll| roll.process == name) {
+            if let Some(roll) = self.under_way.iter_mut().find(|roll| roll.process == name) {
                 for index in queue {
                     if !roll.queue.contains(&index) && roll.current.map(|c| c.0) != Some(index) {
                         roll.queue.push_back(index);
@@ -76,15 +98,15 @@ impl Supervisor {
                 }
                 continue;
             }
-            self.report_proj(
+            steps.push(Step::Say(
                 Level::Info,
                 format!(
                     "{name}: {cause}: rolling restart of {} instance{}, one at a time",
                     queue.len(),
                     if queue.len() == 1 { "" } else { "s" }
                 ),
-            );
-            self.rolls.push(Roll {
+            ));
+            self.under_way.push(Roll {
                 process: name,
                 total: queue.len(),
                 queue: queue.into(),
@@ -93,34 +115,33 @@ impl Supervisor {
                 why,
             });
         }
-        self.advance_rolls();
+        steps
     }
 
-    /// Move every roll on as far as the states allow.
-    pub(super) fn advance_rolls(&mut self) {
-        if self.rolls.is_empty() {
-            return;
+    /// Move every roll on by at most one restart; the actor applies the steps and asks
+    /// again until no roll moves. A roll that stops marks the instances it did not
+    /// reach (`roll_skipped`), so whoever waits for them is answered.
+    pub(super) fn advance(&mut self, slots: &mut InstanceTable, shutting_down: bool) -> Vec<Step> {
+        if shutting_down {
+            self.under_way.clear();
         }
-        if self.shutting_down {
-            self.rolls.clear();
-            return;
-        }
-        for mut roll in std::mem::take(&mut self.rolls) {
-            if self.advance(&mut roll) {
-                self.rolls.push(roll);
-            }
-        }
+        let mut steps = Vec::new();
+        self.under_way
+            .retain_mut(|roll| roll.advance(slots, &mut steps));
+        steps
     }
+}
 
-    /// Advance one roll; whether it goes on.
-    fn advance(&mut self, roll: &mut Roll) -> bool {
+impl Roll {
+    /// Advance this roll; whether it goes on.
+    fn advance(&mut self, slots: &mut InstanceTable, steps: &mut Vec<Step>) -> bool {
         loop {
-            if let Some((index, run_before)) = roll.current {
-                let slot = &self.slots[index];
+            if let Some((index, run_before)) = self.current {
+                let slot = &slots[index];
                 let state = slot.machine.state();
                 let renewed = slot.run > run_before;
                 match state {
-                    State::Running if renewed => roll.current = None,
+                    State::Running if renewed => self.current = None,
                     State::Stopping | State::Starting | State::Running => return true,
                     _ => {
                         // Crashed before it was ready (`backoff`: its restart policy
@@ -132,14 +153,14 @@ impl Supervisor {
                             }
                             _ => state.to_string(),
                         };
-                        let left: Vec<String> = roll
+                        let left: Vec<String> = self
                             .queue
                             .iter()
-                            .map(|&i| self.slots[i].instance.name.clone())
+                            .map(|&i| slots[i].instance.name.clone())
                             .collect();
                         let text = format!(
                             "{}: rolling restart stopped: {} did not come back ({why}){}",
-                            roll.process,
+                            self.process,
                             slot.instance.name,
                             if left.is_empty() {
                                 String::new()
@@ -147,42 +168,38 @@ impl Supervisor {
                                 format!("; {} keep running as they were", left.join(", "))
                             }
                         );
-                        for &skipped in &roll.queue {
-                            let slot = &mut self.slots[skipped];
+                        for &skipped in &self.queue {
+                            let slot = &mut slots[skipped];
                             slot.roll_skipped = Some(slot.run);
                         }
-                        self.report_proj(Level::Error, text);
+                        steps.push(Step::Say(Level::Error, text));
                         return false;
                     }
                 }
             }
-            let Some(index) = roll.queue.pop_front() else {
-                self.report_proj(
+            let Some(index) = self.queue.pop_front() else {
+                steps.push(Step::Say(
                     Level::Info,
-                    format!("{}: rolling restart done", roll.process),
-                );
+                    format!("{}: rolling restart done", self.process),
+                ));
                 return false;
             };
-            let slot = &self.slots[index];
+            let slot = &slots[index];
             // Stopped (or removed) while it waited its turn: leave it so.
             if slot.is_removed()
                 || !matches!(slot.machine.state(), State::Starting | State::Running)
             {
                 continue;
             }
-            roll.begun += 1;
-            roll.current = Some((index, slot.run));
+            self.begun += 1;
+            self.current = Some((index, slot.run));
             let text = format!(
                 "{}: restarting ({} of {})",
-                slot.instance.name, roll.begun, roll.total
+                slot.instance.name, self.begun, self.total
             );
-            self.report_proj(Level::Info, text);
-            self.apply(index, Input::Restart(roll.why), now());
+            steps.push(Step::Say(Level::Info, text));
+            steps.push(Step::Apply(index, Input::Restart(self.why)));
+            return true;
         }
-    }
-
-    /// Whether a restart of this process's instances rolls.
-    pub(super) fn rolls_restarts(&self, process: Option<usize>) -> bool {
-        process.is_some_and(|process| self.plan.processes[process].rolling)
     }
 }

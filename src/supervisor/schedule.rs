@@ -16,7 +16,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::actor::Supervisor;
+use super::step::Step;
+use super::table::InstanceTable;
+use crate::config::Plan;
 use crate::config::schedule::{Schedule, rfc3339};
 use crate::logs::printer::Level;
 
@@ -55,85 +57,93 @@ fn until(now: &jiff::Zoned, at: &jiff::Zoned) -> Duration {
     Duration::from_nanos(u64::try_from(nanos.max(0)).unwrap_or(u64::MAX))
 }
 
-impl Supervisor {
-    /// Arm the instances whose schedule changed (or is new); disarm those without one.
-    pub(super) fn arm_schedules(&mut self, now: Instant) {
-        for index in 0..self.slots.len() {
-            let schedule = self.slots[index]
-                .process
-                .and_then(|process| self.plan.processes[process].schedule.as_ref());
-            let slot = &mut self.slots[index];
-            match (schedule, &slot.next_run) {
-                (None, None) => {}
-                (None, Some(_)) => {
-                    slot.next_run = None;
-                    self.changed = true;
-                }
-                (Some(schedule), Some(armed)) if armed.expression == schedule.expression => {}
-                (Some(schedule), _) => {
-                    slot.next_run = next_run(schedule, &jiff::Zoned::now(), now);
-                    self.changed = true;
-                }
+/// Arm the instances whose schedule changed (or is new); disarm those without one.
+/// Whether any changed (`ps` shows the next run).
+pub(super) fn arm(slots: &mut InstanceTable, plan: &Plan, now: Instant) -> bool {
+    let mut changed = false;
+    for slot in slots.iter_mut() {
+        let schedule = slot
+            .process
+            .and_then(|process| plan.processes[process].schedule.as_ref());
+        match (schedule, &slot.next_run) {
+            (None, None) => {}
+            (None, Some(_)) => {
+                slot.next_run = None;
+                changed = true;
+            }
+            (Some(schedule), Some(armed)) if armed.expression == schedule.expression => {}
+            (Some(schedule), _) => {
+                slot.next_run = next_run(schedule, &jiff::Zoned::now(), now);
+                changed = true;
             }
         }
     }
+    changed
+}
 
-    /// The earliest scheduled run.
-    pub(super) fn schedule_deadline(&self) -> Option<Instant> {
-        self.slots
-            .iter()
-            .filter_map(|slot| slot.next_run.as_ref().map(|next| next.deadline))
-            .min()
-    }
+/// The earliest scheduled run.
+pub(super) fn deadline(slots: &InstanceTable) -> Option<Instant> {
+    slots
+        .iter()
+        .filter_map(|slot| slot.next_run.as_ref().map(|next| next.deadline))
+        .min()
+}
 
-    /// Start every instance whose time has come (or skip it, when its previous run is
-    /// still going) and arm its next run.
-    pub(super) fn run_schedules(&mut self, now: Instant) {
-        for index in 0..self.slots.len() {
-            let Some(next) = self.slots[index].next_run.clone() else {
-                continue;
-            };
-            if next.deadline > now {
-                continue;
-            }
-            let wall = jiff::Zoned::now();
-            let early = until(&wall, &next.at);
-            if !early.is_zero() {
-                self.slots[index].next_run = Some(NextRun {
-                    deadline: now + early,
-                    ..next
-                });
-                continue;
-            }
-            let schedule = self.slots[index]
-                .process
-                .and_then(|process| self.plan.processes[process].schedule.clone());
-            let Some(schedule) = schedule else {
-                // No deadline may stay in the past: it would wake the supervisor at once.
-                self.slots[index].next_run = None;
-                continue;
-            };
-            self.changed = true;
-            // The match after this one, or after now when the machine slept through some.
-            let after = if next.at > wall { &next.at } else { &wall };
-            self.slots[index].next_run = next_run(&schedule, after, now);
-            if self.shutting_down {
-                continue;
-            }
-            let name = self.slots[index].instance.name.clone();
-            let time = next.at.strftime("%H:%M");
-            if self.slots[index].machine.state().has_process() {
-                self.report_proj(
-                    Level::Warning,
-                    format!("{name}: the {time} run is skipped: the previous run is still going"),
-                );
-                continue;
-            }
-            self.report_proj(
-                Level::Info,
-                format!("{name}: the {time} run of `{}` begins", schedule.expression),
-            );
-            self.start(&[name], false);
+/// The instances whose time has come start (or are skipped, when their previous run
+/// is still going); each is armed for its next run. Whether one came due, and the steps.
+pub(super) fn due(
+    slots: &mut InstanceTable,
+    plan: &Plan,
+    now: Instant,
+    shutting_down: bool,
+) -> (bool, Vec<Step>) {
+    let mut came = false;
+    let mut steps = Vec::new();
+    for slot in slots.iter_mut() {
+        let Some(next) = slot.next_run.clone() else {
+            continue;
+        };
+        if next.deadline > now {
+            continue;
         }
+        let wall = jiff::Zoned::now();
+        let early = until(&wall, &next.at);
+        if !early.is_zero() {
+            slot.next_run = Some(NextRun {
+                deadline: now + early,
+                ..next
+            });
+            continue;
+        }
+        let schedule = slot
+            .process
+            .and_then(|process| plan.processes[process].schedule.clone());
+        let Some(schedule) = schedule else {
+            // No deadline may stay in the past: it would wake the supervisor at once.
+            slot.next_run = None;
+            continue;
+        };
+        came = true;
+        // The match after this one, or after now when the machine slept through some.
+        let after = if next.at > wall { &next.at } else { &wall };
+        slot.next_run = next_run(&schedule, after, now);
+        if shutting_down {
+            continue;
+        }
+        let name = slot.instance.name.clone();
+        let time = next.at.strftime("%H:%M");
+        if slot.machine.state().has_process() {
+            steps.push(Step::Say(
+                Level::Warning,
+                format!("{name}: the {time} run is skipped: the previous run is still going"),
+            ));
+            continue;
+        }
+        steps.push(Step::Say(
+            Level::Info,
+            format!("{name}: the {time} run of `{}` begins", schedule.expression),
+        ));
+        steps.push(Step::Start(name));
     }
+    (came, steps)
 }

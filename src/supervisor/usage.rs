@@ -4,7 +4,7 @@
 //! # Theory of operation
 //!
 //! `proj ps` (and the TUI, at most once a second while it is open) sends
-//! [`super::Command::Status`]; its answer is sampled then: one pass over `/proc` for every
+//! `ps`; its answer is sampled then: one pass over `/proc` for every
 //! running instance ([`crate::process::usage`]). Snapshots published to watchers carry
 //! no figures, so nothing is sampled while nobody asks.
 //!
@@ -21,12 +21,15 @@
 
 use std::time::{Duration, Instant};
 
-use super::actor::Supervisor;
 use super::clock::now;
+use super::edges::Processes;
 use super::failure::Trouble;
 use super::lifecycle::{Input, State};
 use super::slot::CpuSample;
 use super::snapshot::InstanceStatus;
+use super::step::Step;
+use super::table::InstanceTable;
+use crate::config::Plan;
 
 /// Asks closer together than this share one sample: a client that sends `ps` in a loop
 /// costs one pass over `/proc` per this interval, not one per request.
@@ -35,19 +38,22 @@ const FRESH_FOR: Duration = Duration::from_millis(250);
 /// How often the memory of an instance with `max_memory` is sampled.
 pub(super) const MEMORY_SAMPLE_INTERVAL: Duration = Duration::from_secs(5);
 
-impl Supervisor {
-    /// `ps` with CPU% and memory, sampled now.
-    pub(super) fn ps_sampled(&mut self) -> Vec<InstanceStatus> {
-        let mut rows = self.ps(None);
+/// Fill `rows` (`ps`) with CPU% and memory, sampled now.
+pub(super) fn sample(
+    slots: &mut InstanceTable,
+    processes: &dyn Processes,
+    mut rows: Vec<InstanceStatus>,
+) -> Vec<InstanceStatus> {
+    {
         let pgids: Vec<i32> = rows.iter().filter_map(|row| row.pid).collect();
         if pgids.is_empty() {
             return rows;
         }
         let now = now();
-        if self.reuse_fresh_sample(&mut rows, now) {
+        if reuse_fresh_sample(slots, &mut rows, now) {
             return rows;
         }
-        let usage = self.processes.usage(&pgids);
+        let usage = processes.usage(&pgids);
         for row in &mut rows {
             let Some(pid) = row.pid else {
                 continue;
@@ -55,10 +61,10 @@ impl Supervisor {
             let Some(group) = usage.get(&pid) else {
                 continue;
             };
-            let Some(index) = self.slots.index_of_pid(pid) else {
+            let Some(index) = slots.index_of_pid(pid) else {
                 continue;
             };
-            let slot = &mut self.slots[index];
+            let slot = &mut slots[index];
             let Some(current) = &mut slot.current else {
                 continue;
             };
@@ -88,20 +94,21 @@ impl Supervisor {
         }
         rows
     }
+}
 
-    /// Fill `rows` from the previous sample when every running instance has one taken
-    /// less than [`FRESH_FOR`] ago (of its current process); whether it did.
-    fn reuse_fresh_sample(&self, rows: &mut [InstanceStatus], now: Instant) -> bool {
+/// Fill `rows` from the previous sample when every running instance has one taken
+/// less than [`FRESH_FOR`] ago (of its current process); whether it did.
+fn reuse_fresh_sample(slots: &InstanceTable, rows: &mut [InstanceStatus], now: Instant) -> bool {
+    {
         let mut samples = Vec::with_capacity(rows.len());
         for row in rows.iter() {
             let Some(pid) = row.pid else {
                 samples.push(None);
                 continue;
             };
-            let sample = self
-                .slots
+            let sample = slots
                 .index_of_pid(pid)
-                .and_then(|index| self.slots[index].current.as_ref()?.cpu_sample)
+                .and_then(|index| slots[index].current.as_ref()?.cpu_sample)
                 .filter(|s| s.pid == pid && now.saturating_duration_since(s.at) < FRESH_FOR);
             match sample {
                 Some(sample) => samples.push(Some(sample)),
@@ -116,56 +123,64 @@ impl Supervisor {
         }
         true
     }
+}
 
-    /// The earliest `max_memory` sample due.
-    pub(super) fn memory_deadline(&self) -> Option<Instant> {
-        self.slots
+/// The earliest `max_memory` sample due.
+pub(super) fn memory_deadline(slots: &InstanceTable) -> Option<Instant> {
+    {
+        slots
             .iter()
             .filter_map(|slot| slot.current.as_ref()?.memory_check_at)
             .min()
     }
+}
 
-    /// Sample the memory of every instance whose turn it is; restart those above their
-    /// limit.
-    pub(super) fn check_memory(&mut self, now: Instant) {
+/// Sample the memory of every instance whose turn it is: those above their limit get
+/// [`Trouble::OverMemory`].
+pub(super) fn check_memory(
+    slots: &mut InstanceTable,
+    plan: &Plan,
+    processes: &dyn Processes,
+    now: Instant,
+) -> Vec<Step> {
+    {
         let mut due: Vec<(usize, i32, u64)> = Vec::new();
-        for index in 0..self.slots.len() {
-            let slot = &self.slots[index];
+        for index in 0..slots.len() {
+            let slot = &slots[index];
             let check_at = slot.current.as_ref().and_then(|run| run.memory_check_at);
             if check_at.is_none_or(|at| at > now) {
                 continue;
             }
             let limit = slot
                 .process
-                .and_then(|process| self.plan.processes[process].max_memory);
+                .and_then(|process| plan.processes[process].max_memory);
             match (limit, slot.machine.pid(), slot.machine.state()) {
                 (Some(limit), Some(pid), State::Running) => due.push((index, pid, limit)),
                 // Nothing to sample any more: a deadline left in the past would wake the
                 // supervisor again and again.
                 _ => {
-                    if let Some(run) = &mut self.slots[index].current {
+                    if let Some(run) = &mut slots[index].current {
                         run.memory_check_at = None;
                     }
                 }
             }
         }
         if due.is_empty() {
-            return;
+            return Vec::new();
         }
         let pgids: Vec<i32> = due.iter().map(|&(_, pid, _)| pid).collect();
-        let usage = self.processes.usage(&pgids);
+        let usage = processes.usage(&pgids);
+        let mut steps = Vec::new();
         for (index, pid, limit) in due {
-            if let Some(run) = &mut self.slots[index].current {
+            if let Some(run) = &mut slots[index].current {
                 run.memory_check_at = Some(now + MEMORY_SAMPLE_INTERVAL);
             }
             let used = usage.get(&pid).map_or(0, |group| group.rss_bytes);
             if used > limit {
-                self.apply(
-                    index,
-                    Input::Trouble(Trouble::OverMemory { used, limit }),
-                    now,
-                );
+                let trouble = Trouble::OverMemory { used, limit };
+                steps.push(Step::Apply(index, Input::Trouble(trouble)));
             }
         }
+        steps
     }
 }
