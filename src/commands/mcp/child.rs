@@ -24,6 +24,9 @@ const KEPT_BYTES: usize = 256 * 1024;
 /// `proj ARGS`, as the CLI would run it from the MCP server's directory.
 pub(super) struct ProjCommand {
     args: Vec<OsString>,
+    /// stdout and stderr into one pipe, in the order they were written, as a terminal
+    /// shows them (`up -d`'s state changes on stderr, its table on stdout).
+    merged: bool,
 }
 
 impl ProjCommand {
@@ -35,7 +38,16 @@ impl ProjCommand {
         }
         all.extend(["--color", "never"].map(OsString::from));
         all.extend(args);
-        ProjCommand { args: all }
+        ProjCommand {
+            args: all,
+            merged: false,
+        }
+    }
+
+    /// stdout and stderr as one stream, in [`Finished::stdout`].
+    pub(super) fn merged(mut self) -> Self {
+        self.merged = true;
+        self
     }
 
     /// Run it to the end, or until `timeout` passes (then it is killed, with its group).
@@ -47,17 +59,39 @@ impl ProjCommand {
             .args(&self.args)
             .env_remove("NO_COLOR")
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
             .process_group(0);
+        let merged = if self.merged {
+            let failed = |error| Error::io("cannot make a pipe", error);
+            let (reader, writer) = std::io::pipe().map_err(failed)?;
+            command
+                .stdout(writer.try_clone().map_err(failed)?)
+                .stderr(writer);
+            let reader =
+                tokio::net::unix::pipe::Receiver::from_owned_fd(reader.into()).map_err(failed)?;
+            Some(reader)
+        } else {
+            command.stdout(Stdio::piped()).stderr(Stdio::piped());
+            None
+        };
         let mut child = command
             .spawn()
             .map_err(|error| Error::io("cannot start proj", error))?;
+        // The command holds the pipe's writing end too: without it, the child's exit is
+        // the end of the stream.
+        drop(command);
         let group = child.id().and_then(|pid| i32::try_from(pid).ok());
         // Until it is reaped: a dropped call (the client cancelled it) ends the group.
         let mut guard = GroupGuard(group);
-        let stdout = tokio::spawn(tail(child.stdout.take()));
-        let stderr = tokio::spawn(tail(child.stderr.take()));
+        let (stdout, stderr) = match merged {
+            Some(reader) => (
+                tokio::spawn(tail(Some(reader))),
+                tokio::spawn(tail(None::<tokio::process::ChildStderr>)),
+            ),
+            None => (
+                tokio::spawn(tail(child.stdout.take())),
+                tokio::spawn(tail(child.stderr.take())),
+            ),
+        };
         let waited = match timeout {
             Some(timeout) => tokio::time::timeout(timeout, child.wait()).await.ok(),
             None => Some(child.wait().await),

@@ -364,11 +364,10 @@ async fn up(context: &Context, arguments: JsonObject) -> Result<Reply, Error> {
                 .map(OsString::from)
                 .chain(names.into_iter().map(OsString::from));
             let finished = ProjCommand::new(context.file.as_ref(), args)
+                .merged()
                 .output(None)
                 .await?;
-            let mut text = finished.stderr.shown();
-            text.push_str(&finished.stdout.shown());
-            let mut reply = Reply::text(text);
+            let mut reply = Reply::text(finished.stdout.shown());
             let file = context.file.clone();
             let instances =
                 tokio::task::spawn_blocking(move || control::instances(&self::context(file)))
