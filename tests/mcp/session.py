@@ -207,6 +207,16 @@ async def main():
         assert slow.structured_content["timed_out"] is True
         assert time.monotonic() - started_at < 10
 
+        # Calls of one session run concurrently: a `run` that waits for a file does not
+        # hold up a `status` behind it.
+        held = asyncio.create_task(agent.call_tool(
+            "run", {"command": "while [ ! -e go ]; do sleep 0.05; done; echo went"}))
+        ok(await agent.call_tool("status", {}), "status while a run is in progress")
+        assert not held.done(), "the run ended before it was let go"
+        (ROOT / "go").write_text("")
+        went = ok(await held, "the run, once let go")
+        assert went.structured_content["stdout"] == "went\n", went.structured_content
+
         # A second session (the newer stateless protocol) and the CLI, beside this one.
         async with Client(server()) as second:
             print(f"ok: a second session, protocol {second.protocol_version}")
