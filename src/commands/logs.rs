@@ -29,7 +29,7 @@ pub(super) struct Query {
 
 pub(super) fn run(context: &Context, query: Query) -> Result<(), Error> {
     if !query.follow {
-        let recent = recent(context, query.request())?;
+        let recent = recent(context, &query)?;
         let mut out = io::BufWriter::new(io::stdout().lock());
         let written = if query.json {
             recent
@@ -46,7 +46,7 @@ pub(super) fn run(context: &Context, query: Query) -> Result<(), Error> {
     }
     let root = context.project_root()?;
     let mut client = Client::connect(&root).map_err(client_error)?;
-    client.send(query.request()).map_err(client_error)?;
+    client.send(query.request(true)).map_err(client_error)?;
     let width = header(&mut client)?;
     end_when_stdout_closes();
     let clock = Clock::default();
@@ -74,8 +74,8 @@ pub(super) fn run(context: &Context, query: Query) -> Result<(), Error> {
 }
 
 impl Query {
-    /// The request for these lines.
-    pub(super) fn request(&self) -> Request {
+    /// The request for these lines, then (with `follow`) every new one.
+    fn request(&self, follow: bool) -> Request {
         let since_ms = self.since.map(|since| {
             let ms = since
                 .duration_since(SystemTime::UNIX_EPOCH)
@@ -86,7 +86,7 @@ impl Query {
         Request::Logs {
             names: self.names.clone(),
             lines: self.lines,
-            follow: self.follow,
+            follow,
             since_ms,
             grep: self.grep.as_ref().map(|grep| grep.as_str().to_string()),
         }
@@ -129,12 +129,12 @@ impl Recent {
     }
 }
 
-/// What the supervisor has now for a `logs` request without `follow`: it never waits for
-/// output.
-pub(super) fn recent(context: &Context, request: Request) -> Result<Recent, Error> {
+/// The lines the supervisor has now for `query` (whose `follow` is not looked at): it
+/// never waits for output.
+pub(super) fn recent(context: &Context, query: &Query) -> Result<Recent, Error> {
     let root = context.project_root()?;
     let mut client = Client::connect(&root).map_err(client_error)?;
-    client.send(request).map_err(client_error)?;
+    client.send(query.request(false)).map_err(client_error)?;
     let width = header(&mut client)?;
     let mut lines = Vec::new();
     while let Some(response) = client.receive().map_err(client_error)? {

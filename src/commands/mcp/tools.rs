@@ -262,7 +262,7 @@ fn over_the_socket(context: &Context, tool: Tool, arguments: JsonObject) -> Resu
                 grep,
                 json: true,
             };
-            let recent = logs::recent(context, query.request())?;
+            let recent = logs::recent(context, &query)?;
             let mut text = Vec::new();
             recent
                 .write_plain(&mut text)
