@@ -55,6 +55,9 @@ _proj() {
             proj,man)
                 cmd="proj__subcmd__man"
                 ;;
+            proj,mcp)
+                cmd="proj__subcmd__mcp"
+                ;;
             proj,ps)
                 cmd="proj__subcmd__ps"
                 ;;
@@ -154,6 +157,9 @@ _proj() {
             proj__subcmd__help,man)
                 cmd="proj__subcmd__help__subcmd__man"
                 ;;
+            proj__subcmd__help,mcp)
+                cmd="proj__subcmd__help__subcmd__mcp"
+                ;;
             proj__subcmd__help,ps)
                 cmd="proj__subcmd__help__subcmd__ps"
                 ;;
@@ -206,7 +212,7 @@ _proj() {
 
     case "${cmd}" in
         proj)
-            opts="-f -h -V --file --color --help --version up clone setup init check ps start stop restart scale signal run logs wait why events reload down attach connect export completions man __guardian help"
+            opts="-f -h -V --file --color --help --version up clone setup init check ps start stop restart scale signal run logs wait why events reload down attach connect mcp export completions man __guardian help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -682,7 +688,7 @@ _proj() {
             return 0
             ;;
         proj__subcmd__help)
-            opts="up clone setup init check ps start stop restart scale signal run logs wait why events reload down attach connect export completions man __guardian help"
+            opts="up clone setup init check ps start stop restart scale signal run logs wait why events reload down attach connect mcp export completions man __guardian help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -906,6 +912,20 @@ _proj() {
             return 0
             ;;
         proj__subcmd__help__subcmd__man)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        proj__subcmd__help__subcmd__mcp)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1167,6 +1187,32 @@ _proj() {
                     return 0
                     ;;
                 -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        proj__subcmd__mcp)
+            opts="-f -h -V --file --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

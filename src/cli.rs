@@ -225,6 +225,13 @@ pub enum Command {
         #[arg(value_name = "NAME")]
         name: String,
     },
+    /// A Model Context Protocol server on stdin/stdout, for coding agents: tools to start,
+    /// watch, restart and question the running supervisor (see the README for the
+    /// Claude Code, Cursor and Codex settings)
+    Mcp {
+        #[command(flatten)]
+        config: ConfigFile,
+    },
     /// Write what runs the project elsewhere: systemd units, Kubernetes manifests, a
     /// Compose file
     Export(ExportArgs),
@@ -330,12 +337,12 @@ impl RunShape {
 }
 
 /// `30s`, `2m` for `--timeout`.
-fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     humantime::parse_duration(text).map_err(|error| error.to_string())
 }
 
 /// `--since`: `5m` back from now, or an RFC 3339 time.
-fn parse_since(text: &str) -> Result<std::time::SystemTime, String> {
+pub(crate) fn parse_since(text: &str) -> Result<std::time::SystemTime, String> {
     if let Ok(back) = humantime::parse_duration(text) {
         return std::time::SystemTime::now()
             .checked_sub(back)
@@ -349,7 +356,7 @@ fn parse_since(text: &str) -> Result<std::time::SystemTime, String> {
 
 /// `worker=3` for `proj scale`.
 /// `HUP`, `SIGHUP`, `hup` or a number (`1`), as `kill -s` and `kill -1` take them.
-fn parse_signal_argument(text: &str) -> Result<nix::sys::signal::Signal, String> {
+pub(crate) fn parse_signal_argument(text: &str) -> Result<nix::sys::signal::Signal, String> {
     match text.trim().parse::<i32>() {
         Ok(number) => nix::sys::signal::Signal::try_from(number)
             .map_err(|_| format!("{number} is not a signal on this system")),

@@ -11,7 +11,7 @@ use crate::control::protocol::{Change, Request, Response, Why};
 use crate::units::short_duration;
 
 use super::Context;
-use super::control::{call, check, client_error, table};
+use super::control::{Settled, call, check, client_error, settle};
 
 /// `proj wait [NAME...] [--timeout DURATION]`: exit 0 once every named instance is
 /// running (or exited 0), 1 naming what is not.
@@ -20,34 +20,44 @@ pub(super) fn wait(
     names: Vec<String>,
     timeout: Option<Duration>,
 ) -> Result<(), Error> {
+    wait_for(context, names, timeout)?.print()
+}
+
+/// Ask the supervisor to answer once the named instances are up, failed, or the
+/// timeout passed: the table, and the verdict.
+pub(super) fn wait_for(
+    context: &Context,
+    names: Vec<String>,
+    timeout: Option<Duration>,
+) -> Result<Settled, Error> {
     let timeout_ms = timeout.map(|timeout| u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX));
-    let root = context.project_root()?;
-    let mut client = Client::connect(&root).map_err(client_error)?;
-    let response = client
-        .call(Request::Wait {
+    settle(
+        context,
+        Request::Wait {
             names,
             timeout_ms,
             progress: false,
-        })
-        .map_err(client_error)?;
-    if let Some(instances) = &response.instances {
-        crate::out!("{}", table(instances));
-    }
-    check(response).map(drop)
+        },
+    )
 }
 
 /// `proj why NAME`.
 pub(super) fn why(context: &Context, name: String) -> Result<(), Error> {
-    let response = call(context, Request::Why { name })?;
-    let why = response
-        .why
-        .ok_or_else(|| Error::Runtime("proj answered without the instance".into()))?;
-    crate::out!("{}", explain(&why));
+    crate::out!("{}", explain(&why_of(context, name)?));
     Ok(())
 }
 
+/// The instance's state and how it got there.
+pub(super) fn why_of(context: &Context, name: String) -> Result<Why, Error> {
+    let response = call(context, Request::Why { name })?;
+    response
+        .why
+        .map(|why| *why)
+        .ok_or_else(|| Error::Runtime("proj answered without the instance".into()))
+}
+
 /// The `why` answer for a person.
-fn explain(why: &Why) -> String {
+pub(super) fn explain(why: &Why) -> String {
     let instance = &why.instance;
     let mut out = String::new();
     let _ = write!(out, "{} is {}", instance.name, instance.state);

@@ -12,8 +12,7 @@ use crate::units::short_duration;
 use super::Context;
 
 pub(super) fn ps(context: &Context, json: bool) -> Result<(), Error> {
-    let response = call(context, Request::Ps)?;
-    let instances = response.instances.unwrap_or_default();
+    let instances = instances(context)?;
     if json {
         let text = serde_json::to_string_pretty(&instances)
             .map_err(|error| Error::Runtime(error.to_string()))?;
@@ -24,19 +23,61 @@ pub(super) fn ps(context: &Context, json: bool) -> Result<(), Error> {
     Ok(())
 }
 
+/// What `ps` shows: every instance of the running supervisor (`ps --json`'s elements).
+pub(super) fn instances(context: &Context) -> Result<Vec<InstanceStatus>, Error> {
+    Ok(call(context, Request::Ps)?.instances.unwrap_or_default())
+}
+
 /// `start`, `stop`, `restart`, `scale`: the table of the instances once they settled,
 /// then what the request did to each (`web.2: started`); exit 1 naming what failed.
 pub(super) fn act(context: &Context, request: Request) -> Result<(), Error> {
+    settle(context, request)?.print()
+}
+
+/// Send a request that answers once the instances settled (`start`, `stop`, `restart`,
+/// `scale`, `wait`): a refusal is an error, a failure is in the [`Settled`] verdict.
+pub(super) fn settle(context: &Context, request: Request) -> Result<Settled, Error> {
     let root = context.project_root()?;
     let mut client = Client::connect(&root).map_err(client_error)?;
     let response = client.call(request).map_err(client_error)?;
-    if let Some(instances) = &response.instances {
-        crate::out!("{}", table(instances));
+    Ok(Settled::from(response))
+}
+
+/// The answer to a request that waits for instances to settle: what is printed (the
+/// table, then what was done to each) whether or not it all went well, and the verdict.
+pub(super) struct Settled {
+    pub text: String,
+    pub instances: Option<Vec<InstanceStatus>>,
+    pub outcomes: Option<Vec<Outcome>>,
+    pub verdict: Result<(), Error>,
+}
+
+impl From<Response> for Settled {
+    fn from(mut response: Response) -> Settled {
+        let instances = response.instances.take();
+        let outcomes = response.outcomes.take();
+        let mut text = String::new();
+        if let Some(instances) = &instances {
+            text.push_str(&table(instances));
+        }
+        if let Some(outcomes) = &outcomes {
+            text.push_str(&did(outcomes));
+        }
+        Settled {
+            text,
+            instances,
+            outcomes,
+            verdict: check(response).map(drop),
+        }
     }
-    if let Some(outcomes) = &response.outcomes {
-        crate::out!("{}", did(outcomes));
+}
+
+impl Settled {
+    /// Print the text on stdout and end with the verdict (the CLI's way).
+    pub(super) fn print(self) -> Result<(), Error> {
+        crate::out!("{}", self.text);
+        self.verdict
     }
-    check(response).map(drop)
 }
 
 /// One line per instance: `web.1: restarted`, `worker: failed: exited with code 3`.
@@ -58,6 +99,17 @@ pub(super) fn signal(
     names: Vec<String>,
     group: bool,
 ) -> Result<(), Error> {
+    send_signal(context, signal, names, group)?.print()
+}
+
+/// Send `signal`; the text says what was sent to whom, and the verdict is an error when
+/// no named instance was running to get it.
+pub(super) fn send_signal(
+    context: &Context,
+    signal: nix::sys::signal::Signal,
+    names: Vec<String>,
+    group: bool,
+) -> Result<Settled, Error> {
     let signal = signal.as_str();
     let request = Request::Signal {
         signal: signal.to_string(),
@@ -67,28 +119,37 @@ pub(super) fn signal(
     let response = call(context, request)?;
     let instances = response.instances.unwrap_or_default();
     let mut sent = 0;
+    let mut text = String::new();
     for instance in &instances {
-        match instance.pid {
+        let _ = match instance.pid {
             Some(pid) if group => {
                 sent += 1;
-                crate::outln!(
+                writeln!(
+                    text,
                     "{}: sent {signal} to every process (main pid {pid})",
                     instance.name
-                );
+                )
             }
             Some(pid) => {
                 sent += 1;
-                crate::outln!("{}: sent {signal} to pid {pid}", instance.name);
+                writeln!(text, "{}: sent {signal} to pid {pid}", instance.name)
             }
-            None => crate::outln!("{}: {}, nothing sent", instance.name, instance.state),
-        }
+            None => writeln!(text, "{}: {}, nothing sent", instance.name, instance.state),
+        };
     }
-    if sent == 0 {
-        return Err(Error::Runtime(format!(
+    let verdict = if sent == 0 {
+        Err(Error::Runtime(format!(
             "{signal} was sent to nobody: no named instance is running"
-        )));
-    }
-    Ok(())
+        )))
+    } else {
+        Ok(())
+    };
+    Ok(Settled {
+        text,
+        instances: Some(instances),
+        outcomes: None,
+        verdict,
+    })
 }
 
 pub(super) fn reload(context: &Context) -> Result<(), Error> {
@@ -126,9 +187,14 @@ pub(super) fn reload(context: &Context) -> Result<(), Error> {
 }
 
 pub(super) fn down(context: &Context) -> Result<(), Error> {
-    call(context, Request::Down)?;
-    crate::outln!("proj stopped");
+    crate::outln!("{}", stop_supervisor(context)?);
     Ok(())
+}
+
+/// Stop everything and end the supervisor; what `proj down` says once it is done.
+pub(super) fn stop_supervisor(context: &Context) -> Result<&'static str, Error> {
+    call(context, Request::Down)?;
+    Ok("proj stopped")
 }
 
 /// Connect, send one request, and turn a refusal into the matching error.

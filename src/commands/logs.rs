@@ -28,38 +28,27 @@ pub(super) struct Query {
 }
 
 pub(super) fn run(context: &Context, query: Query) -> Result<(), Error> {
+    if !query.follow {
+        let recent = recent(context, &query)?;
+        let mut out = io::BufWriter::new(io::stdout().lock());
+        let written = if query.json {
+            recent
+                .lines
+                .iter()
+                .try_for_each(|line| write_json(&mut out, line))
+        } else {
+            recent.write_plain(&mut out)
+        };
+        // `proj logs | head` closes the pipe early: that is a normal end.
+        return written
+            .and_then(|()| out.flush())
+            .or_else(broken_pipe_is_fine);
+    }
     let root = context.project_root()?;
     let mut client = Client::connect(&root).map_err(client_error)?;
-    let since_ms = query.since.map(|since| {
-        let ms = since
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_millis();
-        u64::try_from(ms).unwrap_or(u64::MAX)
-    });
-    client
-        .send(Request::Logs {
-            names: query.names,
-            lines: query.lines,
-            follow: query.follow,
-            since_ms,
-            grep: query.grep.map(|grep| grep.as_str().to_string()),
-        })
-        .map_err(client_error)?;
-    let header = match client.receive().map_err(client_error)? {
-        Some(header) => check(header)?,
-        None => return Err(Error::Runtime("proj closed the connection".into())),
-    };
-    if query.follow {
-        end_when_stdout_closes();
-    }
-    let width = header
-        .names
-        .unwrap_or_default()
-        .iter()
-        .map(String::len)
-        .max()
-        .unwrap_or(0);
+    client.send(query.request(true)).map_err(client_error)?;
+    let width = header(&mut client)?;
+    end_when_stdout_closes();
     let clock = Clock::default();
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
@@ -74,37 +63,117 @@ pub(super) fn run(context: &Context, query: Query) -> Result<(), Error> {
             eprintln!("… {skipped} batches of lines skipped: this reader was too slow");
             Ok(())
         } else {
-            // The end of the backlog without -f.
             break;
         };
-        // `proj logs | head` closes the pipe early: that is a normal end.
-        if let Err(error) = written.and_then(|()| if query.follow { out.flush() } else { Ok(()) }) {
+        // `proj logs -f | head` closes the pipe early: that is a normal end.
+        if let Err(error) = written.and_then(|()| out.flush()) {
             return broken_pipe_is_fine(error);
         }
     }
     out.flush().or_else(broken_pipe_is_fine)
 }
 
+impl Query {
+    /// The request for these lines, then (with `follow`) every new one.
+    fn request(&self, follow: bool) -> Request {
+        let since_ms = self.since.map(|since| {
+            let ms = since
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_millis();
+            u64::try_from(ms).unwrap_or(u64::MAX)
+        });
+        Request::Logs {
+            names: self.names.clone(),
+            lines: self.lines,
+            follow,
+            since_ms,
+            grep: self.grep.as_ref().map(|grep| grep.as_str().to_string()),
+        }
+    }
+}
+
+/// The header of a `logs` answer: how wide the name column is.
+fn header(client: &mut Client) -> Result<usize, Error> {
+    let header = match client.receive().map_err(client_error)? {
+        Some(header) => check(header)?,
+        None => return Err(Error::Runtime("proj closed the connection".into())),
+    };
+    Ok(header
+        .names
+        .unwrap_or_default()
+        .iter()
+        .map(String::len)
+        .max()
+        .unwrap_or(0))
+}
+
+/// The lines `proj logs` without `-f` prints, and the width of their name column.
+pub(super) struct Recent {
+    pub width: usize,
+    pub lines: Vec<LogLine>,
+}
+
+impl Recent {
+    /// The plain-mode format, `HH:MM:SS.mmm NAME | TEXT`, in local time.
+    pub(super) fn write_plain(&self, out: &mut impl Write) -> io::Result<()> {
+        let clock = Clock::default();
+        self.lines
+            .iter()
+            .try_for_each(|line| write_line(out, &clock, self.width, line))
+    }
+
+    /// `--json`'s objects, one per line.
+    pub(super) fn json(&self) -> Vec<JsonLine<'_>> {
+        self.lines.iter().map(JsonLine::from).collect()
+    }
+}
+
+/// The lines the supervisor has now for `query` (whose `follow` is not looked at): it
+/// never waits for output.
+pub(super) fn recent(context: &Context, query: &Query) -> Result<Recent, Error> {
+    let root = context.project_root()?;
+    let mut client = Client::connect(&root).map_err(client_error)?;
+    client.send(query.request(false)).map_err(client_error)?;
+    let width = header(&mut client)?;
+    let mut lines = Vec::new();
+    while let Some(response) = client.receive().map_err(client_error)? {
+        match response.line {
+            Some(line) => lines.push(line),
+            // The end of the backlog.
+            None if response.skipped.is_none() => break,
+            None => {}
+        }
+    }
+    Ok(Recent { width, lines })
+}
+
 /// `{"time": RFC 3339, "name": INSTANCE, "line": TEXT}` (SPEC §9.5).
 fn write_json(out: &mut impl Write, line: &LogLine) -> io::Result<()> {
-    let time = jiff::Timestamp::from_millisecond(i64::try_from(line.time_ms).unwrap_or(i64::MAX))
-        .map(|at| at.to_string())
-        .unwrap_or_default();
-    let object = JsonLine {
-        time,
-        name: &line.name,
-        line: &line.text,
-    };
-    let text = serde_json::to_string(&object).map_err(io::Error::other)?;
+    let text = serde_json::to_string(&JsonLine::from(line)).map_err(io::Error::other)?;
     writeln!(out, "{text}")
 }
 
 /// One line of `--json`, its fields in the SPEC's order.
 #[derive(serde::Serialize)]
-struct JsonLine<'a> {
+pub(super) struct JsonLine<'a> {
     time: String,
     name: &'a str,
     line: &'a str,
+}
+
+impl<'a> From<&'a LogLine> for JsonLine<'a> {
+    fn from(line: &'a LogLine) -> JsonLine<'a> {
+        let time =
+            jiff::Timestamp::from_millisecond(i64::try_from(line.time_ms).unwrap_or(i64::MAX))
+                .map(|at| at.to_string())
+                .unwrap_or_default();
+        JsonLine {
+            time,
+            name: &line.name,
+            line: &line.text,
+        }
+    }
 }
 
 fn write_line(out: &mut impl Write, clock: &Clock, width: usize, line: &LogLine) -> io::Result<()> {

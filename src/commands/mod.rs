@@ -12,6 +12,7 @@ mod export_manifests;
 mod init;
 mod logs;
 pub mod man;
+mod mcp;
 mod run;
 mod setup;
 mod supervise;
@@ -85,6 +86,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Down { .. } => control::down(&context),
         Command::Attach { scrollback, .. } => attach(&context, scrollback),
         Command::Connect { name, .. } => connect::run(&context, name),
+        Command::Mcp { .. } => mcp::run(&context),
         Command::Export(args) => export::run(&context, args),
         Command::Completions { shell } => completions::run(shell),
         Command::Man { output } => man::run(output),
@@ -122,6 +124,7 @@ impl Command {
             | Command::Down { config }
             | Command::Attach { config, .. }
             | Command::Connect { config, .. }
+            | Command::Mcp { config }
             | Command::Wait { config, .. }
             | Command::Why { config, .. }
             | Command::Events { config, .. } => config.file.clone(),
