@@ -3,26 +3,11 @@
 //! `last_restart`, proj's own log, `logs --since --grep --json`, `wait`, `why`,
 //! `events`, with a real supervisor and real processes.
 
-mod support;
-
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use support::*;
-
-fn ps_json(project: &Project) -> Vec<serde_json::Value> {
-    let output = project.run(&["ps", "--json"]);
-    assert!(output.status.success(), "{}", output.stderr);
-    serde_json::from_str(&output.stdout).unwrap()
-}
-
-fn instance<'a>(instances: &'a [serde_json::Value], name: &str) -> &'a serde_json::Value {
-    instances
-        .iter()
-        .find(|i| i["name"] == name)
-        .unwrap_or_else(|| panic!("no {name} in {instances:?}"))
-}
+use crate::support::*;
 
 /// A dependency that crash-loops (its port taken) behind a backoff that keeps it under
 /// `max_restarts`: `up -d` says so once its ready deadline passed, instead of waiting.

@@ -1,9 +1,7 @@
 //! The command line as a user meets it: finding the project, `check`, completions, and
 //! invalid configs refused before anything starts.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 #[test]
 fn check_prints_instances_start_order_ports_and_commands() {

@@ -2,12 +2,10 @@
 //! git CLI, reached through `file://` URLs and local paths. No network: the unknown-host
 //! case runs in a network namespace of its own, where nothing can be resolved.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::*;
+use crate::support::*;
 
 /// Run git with a fixed identity and no user or system config; panic on failure.
 fn git(dir: &Path, args: &[&str]) -> String {
@@ -476,15 +474,6 @@ fn copy_tree(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), to.join(&name)).unwrap();
         }
     }
-}
-
-fn http(port: u16, request: &str) -> String {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response
 }
 
 #[test]

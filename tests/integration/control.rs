@@ -1,28 +1,14 @@
 //! The control socket and the commands that use it: ps, start, stop, restart, logs,
 //! reload, down, up -d, with a real supervisor.
 
-mod support;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::process::Stdio;
 
 use nix::sys::signal::Signal;
-use support::*;
 
-fn ps_json(project: &Project) -> Vec<serde_json::Value> {
-    let output = project.run(&["ps", "--json"]);
-    assert!(output.status.success(), "{}", output.stderr);
-    serde_json::from_str(&output.stdout).unwrap()
-}
-
-fn instance<'a>(instances: &'a [serde_json::Value], name: &str) -> &'a serde_json::Value {
-    instances
-        .iter()
-        .find(|i| i["name"] == name)
-        .unwrap_or_else(|| panic!("no {name} in {instances:?}"))
-}
+use crate::support::*;
 
 const TWO_SERVICES: &str = r#"
 [processes.web]

@@ -1,21 +1,13 @@
 //! The examples in `examples/` are real stacks: they must stay valid and work.
 
-mod support;
-
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 
-use support::*;
-
-fn examples() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")
-}
+use crate::support::*;
 
 /// Copy an example into a fresh project directory (runtime files stay out of the repo).
 fn copy_example(name: &str) -> Project {
     let project = Project::empty();
-    for entry in std::fs::read_dir(examples().join(name)).unwrap() {
+    for entry in std::fs::read_dir(examples_dir().join(name)).unwrap() {
         let entry = entry.unwrap();
         if entry.file_type().unwrap().is_file() {
             std::fs::copy(
@@ -28,17 +20,9 @@ fn copy_example(name: &str) -> Project {
     project
 }
 
-fn http(port: u16, request: &str) -> String {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response
-}
-
 #[test]
 fn every_example_passes_check() {
-    for entry in std::fs::read_dir(examples()).unwrap() {
+    for entry in std::fs::read_dir(examples_dir()).unwrap() {
         let dir = entry.unwrap().path();
         let output = std::process::Command::new(proj_binary())
             .arg("check")

@@ -7,13 +7,11 @@
 //! `.ci/run` installs both and sets PROJ_REQUIRE_VALIDATORS=1, which turns a missing
 //! one into a failure. Debian's `docker-compose config` is used as well when installed.
 
-mod support;
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::*;
+use crate::support::*;
 
 /// A config that uses every key proj has today.
 const EVERY_KEY: &str = r#"
@@ -223,13 +221,9 @@ fn without_pre_stop(text: &str) -> String {
     kept
 }
 
-fn examples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")
-}
-
 /// The examples' directory names.
 fn example_names() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(examples())
+    let mut names: Vec<String> = std::fs::read_dir(examples_dir())
         .unwrap()
         .map(|entry| entry.unwrap())
         .filter(|entry| entry.file_type().unwrap().is_dir())
@@ -243,7 +237,7 @@ fn example_names() -> Vec<String> {
 /// project is its directory's): its top-level files except those its .gitignore names
 /// (a `.env` that setup made).
 fn clean_copy(name: &str, into: &Path) -> PathBuf {
-    let source = examples().join(name);
+    let source = examples_dir().join(name);
     let ignored: Vec<String> = std::fs::read_to_string(source.join(".gitignore"))
         .unwrap_or_default()
         .lines()
@@ -307,7 +301,7 @@ fn the_examples_deploy_files_are_up_to_date() {
     for name in example_names() {
         for (file, expected) in export_example(&name) {
             let committed =
-                std::fs::read_to_string(examples().join(&name).join("deploy").join(&file))
+                std::fs::read_to_string(examples_dir().join(&name).join("deploy").join(&file))
                     .unwrap_or_default();
             assert!(
                 committed == expected,
@@ -320,7 +314,7 @@ fn the_examples_deploy_files_are_up_to_date() {
 #[test]
 fn every_examples_manifests_validate() {
     for name in example_names() {
-        let deploy = examples().join(&name).join("deploy");
+        let deploy = examples_dir().join(&name).join("deploy");
         validate_kubernetes(&deploy.join(format!("{name}.k8s.yaml")));
         validate_compose(&deploy.join("compose.yaml"));
     }

@@ -10,8 +10,6 @@
 //! Needs root (for the namespace) and python3 with PyYAML (to read the manifests);
 //! skipped with a message otherwise.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -21,7 +19,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::Value as Json;
 
-use support::*;
+use crate::support::*;
 
 /// A program that writes its pid to `OUT.ready`, then `TERM` to `OUT` on SIGTERM.
 const TERM_PY: &str = r#"import os, signal, sys, time

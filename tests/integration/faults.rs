@@ -2,8 +2,6 @@
 //! that no other test file covers, each named after its row. The README's reliability
 //! section lists every row with the test that covers it.
 
-mod support;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
@@ -11,9 +9,10 @@ use std::process::{Command, Stdio};
 
 use nix::sys::signal::Signal;
 use serde_json::Value;
-use support::{
-    DEADLINE, Detached, Project, Running, is_gone, kill_if_alive, proj_binary, wait_until,
-    zombie_children,
+
+use crate::support::{
+    DEADLINE, Detached, Project, Running, free_port, is_gone, kill_if_alive, proj_binary,
+    wait_until, wait_until_within, zombie_children,
 };
 
 /// A line every 20 ms, numbered from 1, forever.
@@ -352,7 +351,7 @@ restart_window = "1h"
     let pid = proj.pid();
     proj.wait_for("flash: started pid");
     let fds_early = open_fds(pid);
-    support::wait_until_within(
+    wait_until_within(
         std::time::Duration::from_secs(180),
         "the restart limit",
         || {
@@ -408,7 +407,7 @@ scale = 600
         .stdin(Stdio::null());
     let mut proj = Running::start(command);
     let pid = proj.pid();
-    support::wait_until_within(
+    wait_until_within(
         std::time::Duration::from_secs(180),
         "600 instances running",
         || {
@@ -591,7 +590,7 @@ backoff = "30s"
 /// still completes at once, without waiting for the ready timeout.
 #[test]
 fn row_21_down_completes_while_a_probe_never_passes() {
-    let port = support::free_port();
+    let port = free_port();
     let project = Project::new(&format!(
         r#"
 [processes.db]

@@ -2,11 +2,9 @@
 //! server that can be told to stop answering (it then accepts connections and never
 //! replies, the failure a readiness probe alone never sees), and one that allocates.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use support::*;
+use crate::support::*;
 
 /// An http server on `$PORT` that counts its requests in `requests` and, while the file
 /// `stuck` exists, accepts them but never answers.
@@ -42,12 +40,6 @@ health = {{ http = "http://127.0.0.1:$PORT/health", interval = "300ms", timeout 
     ));
     project.write("server.py", SERVER);
     project
-}
-
-fn ps_json(project: &Project) -> Vec<serde_json::Value> {
-    let output = project.run(&["ps", "--json"]);
-    assert!(output.status.success(), "{}", output.stderr);
-    serde_json::from_str(&output.stdout).unwrap()
 }
 
 fn web(project: &Project) -> serde_json::Value {

@@ -2,22 +2,14 @@
 //! their users write them, converted, checked with `proj check`, and run with `proj up`
 //! where the conversion changes what a process sees (its env, numbering, terminal).
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 /// `proj ARGS` without the test's own `PORT`.
 fn run(project: &Project, args: &[&str]) -> Output {
-    let output = project
-        .command(args)
-        .env_remove("PORT")
+    command_without_port(project, args)
         .output()
-        .expect("run proj");
-    Output {
-        status: output.status,
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+        .expect("run proj")
+        .into()
 }
 
 fn init(project: &Project, args: &[&str]) -> Output {
@@ -43,29 +35,6 @@ fn check(project: &Project) -> String {
         project.read("proj.toml")
     );
     output.stdout
-}
-
-/// Runs `proj up` until each of `files` (children's reports) is written, stops it,
-/// and checks every pid listed in `out/pids` is gone.
-fn up_and_collect(project: &Project, files: &[&str]) -> Vec<String> {
-    let mut proj = {
-        let mut command = project.command(&["up", "--no-tui"]);
-        command.env_remove("PORT");
-        Running::start(command)
-    };
-    let contents: Vec<String> = files
-        .iter()
-        .map(|file| project.wait_for_file(file))
-        .collect();
-    proj.stop();
-    for pid in project
-        .read("out/pids")
-        .lines()
-        .filter_map(|l| l.trim().parse().ok())
-    {
-        wait_gone(pid);
-    }
-    contents
 }
 
 const SUPERVISORD: &str = r#"; Docs app: a web server, two queue workers and a scheduler.

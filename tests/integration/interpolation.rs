@@ -2,9 +2,7 @@
 //! environment (SPEC §2), `PROJ_PORT_<NAME>`, `port = "auto"`, and what `proj check`
 //! says about references.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 fn env_lines(text: &str) -> Vec<String> {
     text.lines().map(str::to_string).collect()

@@ -9,8 +9,6 @@
 //! them it is skipped with the reason; `.ci/run` installs them and sets
 //! `PROJ_TEST_JOBS=required`, which turns a skip into a failure.
 
-mod support;
-
 use std::fs;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::{Read, Write};
@@ -22,7 +20,8 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use support::*;
+
+use crate::support::*;
 
 /// Setup (pip against the shared virtualenv, initdb) plus starting PostgreSQL, Redis and
 /// four Python processes on two slow cores.

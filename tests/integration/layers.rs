@@ -2,42 +2,17 @@
 //! procfile`, and proj.local.toml merged over both. The children report what they see
 //! (env, instance, terminal); diagnostics name the file each error is in.
 
-mod support;
-
-use support::*;
-
-fn command(project: &Project, args: &[&str]) -> std::process::Command {
-    let mut command = project.command(args);
-    command.env_remove("PORT");
-    command
-}
+use crate::support::*;
 
 fn check(project: &Project) -> (Option<i32>, String, String) {
-    let output = command(project, &["check"]).output().expect("run proj");
+    let output = command_without_port(project, &["check"])
+        .output()
+        .expect("run proj");
     (
         output.status.code(),
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
-}
-
-/// Runs `proj up` until each of `files` is written, stops it, and checks that every
-/// pid the children listed in `out/pids` is gone.
-fn up_and_collect(project: &Project, files: &[&str]) -> Vec<String> {
-    let mut proj = Running::start(command(project, &["up", "--no-tui"]));
-    let seen: Vec<String> = files
-        .iter()
-        .map(|file| project.wait_for_file(file))
-        .collect();
-    proj.stop();
-    for pid in project
-        .read("out/pids")
-        .lines()
-        .filter_map(|line| line.trim().parse().ok())
-    {
-        wait_gone(pid);
-    }
-    seen
 }
 
 /// A child that reports `$PORT`, `$ROLE` and whether it has a terminal.

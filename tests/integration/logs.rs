@@ -1,12 +1,10 @@
 //! Log files (SPEC §5): every line lands in .proj/logs/NAME.log, whatever happens to the
 //! terminal.
 
-mod support;
-
 use std::io::Read;
 use std::process::Stdio;
 
-use support::*;
+use crate::support::*;
 
 #[test]
 fn every_line_lands_in_the_instance_log_file() {

@@ -1,11 +1,9 @@
 //! `proj man`: the man pages come from the clap definitions, so they stay in step
 //! with `--help`.
 
-mod support;
-
 use std::process::Command;
 
-use support::*;
+use crate::support::*;
 
 fn run(args: &[&str]) -> std::process::Output {
     Command::new(proj_binary())

@@ -7,16 +7,15 @@
 //! Cgroup tests skip with a message where cgroups are not available, unless
 //! `PROJ_TEST_CGROUPS=required` (CI) makes that a failure.
 
-mod support;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::Value;
-use support::tracking::Mode;
-use support::{Project, is_gone, kill_if_alive, wait_until};
+
+use crate::support::tracking::{Mode, both_modes};
+use crate::support::{Project, Running, is_gone, kill_if_alive, wait_until};
 
 /// Whether a mode can be tested here.
 trait Available {
@@ -383,7 +382,7 @@ health = { exec = "test \"$(id -un)\" = nobody", interval = "2s" }
     std::fs::set_permissions(project.root(), std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::create_dir(project.path("data")).unwrap();
     let root = project.root().canonicalize().unwrap();
-    let mut proj = support::Running::start({
+    let mut proj = Running::start({
         let mut command = project.command(&["up", "--no-tui"]);
         command.env("PROJ_ROOT_FOR_TEST", &root);
         command

@@ -1,9 +1,7 @@
 //! Plain mode output (SPEC §5): `HH:MM:SS.mmm NAME | TEXT`, padded names, proj's own
 //! messages under `proj`, colours only when asked.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 fn is_timestamp(text: &str) -> bool {
     let bytes = text.as_bytes();

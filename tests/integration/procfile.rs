@@ -1,12 +1,10 @@
 //! Procfile mode as foreman and `heroku local` run it (SPEC §1, §4): `PORT` per
 //! instance (base + 100 × line + instance − 1), `-p`, `-m`, with real servers.
 
-mod support;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
-use support::*;
+use crate::support::*;
 
 /// A web server on `$PORT` that answers with its process, instance and port.
 const SERVER: &str = r#"import http.server, os
@@ -28,13 +26,6 @@ fn procfile_project(procfile: &str) -> Project {
     project
 }
 
-/// `proj ARGS` without a `PORT` from the test's own environment.
-fn command(project: &Project, args: &[&str]) -> std::process::Command {
-    let mut command = project.command(args);
-    command.env_remove("PORT");
-    command
-}
-
 fn get(port: u16) -> Option<String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
@@ -51,7 +42,9 @@ fn wait_for_body(port: u16) -> String {
 fn check_output(project: &Project, args: &[&str]) -> (Option<i32>, String, String) {
     let mut all = vec!["check"];
     all.extend_from_slice(args);
-    let output = command(project, &all).output().expect("run proj");
+    let output = command_without_port(project, &all)
+        .output()
+        .expect("run proj");
     (
         output.status.code(),
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -85,7 +78,7 @@ fn a_procfile_web_process_gets_port_and_serves_http() {
     let project = procfile_project(
         "web: python3 server.py\nworker: echo \"worker on $PORT\"; exec sleep 1000\n",
     );
-    let mut proj = Running::start(command(
+    let mut proj = Running::start(command_without_port(
         &project,
         &["up", "--no-tui", "-p", &base.to_string()],
     ));
@@ -98,7 +91,7 @@ fn a_procfile_web_process_gets_port_and_serves_http() {
 fn formation_runs_that_many_instances_on_consecutive_ports() {
     let base = free_port();
     let project = procfile_project("web: python3 server.py\nclock: exec sleep 1000\n");
-    let mut proj = Running::start(command(
+    let mut proj = Running::start(command_without_port(
         &project,
         &[
             "up",
@@ -181,7 +174,7 @@ fn an_unknown_formation_name_is_a_usage_error_listing_the_processes() {
             source.display()
         )
     );
-    let output = command(&project, &["up", "--no-tui", "-m", "wrker=2"])
+    let output = command_without_port(&project, &["up", "--no-tui", "-m", "wrker=2"])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
@@ -230,7 +223,10 @@ port = "auto"
 command = "echo \"web $PROJ_INSTANCE sees api on $PROJ_PORT_API\"; exec sleep 1000"
 "#,
     );
-    let mut proj = Running::start(command(&project, &["up", "--no-tui", "-m", "web=2"]));
+    let mut proj = Running::start(command_without_port(
+        &project,
+        &["up", "--no-tui", "-m", "web=2"],
+    ));
     let api = proj.wait_for_output("api", "api on ");
     let port = api.rsplit(' ').next().unwrap().to_string();
     proj.wait_for_output("web.1", &format!("web 1 sees api on {port}"));
@@ -243,7 +239,7 @@ command = "echo \"web $PROJ_INSTANCE sees api on $PROJ_PORT_API\"; exec sleep 10
 fn reload_keeps_the_formation_and_the_ports_of_the_run() {
     let base = free_port();
     let project = procfile_project("web: python3 server.py\n");
-    let mut proj = Running::start(command(
+    let mut proj = Running::start(command_without_port(
         &project,
         &["up", "--no-tui", "-p", &base.to_string(), "-m", "web=2"],
     ));

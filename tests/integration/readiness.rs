@@ -1,8 +1,6 @@
 //! Readiness probes, dependency gating and shutdown order, with real processes.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 fn position(proj: &Running, needle: &str) -> usize {
     proj.lines()

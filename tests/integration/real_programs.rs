@@ -6,15 +6,14 @@
 //! Each test skips with a message when its program is not installed, unless
 //! `PROJ_TEST_REAL=required` (CI, whose `.ci/run` installs them) makes that a failure.
 
-mod support;
-
 use std::path::Path;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use support::tracking::Mode;
-use support::{
-    Project, Running, free_ports, is_gone, kill_if_alive, wait_until, wait_until_within,
+
+use crate::support::tracking::{Mode, both_modes};
+use crate::support::{
+    Project, Running, free_ports, is_gone, kill_if_alive, stat, wait_until, wait_until_within,
 };
 
 both_modes!(
@@ -110,7 +109,7 @@ fn nginx_master_and_workers_die_with_a_sigkilled_proj(mode: Mode) {
             .filter(|worker| {
                 master
                     .iter()
-                    .any(|m| support::stat(*worker).is_some_and(|f| f[1] == m.to_string()))
+                    .any(|m| stat(*worker).is_some_and(|f| f[1] == m.to_string()))
             })
             .collect();
         (master.len() == 1 && workers.len() == 2).then(|| [master, workers].concat())

@@ -2,15 +2,13 @@
 //! instances, a poller asks every port again and again; at every sweep at least two
 //! answer.
 
-mod support;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use support::*;
+use crate::support::*;
 
 const SERVER: &str = r#"import http.server, os
 class Handler(http.server.BaseHTTPRequestHandler):

@@ -1,9 +1,7 @@
 //! `proj scale NAME=N…` with real processes: which pids start, which stop (through their
 //! stop sequence), which are left alone, and what a reload does with the new count.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 /// Every instance appends `INSTANCE PORT PID` to `started`, and `INSTANCE` to
 /// `stopped` when it gets TERM.

@@ -2,17 +2,9 @@
 //! field, so the schedule is computed from the current minute: the test waits for the
 //! next minute or two, no longer.
 
-mod support;
-
 use std::time::Duration;
 
-use support::*;
-
-fn ps_json(project: &Project) -> Vec<serde_json::Value> {
-    let output = project.run(&["ps", "--json"]);
-    assert!(output.status.success(), "{}", output.stderr);
-    serde_json::from_str(&output.stdout).unwrap()
-}
+use crate::support::*;
 
 fn job(project: &Project) -> serde_json::Value {
     ps_json(project)

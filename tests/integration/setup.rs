@@ -2,10 +2,9 @@
 //! `proj up`. Real steps (`sh`) in temp projects; markers written by the steps tell what
 //! ran.
 
-mod support;
-
 use nix::sys::signal::Signal;
-use support::*;
+
+use crate::support::*;
 
 /// A project whose steps each append their name to `ran.txt`.
 fn three_steps() -> Project {

@@ -1,11 +1,10 @@
 //! Shutdown and the promise that no process outlives proj (SPEC §6).
 
-mod support;
-
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
-use support::*;
+
+use crate::support::*;
 
 #[test]
 fn sigterm_stops_every_process_group_and_exits_zero() {

@@ -2,8 +2,6 @@
 //! and hands it to every instance as descriptor 3 (systemd's socket activation); the
 //! server here takes it from there and answers with its pid.
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -14,7 +12,8 @@ use std::time::Duration;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::Value;
-use support::{Project, free_ports, wait_until};
+
+use crate::support::{Project, free_ports, wait_until};
 
 /// A socket-activated server: checks `LISTEN_FDS`, `LISTEN_PID` and `LISTEN_FDNAMES` as
 /// sd_listen_fds(3) would, accepts from descriptor 3 and answers `pid PORT`. On SIGTERM

@@ -1,8 +1,6 @@
 //! `state` (SPEC §9.2): the directories exist before the process first starts.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 #[test]
 fn state_directories_exist_before_the_first_start() {

@@ -2,11 +2,10 @@
 //! signal reached it and when (CLOCK_MONOTONIC, the clock this test reads too), so the
 //! test sees where and when each step arrived.
 
-mod support;
-
 use nix::sys::signal::Signal;
 use nix::time::{ClockId, clock_gettime};
-use support::*;
+
+use crate::support::*;
 
 /// Seconds on CLOCK_MONOTONIC, as Python's `time.monotonic()` reads it.
 fn monotonic() -> f64 {

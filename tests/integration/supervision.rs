@@ -1,9 +1,7 @@
 //! Supervision with real processes: environment, restarts, spawn failures, dependency
 //! order, instance selection.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 #[test]
 fn each_child_gets_the_spec_environment() {

@@ -2,8 +2,6 @@
 //! stands in for systemd), journald's priority prefixes, dropping privileges, and the
 //! exported unit files.
 
-mod support;
-
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::{SocketAddr, UnixDatagram};
@@ -11,7 +9,8 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
 use nix::sys::signal::Signal;
-use support::*;
+
+use crate::support::*;
 
 /// `CLOCK_MONOTONIC` in nanoseconds: the clock the children and proj share with us.
 fn monotonic_ns() -> i128 {

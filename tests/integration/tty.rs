@@ -2,133 +2,13 @@
 //! connect` driven inside a private tmux server (read with `capture-pane`, typed into
 //! with `send-keys`). The tmux tests are skipped, with a message, without tmux.
 
-mod support;
-
 use std::io::{Read, Write};
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
-use support::*;
 
-/// A tmux server of our own (`-L`), killed when the test ends, however it ends.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    /// A session running `sh` in `dir`, `cols`×`rows`; `None` without tmux.
-    fn start(dir: &std::path::Path, cols: u16, rows: u16) -> Option<Tmux> {
-        if Command::new("tmux").arg("-V").output().is_err() {
-            eprintln!("tmux is not installed: skipping this `proj connect` test");
-            return None;
-        }
-        static SERVERS: AtomicUsize = AtomicUsize::new(0);
-        let tmux = Tmux {
-            socket: format!(
-                "proj-tty-{}-{}",
-                std::process::id(),
-                SERVERS.fetch_add(1, Ordering::Relaxed)
-            ),
-        };
-        let (cols, rows) = (cols.to_string(), rows.to_string());
-        let output = tmux.run(&[
-            "-f",
-            "/dev/null",
-            "new-session",
-            "-d",
-            "-s",
-            "tty",
-            "-x",
-            &cols,
-            "-y",
-            &rows,
-            "-c",
-            dir.to_str().expect("utf-8 path"),
-            "env PS1='$ ' sh",
-        ]);
-        assert!(output.status.success(), "{output:?}");
-        Some(tmux)
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .args(["-L", &self.socket])
-            .args(args)
-            .env("TERM", "xterm-256color")
-            .env_remove("TMUX")
-            .output()
-            .expect("run tmux")
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "tty"]).stdout).into_owned()
-    }
-
-    fn type_text(&self, text: &str) {
-        self.run(&["send-keys", "-t", "tty", "-l", text]);
-    }
-
-    fn type_line(&self, text: &str) {
-        self.type_text(text);
-        self.press("Enter");
-    }
-
-    fn press(&self, key: &str) {
-        self.run(&["send-keys", "-t", "tty", key]);
-    }
-
-    fn wait_for_screen(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
-        let deadline = std::time::Instant::now() + DEADLINE;
-        loop {
-            let screen = self.screen();
-            if check(&screen) {
-                return screen;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "timed out waiting for {what}; the screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// `proj connect NAME` in the pane's shell, once its prompt is up.
-    fn connect(&self, name: &str) {
-        self.wait_for_screen("the shell prompt", |screen| {
-            screen.lines().any(|line| line.starts_with('$'))
-        });
-        self.type_line(&format!("{} connect {name}", proj_binary()));
-        self.wait_for_screen("proj connect to connect", |screen| {
-            screen.contains("Ctrl-] detaches")
-        });
-    }
-
-    /// Ctrl-], then the exit code of `proj connect` as the shell saw it.
-    fn detach(&self) -> String {
-        self.press("C-]");
-        self.wait_for_screen("the detach message", |screen| {
-            screen.contains("it keeps running")
-        });
-        self.type_line("echo connect-exit=$?");
-        let screen = self.wait_for_screen("the exit code", |screen| {
-            screen.lines().any(|line| line.starts_with("connect-exit="))
-        });
-        screen
-            .lines()
-            .find_map(|line| line.strip_prefix("connect-exit="))
-            .unwrap_or_default()
-            .trim()
-            .to_string()
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.run(&["kill-server"]);
-    }
-}
+use crate::support::tmux::Tmux;
+use crate::support::*;
 
 fn pid_of(project: &Project, name: &str) -> Option<i64> {
     let output = project.run(&["ps", "--json"]);

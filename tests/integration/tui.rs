@@ -2,110 +2,10 @@
 //! with `capture-pane`, driven with `send-keys`. Skipped (with a message) when tmux is
 //! not installed.
 
-mod support;
+use std::process::Command;
 
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-use support::*;
-
-/// A tmux server of our own (`-L`), killed when the test ends, however it ends.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    /// Start a session running `sh` in `dir`, 120×30; `None` without tmux.
-    fn start(dir: &std::path::Path) -> Option<Tmux> {
-        if Command::new("tmux").arg("-V").output().is_err() {
-            eprintln!("tmux is not installed: skipping the TUI end-to-end test");
-            return None;
-        }
-        // Tests run in parallel threads: a server each.
-        static SERVERS: AtomicUsize = AtomicUsize::new(0);
-        let tmux = Tmux {
-            socket: format!(
-                "proj-test-{}-{}",
-                std::process::id(),
-                SERVERS.fetch_add(1, Ordering::Relaxed)
-            ),
-        };
-        let output = tmux.run(&[
-            "-f",
-            "/dev/null",
-            "new-session",
-            "-d",
-            "-s",
-            "tui",
-            "-x",
-            "120",
-            "-y",
-            "30",
-            "-c",
-            dir.to_str().expect("utf-8 path"),
-            "env PS1='$ ' sh",
-        ]);
-        assert!(output.status.success(), "{output:?}");
-        Some(tmux)
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .args(["-L", &self.socket])
-            .args(args)
-            .env("TERM", "xterm-256color")
-            .env_remove("TMUX")
-            .output()
-            .expect("run tmux")
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "tui"]).stdout).into_owned()
-    }
-
-    fn type_line(&self, text: &str) {
-        self.run(&["send-keys", "-t", "tui", "-l", text]);
-        self.run(&["send-keys", "-t", "tui", "Enter"]);
-    }
-
-    fn press(&self, key: &str) {
-        self.run(&["send-keys", "-t", "tui", key]);
-    }
-
-    fn wait_for_screen(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
-        let mut last = String::new();
-        let found = wait_until_or(what, || {
-            last = self.screen();
-            check(&last).then(|| last.clone())
-        });
-        found.unwrap_or_else(|| panic!("timed out waiting for {what}; the screen:\n{last}"))
-    }
-
-    fn alternate_screen(&self) -> bool {
-        let output = self.run(&["display-message", "-p", "-t", "tui", "#{alternate_on}"]);
-        String::from_utf8_lossy(&output.stdout).trim() == "1"
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.run(&["kill-server"]);
-    }
-}
-
-/// Like `wait_until`, but gives up with `None` so the caller can show the screen.
-fn wait_until_or<T>(_what: &str, mut check: impl FnMut() -> Option<T>) -> Option<T> {
-    let deadline = std::time::Instant::now() + DEADLINE;
-    loop {
-        if let Some(value) = check() {
-            return Some(value);
-        }
-        if std::time::Instant::now() >= deadline {
-            return None;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-}
+use crate::support::tmux::Tmux;
+use crate::support::*;
 
 fn pids(project: &Project, file: &str) -> Vec<i32> {
     project
@@ -128,7 +28,7 @@ command = "echo $$ >> worker.$PROJ_INSTANCE.pids; echo working; exec sleep 1000"
 scale = 2
 "#,
     );
-    let Some(tmux) = Tmux::start(project.root()) else {
+    let Some(tmux) = Tmux::start(project.root(), 120, 30) else {
         return;
     };
     tmux.type_line(&format!(
@@ -181,7 +81,7 @@ command = "trap '' TERM; echo $$ > stubborn.pid; while true; do sleep 0.1; done"
 stop_timeout = "60s"
 "#,
     );
-    let Some(tmux) = Tmux::start(project.root()) else {
+    let Some(tmux) = Tmux::start(project.root(), 120, 30) else {
         return;
     };
     tmux.type_line(&format!(
@@ -213,7 +113,7 @@ fn sigterm_stops_everything_and_restores_the_terminal() {
 command = "echo $$ > web.pid; exec sleep 1000"
 "#,
     );
-    let Some(tmux) = Tmux::start(project.root()) else {
+    let Some(tmux) = Tmux::start(project.root(), 120, 30) else {
         return;
     };
     tmux.type_line(&format!(
@@ -223,7 +123,7 @@ command = "echo $$ > web.pid; exec sleep 1000"
     tmux.wait_for_screen("web running", |screen| screen.contains(" running "));
     let web = project.wait_for_pid("web.pid");
     // The TUI's size follows the terminal's.
-    tmux.run(&["resize-window", "-t", "tui", "-x", "90", "-y", "20"]);
+    tmux.resize(90, 20);
     tmux.wait_for_screen("the footer redrawn at 90 columns", |screen| {
         screen
             .lines()
@@ -254,7 +154,7 @@ command = "echo $$ > web.pid; echo web says hello; exec sleep 1000"
     let mut proj = project.up(&[]);
     proj.wait_for("web: started pid");
     let web = project.wait_for_pid("web.pid");
-    let Some(tmux) = Tmux::start(project.root()) else {
+    let Some(tmux) = Tmux::start(project.root(), 120, 30) else {
         return;
     };
     tmux.type_line(&format!(

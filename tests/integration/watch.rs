@@ -5,9 +5,7 @@
 //! the test makes one more change it knows must restart, waits for that restart, and
 //! then counts. Any restart the earlier changes caused came before it.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 /// A process that records its pid in `starts`, then sleeps (and dies at once on TERM).
 fn config(watch: &str, extra: &str) -> String {

@@ -1,10 +1,8 @@
 //! Working inside a stack (SPEC §9.5): `proj signal` and `proj run`.
 
-mod support;
-
 use std::os::unix::process::ExitStatusExt;
 
-use support::{Detached, Project, wait_until};
+use crate::support::{Detached, Project, Running, wait_until};
 
 /// A program that writes each signal it gets to `got.txt`, and its pid to `NAME.pid`;
 /// its child (same group) writes what it gets to `child.txt`.
@@ -153,7 +151,7 @@ env = { LOGS = "$PWD/logs" }
     assert!(check.status.success(), "{}", check.stderr);
     assert!(!check.stderr.contains("is not set"), "{}", check.stderr);
     let root = project.root().canonicalize().unwrap();
-    let mut proj = support::Running::start({
+    let mut proj = Running::start({
         let mut command = project.command(&["up", "--no-tui"]);
         command.current_dir(project.path("var"));
         command

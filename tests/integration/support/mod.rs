@@ -4,9 +4,7 @@
 //! Nothing here sleeps to synchronise: every wait polls a condition until a deadline,
 //! and a timeout fails the test with everything proj printed so far.
 
-#![allow(dead_code, unreachable_pub)]
-
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Condvar, Mutex};
@@ -15,28 +13,29 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-pub mod tracking;
+pub(crate) mod tmux;
+pub(crate) mod tracking;
 
 /// Generous: the CI machine has two slow cores.
-pub const DEADLINE: Duration = Duration::from_secs(20);
+pub(crate) const DEADLINE: Duration = Duration::from_secs(20);
 
-pub fn proj_binary() -> &'static str {
+pub(crate) fn proj_binary() -> &'static str {
     env!("CARGO_BIN_EXE_proj")
 }
 
 /// A project directory with a proj.toml, removed at the end of the test.
-pub struct Project {
-    pub dir: tempfile::TempDir,
+pub(crate) struct Project {
+    pub(crate) dir: tempfile::TempDir,
 }
 
 impl Project {
-    pub fn new(config: &str) -> Project {
+    pub(crate) fn new(config: &str) -> Project {
         let project = Project::empty();
         project.write("proj.toml", config);
         project
     }
 
-    pub fn empty() -> Project {
+    pub(crate) fn empty() -> Project {
         Project {
             dir: tempfile::Builder::new()
                 .prefix("proj-test-")
@@ -45,15 +44,15 @@ impl Project {
         }
     }
 
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         self.dir.path()
     }
 
-    pub fn path(&self, relative: &str) -> PathBuf {
+    pub(crate) fn path(&self, relative: &str) -> PathBuf {
         self.dir.path().join(relative)
     }
 
-    pub fn write(&self, relative: &str, content: &str) {
+    pub(crate) fn write(&self, relative: &str, content: &str) {
         let path = self.path(relative);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).expect("create dir");
@@ -61,13 +60,13 @@ impl Project {
         std::fs::write(path, content).expect("write file");
     }
 
-    pub fn read(&self, relative: &str) -> String {
+    pub(crate) fn read(&self, relative: &str) -> String {
         std::fs::read_to_string(self.path(relative)).unwrap_or_default()
     }
 
     /// `proj ARGS` in the project directory, colours off, nothing inherited that would
     /// change its output.
-    pub fn command(&self, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(proj_binary());
         command
             .args(args)
@@ -79,24 +78,19 @@ impl Project {
     }
 
     /// Run `proj ARGS` to completion.
-    pub fn run(&self, args: &[&str]) -> Output {
-        let output = self.command(args).output().expect("run proj");
-        Output {
-            status: output.status,
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run proj").into()
     }
 
     /// Start `proj up --no-tui ARGS` in the background.
-    pub fn up(&self, args: &[&str]) -> Running {
+    pub(crate) fn up(&self, args: &[&str]) -> Running {
         let mut all = vec!["up", "--no-tui"];
         all.extend_from_slice(args);
         Running::start(self.command(&all))
     }
 
     /// Wait for a file a child writes (a pid, a marker) and return its trimmed content.
-    pub fn wait_for_file(&self, relative: &str) -> String {
+    pub(crate) fn wait_for_file(&self, relative: &str) -> String {
         let path = self.path(relative);
         wait_until(&format!("{} to be written", path.display()), || {
             let text = std::fs::read_to_string(&path).ok()?;
@@ -105,7 +99,7 @@ impl Project {
     }
 
     /// Wait until a file exists and contains `needle`; return its content.
-    pub fn wait_for_file_content(&self, relative: &str, needle: &str) -> String {
+    pub(crate) fn wait_for_file_content(&self, relative: &str, needle: &str) -> String {
         let path = self.path(relative);
         wait_until(&format!("{} to contain {needle:?}", path.display()), || {
             std::fs::read_to_string(&path)
@@ -115,14 +109,14 @@ impl Project {
     }
 
     /// Wait until a file exists.
-    pub fn wait_for_marker(&self, relative: &str) {
+    pub(crate) fn wait_for_marker(&self, relative: &str) {
         let path = self.path(relative);
         wait_until(&format!("{} to exist", path.display()), || {
             path.exists().then_some(())
         });
     }
 
-    pub fn wait_for_pid(&self, relative: &str) -> i32 {
+    pub(crate) fn wait_for_pid(&self, relative: &str) -> i32 {
         self.wait_for_file(relative)
             .parse()
             .unwrap_or_else(|_| panic!("{relative} holds no pid"))
@@ -131,7 +125,7 @@ impl Project {
 
 /// Stops a supervisor started with `proj up -d` when the test ends, even when an
 /// assertion failed first: `proj down`, then SIGKILL to the pid in the lock file.
-pub struct Detached<'a>(pub &'a Project);
+pub(crate) struct Detached<'a>(pub &'a Project);
 
 impl Drop for Detached<'_> {
     fn drop(&mut self) {
@@ -153,21 +147,90 @@ impl Drop for Detached<'_> {
     }
 }
 
-pub struct Output {
-    pub status: ExitStatus,
-    pub stdout: String,
-    pub stderr: String,
+pub(crate) struct Output {
+    pub(crate) status: ExitStatus,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+impl From<std::process::Output> for Output {
+    fn from(output: std::process::Output) -> Output {
+        Output {
+            status: output.status,
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+/// `proj ARGS` as [`Project::command`] makes it, without the test's own `PORT`: in
+/// Procfile mode proj takes its base port from `PORT`.
+pub(crate) fn command_without_port(project: &Project, args: &[&str]) -> Command {
+    let mut command = project.command(args);
+    command.env_remove("PORT");
+    command
+}
+
+/// Runs `proj up` (without the test's own `PORT`) until each of `files` is written,
+/// stops it, and checks that every pid the children listed in `out/pids` is gone.
+pub(crate) fn up_and_collect(project: &Project, files: &[&str]) -> Vec<String> {
+    let mut proj = Running::start(command_without_port(project, &["up", "--no-tui"]));
+    let seen: Vec<String> = files
+        .iter()
+        .map(|file| project.wait_for_file(file))
+        .collect();
+    proj.stop();
+    for pid in project
+        .read("out/pids")
+        .lines()
+        .filter_map(|line| line.trim().parse().ok())
+    {
+        wait_gone(pid);
+    }
+    seen
+}
+
+/// `proj ps --json`, which must succeed: one object per instance.
+pub(crate) fn ps_json(project: &Project) -> Vec<serde_json::Value> {
+    let output = project.run(&["ps", "--json"]);
+    assert!(output.status.success(), "{}", output.stderr);
+    serde_json::from_str(&output.stdout).unwrap()
+}
+
+/// The instance named `name` in what [`ps_json`] returned.
+pub(crate) fn instance<'a>(
+    instances: &'a [serde_json::Value],
+    name: &str,
+) -> &'a serde_json::Value {
+    instances
+        .iter()
+        .find(|i| i["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {instances:?}"))
+}
+
+/// The repository's `examples/`.
+pub(crate) fn examples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")
+}
+
+/// Send `request` to 127.0.0.1:`port` and read the answer until the server closes.
+pub(crate) fn http(port: u16, request: &str) -> String {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
 }
 
 /// A `proj` started in the background; stdout and stderr collected as lines.
-pub struct Running {
+pub(crate) struct Running {
     child: Child,
     output: Arc<(Mutex<Vec<String>>, Condvar)>,
     status: Option<ExitStatus>,
 }
 
 impl Running {
-    pub fn start(mut command: Command) -> Running {
+    pub(crate) fn start(mut command: Command) -> Running {
         let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -187,26 +250,26 @@ impl Running {
         }
     }
 
-    pub fn pid(&self) -> i32 {
+    pub(crate) fn pid(&self) -> i32 {
         self.child.id() as i32
     }
 
-    pub fn lines(&self) -> Vec<String> {
+    pub(crate) fn lines(&self) -> Vec<String> {
         self.output.0.lock().expect("lock").clone()
     }
 
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         self.lines().join("\n")
     }
 
     /// Wait for a line containing `needle`; return it.
-    pub fn wait_for(&self, needle: &str) -> String {
+    pub(crate) fn wait_for(&self, needle: &str) -> String {
         self.wait_for_match(needle, |line| line.contains(needle))
     }
 
     /// Wait for a line that `name` printed (`HH:MM:SS.mmm NAME   | TEXT`) whose text
     /// contains `needle`; return the text.
-    pub fn wait_for_output(&self, name: &str, needle: &str) -> String {
+    pub(crate) fn wait_for_output(&self, name: &str, needle: &str) -> String {
         let line = self.wait_for_match(&format!("{name} | {needle}"), |line| {
             split_line(line).is_some_and(|(n, text)| n == name && text.contains(needle))
         });
@@ -214,7 +277,7 @@ impl Running {
     }
 
     /// Wait for a line for which `matches` holds; return it.
-    pub fn wait_for_match(&self, what: &str, matches: impl Fn(&str) -> bool) -> String {
+    pub(crate) fn wait_for_match(&self, what: &str, matches: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + DEADLINE;
         let (lines, changed) = &*self.output;
         let mut guard = lines.lock().expect("lock");
@@ -234,16 +297,16 @@ impl Running {
     }
 
     /// How many lines contain `needle`.
-    pub fn count(&self, needle: &str) -> usize {
+    pub(crate) fn count(&self, needle: &str) -> usize {
         self.lines().iter().filter(|l| l.contains(needle)).count()
     }
 
-    pub fn signal(&self, signal: Signal) {
+    pub(crate) fn signal(&self, signal: Signal) {
         kill(Pid::from_raw(self.pid()), signal).expect("signal proj");
     }
 
     /// Wait for proj to exit; fail the test after `timeout`.
-    pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+    pub(crate) fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(status) = self.child.try_wait().expect("wait") {
@@ -264,7 +327,7 @@ impl Running {
     }
 
     /// SIGTERM, then wait for a clean exit.
-    pub fn stop(&mut self) -> ExitStatus {
+    pub(crate) fn stop(&mut self) -> ExitStatus {
         self.signal(Signal::SIGTERM);
         self.wait_exit(DEADLINE)
     }
@@ -320,7 +383,7 @@ fn collect(
 /// (`port`, `port + 1`, …). Not from the kernel's ephemeral range, where `free_port()`
 /// picks: two tests running at once would get neighbouring ports there and overlap.
 /// Blocks are drawn at random from 10000–30000 and handed out once per test process.
-pub fn free_ports(count: u16) -> u16 {
+pub(crate) fn free_ports(count: u16) -> u16 {
     use std::hash::{BuildHasher, Hasher};
     static HANDED_OUT: Mutex<Vec<u16>> = Mutex::new(Vec::new());
     wait_until(&format!("{count} free ports in a row"), || {
@@ -341,7 +404,7 @@ pub fn free_ports(count: u16) -> u16 {
     })
 }
 
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .expect("a free port")
@@ -349,17 +412,17 @@ pub fn free_port() -> u16 {
 }
 
 /// `HH:MM:SS.mmm NAME   | TEXT` → `(NAME, TEXT)`.
-pub fn split_line(line: &str) -> Option<(&str, &str)> {
+pub(crate) fn split_line(line: &str) -> Option<(&str, &str)> {
     let (name, text) = line.get(13..)?.split_once(" | ")?;
     Some((name.trim_end(), text))
 }
 
 /// Poll `check` until it returns `Some`, failing the test after [`DEADLINE`].
-pub fn wait_until<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+pub(crate) fn wait_until<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
     wait_until_within(DEADLINE, what, &mut check)
 }
 
-pub fn wait_until_within<T>(
+pub(crate) fn wait_until_within<T>(
     timeout: Duration,
     what: &str,
     mut check: impl FnMut() -> Option<T>,
@@ -376,25 +439,25 @@ pub fn wait_until_within<T>(
 
 /// The fields of /proc/PID/stat after the command name: state is [0], ppid [1], pgid [2],
 /// session [3]. `None` when the process is gone.
-pub fn stat(pid: i32) -> Option<Vec<String>> {
+pub(crate) fn stat(pid: i32) -> Option<Vec<String>> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let after_name = &text[text.rfind(')')? + 2..];
     Some(after_name.split_whitespace().map(str::to_string).collect())
 }
 
 /// Gone, or a zombie waiting for whoever reaps it (no longer running anything).
-pub fn is_gone(pid: i32) -> bool {
+pub(crate) fn is_gone(pid: i32) -> bool {
     stat(pid).is_none_or(|fields| fields[0] == "Z" || fields[0] == "X")
 }
 
-pub fn wait_gone(pid: i32) {
+pub(crate) fn wait_gone(pid: i32) {
     wait_until(&format!("pid {pid} to be gone"), || {
         is_gone(pid).then_some(())
     });
 }
 
 /// The live children of `pid` that are zombies.
-pub fn zombie_children(pid: i32) -> Vec<i32> {
+pub(crate) fn zombie_children(pid: i32) -> Vec<i32> {
     std::fs::read_dir("/proc")
         .expect("/proc")
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
@@ -403,6 +466,6 @@ pub fn zombie_children(pid: i32) -> Vec<i32> {
 }
 
 /// Kill a pid the test created, if it is still there (cleanup after a failed assertion).
-pub fn kill_if_alive(pid: i32) {
+pub(crate) fn kill_if_alive(pid: i32) {
     let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
 }

@@ -6,14 +6,14 @@ use std::process::Command;
 use super::{Output, Project, Running};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     Cgroups,
     ProcessGroups,
 }
 
 impl Mode {
     /// `proj ARGS` with this mode's environment.
-    pub fn command(self, project: &Project, args: &[&str]) -> Command {
+    pub(crate) fn command(self, project: &Project, args: &[&str]) -> Command {
         let mut command = project.command(args);
         match self {
             Mode::Cgroups => command.env_remove("PROJ_CGROUPS"),
@@ -22,23 +22,20 @@ impl Mode {
         command
     }
 
-    pub fn run(self, project: &Project, args: &[&str]) -> Output {
-        let output = self.command(project, args).output().expect("run proj");
-        Output {
-            status: output.status,
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+    pub(crate) fn run(self, project: &Project, args: &[&str]) -> Output {
+        self.command(project, args)
+            .output()
+            .expect("run proj")
+            .into()
     }
 
-    pub fn up(self, project: &Project) -> Running {
+    pub(crate) fn up(self, project: &Project) -> Running {
         Running::start(self.command(project, &["up", "--no-tui"]))
     }
 }
 
 /// One `#[test]` per mode for each function named: `with_cgroups::NAME` and
 /// `with_process_groups::NAME`, each calling `NAME(Mode)`.
-#[macro_export]
 macro_rules! both_modes {
     ($($name:ident),* $(,)?) => {
         mod with_cgroups {
@@ -49,3 +46,4 @@ macro_rules! both_modes {
         }
     };
 }
+pub(crate) use both_modes;
