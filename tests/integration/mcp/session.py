@@ -126,6 +126,14 @@ async def main():
         by_cli = [json.loads(line) for line in cli("logs", "--json", "web").stdout.splitlines()]
         assert [l["line"] for l in by_cli] == [l["line"] for l in lines], (by_cli, lines)
         assert "web | serving" in text(logs), text(logs)
+        # The worker ticks every 0.2 s: wait (with a deadline) until it has said more
+        # than the limit, then the limit must cut.
+        deadline = time.monotonic() + 30
+        while True:
+            every = ok(await agent.call_tool("logs", {"names": ["worker"]}), "logs of worker")
+            if len(every.structured_content["lines"]) > 2 or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.05)
         limited = ok(await agent.call_tool("logs", {"names": ["worker"], "limit": 2}), "logs limit")
         assert len(limited.structured_content["lines"]) == 2, limited.structured_content
         grep = ok(await agent.call_tool("logs", {"grep": "^serv"}), "logs grep")
