@@ -4,6 +4,8 @@
 use std::io;
 
 use crate::config::ConfigError;
+use crate::control::client::ClientError;
+use crate::control::endpoint::ClaimError;
 use crate::setup::{CloneError, SetupError};
 
 #[derive(Debug, thiserror::Error)]
@@ -23,9 +25,49 @@ pub enum Error {
     /// printed as they are (exit 2).
     #[error("{0}")]
     Diagnostics(String),
-    /// A runtime failure, explained (exit 1).
+    /// The running supervisor cannot be reached or understood (`no proj running for …`).
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// The supervisor answered, but not as the request expects (`proj answered …`).
+    #[error("proj answered {0}")]
+    UnexpectedAnswer(&'static str),
+    /// The supervisor refused a request for a runtime reason (exit 1; a usage refusal is
+    /// [`Error::Usage`]).
     #[error("{0}")]
-    Runtime(String),
+    Refused(String),
+    /// What was asked for did not come up, or failed: which instance, and why.
+    #[error("{0}")]
+    NotUp(String),
+    /// `proj signal`: no named instance had a process to send the signal to.
+    #[error("{0} was sent to nobody: no named instance is running")]
+    NothingSignalled(String),
+    /// `proj up -d`: the supervisor it started did not get as far as answering.
+    #[error("{0}")]
+    Detach(String),
+    /// Another supervisor already runs this project, or its runtime directory is unusable.
+    #[error(transparent)]
+    Claim(#[from] ClaimError),
+    /// A process's `user`/`group` cannot be switched to.
+    #[error("process `{process}`: {reason}")]
+    Account { process: String, reason: String },
+    /// `proj init --from`: the converted file would not load.
+    #[error("{0}")]
+    Import(String),
+    /// The supervisor went away while a terminal was attached to it.
+    #[error("the connection to proj closed (proj stopped)")]
+    SupervisorGone,
+    /// The terminal UI failed.
+    #[error("{0}")]
+    Tui(String),
+    /// `proj mcp`: the MCP session itself failed.
+    #[error("{0}")]
+    Mcp(String),
+    /// A one-off command (`run`) failed or ran out of time.
+    #[error("{0}")]
+    CommandFailed(String),
+    /// A value proj produced cannot be written as JSON.
+    #[error("cannot write JSON: {0}")]
+    Json(#[from] serde_json::Error),
     /// Something failed at run time.
     #[error("{context}: {source}")]
     Io {
@@ -48,7 +90,21 @@ impl Error {
             Error::Config(_) | Error::Usage(_) | Error::Diagnostics(_) => 2,
             Error::Clone(error) => error.exit_code(),
             Error::Setup(error) => error.exit_code(),
-            Error::Io { .. } | Error::Runtime(_) => 1,
+            Error::Io { .. }
+            | Error::Client(_)
+            | Error::UnexpectedAnswer(_)
+            | Error::Refused(_)
+            | Error::NotUp(_)
+            | Error::NothingSignalled(_)
+            | Error::Detach(_)
+            | Error::Claim(_)
+            | Error::Account { .. }
+            | Error::Import(_)
+            | Error::SupervisorGone
+            | Error::Tui(_)
+            | Error::Mcp(_)
+            | Error::CommandFailed(_)
+            | Error::Json(_) => 1,
         }
     }
 

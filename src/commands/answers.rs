@@ -53,7 +53,7 @@ pub(super) fn why_of(context: &Context, name: String) -> Result<Why, Error> {
     response
         .why
         .map(|why| *why)
-        .ok_or_else(|| Error::Runtime("proj answered without the instance".into()))
+        .ok_or(Error::UnexpectedAnswer("`why` without the instance"))
 }
 
 /// The `why` answer for a person.
@@ -129,8 +129,7 @@ pub(super) fn events(context: &Context, json: bool) -> Result<(), Error> {
 pub(super) fn print_event(response: &Response, json: bool) -> Result<bool, Error> {
     if let Some(change) = &response.event {
         if json {
-            let text =
-                serde_json::to_string(change).map_err(|error| Error::Runtime(error.to_string()))?;
+            let text = serde_json::to_string(change)?;
             crate::outln!("{text}");
         } else {
             crate::outln!("{}", event_line(change));

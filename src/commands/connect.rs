@@ -38,7 +38,7 @@ pub(super) fn run(context: &Context, name: String) -> Result<(), Error> {
     )?;
     let connected = response
         .connect
-        .ok_or_else(|| Error::Runtime("proj answered `connect` without a terminal".into()))?;
+        .ok_or(Error::UnexpectedAnswer("`connect` without a terminal"))?;
     if !std::io::stdin().is_terminal() {
         return Err(Error::Usage(format!(
             "proj connect needs a terminal, and stdin is not one (to read {}'s output, use `proj logs -f {}`)",
@@ -66,9 +66,7 @@ pub(super) fn run(context: &Context, name: String) -> Result<(), Error> {
             eprintln!("\r\nproj: detached from {instance}; it keeps running");
             Ok(())
         }
-        Ended::SupervisorGone => Err(Error::Runtime(
-            "the connection to proj closed (proj stopped)".into(),
-        )),
+        Ended::SupervisorGone => Err(Error::SupervisorGone),
     }
 }
 

@@ -14,8 +14,7 @@ use super::Context;
 pub(super) fn ps(context: &Context, json: bool) -> Result<(), Error> {
     let instances = instances(context)?;
     if json {
-        let text = serde_json::to_string_pretty(&instances)
-            .map_err(|error| Error::Runtime(error.to_string()))?;
+        let text = serde_json::to_string_pretty(&instances)?;
         crate::outln!("{text}");
     } else {
         crate::out!("{}", table(&instances));
@@ -138,9 +137,7 @@ pub(super) fn send_signal(
         };
     }
     let verdict = if sent == 0 {
-        Err(Error::Runtime(format!(
-            "{signal} was sent to nobody: no named instance is running"
-        )))
+        Err(Error::NothingSignalled(signal.to_string()))
     } else {
         Ok(())
     };
@@ -174,7 +171,7 @@ pub(super) fn reload(context: &Context) -> Result<(), Error> {
     }
     match summary.failed.as_slice() {
         [] => Ok(()),
-        failed => Err(Error::Runtime(format!(
+        failed => Err(Error::NotUp(format!(
             "reloaded, but {} did not come up: {}",
             if failed.len() == 1 {
                 "one instance"
@@ -215,12 +212,12 @@ pub(super) fn check(response: Response) -> Result<Response, Error> {
         // Already rendered, `error:` and all.
         (Some(RefusalKind::InvalidConfig), _) => Error::Diagnostics(message),
         (_, Some(2)) => Error::Usage(message),
-        _ => Error::Runtime(message),
+        _ => Error::Refused(message),
     })
 }
 
 pub(super) fn client_error(error: ClientError) -> Error {
-    Error::Runtime(error.to_string())
+    Error::Client(error)
 }
 
 /// The `ps` table: name, state, health (when any instance has a check), pid, uptime,

@@ -86,7 +86,7 @@ pub(super) fn run(
         .map_err(client_error)?;
     let response = loop {
         let Some(response) = client.receive().map_err(client_error)? else {
-            return Err(Error::Runtime(format!(
+            return Err(Error::Detach(format!(
                 "the background supervisor closed the connection; see {}",
                 log_path.display()
             )));
@@ -106,7 +106,7 @@ pub(super) fn run(
         );
         Ok(())
     } else {
-        Err(Error::Runtime(format!(
+        Err(Error::NotUp(format!(
             "{} (the supervisor keeps running: see `proj why NAME`, `proj logs`, {})",
             response.error.unwrap_or_else(|| "something failed".into()),
             log_path.display()
@@ -129,13 +129,13 @@ fn wait_for_socket(
             Err(error) => return Err(client_error(error)),
         }
         if let Ok(Some(status)) = child.try_wait() {
-            return Err(Error::Runtime(format!(
+            return Err(Error::Detach(format!(
                 "the background supervisor exited ({status}); see {}",
                 log_path.display()
             )));
         }
         if Instant::now() > deadline {
-            return Err(Error::Runtime(format!(
+            return Err(Error::Detach(format!(
                 "the background supervisor did not open its socket within {SOCKET_TIMEOUT:?}; see {}",
                 log_path.display()
             )));

@@ -53,7 +53,7 @@ pub(super) fn run(context: &Context, args: InitArgs) -> Result<(), Error> {
         } else {
             "the converted file would not load because of another file it reads; fix that first"
         };
-        return Err(Error::Runtime(format!(
+        return Err(Error::Import(format!(
             "{why}; nothing was written:\n{}\n\n{}",
             error.render(false),
             conversion.text

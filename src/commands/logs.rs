@@ -97,7 +97,7 @@ impl Query {
 fn header(client: &mut Client) -> Result<usize, Error> {
     let header = match client.receive().map_err(client_error)? {
         Some(header) => check(header)?,
-        None => return Err(Error::Runtime("proj closed the connection".into())),
+        None => return Err(Error::UnexpectedAnswer("nothing: it closed the connection")),
     };
     Ok(header
         .names

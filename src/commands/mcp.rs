@@ -64,13 +64,13 @@ pub(super) fn run(context: &Context) -> Result<(), Error> {
             Ok(running) => running,
             // The client went away before the handshake: nothing to serve, no failure.
             Err(rmcp::service::ServerInitializeError::ConnectionClosed(_)) => return Ok(()),
-            Err(error) => return Err(Error::Runtime(format!("MCP handshake failed: {error}"))),
+            Err(error) => return Err(Error::Mcp(format!("MCP handshake failed: {error}"))),
         };
         running
             .waiting()
             .await
             .map(drop)
-            .map_err(|error| Error::Runtime(format!("the MCP server failed: {error}")))
+            .map_err(|error| Error::Mcp(format!("the MCP server failed: {error}")))
     });
     // A call still blocked on the socket (a long `wait`) has no one to answer to.
     runtime.shutdown_background();

@@ -69,7 +69,12 @@ fn as_instance(
         .into_iter()
         .filter(|(key, _)| key != crate::process::SUPERVISOR_MARKER)
         .collect();
-    let identity = Identity::resolve(process.user.as_deref(), process.group.as_deref())
-        .map_err(Error::Runtime)?;
+    let identity =
+        Identity::resolve(process.user.as_deref(), process.group.as_deref()).map_err(|reason| {
+            Error::Account {
+                process: process.name.clone(),
+                reason,
+            }
+        })?;
     Ok((env, plan.root.join(&process.cwd), identity))
 }

@@ -22,13 +22,11 @@ pub(super) fn run(context: &Context, args: SetupArgs) -> Result<(), Error> {
 /// The command's signal watcher, started on first use: one per command, kept until the
 /// command hands over to the supervisor (see [`Interrupts`]).
 pub(super) fn watching(slot: &mut Option<Interrupts>) -> Result<&Interrupts, Error> {
-    if slot.is_none() {
-        let interrupts =
-            Interrupts::install().map_err(|e| Error::io("cannot watch for Ctrl-C", e))?;
-        *slot = Some(interrupts);
-    }
-    slot.as_ref()
-        .ok_or_else(|| Error::Runtime("invariant: the watcher was just installed".into()))
+    let interrupts = match slot.take() {
+        Some(interrupts) => interrupts,
+        None => Interrupts::install().map_err(|e| Error::io("cannot watch for Ctrl-C", e))?,
+    };
+    Ok(slot.insert(interrupts))
 }
 
 /// Setup before processes start: every step by its rules. Returns the plan to start

@@ -51,7 +51,7 @@ pub(super) fn run(context: &Context, args: UpArgs) -> Result<(), Error> {
     check_names(&plan, &names)?;
     check_accounts(&plan)?;
     // Before anything runs: one supervisor per project.
-    let claim = endpoint::claim(&plan.root).map_err(|error| Error::Runtime(error.to_string()))?;
+    let claim = endpoint::claim(&plan.root)?;
     // Setup in the foreground, before anything starts; a detached supervisor is started
     // with --no-setup once it is done.
     let plan = if args.no_setup || args.detached_child {
@@ -128,7 +128,7 @@ pub(super) fn run(context: &Context, args: UpArgs) -> Result<(), Error> {
     // Output readers of escaped processes may still hold a pipe: don't wait for them.
     runtime.shutdown_background();
     match gave_up {
-        Some(failure) => Err(Error::Runtime(format!(
+        Some(failure) => Err(Error::NotUp(format!(
             "{failure} (stopped everything: --exit-on-failure)"
         ))),
         None => Ok(()),
@@ -233,7 +233,10 @@ fn check_accounts(plan: &Plan) -> Result<(), Error> {
             process.user.as_deref(),
             process.group.as_deref(),
         )
-        .map_err(|reason| Error::Runtime(format!("process `{}`: {reason}", process.name)))?;
+        .map_err(|reason| Error::Account {
+            process: process.name.clone(),
+            reason,
+        })?;
     }
     Ok(())
 }

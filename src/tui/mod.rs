@@ -97,8 +97,7 @@ pub fn start_in_process(
 
 /// `proj attach`: the TUI on the supervisor of the project at `root`, on this thread.
 pub fn attach(root: &Path, scrollback: usize) -> Result<Outcome, crate::Error> {
-    let connection = source::attach(root, scrollback)
-        .map_err(|error| crate::Error::Runtime(error.to_string()))?;
+    let connection = source::attach(root, scrollback)?;
     run(Mode::Attach, scrollback, async move { Some(connection) })
         .map_err(|error| crate::Error::io("the TUI failed", error))
 }
@@ -386,7 +385,7 @@ impl Launched {
                 "cannot show the TUI (--no-tui prints plain lines)",
                 error,
             )),
-            Err(_) => Err(crate::Error::Runtime("the TUI crashed".into())),
+            Err(_) => Err(crate::Error::Tui("the TUI crashed".into())),
         }
     }
 }

@@ -37,7 +37,7 @@ pub(super) fn send(context: &Context, name: String, text: &str) -> Result<Typed,
     )?;
     let instance = response
         .connect
-        .ok_or_else(|| Error::Runtime("proj answered `connect` without a terminal".into()))?
+        .ok_or(Error::UnexpectedAnswer("`connect` without a terminal"))?
         .instance;
     let keys = keys(text);
     let (_, mut stream) = client.into_stream();

@@ -212,7 +212,7 @@ pub(super) async fn call(
         over_the_socket(&context, tool, arguments).unwrap_or_else(Reply::failed)
     });
     blocking.await.unwrap_or_else(|error| {
-        Reply::failed(Error::Runtime(format!(
+        Reply::failed(Error::Mcp(format!(
             "the `{}` call failed: {error}",
             tool.name()
         )))
@@ -304,8 +304,7 @@ fn over_the_socket(context: &Context, tool: Tool, arguments: JsonObject) -> Resu
         Tool::Why => {
             let arguments::Why { name } = parse(tool, arguments)?;
             let why = answers::why_of(context, name)?;
-            let structured =
-                serde_json::to_value(&why).map_err(|error| Error::Runtime(error.to_string()))?;
+            let structured = serde_json::to_value(&why)?;
             Ok(Reply::text(answers::explain(&why)).with(structured))
         }
         Tool::Send => {
@@ -356,7 +355,7 @@ async fn up(context: &Context, arguments: JsonObject) -> Result<Reply, Error> {
             let file = context.file.clone();
             tokio::task::spawn_blocking(move || already_up(&self::context(file), names))
                 .await
-                .map_err(|error| Error::Runtime(error.to_string()))?
+                .map_err(|error| Error::Mcp(format!("the `up` call failed: {error}")))?
         }
         Err(ClientError::NotRunning { .. }) => {
             let args = ["up", "--detach"]
@@ -379,7 +378,7 @@ async fn up(context: &Context, arguments: JsonObject) -> Result<Reply, Error> {
             }
             if !finished.status.success() {
                 // Its own message (stderr, above) names what failed.
-                reply = reply.fail(Error::Runtime(format!(
+                reply = reply.fail(Error::NotUp(format!(
                     "`proj up -d` {}",
                     exited(finished.status)
                 )));
@@ -437,14 +436,14 @@ async fn run(context: &Context, arguments: JsonObject) -> Result<Reply, Error> {
     let reply = Reply::text(text).with(structured);
     let command = arguments.command.0.join(" ");
     Ok(if finished.timed_out {
-        reply.fail(Error::Runtime(format!(
+        reply.fail(Error::CommandFailed(format!(
             "`{command}` was still running after {}: killed",
             humantime::format_duration(timeout)
         )))
     } else if finished.status.success() {
         reply
     } else {
-        reply.fail(Error::Runtime(format!(
+        reply.fail(Error::CommandFailed(format!(
             "`{command}` {}",
             exited(finished.status)
         )))
