@@ -20,29 +20,29 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 /// The directory's name at the project root.
-pub const DIR: &str = ".proj";
+pub(crate) const DIR: &str = ".proj";
 
 /// `.proj/.gitignore`: ignore everything, itself included.
 const GITIGNORE: &str = "*\n";
 
 /// `.proj` under `root`.
-pub fn dir(root: &Path) -> PathBuf {
+pub(crate) fn dir(root: &Path) -> PathBuf {
     root.join(DIR)
 }
 
 /// `.proj/logs`.
-pub fn logs_dir(root: &Path) -> PathBuf {
+pub(crate) fn logs_dir(root: &Path) -> PathBuf {
     dir(root).join("logs")
 }
 
 /// `.proj/logs/NAME.log`: the output of instance `name`.
-pub fn instance_log(root: &Path, name: &str) -> PathBuf {
+pub(crate) fn instance_log(root: &Path, name: &str) -> PathBuf {
     logs_dir(root).join(format!("{name}.log"))
 }
 
 /// `.proj/logs/setup-NAME.log`, NAME with anything but letters, digits, `.`, `_` and
 /// `-` replaced by `-` (`python deps` → `setup-python-deps.log`).
-pub fn setup_log(root: &Path, step: &str) -> PathBuf {
+pub(crate) fn setup_log(root: &Path, step: &str) -> PathBuf {
     let slug: String = step
         .chars()
         .map(|c| {
@@ -57,32 +57,32 @@ pub fn setup_log(root: &Path, step: &str) -> PathBuf {
 }
 
 /// `.proj/logs/proj.log`: proj's own messages when it does not own a terminal.
-pub fn proj_log(root: &Path) -> PathBuf {
+pub(crate) fn proj_log(root: &Path) -> PathBuf {
     logs_dir(root).join("proj.log")
 }
 
 /// `.proj/state.json`: setup's record.
-pub fn state_file(root: &Path) -> PathBuf {
+pub(crate) fn state_file(root: &Path) -> PathBuf {
     dir(root).join("state.json")
 }
 
 /// `.proj/setup.lock`.
-pub fn setup_lock(root: &Path) -> PathBuf {
+pub(crate) fn setup_lock(root: &Path) -> PathBuf {
     dir(root).join("setup.lock")
 }
 
 /// `.proj/proj.lock`: the supervisor's.
-pub fn supervisor_lock(root: &Path) -> PathBuf {
+pub(crate) fn supervisor_lock(root: &Path) -> PathBuf {
     dir(root).join("proj.lock")
 }
 
 /// `.proj/proj.sock`, when the kernel's socket path limit allows it.
-pub fn socket(root: &Path) -> PathBuf {
+pub(crate) fn socket(root: &Path) -> PathBuf {
     dir(root).join("proj.sock")
 }
 
 /// Creates `.proj/` (if needed) and its `.gitignore` (if missing); returns the directory.
-pub fn create(root: &Path) -> io::Result<PathBuf> {
+pub(crate) fn create(root: &Path) -> io::Result<PathBuf> {
     let dir = dir(root);
     std::fs::create_dir_all(&dir)?;
     ensure_gitignore(&dir)?;
@@ -90,7 +90,7 @@ pub fn create(root: &Path) -> io::Result<PathBuf> {
 }
 
 /// [`create`], then `.proj/logs/`; returns the logs directory.
-pub fn create_logs(root: &Path) -> io::Result<PathBuf> {
+pub(crate) fn create_logs(root: &Path) -> io::Result<PathBuf> {
     create(root)?;
     let logs = logs_dir(root);
     std::fs::create_dir_all(&logs)?;
@@ -98,7 +98,7 @@ pub fn create_logs(root: &Path) -> io::Result<PathBuf> {
 }
 
 /// Writes `dir/.gitignore` unless it exists: a user's own edits are kept.
-pub fn ensure_gitignore(dir: &Path) -> io::Result<()> {
+pub(crate) fn ensure_gitignore(dir: &Path) -> io::Result<()> {
     let path = dir.join(".gitignore");
     match std::fs::OpenOptions::new()
         .write(true)

@@ -7,23 +7,25 @@
 //! log files and the terminal; `systemd` speaks to systemd (notify socket, journald,
 //! unit files); `commands` holds one file per subcommand.
 
+// What `main.rs`, `tests/` and `fuzz/` use is public; the rest is the crate's own, so
+// that the compiler finds what nothing uses.
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod control;
 pub mod diagnostics;
-pub mod error;
-pub mod export;
-pub mod import;
-pub mod layout;
+mod error;
+mod export;
+mod import;
+mod layout;
 pub mod logs;
-pub mod output;
-pub mod process;
-pub mod setup;
-pub mod supervisor;
-pub mod systemd;
-pub mod tui;
-pub mod units;
-pub mod watch;
+mod output;
+mod process;
+mod setup;
+mod supervisor;
+mod systemd;
+mod tui;
+mod units;
+mod watch;
 
 pub use error::Error;

@@ -9,7 +9,7 @@
 use std::io::{self, Write};
 
 /// Writes `bytes` to stdout and flushes; see the module docs for a closed pipe.
-pub fn write_all(bytes: &[u8]) {
+pub(crate) fn write_all(bytes: &[u8]) {
     let mut stdout = io::stdout().lock();
     if let Err(error) = stdout.write_all(bytes).and_then(|()| stdout.flush()) {
         ended(error);
@@ -17,7 +17,7 @@ pub fn write_all(bytes: &[u8]) {
 }
 
 /// Formats and writes `args` to stdout (what [`out!`](crate::out) expands to).
-pub fn write_fmt(args: std::fmt::Arguments<'_>) {
+pub(crate) fn write_fmt(args: std::fmt::Arguments<'_>) {
     let mut stdout = io::stdout().lock();
     if let Err(error) = stdout.write_fmt(args).and_then(|()| stdout.flush()) {
         ended(error);

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 /// `250ms`, `1.2s`, `2m 5s`: precise enough for a human reading a start-up log.
-pub fn short_duration(duration: Duration) -> String {
+pub(crate) fn short_duration(duration: Duration) -> String {
     let millis = duration.as_millis();
     match millis {
         0..1000 => format!("{millis}ms"),
@@ -14,12 +14,12 @@ pub fn short_duration(duration: Duration) -> String {
 }
 
 /// Memory for a table: `812KiB`, `23.4MiB`, `1.2GiB`.
-pub fn memory(bytes: u64) -> String {
+pub(crate) fn memory(bytes: u64) -> String {
     scaled(bytes, ["KiB", "MiB", "GiB"])
 }
 
 /// Memory in at most 7 characters (the TUI's list): `812K`, `23.4M`, `1.2G`.
-pub fn short_memory(bytes: u64) -> String {
+pub(crate) fn short_memory(bytes: u64) -> String {
     scaled(bytes, ["K", "M", "G"])
 }
 

@@ -45,7 +45,7 @@ pub(super) async fn supervise(
     );
     let cgroups = match &tracking {
         Tracking::Cgroups(tree) => Some(tree.dir().to_path_buf()),
-        Tracking::Groups(_) => None,
+        Tracking::Groups => None,
     };
     let guardian = Guardian::spawn(&marker, cgroups.as_deref())?;
     let membership = Membership::new(tracking, &marker, guardian, senders.members)?;

@@ -14,13 +14,13 @@
 //! [`systemd`] writes unit files; [`kubernetes`] and [`compose`] write manifests.
 
 pub(crate) mod command;
-pub mod compose;
+pub(crate) mod compose;
 mod environment;
-pub mod kubernetes;
+pub(crate) mod kubernetes;
 mod names;
 pub(crate) mod references;
 mod shell;
-pub mod systemd;
+pub(crate) mod systemd;
 
 use std::fmt;
 use std::time::Duration;
@@ -35,7 +35,7 @@ pub(crate) const DEFAULT_PATH: &str =
 
 /// One file an exporter produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Export {
+pub(crate) struct Export {
     /// The file's name (no directory).
     pub file_name: String,
     pub content: String,
@@ -45,7 +45,7 @@ pub struct Export {
 
 /// Something the target cannot express, for stderr: `web: `watch` …`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Note {
+pub(crate) struct Note {
     /// The process concerned, or `None` for the project.
     pub process: Option<String>,
     /// The proj.toml key (`watch`, `ready`, `env.PATH`, …).

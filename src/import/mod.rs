@@ -22,11 +22,11 @@ mod yaml;
 use std::io;
 use std::path::{Path, PathBuf};
 
-pub use self::model::{Note, NoteKind, Place};
+pub(crate) use self::model::{Note, NoteKind, Place};
 
 /// The formats `proj init` reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     Procfile,
     Supervisord,
     ProcessCompose,
@@ -34,7 +34,7 @@ pub enum Format {
 }
 
 impl Format {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Format::Procfile => "Procfile",
             Format::Supervisord => "supervisord",
@@ -65,7 +65,7 @@ const CANDIDATES: [&str; 14] = [
 
 /// Why no proj.toml could be written.
 #[derive(Debug, thiserror::Error)]
-pub enum ImportError {
+pub(crate) enum ImportError {
     #[error("no Procfile, supervisord.conf, process-compose.yaml or pm2 ecosystem file in `{}`", dir.display())]
     NothingFound { dir: PathBuf },
 
@@ -94,7 +94,7 @@ pub enum ImportError {
 
 impl ImportError {
     /// How to fix it, for the `help:` line.
-    pub fn help(&self) -> String {
+    pub(crate) fn help(&self) -> String {
         match self {
             ImportError::NothingFound { .. } => {
                 "name the file to convert: `proj init --from supervisord.conf`".to_owned()
@@ -110,7 +110,7 @@ impl ImportError {
 
 /// A converted config.
 #[derive(Debug)]
-pub struct Conversion {
+pub(crate) struct Conversion {
     pub format: Format,
     /// The proj.toml text.
     pub text: String,
@@ -121,7 +121,7 @@ pub struct Conversion {
 }
 
 /// The first file `proj init` would convert in `dir`.
-pub fn find(dir: &Path) -> Result<PathBuf, ImportError> {
+pub(crate) fn find(dir: &Path) -> Result<PathBuf, ImportError> {
     CANDIDATES
         .iter()
         .map(|name| dir.join(name))
@@ -133,7 +133,7 @@ pub fn find(dir: &Path) -> Result<PathBuf, ImportError> {
 
 /// Converts the file at `path` (named as the user named it) into a proj.toml to be
 /// written in `root`, which relative paths are made relative to.
-pub fn convert(path: &Path, root: &Path) -> Result<Conversion, ImportError> {
+pub(crate) fn convert(path: &Path, root: &Path) -> Result<Conversion, ImportError> {
     let text = read(path)?;
     let format = detect(path, &text)?;
     let (project, notes) = match format {

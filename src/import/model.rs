@@ -93,7 +93,7 @@ pub(crate) struct Entry {
 
 /// Where a note's key was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Place {
+pub(crate) struct Place {
     pub file: PathBuf,
     /// 1-based; `None` when the parser gives no line (JSON read without YAML's help).
     pub line: Option<usize>,
@@ -110,7 +110,7 @@ impl fmt::Display for Place {
 
 /// What became of one key of the source.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NoteKind {
+pub(crate) enum NoteKind {
     /// Carried over, but not as it was: a choice the user should know about.
     Decision,
     /// Not carried over.
@@ -119,7 +119,7 @@ pub enum NoteKind {
 
 /// One line of the report on stderr.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Note {
+pub(crate) struct Note {
     pub place: Place,
     /// The key as the source names it, with its section: `[program:web] startsecs`.
     pub key: String,

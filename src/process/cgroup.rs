@@ -41,14 +41,14 @@ use nix::unistd::Pid;
 use super::usage::GroupUsage;
 
 /// The environment variable that turns cgroups off (`PROJ_CGROUPS=0`).
-pub const SWITCH: &str = "PROJ_CGROUPS";
+pub(crate) const SWITCH: &str = "PROJ_CGROUPS";
 
 /// The prefix of the cgroup proj makes for itself: `proj-PID`.
 const TREE_PREFIX: &str = "proj-";
 
 /// Why instances are not cgroups on this system.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Unavailable {
+pub(crate) enum Unavailable {
     /// `PROJ_CGROUPS=0`.
     TurnedOff,
     /// No cgroup2 file system is mounted, or proj's cgroup in it is unknown.
@@ -75,7 +75,7 @@ impl std::fmt::Display for Unavailable {
 }
 
 /// The cgroup proj's own cgroup is: `MOUNT/PATH`, or why there is none to use.
-pub fn own_cgroup() -> Result<PathBuf, Unavailable> {
+pub(crate) fn own_cgroup() -> Result<PathBuf, Unavailable> {
     if std::env::var_os(SWITCH).is_some_and(|value| value == "0") {
         return Err(Unavailable::TurnedOff);
     }
@@ -129,14 +129,14 @@ fn unescape_mount_path(text: &str) -> String {
 
 /// proj's own subtree, `proj-PID` in its cgroup, with a cgroup per instance in it.
 #[derive(Debug)]
-pub struct Tree {
+pub(crate) struct Tree {
     dir: PathBuf,
 }
 
 impl Tree {
     /// Make `proj-PID` in proj's own cgroup (after removing what earlier runs that were
     /// killed left there), or say why instances cannot be cgroups here.
-    pub fn create() -> Result<Tree, Unavailable> {
+    pub(crate) fn create() -> Result<Tree, Unavailable> {
         let own = own_cgroup()?;
         remove_stale_trees(&own);
         let dir = own.join(format!("{TREE_PREFIX}{}", std::process::id()));
@@ -161,7 +161,7 @@ impl Tree {
 
     /// Whether instances can be cgroups here, as [`Tree::create`] would find, without
     /// leaving anything behind (for `proj check`).
-    pub fn probe() -> Result<PathBuf, Unavailable> {
+    pub(crate) fn probe() -> Result<PathBuf, Unavailable> {
         let tree = Tree::create()?;
         let dir = tree.dir.clone();
         tree.remove_all(Duration::ZERO);
@@ -169,16 +169,16 @@ impl Tree {
     }
 
     /// Adopt an existing tree (the guardian, cleaning up after proj).
-    pub fn at(dir: PathBuf) -> Tree {
+    pub(crate) fn at(dir: PathBuf) -> Tree {
         Tree { dir }
     }
 
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
 
     /// The cgroup of instance `name`.
-    pub fn instance(&self, name: &str) -> PathBuf {
+    pub(crate) fn instance(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }
 
@@ -186,7 +186,7 @@ impl Tree {
     /// `cgroup.procs` for the child to write itself into (close-on-exec). For a `fresh`
     /// run, what an earlier run left (a process that would not die in time) is killed
     /// first; a helper joins the processes that are there.
-    pub fn prepare(&self, name: &str, fresh: bool) -> io::Result<OwnedFd> {
+    pub(crate) fn prepare(&self, name: &str, fresh: bool) -> io::Result<OwnedFd> {
         let dir = self.instance(name);
         match fs::create_dir(&dir) {
             Ok(()) => {}
@@ -205,13 +205,13 @@ impl Tree {
 
     /// SIGKILL every member of every instance, wait up to `wait` for them to be gone,
     /// and remove the cgroups (what is still populated stays, and is reported).
-    pub fn remove_all(&self, wait: Duration) {
+    pub(crate) fn remove_all(&self, wait: Duration) {
         remove_tree(&self.dir, wait);
     }
 }
 
 /// Whether any process is left in the cgroup `dir` (a missing cgroup has none).
-pub fn populated(dir: &Path) -> bool {
+pub(crate) fn populated(dir: &Path) -> bool {
     fs::read_to_string(dir.join("cgroup.events")).is_ok_and(|events| {
         events
             .lines()
@@ -220,7 +220,7 @@ pub fn populated(dir: &Path) -> bool {
 }
 
 /// The pids in the cgroup `dir` (not those of its child cgroups).
-pub fn members(dir: &Path) -> Vec<i32> {
+pub(crate) fn members(dir: &Path) -> Vec<i32> {
     fs::read_to_string(dir.join("cgroup.procs"))
         .map(|procs| procs.lines().filter_map(|pid| pid.parse().ok()).collect())
         .unwrap_or_default()
@@ -228,7 +228,7 @@ pub fn members(dir: &Path) -> Vec<i32> {
 
 /// SIGKILL every process in the cgroup `dir` and its children: `cgroup.kill`, or, on a
 /// kernel without it, each member until a listing finds none.
-pub fn kill_all(dir: &Path) {
+pub(crate) fn kill_all(dir: &Path) {
     let killed = fs::OpenOptions::new()
         .write(true)
         .open(dir.join("cgroup.kill"))
@@ -248,7 +248,7 @@ pub fn kill_all(dir: &Path) {
 }
 
 /// Send `signal` to each process in the cgroup `dir` for which `select` holds.
-pub fn signal_members(dir: &Path, signal: Signal, select: impl Fn(i32) -> bool) {
+pub(crate) fn signal_members(dir: &Path, signal: Signal, select: impl Fn(i32) -> bool) {
     for pid in members(dir).into_iter().filter(|&pid| select(pid)) {
         let _ = kill(Pid::from_raw(pid), signal);
     }
@@ -257,7 +257,7 @@ pub fn signal_members(dir: &Path, signal: Signal, select: impl Fn(i32) -> bool) 
 /// What the cgroup `dir` costs now: `memory.current` when the memory controller is on
 /// (else the sum of its members' resident memory), and the CPU time of every process
 /// that ran in it.
-pub fn usage(dir: &Path) -> Option<GroupUsage> {
+pub(crate) fn usage(dir: &Path) -> Option<GroupUsage> {
     let cpu = fs::read_to_string(dir.join("cpu.stat")).ok()?;
     let usage_usec = cpu
         .lines()

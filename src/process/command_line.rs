@@ -24,7 +24,7 @@ const NOT_EXECUTABLE: [&str; 37] = [
 ];
 
 /// `exec COMMAND` when COMMAND is one simple command; COMMAND unchanged otherwise.
-pub fn exec_if_simple(command: &str) -> Cow<'_, str> {
+pub(crate) fn exec_if_simple(command: &str) -> Cow<'_, str> {
     if is_simple(command) {
         format!("exec {}", command.trim()).into()
     } else {
@@ -33,7 +33,7 @@ pub fn exec_if_simple(command: &str) -> Cow<'_, str> {
 }
 
 /// Whether `command` is one simple command that `exec` can replace the shell with.
-pub fn is_simple(command: &str) -> bool {
+pub(crate) fn is_simple(command: &str) -> bool {
     let trimmed = command.trim();
     let Ok(words) = shell_words::split(trimmed) else {
         return false;

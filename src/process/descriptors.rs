@@ -16,7 +16,7 @@ use nix::sys::resource::{Resource, getrlimit, setrlimit};
 
 /// Descriptors a spawn leaves free: this instance's log file and pipe, the spawn's own
 /// temporaries, accepted control connections and readiness probes.
-pub const RESERVE: u64 = 16;
+pub(crate) const RESERVE: u64 = 16;
 
 /// The soft limit proj was started with, restored in children: a program that uses
 /// `select(2)` breaks on descriptors above 1024, so children keep what they would have
@@ -25,7 +25,7 @@ static INHERITED_SOFT_LIMIT: OnceLock<u64> = OnceLock::new();
 
 /// Raise the soft `RLIMIT_NOFILE` to the hard limit, remembering the old one for
 /// children. Best effort: failing leaves the limit as it was.
-pub fn raise_limit() {
+pub(crate) fn raise_limit() {
     let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
         return;
     };
@@ -39,7 +39,7 @@ pub fn raise_limit() {
 
 /// In the child, before exec: give back the soft limit proj was started with. Only a
 /// setrlimit(2) call, so it is safe between fork and exec.
-pub fn restore_limit_in_child() {
+pub(crate) fn restore_limit_in_child() {
     if let Some(&soft) = INHERITED_SOFT_LIMIT.get()
         && let Ok((_, hard)) = getrlimit(Resource::RLIMIT_NOFILE)
     {
@@ -49,7 +49,7 @@ pub fn restore_limit_in_child() {
 
 /// `Err` with the reason when a spawn now would leave fewer than [`RESERVE`]
 /// descriptors free.
-pub fn check_room_to_spawn() -> io::Result<()> {
+pub(crate) fn check_room_to_spawn() -> io::Result<()> {
     let (limit, _) = getrlimit(Resource::RLIMIT_NOFILE).map_err(io::Error::from)?;
     // Counting costs a directory read; far from the limit it is not worth it.
     if limit > 65_536 {

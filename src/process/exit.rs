@@ -6,18 +6,18 @@ use nix::sys::signal::Signal;
 
 /// How a process ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExitStatus {
+pub(crate) enum ExitStatus {
     Code(i32),
     Signal(Signal),
 }
 
 impl ExitStatus {
-    pub fn success(self) -> bool {
+    pub(crate) fn success(self) -> bool {
         self == ExitStatus::Code(0)
     }
 
     /// The code a shell would report: the exit code, or 128 + the signal number.
-    pub fn code(self) -> i32 {
+    pub(crate) fn code(self) -> i32 {
         match self {
             ExitStatus::Code(code) => code,
             ExitStatus::Signal(signal) => 128 + signal as i32,
@@ -37,7 +37,7 @@ impl fmt::Display for ExitStatus {
 }
 
 /// `SIGTERM` → `TERM`.
-pub fn signal_name(signal: Signal) -> &'static str {
+pub(crate) fn signal_name(signal: Signal) -> &'static str {
     let name = signal.as_str();
     name.strip_prefix("SIG").unwrap_or(name)
 }

@@ -42,14 +42,14 @@ use nix::fcntl::OFlag;
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
 
 /// The hidden subcommand that runs the guardian.
-pub const SUBCOMMAND: &str = "__guardian";
+pub(crate) const SUBCOMMAND: &str = "__guardian";
 
 /// How long the guardian waits for killed cgroups to empty before removing them.
 const CGROUP_WAIT: Duration = Duration::from_secs(2);
 
 /// proj's end of the guardian: dropping it (or proj dying) sets the guardian off.
 #[derive(Debug)]
-pub struct Guardian {
+pub(crate) struct Guardian {
     /// The pipe's write end, non-blocking: a guardian that stopped reading must never
     /// hold proj up (a record is then lost, not the supervisor).
     lifeline: File,
@@ -58,7 +58,7 @@ pub struct Guardian {
 impl Guardian {
     /// Start a guardian for the descendants marked with `token` and, when instances are
     /// cgroups, the cgroup tree `cgroups`.
-    pub fn spawn(token: &str, cgroups: Option<&Path>) -> io::Result<Guardian> {
+    pub(crate) fn spawn(token: &str, cgroups: Option<&Path>) -> io::Result<Guardian> {
         let (read_end, write_end) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)?;
         // The guardian's end blocks: it waits in read(2).
         nix::fcntl::fcntl(&read_end, nix::fcntl::FcntlArg::F_SETFL(OFlag::empty()))?;
@@ -86,12 +86,12 @@ impl Guardian {
     }
 
     /// The process group `pgid` is an instance's: end it if proj dies.
-    pub fn record_group(&self, pgid: i32) {
+    pub(crate) fn record_group(&self, pgid: i32) {
         self.tell(&format!("+{pgid}\n"));
     }
 
     /// The process group `pgid` is gone: forget it (its id may be given to another).
-    pub fn forget_group(&self, pgid: i32) {
+    pub(crate) fn forget_group(&self, pgid: i32) {
         self.tell(&format!("-{pgid}\n"));
     }
 
@@ -104,7 +104,7 @@ impl Guardian {
 }
 
 /// The guardian process itself (`proj __guardian TOKEN [CGROUP_DIR]`).
-pub fn run(token: &str, cgroups: Option<PathBuf>) -> io::Result<()> {
+pub(crate) fn run(token: &str, cgroups: Option<PathBuf>) -> io::Result<()> {
     let mut blocked = SigSet::empty();
     for signal in [
         Signal::SIGINT,

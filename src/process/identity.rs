@@ -16,7 +16,7 @@ use nix::unistd::{Gid, Group, Uid, User};
 
 /// The credentials a child switches to, and what its environment should say about them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity {
+pub(crate) struct Identity {
     pub uid: Uid,
     pub gid: Gid,
     /// Supplementary groups (including `gid`).
@@ -26,7 +26,10 @@ pub struct Identity {
 impl Identity {
     /// Resolve `user` and `group`; `Ok(None)` when there is nothing to switch (neither is
     /// set, or they name what proj already runs as).
-    pub fn resolve(user: Option<&str>, group: Option<&str>) -> Result<Option<Identity>, String> {
+    pub(crate) fn resolve(
+        user: Option<&str>,
+        group: Option<&str>,
+    ) -> Result<Option<Identity>, String> {
         if user.is_none() && group.is_none() {
             return Ok(None);
         }
@@ -86,7 +89,7 @@ impl Identity {
 
 /// `HOME`, `USER` and `LOGNAME` for a child running as `user`, as login(1) sets them;
 /// empty when there is no such account (the spawn then fails with the reason).
-pub fn login_environment(user: &str) -> Vec<(&'static str, String)> {
+pub(crate) fn login_environment(user: &str) -> Vec<(&'static str, String)> {
     match lookup_user(user) {
         Ok(account) => vec![
             ("HOME", account.dir.to_string_lossy().into_owned()),
@@ -98,12 +101,12 @@ pub fn login_environment(user: &str) -> Vec<(&'static str, String)> {
 }
 
 /// Whether `name` is an account on this machine (for `proj check`).
-pub fn user_exists(name: &str) -> Result<(), String> {
+pub(crate) fn user_exists(name: &str) -> Result<(), String> {
     lookup_user(name).map(drop)
 }
 
 /// Whether `name` is a group on this machine (for `proj check`).
-pub fn group_exists(name: &str) -> Result<(), String> {
+pub(crate) fn group_exists(name: &str) -> Result<(), String> {
     lookup_group(name).map(drop)
 }
 

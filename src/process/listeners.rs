@@ -20,7 +20,7 @@ use nix::sys::socket::{
 };
 
 /// The file descriptor an instance receives its socket as (`SD_LISTEN_FDS_START`).
-pub const FIRST_PASSED_FD: RawFd = 3;
+pub(crate) const FIRST_PASSED_FD: RawFd = 3;
 
 /// One held socket.
 #[derive(Debug)]
@@ -31,7 +31,7 @@ struct Listener {
 
 /// The sockets held, by process name.
 #[derive(Debug)]
-pub struct Listeners {
+pub(crate) struct Listeners {
     held: Mutex<HashMap<String, Listener>>,
     /// Descriptor 3, kept open in proj so that nothing proj opens (std's exec-error pipe
     /// in particular) is ever there when a socket is moved there in a child.
@@ -45,7 +45,7 @@ impl Default for Listeners {
 }
 
 impl Listeners {
-    pub fn new() -> Listeners {
+    pub(crate) fn new() -> Listeners {
         Listeners {
             held: Mutex::new(HashMap::new()),
             _reserved: reserve_passed_fd(),
@@ -54,7 +54,7 @@ impl Listeners {
 
     /// The socket of `process` on `address` (bound now unless already held there; one
     /// held on another address is closed first). Returns its descriptor.
-    pub fn listen(&self, process: &str, address: SocketAddr) -> io::Result<RawFd> {
+    pub(crate) fn listen(&self, process: &str, address: SocketAddr) -> io::Result<RawFd> {
         let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(listener) = held.get(process) {
             if listener.address == address {
@@ -69,7 +69,7 @@ impl Listeners {
     }
 
     /// Close the socket of `process` (it left the plan, or its address changed).
-    pub fn close(&self, process: &str) {
+    pub(crate) fn close(&self, process: &str) {
         self.held
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -77,7 +77,7 @@ impl Listeners {
     }
 
     /// The descriptor of `process`'s socket, if one is held.
-    pub fn get(&self, process: &str) -> Option<RawFd> {
+    pub(crate) fn get(&self, process: &str) -> Option<RawFd> {
         self.held
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

@@ -7,24 +7,24 @@
 //! registration of the cgroup watcher with tokio in `membership`, and
 //! the terminal ioctls in [`pty`].
 
-pub mod cgroup;
-pub mod command_line;
-pub mod descriptors;
+pub(crate) mod cgroup;
+pub(crate) mod command_line;
+pub(crate) mod descriptors;
 mod exit;
-pub mod guardian;
-pub mod identity;
-pub mod listeners;
-pub mod membership;
-pub mod ports;
-pub mod proc_stat;
-pub mod pty;
-pub mod reaper;
-pub mod spawn;
-pub mod state_dirs;
-pub mod sweep;
-pub mod usage;
+pub(crate) mod guardian;
+pub(crate) mod identity;
+pub(crate) mod listeners;
+pub(crate) mod membership;
+pub(crate) mod ports;
+pub(crate) mod proc_stat;
+pub(crate) mod pty;
+pub(crate) mod reaper;
+pub(crate) mod spawn;
+pub(crate) mod state_dirs;
+pub(crate) mod sweep;
+pub(crate) mod usage;
 
-pub use exit::{ExitStatus, signal_name};
+pub(crate) use exit::{ExitStatus, signal_name};
 
 /// The environment variable that marks every descendant of one proj supervisor.
 ///
@@ -32,7 +32,7 @@ pub use exit::{ExitStatus, signal_name};
 /// descendants, but a grandchild that called `setsid()` and whose parent is still alive
 /// is reachable by nothing else: the variable is inherited through `fork`/`exec`, so a
 /// scan of `/proc/*/environ` finds it (see [`sweep`]).
-pub const SUPERVISOR_MARKER: &str = "PROJ_SUPERVISOR";
+pub(crate) const SUPERVISOR_MARKER: &str = "PROJ_SUPERVISOR";
 
 /// Held while a child is being spawned, and by the reaper while it reaps.
 ///
@@ -40,10 +40,10 @@ pub const SUPERVISOR_MARKER: &str = "PROJ_SUPERVISOR";
 /// reaps that child itself and asserts that it could. The reaper waits for any child, so
 /// without this lock it could reap the failed child first and make std panic. Spawns
 /// take about a millisecond, so the reaper is held back no longer than that.
-pub static SPAWN_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+pub(crate) static SPAWN_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Take [`SPAWN_LOCK`]; a panic elsewhere while it was held does not matter to it.
-pub fn spawn_lock() -> std::sync::MutexGuard<'static, ()> {
+pub(crate) fn spawn_lock() -> std::sync::MutexGuard<'static, ()> {
     SPAWN_LOCK
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -14,7 +14,7 @@ const LISTEN: &str = "0A";
 
 /// Who holds a port.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Holder {
+pub(crate) enum Holder {
     /// A process proj may look at: its pid and command name.
     Process { pid: i32, command: String },
     /// A process proj may not look at (another user's, as proj is not root).
@@ -31,7 +31,7 @@ impl fmt::Display for Holder {
 }
 
 /// Who listens on TCP `port` in proj's network namespace, if anyone.
-pub fn listener(port: u16) -> Option<Holder> {
+pub(crate) fn listener(port: u16) -> Option<Holder> {
     let inodes: Vec<u64> = ["/proc/net/tcp", "/proc/net/tcp6"]
         .iter()
         .filter_map(|table| fs::read_to_string(table).ok())

@@ -2,7 +2,7 @@
 
 /// One process as `/proc/PID/stat` describes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stat {
+pub(crate) struct Stat {
     /// `R`, `S`, `Z`, …
     pub state: char,
     pub ppid: i32,
@@ -19,14 +19,14 @@ pub struct Stat {
 
 impl Stat {
     /// Exited (or dying) and waiting to be reaped: it runs nothing any more.
-    pub fn is_zombie(&self) -> bool {
+    pub(crate) fn is_zombie(&self) -> bool {
         matches!(self.state, 'Z' | 'X')
     }
 }
 
 /// `pid (comm) state ppid pgrp session …`. The command name may hold spaces and
 /// parentheses, so fields are counted from the last `)`.
-pub fn parse(stat: &str) -> Option<Stat> {
+pub(crate) fn parse(stat: &str) -> Option<Stat> {
     let after = &stat[stat.rfind(')')? + 1..];
     let fields: Vec<&str> = after.split_whitespace().collect();
     // Field n of proc(5) (1-based) is fields[n - 3] here.
@@ -44,7 +44,7 @@ pub fn parse(stat: &str) -> Option<Stat> {
 }
 
 /// The stat of process `pid`; `None` when it is gone (or its stat is unreadable).
-pub fn read(pid: i32) -> Option<Stat> {
+pub(crate) fn read(pid: i32) -> Option<Stat> {
     parse(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
 }
 

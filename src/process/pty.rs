@@ -41,14 +41,14 @@ impl WindowSize {
 
 /// A freshly opened pseudo-terminal: the master for proj, the slave for the child.
 #[derive(Debug)]
-pub struct Pty {
+pub(crate) struct Pty {
     pub master: OwnedFd,
     pub slave: OwnedFd,
 }
 
 /// Open a pseudo-terminal of `size`. Both ends are close-on-exec (the child gets the
 /// slave through dup2 onto 0, 1 and 2, which clears the flag on the copies).
-pub fn open(size: WindowSize) -> io::Result<Pty> {
+pub(crate) fn open(size: WindowSize) -> io::Result<Pty> {
     let opened = nix::pty::openpty(&size.to_libc(), None)?;
     for fd in [&opened.master, &opened.slave] {
         fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))?;
@@ -62,7 +62,7 @@ pub fn open(size: WindowSize) -> io::Result<Pty> {
 /// In the child, before exec: leave proj's session for a new one (which also makes the
 /// child the leader of a new process group, whose id is its pid, as for any instance)
 /// and take stdin, the pty's slave, as the controlling terminal.
-pub fn become_session_leader() -> io::Result<()> {
+pub(crate) fn become_session_leader() -> io::Result<()> {
     nix::unistd::setsid()?;
     // SAFETY: ioctl(2) TIOCSCTTY takes an integer argument (0: do not steal a terminal
     // that is another session's); it reads and writes no memory of ours, and is a plain
@@ -77,7 +77,7 @@ pub fn become_session_leader() -> io::Result<()> {
 
 /// Set the window size of the terminal whose master (or slave) is `fd`; the kernel sends
 /// SIGWINCH to its foreground process group when the size changed.
-pub fn set_size(fd: &impl AsFd, size: WindowSize) -> io::Result<()> {
+pub(crate) fn set_size(fd: &impl AsFd, size: WindowSize) -> io::Result<()> {
     let winsize = size.to_libc();
     // SAFETY: TIOCSWINSZ reads one `struct winsize` from the pointer, which points at a
     // live, initialised local for the duration of the call; the kernel keeps no reference.

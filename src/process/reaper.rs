@@ -36,7 +36,7 @@ use super::spawn::signal_group;
 
 /// A child that exited, reaped.
 #[derive(Debug, Clone, Copy)]
-pub struct Exit {
+pub(crate) struct Exit {
     pub pid: i32,
     pub status: ExitStatus,
     pub at: Instant,
@@ -48,7 +48,7 @@ static CLAIMS: Mutex<BTreeMap<i32, oneshot::Sender<Exit>>> = Mutex::new(BTreeMap
 /// Deliver the exit of `pid` to the returned receiver rather than to the supervisor.
 /// Call with [`super::SPAWN_LOCK`] held, right after spawning, so the exit cannot be
 /// reaped before the claim exists.
-pub fn claim(pid: i32) -> oneshot::Receiver<Exit> {
+pub(crate) fn claim(pid: i32) -> oneshot::Receiver<Exit> {
     let (sender, receiver) = oneshot::channel();
     CLAIMS
         .lock()
@@ -62,7 +62,7 @@ pub fn claim(pid: i32) -> oneshot::Receiver<Exit> {
 static LEADERS: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
 
 /// `pid` leads a process group proj started. Call with [`super::SPAWN_LOCK`] held.
-pub fn lead(pid: i32) {
+pub(crate) fn lead(pid: i32) {
     LEADERS
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -75,7 +75,7 @@ pub fn lead(pid: i32) {
 static DRAINING: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
 
 /// Leave the group `pgid` alone when its leader exits (see [`DRAINING`]).
-pub fn drain(pgid: i32) {
+pub(crate) fn drain(pgid: i32) {
     DRAINING
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -83,7 +83,7 @@ pub fn drain(pgid: i32) {
 }
 
 /// The group `pgid` is gone or no longer being stopped.
-pub fn undrain(pgid: i32) {
+pub(crate) fn undrain(pgid: i32) {
     DRAINING
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -91,7 +91,7 @@ pub fn undrain(pgid: i32) {
 }
 
 /// Whether any process is left in the group `pgid`.
-pub fn group_alive(pgid: i32) -> bool {
+pub(crate) fn group_alive(pgid: i32) -> bool {
     !matches!(
         nix::sys::signal::killpg(Pid::from_raw(pgid), None),
         Err(Errno::ESRCH)
@@ -100,7 +100,7 @@ pub fn group_alive(pgid: i32) -> bool {
 
 /// Become a subreaper and start reaping. Call before spawning anything, inside the
 /// runtime: the SIGCHLD handler must exist before the first child can exit.
-pub fn start(exits: UnboundedSender<Exit>) -> io::Result<()> {
+pub(crate) fn start(exits: UnboundedSender<Exit>) -> io::Result<()> {
     nix::sys::prctl::set_child_subreaper(true)?;
     // Children spawned before (setup steps) were reaped by whoever spawned them.
     LEADERS

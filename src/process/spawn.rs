@@ -24,7 +24,7 @@ use nix::unistd::{Pid, getpid};
 /// A spawned child: its pid (also its process group id) and the read end of its output
 /// (none when the output was discarded, or went to a terminal).
 #[derive(Debug)]
-pub struct Child {
+pub(crate) struct Child {
     pub pid: i32,
     pub output: Option<OwnedFd>,
     /// [`Output::Terminal`]: the master side of the child's pseudo-terminal.
@@ -33,7 +33,7 @@ pub struct Child {
 
 /// Where a child's stdout and stderr go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Output {
+pub(crate) enum Output {
     /// One pipe for both, read by proj.
     Pipe,
     /// /dev/null (a readiness probe's chatter).
@@ -53,7 +53,7 @@ pub enum Output {
 /// - sees only fds 0, 1 and 2: everything proj opens is close-on-exec already, and the
 ///   child marks every other descriptor close-on-exec before exec, whatever proj's own
 ///   parent leaked to it.
-pub fn spawn(
+pub(crate) fn spawn(
     command: &str,
     cwd: &Path,
     env: &[(OsString, OsString)],
@@ -75,7 +75,7 @@ pub fn spawn(
 /// `listener`: a listening socket the child gets as descriptor 3 (SPEC §9.3), with
 /// `LISTEN_PID` set to its own pid by the shell before it execs the program (`$$` is
 /// the pid the program keeps); `LISTEN_FDS` and `LISTEN_FDNAMES` come with `env`.
-pub fn spawn_member(
+pub(crate) fn spawn_member(
     command: &str,
     cwd: &Path,
     env: &[(OsString, OsString)],
@@ -95,7 +95,7 @@ pub fn spawn_member(
 /// [`spawn`] as `identity`, with the exit delivered to the returned receiver instead of
 /// the supervisor (a probe waits for it). The claim is registered before the reaper can see
 /// the child.
-pub fn spawn_claimed(
+pub(crate) fn spawn_claimed(
     command: &str,
     cwd: &Path,
     env: &[(OsString, OsString)],
@@ -244,7 +244,7 @@ fn spawn_inner(
 /// (`sh -c`), several are the program and its arguments. Runs in `cwd` with exactly
 /// `env`, as `identity` when given; stdin, stdout and stderr stay proj's, so the
 /// command has the terminal. Returns only when the exec failed.
-pub fn exec_foreground(
+pub(crate) fn exec_foreground(
     command: &[String],
     cwd: &Path,
     env: &[(OsString, OsString)],
@@ -350,7 +350,7 @@ fn close_other_fds_on_exec() {
 
 /// Send `signal` to the process group `pgid`. A group that is already gone is not an
 /// error: the exit is on its way to the reaper.
-pub fn signal_group(pgid: i32, signal: Signal) {
+pub(crate) fn signal_group(pgid: i32, signal: Signal) {
     match nix::sys::signal::killpg(Pid::from_raw(pgid), signal) {
         Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
         Err(error) => tracing::warn!(pgid, %signal, %error, "cannot signal process group"),
@@ -358,7 +358,7 @@ pub fn signal_group(pgid: i32, signal: Signal) {
 }
 
 /// Send `signal` to the process `pid` alone; a process that is already gone is fine.
-pub fn signal_process(pid: i32, signal: Signal) {
+pub(crate) fn signal_process(pid: i32, signal: Signal) {
     match nix::sys::signal::kill(Pid::from_raw(pid), signal) {
         Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
         Err(error) => tracing::warn!(pid, %signal, %error, "cannot signal process"),

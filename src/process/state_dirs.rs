@@ -12,7 +12,7 @@ use super::identity::Identity;
 
 /// Creates each of `directories` (relative to `root`) that is missing, its missing
 /// parents included, owned by `identity` when there is one.
-pub fn prepare(
+pub(crate) fn prepare(
     root: &Path,
     directories: &[PathBuf],
     identity: Option<&Identity>,

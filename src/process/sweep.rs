@@ -19,7 +19,7 @@ const MAX_ROUNDS: usize = 20;
 /// SIGKILL every process whose environment holds `PROJ_SUPERVISOR=token`, scanning again
 /// until a scan finds none (a process may fork while the scan runs). Returns how many
 /// were killed.
-pub fn kill_marked(token: &str) -> usize {
+pub(crate) fn kill_marked(token: &str) -> usize {
     let needle = format!("{}={token}", super::SUPERVISOR_MARKER).into_bytes();
     let own_pid = std::process::id();
     let mut killed = 0;

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 /// The cost of one process group at one moment.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct GroupUsage {
+pub(crate) struct GroupUsage {
     /// The sum of its members' resident set sizes.
     pub rss_bytes: u64,
     /// The sum of its members' user and system CPU time.
@@ -22,7 +22,7 @@ pub struct GroupUsage {
 }
 
 /// The usage of each of these process groups (a group with no member left is absent).
-pub fn of_groups(pgids: &[i32]) -> HashMap<i32, GroupUsage> {
+pub(crate) fn of_groups(pgids: &[i32]) -> HashMap<i32, GroupUsage> {
     let mut usage = HashMap::new();
     if pgids.is_empty() {
         return usage;
@@ -58,7 +58,7 @@ pub fn of_groups(pgids: &[i32]) -> HashMap<i32, GroupUsage> {
 }
 
 /// The resident memory of process `pid` (0 when it is gone), from `/proc/PID/statm`.
-pub fn rss_of(pid: i32) -> u64 {
+pub(crate) fn rss_of(pid: i32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/statm"))
         .ok()
         .and_then(|statm| statm.split_whitespace().nth(1)?.parse::<u64>().ok())

@@ -33,18 +33,18 @@ const DRAIN: Duration = Duration::from_millis(500);
 
 /// How a command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
+pub(crate) enum Status {
     Code(i32),
     Signal(Signal),
 }
 
 impl Status {
-    pub fn success(self) -> bool {
+    pub(crate) fn success(self) -> bool {
         self == Status::Code(0)
     }
 
     /// `exit code 3`, `exit code 127 (command not found)`, `killed by SIGKILL`.
-    pub fn describe(self) -> String {
+    pub(crate) fn describe(self) -> String {
         match self {
             Status::Code(127) => "exit code 127 (command not found)".to_string(),
             Status::Code(126) => "exit code 126 (not executable)".to_string(),
@@ -56,14 +56,14 @@ impl Status {
 
 /// What ran, how it ended, and how long it took.
 #[derive(Debug, Clone, Copy)]
-pub struct Finished {
+pub(crate) struct Finished {
     pub status: Status,
     pub elapsed: Duration,
 }
 
 /// Run `sh -c command` in `cwd` with exactly `env`, feeding each output line (without
 /// its newline) to `on_line` from a reader thread.
-pub fn run(
+pub(crate) fn run(
     command: &str,
     cwd: &Path,
     env: &[(OsString, OsString)],

@@ -30,7 +30,7 @@ use super::url;
 
 /// What to clone, and where.
 #[derive(Debug, Clone)]
-pub struct Request {
+pub(crate) struct Request {
     /// As the user wrote it.
     pub url: String,
     pub dir: PathBuf,
@@ -43,7 +43,7 @@ pub struct Request {
 
 /// What happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Cloned {
+pub(crate) enum Cloned {
     Fresh,
     /// The directory already held a clone; `remote` is the remote that matched.
     Reused {
@@ -52,14 +52,14 @@ pub enum Cloned {
 }
 
 /// The directory `proj up URL` clones into: `./REPO-NAME`.
-pub fn default_dir(url: &str) -> Result<PathBuf, CloneError> {
+pub(crate) fn default_dir(url: &str) -> Result<PathBuf, CloneError> {
     url::repo_name(url)
         .map(PathBuf::from)
         .ok_or_else(|| CloneError::NoName(url.to_string()))
 }
 
 /// Clone `request.url` into `request.dir`, or reuse a clone that is already there.
-pub fn clone(request: &Request, interrupts: &Interrupts) -> Result<Cloned, CloneError> {
+pub(crate) fn clone(request: &Request, interrupts: &Interrupts) -> Result<Cloned, CloneError> {
     let cwd = std::env::current_dir()
         .map_err(|e| CloneError::io("cannot read the current directory", e))?;
     match inspect(&request.dir, &request.url, &cwd)? {

@@ -23,7 +23,7 @@ use std::rc::Rc;
 use git2::{Cred, CredentialType};
 
 /// The environment variable whose value is sent as the password of https URLs.
-pub const TOKEN_VARIABLE: &str = "PROJ_GIT_TOKEN";
+pub(crate) const TOKEN_VARIABLE: &str = "PROJ_GIT_TOKEN";
 
 /// A hard cap on callback calls, whatever the list: a backstop against a libgit2 that
 /// asks in a way this code did not foresee.
@@ -34,7 +34,7 @@ const KEY_FILES: [&str; 3] = ["id_ed25519", "id_ecdsa", "id_rsa"];
 
 /// What this machine can offer.
 #[derive(Debug, Clone, Default)]
-pub struct Sources {
+pub(crate) struct Sources {
     /// `PROJ_GIT_TOKEN`.
     pub token: Option<String>,
     /// ssh-agent is reachable (`SSH_AUTH_SOCK` set).
@@ -47,7 +47,7 @@ pub struct Sources {
 
 impl Sources {
     /// What the environment offers: proj's own variables and `~/.ssh`.
-    pub fn from_environment() -> Sources {
+    pub(crate) fn from_environment() -> Sources {
         let home = std::env::var_os("HOME").map(PathBuf::from);
         Sources {
             token: std::env::var(TOKEN_VARIABLE).ok().filter(|t| !t.is_empty()),
@@ -68,7 +68,7 @@ fn existing_keys(home: &Path) -> Vec<PathBuf> {
 
 /// One answer to a credential request.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Attempt {
+pub(crate) enum Attempt {
     /// ssh asks for the user name first.
     Username(String),
     Agent {
@@ -110,14 +110,14 @@ fn tilde(path: &Path) -> String {
 
 /// The decision to answer with an attempt or to stop.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Next {
+pub(crate) enum Next {
     Try(Attempt),
     GiveUp(String),
 }
 
 /// The state across one clone's credential requests.
 #[derive(Debug)]
-pub struct Credentials {
+pub(crate) struct Credentials {
     sources: Sources,
     tried: BTreeSet<Attempt>,
     /// Attempts that produced nothing to send (a helper with no answer): not reported
@@ -127,7 +127,7 @@ pub struct Credentials {
 }
 
 impl Credentials {
-    pub fn new(sources: Sources) -> Credentials {
+    pub(crate) fn new(sources: Sources) -> Credentials {
         Credentials {
             sources,
             tried: BTreeSet::new(),
@@ -137,7 +137,11 @@ impl Credentials {
     }
 
     /// The next answer for a request allowing `allowed`, never the same one twice.
-    pub fn next(&mut self, username_from_url: Option<&str>, allowed: CredentialType) -> Next {
+    pub(crate) fn next(
+        &mut self,
+        username_from_url: Option<&str>,
+        allowed: CredentialType,
+    ) -> Next {
         self.calls += 1;
         if self.calls > MAX_CALLS {
             return Next::GiveUp(format!(
@@ -184,7 +188,7 @@ impl Credentials {
     }
 
     /// `attempt` turned out to have nothing to send.
-    pub fn unavailable(&mut self, attempt: &Attempt) {
+    pub(crate) fn unavailable(&mut self, attempt: &Attempt) {
         self.unavailable.insert(attempt.clone());
     }
 
@@ -224,11 +228,11 @@ impl Credentials {
 }
 
 /// The last give-up reason of a clone, to report instead of libgit2's wording.
-pub type GaveUp = Rc<RefCell<Option<String>>>;
+pub(crate) type GaveUp = Rc<RefCell<Option<String>>>;
 
 /// A `git2` credentials callback over [`Credentials`]. An attempt that cannot even be
 /// built (a helper that answers nothing) counts as tried and the next one is taken.
-pub fn callback(
+pub(crate) fn callback(
     mut credentials: Credentials,
     config: Option<git2::Config>,
     gave_up: GaveUp,

@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 const NEVER_WALKED: [&str; 2] = [".git", crate::layout::DIR];
 
 /// The fingerprint of `patterns` for `command`, as `sha256:HEX`.
-pub fn compute(root: &Path, command: &str, patterns: &[String]) -> io::Result<String> {
+pub(crate) fn compute(root: &Path, command: &str, patterns: &[String]) -> io::Result<String> {
     let mut hasher = Sha256::new();
     hasher.update(b"proj-sources-v1\0");
     hasher.update(command.as_bytes());

@@ -71,7 +71,7 @@ fn forwarded(signal: Signal) -> Signal {
 }
 
 /// The signal watcher; signals are watched while this lives.
-pub struct Interrupts {
+pub(crate) struct Interrupts {
     shared: Arc<Shared>,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
@@ -79,7 +79,7 @@ pub struct Interrupts {
 
 impl Interrupts {
     /// Start watching. Returns once the handlers are installed.
-    pub fn install() -> std::io::Result<Interrupts> {
+    pub(crate) fn install() -> std::io::Result<Interrupts> {
         let shared = Arc::new(Shared::default());
         let (stop, stopped) = oneshot::channel();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -99,13 +99,13 @@ impl Interrupts {
     }
 
     /// Whether a signal has arrived.
-    pub fn requested(&self) -> bool {
+    pub(crate) fn requested(&self) -> bool {
         self.shared.count.load(Ordering::SeqCst) > 0
     }
 
     /// Pass signals on to process group `pgid` until [`Interrupts::unwatch`]. A signal
     /// that arrived just before is passed on now.
-    pub fn watch(&self, pgid: i32) {
+    pub(crate) fn watch(&self, pgid: i32) {
         *self.shared.target() = Some(pgid);
         if self.requested() {
             signal_group(pgid, Signal::SIGTERM);
@@ -113,18 +113,18 @@ impl Interrupts {
     }
 
     /// The group is about to be reaped: signal it no more.
-    pub fn unwatch(&self) {
+    pub(crate) fn unwatch(&self) {
         *self.shared.target() = None;
     }
 
     /// Setup is over: from now on a signal ends proj (exit 1), as it would without a
     /// handler.
-    pub fn exit_on_signal(&self) {
+    pub(crate) fn exit_on_signal(&self) {
         self.shared.exit.store(true, Ordering::SeqCst);
     }
 
     /// A handle for a clone's progress callback.
-    pub fn flag(&self) -> InterruptFlag {
+    pub(crate) fn flag(&self) -> InterruptFlag {
         InterruptFlag(self.shared.clone())
     }
 }
@@ -142,10 +142,10 @@ impl Drop for Interrupts {
 
 /// Whether an interrupt was requested, for code that cannot hold [`Interrupts`].
 #[derive(Clone)]
-pub struct InterruptFlag(Arc<Shared>);
+pub(crate) struct InterruptFlag(Arc<Shared>);
 
 impl InterruptFlag {
-    pub fn requested(&self) -> bool {
+    pub(crate) fn requested(&self) -> bool {
         self.0.count.load(Ordering::SeqCst) > 0
     }
 }

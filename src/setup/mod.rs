@@ -20,19 +20,19 @@
 //! the running step's process group (a second Ctrl-C kills it), a clone is cancelled
 //! between two progress callbacks, and proj exits 1 with nothing half-done.
 
-pub mod child;
-pub mod clone;
-pub mod credentials;
+pub(crate) mod child;
+pub(crate) mod clone;
+pub(crate) mod credentials;
 mod error;
-pub mod fingerprint;
-pub mod interrupt;
-pub mod progress;
-pub mod pull;
-pub mod report;
-pub mod requires;
-pub mod rules;
-pub mod state;
-pub mod steps;
-pub mod url;
+pub(crate) mod fingerprint;
+pub(crate) mod interrupt;
+pub(crate) mod progress;
+pub(crate) mod pull;
+pub(crate) mod report;
+pub(crate) mod requires;
+pub(crate) mod rules;
+pub(crate) mod state;
+pub(crate) mod steps;
+pub(crate) mod url;
 
-pub use self::error::{CloneError, CloneFailure, SetupError};
+pub(crate) use self::error::{CloneError, SetupError};

@@ -15,7 +15,7 @@ const PLAIN_INTERVAL: Duration = Duration::from_secs(10);
 
 /// libgit2's transfer numbers at one moment.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Transfer {
+pub(crate) struct Transfer {
     pub received_objects: usize,
     pub total_objects: usize,
     pub indexed_deltas: usize,
@@ -36,7 +36,7 @@ impl From<git2::Progress<'_>> for Transfer {
 }
 
 /// The progress display of one clone (and its submodules).
-pub struct CloneProgress {
+pub(crate) struct CloneProgress {
     bar: Option<ProgressBar>,
     started: Instant,
     last_plain: Instant,
@@ -56,7 +56,7 @@ enum Phase {
 
 impl CloneProgress {
     /// Start reporting the clone of `url` into `dir` (as the user should read it).
-    pub fn start(terminal: bool, url: &str, dir: &str) -> CloneProgress {
+    pub(crate) fn start(terminal: bool, url: &str, dir: &str) -> CloneProgress {
         crate::outln!("cloning {url} into {dir}");
         let bar = terminal.then(|| {
             let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stdout());
@@ -81,7 +81,7 @@ impl CloneProgress {
     }
 
     /// A new repository starts (a submodule): its counters start from zero.
-    pub fn next_repository(&mut self, what: &str) {
+    pub(crate) fn next_repository(&mut self, what: &str) {
         self.bytes_before += self.latest.received_bytes;
         self.objects_before += self.latest.received_objects;
         self.latest = Transfer::default();
@@ -95,7 +95,7 @@ impl CloneProgress {
         }
     }
 
-    pub fn transfer(&mut self, transfer: Transfer) {
+    pub(crate) fn transfer(&mut self, transfer: Transfer) {
         self.latest = transfer;
         let elapsed = self.started.elapsed();
         let bytes = self.bytes_before + transfer.received_bytes;
@@ -126,7 +126,7 @@ impl CloneProgress {
         bar.set_message(size_and_rate(bytes, elapsed));
     }
 
-    pub fn checkout(&mut self, done: usize, total: usize) {
+    pub(crate) fn checkout(&mut self, done: usize, total: usize) {
         let Some(bar) = &self.bar else { return };
         if self.phase != Phase::CheckingOut {
             self.phase = Phase::CheckingOut;
@@ -138,7 +138,7 @@ impl CloneProgress {
     }
 
     /// The clone is complete: the summary line.
-    pub fn finish(self) {
+    pub(crate) fn finish(self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
@@ -152,7 +152,7 @@ impl CloneProgress {
     }
 
     /// The clone failed or was interrupted: take the bar off the screen.
-    pub fn abandon(self) {
+    pub(crate) fn abandon(self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
@@ -160,7 +160,7 @@ impl CloneProgress {
 }
 
 /// `12.3 MiB (4.1 MiB/s)`; the rate only once there is enough time to measure.
-pub fn size_and_rate(bytes: usize, elapsed: Duration) -> String {
+pub(crate) fn size_and_rate(bytes: usize, elapsed: Duration) -> String {
     let size = bytes_text(bytes as f64);
     if elapsed < Duration::from_millis(200) || bytes == 0 {
         return size;
@@ -172,7 +172,7 @@ pub fn size_and_rate(bytes: usize, elapsed: Duration) -> String {
 }
 
 /// Bytes in binary units, one decimal from KiB on: `512 B`, `1.5 KiB`, `12.3 MiB`.
-pub fn bytes_text(bytes: f64) -> String {
+pub(crate) fn bytes_text(bytes: f64) -> String {
     const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
     if bytes < 1024.0 {
         return format!("{bytes:.0} B");
@@ -190,7 +190,7 @@ pub fn bytes_text(bytes: f64) -> String {
 }
 
 /// A step's or a clone's duration as a person reads it: `4ms`, `2.3s`, `1m05s`.
-pub fn duration(elapsed: Duration) -> String {
+pub(crate) fn duration(elapsed: Duration) -> String {
     let millis = elapsed.as_millis();
     if millis < 1000 {
         format!("{millis}ms")

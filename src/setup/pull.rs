@@ -18,7 +18,7 @@ use super::interrupt::InterruptFlag;
 
 /// What happened to the clone.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Pulled {
+pub(crate) enum Pulled {
     /// The branch already had everything.
     UpToDate { branch: String },
     /// The branch moved forward to its upstream.
@@ -34,7 +34,7 @@ pub enum Pulled {
 
 /// Why a clone was left as it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LeftBecause {
+pub(crate) enum LeftBecause {
     Detached,
     NoUpstream { branch: String },
     Offline { reason: String },
@@ -45,7 +45,7 @@ pub enum LeftBecause {
 
 impl Pulled {
     /// The line proj prints about `dir`.
-    pub fn describe(&self, dir: &Path) -> String {
+    pub(crate) fn describe(&self, dir: &Path) -> String {
         let dir = dir.display();
         match self {
             Pulled::UpToDate { branch } => format!("{dir}: `{branch}` is up to date"),
@@ -82,7 +82,7 @@ impl Pulled {
 }
 
 /// Fetch `remote` into the clone at `dir` and fast-forward its branch when safe.
-pub fn pull(dir: &Path, remote: &str, interrupted: &InterruptFlag) -> Pulled {
+pub(crate) fn pull(dir: &Path, remote: &str, interrupted: &InterruptFlag) -> Pulled {
     match try_pull(dir, remote, interrupted) {
         Ok(pulled) => pulled,
         Err(error) => Pulled::Left(LeftBecause::Offline {

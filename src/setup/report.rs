@@ -25,14 +25,14 @@ const LIVE_LINES: usize = 5;
 
 /// The outcome of one step, as reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Ran { elapsed: Duration, why: String },
     Skipped { elapsed: Duration, why: String },
     Failed { elapsed: Duration, status: String },
 }
 
 /// The step lines of one setup run.
-pub struct Reporter {
+pub(crate) struct Reporter {
     terminal: bool,
     color: bool,
     /// The longest step name, for aligned lines.
@@ -40,7 +40,7 @@ pub struct Reporter {
 }
 
 impl Reporter {
-    pub fn new(terminal: bool, color: bool, names: &[&str]) -> Reporter {
+    pub(crate) fn new(terminal: bool, color: bool, names: &[&str]) -> Reporter {
         Reporter {
             terminal,
             color,
@@ -49,7 +49,7 @@ impl Reporter {
     }
 
     /// A step starts (its rules are checked, then perhaps it runs).
-    pub fn begin(&self, step: &str) -> Arc<Live> {
+    pub(crate) fn begin(&self, step: &str) -> Arc<Live> {
         let bar = self.terminal.then(|| {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stdout());
             bar.set_style(
@@ -67,7 +67,7 @@ impl Reporter {
     }
 
     /// A step ended: its line replaces the spinner.
-    pub fn end(&self, live: &Live, step: &str, outcome: &Outcome) {
+    pub(crate) fn end(&self, live: &Live, step: &str, outcome: &Outcome) {
         if let Some(bar) = &live.bar {
             bar.finish_and_clear();
         }
@@ -75,20 +75,20 @@ impl Reporter {
     }
 
     /// A remark that is not a step (a state file that could not be used).
-    pub fn note(&self, text: &str) {
+    pub(crate) fn note(&self, text: &str) {
         crate::outln!("note: {text}");
     }
 }
 
 /// The live view of a running step, fed from its output reader thread.
-pub struct Live {
+pub(crate) struct Live {
     bar: Option<ProgressBar>,
     lines: Mutex<VecDeque<String>>,
 }
 
 impl Live {
     /// A line of the step's output: shown under the spinner (on a terminal).
-    pub fn output(&self, raw: &[u8]) {
+    pub(crate) fn output(&self, raw: &[u8]) {
         let Some(bar) = &self.bar else { return };
         let width = console::Term::stdout()
             .size_checked()
@@ -111,7 +111,7 @@ impl Live {
 }
 
 /// One step's line.
-pub fn line(step: &str, width: usize, outcome: &Outcome, color: bool) -> String {
+pub(crate) fn line(step: &str, width: usize, outcome: &Outcome, color: bool) -> String {
     let (word, paint, details) = match outcome {
         Outcome::Ran { elapsed, why } if why.is_empty() => ("ran", "32", duration(*elapsed)),
         Outcome::Ran { elapsed, why } => ("ran", "32", format!("{}, {why}", duration(*elapsed))),
@@ -137,7 +137,7 @@ pub fn line(step: &str, width: usize, outcome: &Outcome, color: bool) -> String 
 /// A raw output line as a terminal can show it on one row: what follows the last
 /// carriage return (progress bars redraw with `\r`), without escape sequences or other
 /// control characters, cut to `width` columns.
-pub fn displayable(raw: &[u8], width: usize) -> String {
+pub(crate) fn displayable(raw: &[u8], width: usize) -> String {
     let text = String::from_utf8_lossy(raw);
     let text = text
         .rsplit('\r')

@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 /// The programs of `requires` that cannot be found, in the order they are listed.
-pub fn missing(requires: &[String], path: Option<&OsStr>, root: &Path) -> Vec<String> {
+pub(crate) fn missing(requires: &[String], path: Option<&OsStr>, root: &Path) -> Vec<String> {
     requires
         .iter()
         .filter(|program| !found(program, path, root))

@@ -24,13 +24,13 @@ use crate::config::SetupStep;
 
 /// What the rules say, and why (as the report line shows it).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     Skip(String),
     Run(String),
 }
 
 /// What the rules need besides the step.
-pub struct Checker<'a> {
+pub(crate) struct Checker<'a> {
     pub root: &'a Path,
     pub env: &'a [(OsString, OsString)],
     pub interrupts: &'a Interrupts,
@@ -39,7 +39,7 @@ pub struct Checker<'a> {
 
 impl Checker<'_> {
     /// The decision, and the time spent in the `skip_if` command (not proj's own).
-    pub fn decide(&self, step: &SetupStep) -> io::Result<(Decision, Duration)> {
+    pub(crate) fn decide(&self, step: &SetupStep) -> io::Result<(Decision, Duration)> {
         let mut in_child = Duration::ZERO;
         let decision = self.rules(step, &mut in_child)?;
         Ok((decision, in_child))

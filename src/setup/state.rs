@@ -26,11 +26,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 1;
 
 /// The file's content.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct State {
+pub(crate) struct State {
     pub version: u32,
     #[serde(default)]
     pub setup: BTreeMap<String, StepRecord>,
@@ -41,7 +41,7 @@ pub struct State {
 
 /// One step's last success.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StepRecord {
+pub(crate) struct StepRecord {
     pub finished_at: String,
     pub duration_ms: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -50,7 +50,7 @@ pub struct StepRecord {
 
 /// The state file of the project at `root`, and whether proj may write it.
 #[derive(Debug)]
-pub struct StateFile {
+pub(crate) struct StateFile {
     path: PathBuf,
     pub state: State,
     writable: bool,
@@ -59,11 +59,11 @@ pub struct StateFile {
 }
 
 impl StateFile {
-    pub fn path_in(root: &Path) -> PathBuf {
+    pub(crate) fn path_in(root: &Path) -> PathBuf {
         crate::layout::state_file(root)
     }
 
-    pub fn load(root: &Path) -> StateFile {
+    pub(crate) fn load(root: &Path) -> StateFile {
         let path = StateFile::path_in(root);
         let empty = State {
             version: VERSION,
@@ -112,18 +112,18 @@ impl StateFile {
         }
     }
 
-    pub fn record(&self, step: &str) -> Option<&StepRecord> {
+    pub(crate) fn record(&self, step: &str) -> Option<&StepRecord> {
         self.state.setup.get(step)
     }
 
     /// Record a success and write the file at once, so a later failure keeps it.
-    pub fn save_success(&mut self, step: &str, record: StepRecord) -> io::Result<()> {
+    pub(crate) fn save_success(&mut self, step: &str, record: StepRecord) -> io::Result<()> {
         self.state.setup.insert(step.to_string(), record);
         self.write()
     }
 
     /// Forget the records of steps that no longer exist (renamed or removed).
-    pub fn retain_steps(&mut self, steps: &[&str]) {
+    pub(crate) fn retain_steps(&mut self, steps: &[&str]) {
         self.state
             .setup
             .retain(|name, _| steps.contains(&name.as_str()));

@@ -36,11 +36,11 @@ use super::state::{StateFile, StepRecord};
 use crate::config::{self, Plan, SetupStep};
 
 /// Lines of a failed step's output shown in the error.
-pub const FAILURE_TAIL: usize = 30;
+pub(crate) const FAILURE_TAIL: usize = 30;
 
 /// What to run and how to show it.
 #[derive(Debug, Clone, Default)]
-pub struct Options {
+pub(crate) struct Options {
     /// Run every selected step, whatever its rules say.
     pub force: bool,
     /// Run only these steps, whatever their rules say (empty: every step, by its rules).
@@ -52,7 +52,7 @@ pub struct Options {
 
 /// What a setup run did.
 #[derive(Debug, Clone, Default)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub ran: usize,
     pub skipped: usize,
     /// Wall time of the whole setup phase.
@@ -62,7 +62,7 @@ pub struct Summary {
 }
 
 /// `requires`: every missing program named at once.
-pub fn check_requires(plan: &Plan) -> Result<(), SetupError> {
+pub(crate) fn check_requires(plan: &Plan) -> Result<(), SetupError> {
     // The PATH the steps will see: `[env]` may extend proj's (`.venv/bin:$PATH`).
     let path = environment(plan)
         .into_iter()
@@ -83,7 +83,7 @@ pub fn check_requires(plan: &Plan) -> Result<(), SetupError> {
 }
 
 /// The names in `only` that are not steps of `plan` make a usage error.
-pub fn check_names(plan: &Plan, only: &[String]) -> Result<(), SetupError> {
+pub(crate) fn check_names(plan: &Plan, only: &[String]) -> Result<(), SetupError> {
     let known: Vec<String> = plan.setup.iter().map(|s| s.name.clone()).collect();
     let unknown: Vec<String> = only
         .iter()
@@ -102,7 +102,11 @@ pub fn check_names(plan: &Plan, only: &[String]) -> Result<(), SetupError> {
 
 /// Check `requires`, then run the steps. Returns once every selected step has run or
 /// been skipped; the first failure (or an interrupt) ends it with an error.
-pub fn run(plan: &Plan, options: &Options, interrupts: &Interrupts) -> Result<Summary, SetupError> {
+pub(crate) fn run(
+    plan: &Plan,
+    options: &Options,
+    interrupts: &Interrupts,
+) -> Result<Summary, SetupError> {
     let started = Instant::now();
     check_names(plan, &options.only)?;
     check_requires(plan)?;
@@ -338,7 +342,7 @@ fn record_success(
 }
 
 /// `.proj/logs/setup-NAME.log` (see [`crate::layout::setup_log`]).
-pub fn log_path(root: &Path, step: &str) -> PathBuf {
+pub(crate) fn log_path(root: &Path, step: &str) -> PathBuf {
     crate::layout::setup_log(root, step)
 }
 

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 /// Whether `text` is written as a git URL (not a plain path): `scheme://…` or scp-like
 /// `[user@]host:path`. Process names (`web`, `web.2`) are never URLs.
-pub fn is_url(text: &str) -> bool {
+pub(crate) fn is_url(text: &str) -> bool {
     text.contains("://") || scp_like(text).is_some()
 }
 
@@ -31,7 +31,7 @@ fn scp_like(text: &str) -> Option<(&str, &str)> {
 }
 
 /// The directory `git clone URL` would create: the last path component without `.git`.
-pub fn repo_name(url: &str) -> Option<String> {
+pub(crate) fn repo_name(url: &str) -> Option<String> {
     let path = match scp_like(url) {
         Some((_, path)) => path,
         None => url.split_once("://").map_or(url, |(_, rest)| rest),
@@ -45,13 +45,13 @@ pub fn repo_name(url: &str) -> Option<String> {
 
 /// What identifies a repository across the ways of writing its URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Identity {
+pub(crate) enum Identity {
     Remote { host: String, path: String },
     Local(PathBuf),
 }
 
 /// The identity of `url`; relative local paths are read from `cwd`.
-pub fn identity(url: &str, cwd: &Path) -> Identity {
+pub(crate) fn identity(url: &str, cwd: &Path) -> Identity {
     if let Some(path) = url.strip_prefix("file://") {
         return local(Path::new(path), cwd);
     }
@@ -104,7 +104,7 @@ fn local(path: &Path, cwd: &Path) -> Identity {
 
 /// The URL to hand to libgit2: local paths made absolute, so the clone's `origin` does
 /// not depend on the directory proj was started in.
-pub fn for_libgit2(url: &str, cwd: &Path) -> String {
+pub(crate) fn for_libgit2(url: &str, cwd: &Path) -> String {
     if is_url(url) {
         return url.to_string();
     }
@@ -120,7 +120,7 @@ pub fn for_libgit2(url: &str, cwd: &Path) -> String {
 /// git does it: each `../` drops one component of the parent's URL. Other URLs are
 /// returned as they are. (libgit2 mangles `file://` parents here: `file:///x` loses a
 /// slash.)
-pub fn resolve_relative(parent: &str, submodule: &str) -> String {
+pub(crate) fn resolve_relative(parent: &str, submodule: &str) -> String {
     if !submodule.starts_with("./") && !submodule.starts_with("../") {
         return submodule.to_string();
     }

@@ -42,7 +42,7 @@ const LEFTOVERS_GRACE: Duration = Duration::from_secs(2);
 const FAREWELL_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// What `proj up` asks of the supervisor.
-pub struct Options {
+pub(crate) struct Options {
     /// Start only these processes or instances (and what they depend on); empty: every
     /// process with `autostart = true`.
     pub only: Vec<String>,
@@ -58,19 +58,17 @@ pub struct Options {
     pub probes: Option<tokio::runtime::Handle>,
 }
 
-/// What an in-process client gets: the commands the control socket serves, the latest
-/// snapshot (a `watch` channel: a slow reader just sees the newest), and the output
-/// feed.
+/// What an in-process client gets: the channel the control socket's requests go to, and
+/// the latest snapshot (a `watch` channel: a slow reader just sees the newest).
 #[derive(Clone)]
-pub struct Handle {
+pub(crate) struct Handle {
     pub commands: mpsc::UnboundedSender<Command>,
     pub status: watch::Receiver<Snapshot>,
-    pub feed: Feed,
 }
 
 /// What the supervisor's own helpers (probe tasks, file watchers) tell it.
 #[derive(Debug)]
-pub enum Event {
+pub(crate) enum Event {
     /// The readiness probe of `slot`'s run number `run` passed.
     Ready { slot: usize, run: u64 },
     /// An attempt of that probe failed, for a reason other than the last one's.
@@ -98,7 +96,7 @@ pub enum Event {
 /// A supervisor that has stopped everything: the callers of `proj down` still wait for
 /// their answer, which [`Finished::say_goodbye`] gives once the caller has done what
 /// must come first (removing the socket, so a new `proj up` may start at once).
-pub struct Finished {
+pub(crate) struct Finished {
     farewells: Vec<Responder>,
     /// With `exit_on_failure`: the instance whose failure ended the run, and why
     /// (`web: exited with code 3 …`).
@@ -107,7 +105,7 @@ pub struct Finished {
 
 impl Finished {
     /// Answer every `down`/`kill` caller and wait (briefly) until each answer is written.
-    pub async fn say_goodbye(self) {
+    pub(crate) async fn say_goodbye(self) {
         let mut written = Vec::new();
         for reply in self.farewells {
             let (done, wait) = oneshot::channel();
@@ -128,7 +126,12 @@ impl Finished {
 }
 
 /// Supervise `plan` on the given inputs until a shutdown completes.
-pub async fn run(plan: Plan, options: Options, mut inputs: Inputs, edges: Edges) -> Finished {
+pub(crate) async fn run(
+    plan: Plan,
+    options: Options,
+    mut inputs: Inputs,
+    edges: Edges,
+) -> Finished {
     let (events_sender, mut events) = mpsc::unbounded_channel();
     let mut supervisor = Supervisor::new(plan, &options, edges, events_sender);
     // Watchers live as long as the supervisor (reload brings them in line).
@@ -139,7 +142,6 @@ pub async fn run(plan: Plan, options: Options, mut inputs: Inputs, edges: Edges)
         let _ = handle.send(Handle {
             commands: inputs.command_sender.clone(),
             status: supervisor.status.subscribe(),
-            feed: supervisor.feed.clone(),
         });
     }
     supervisor.start(&options.only, true);

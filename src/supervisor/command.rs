@@ -26,10 +26,10 @@ use super::terminal::Connection;
 use crate::logs::feed::Subscription;
 
 /// Where the answer to a [`Command`] goes.
-pub type Reply<T> = oneshot::Sender<T>;
+pub(crate) type Reply<T> = oneshot::Sender<T>;
 
 /// Where the answer to a [`Request`] goes.
-pub type Responder = Reply<Result<Answer, Refusal>>;
+pub(crate) type Responder = Reply<Result<Answer, Refusal>>;
 
 /// A request with the channel its answer goes to.
 #[derive(Debug)]
@@ -40,7 +40,7 @@ pub struct Command {
 
 /// Send `request` to the supervisor behind `commands` and wait for its answer; `None`
 /// once the supervisor is gone.
-pub async fn ask(
+pub(crate) async fn ask(
     commands: &mpsc::UnboundedSender<Command>,
     request: Request,
 ) -> Option<Result<Answer, Refusal>> {
@@ -179,7 +179,7 @@ pub enum Answer {
 
 /// How `down` (graceful) and `kill` stop the processes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ShutdownMode {
+pub(crate) enum ShutdownMode {
     /// Each instance's stop signal and timeout, in reverse dependency order (`proj down`,
     /// `q` in the TUI).
     Graceful,

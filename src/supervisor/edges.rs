@@ -24,14 +24,14 @@ use crate::process::reaper::Exit;
 use crate::process::usage::GroupUsage;
 
 /// The edges the supervisor acts through ([`super::run`]'s hands).
-pub struct Edges {
+pub(crate) struct Edges {
     pub processes: std::sync::Arc<dyn Processes>,
     pub watching: Box<dyn Watching>,
     pub manager: Box<dyn ServiceManager>,
 }
 
 /// File watching: what turns a changed file into [`super::Event::FileChanged`].
-pub trait Watching: Send {
+pub(crate) trait Watching: Send {
     /// Watch what `plan` says (at start and after every reload); a change of a process's
     /// files is sent on `events`. A watcher that cannot start is reported on `printer`.
     fn sync(
@@ -55,7 +55,7 @@ impl Watching for () {
 
 /// The service manager proj runs under (systemd's notify protocol): told of every
 /// published snapshot, of reloads, and pinged from the supervisor's own loop.
-pub trait ServiceManager: Send {
+pub(crate) trait ServiceManager: Send {
     /// A new snapshot was published.
     fn observe(&mut self, snapshot: &super::Snapshot);
     /// A reload begins.
@@ -81,7 +81,7 @@ impl ServiceManager for () {
 
 /// A signal to proj itself, as the supervisor sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SignalEvent {
+pub(crate) enum SignalEvent {
     /// SIGINT (Ctrl-C): stop everything; a second one kills.
     Interrupt,
     /// SIGTERM: the same.
@@ -92,7 +92,7 @@ pub enum SignalEvent {
 
 impl SignalEvent {
     /// The name proj's messages use (`SIGINT: stopping every process …`).
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             SignalEvent::Interrupt => "SIGINT",
             SignalEvent::Terminate => "SIGTERM",
@@ -102,7 +102,7 @@ impl SignalEvent {
 }
 
 /// Everything that reaches the supervisor from outside.
-pub struct Inputs {
+pub(crate) struct Inputs {
     /// Every child that exited, reaped.
     pub exits: mpsc::UnboundedReceiver<Exit>,
     /// Signals to proj.
@@ -117,7 +117,7 @@ pub struct Inputs {
 }
 
 /// The senders that feed an [`Inputs`].
-pub struct InputSenders {
+pub(crate) struct InputSenders {
     pub exits: mpsc::UnboundedSender<Exit>,
     pub signals: mpsc::UnboundedSender<SignalEvent>,
     pub commands: mpsc::UnboundedSender<Command>,
@@ -126,7 +126,7 @@ pub struct InputSenders {
 
 impl Inputs {
     /// A fresh set of input channels and their senders.
-    pub fn channels() -> (Inputs, InputSenders) {
+    pub(crate) fn channels() -> (Inputs, InputSenders) {
         let (exits_sender, exits) = mpsc::unbounded_channel();
         let (signals_sender, signals) = mpsc::unbounded_channel();
         let (commands_sender, commands) = mpsc::unbounded_channel();
@@ -150,7 +150,7 @@ impl Inputs {
 
 /// What one spawn needs.
 #[derive(Debug)]
-pub struct SpawnRequest<'a> {
+pub(crate) struct SpawnRequest<'a> {
     /// The instance whose processes it joins (`web.1`): its own, or the one a stop
     /// command stops.
     pub instance: &'a str,
@@ -172,7 +172,7 @@ pub struct SpawnRequest<'a> {
 /// A spawned instance: its pid (which is also its process group id) and the read end of
 /// its output, if it has one: a pipe, or for a `terminal` request the pty's master.
 #[derive(Debug)]
-pub struct Spawned {
+pub(crate) struct Spawned {
     pub pid: i32,
     pub output: Option<OwnedFd>,
     /// The master side of the instance's pseudo-terminal (a `terminal` spawn).
@@ -185,7 +185,7 @@ pub struct Spawned {
 /// An instance's processes are named by its *leader*, the process spawned for it (whose
 /// pid is also its process group id); which processes are its is the edge's business
 /// ([`crate::process::membership`]: a cgroup, or its group and what left it).
-pub trait Processes: Send + Sync + 'static {
+pub(crate) trait Processes: Send + Sync + 'static {
     /// The value of [`crate::process::SUPERVISOR_MARKER`] every child gets, unique to
     /// this run: descendants that escape their process group are found by it.
     fn marker(&self) -> &str;

@@ -12,7 +12,7 @@ use crate::process::ExitStatus;
 
 /// Why an instance gave up.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Failure {
+pub(crate) enum Failure {
     /// The command could not be started at all.
     NotSpawnable(SpawnProblem),
     /// `max_restarts` restarts happened within `restart_window`, and it exited again.
@@ -29,7 +29,7 @@ pub enum Failure {
 /// Why a running instance is restarted although it did not exit: it is up but not
 /// well. Like a crash, such a restart counts against `max_restarts`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Trouble {
+pub(crate) enum Trouble {
     /// Its `health` check failed `failures` times in a row; `said` is the last reason.
     Unhealthy { said: String, failures: u32 },
     /// Its process group's resident memory went above `max_memory`.
@@ -54,7 +54,7 @@ impl fmt::Display for Trouble {
 }
 
 /// `612 MiB`; below 10 MiB with one decimal, so a small limit still reads right.
-pub fn mebibytes(bytes: u64) -> String {
+pub(crate) fn mebibytes(bytes: u64) -> String {
     let mib = bytes as f64 / f64::from(1u32 << 20);
     if mib < 10.0 {
         format!("{mib:.1} MiB")
@@ -66,7 +66,7 @@ pub fn mebibytes(bytes: u64) -> String {
 /// Why an instance was last restarted (SPEC §9.5: `proj ps` says it, `ps --json` has it
 /// as `last_restart`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RestartCause {
+pub(crate) enum RestartCause {
     /// Its `health` check failed `retries` times in a row.
     Health,
     /// Its memory went above `max_memory`.
@@ -83,7 +83,7 @@ pub enum RestartCause {
 
 impl RestartCause {
     /// The cause of a restart after this trouble.
-    pub fn of_trouble(trouble: &Trouble) -> RestartCause {
+    pub(crate) fn of_trouble(trouble: &Trouble) -> RestartCause {
         match trouble {
             Trouble::Unhealthy { .. } => RestartCause::Health,
             Trouble::OverMemory { .. } => RestartCause::MaxMemory,
@@ -106,7 +106,7 @@ impl fmt::Display for RestartCause {
 
 /// Why a command could not be started.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SpawnProblem {
+pub(crate) enum SpawnProblem {
     /// The OS refused (a missing `cwd`, too many open files, …); the error's words.
     Os(String),
     /// `sh` exited with 127.

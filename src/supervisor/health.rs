@@ -40,7 +40,7 @@ use crate::logs::printer::Level;
 
 /// What a health task says about its run.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HealthReport {
+pub(crate) enum HealthReport {
     /// A check passed, after none had yet or after failures.
     Passed,
     /// A check failed: `in_a_row` failures so far, out of the `retries` allowed.
@@ -210,7 +210,7 @@ fn aligned(due: tokio::time::Instant, granularity: Duration) -> tokio::time::Ins
 /// Attempt `probe` every `check.interval` until `check.retries` attempts in a row failed;
 /// `tell` hears of each failure and of each pass that follows a failure (or comes
 /// first).
-pub async fn keep_checking(probe: Probe, check: HealthCheck, tell: impl Fn(HealthReport)) {
+pub(crate) async fn keep_checking(probe: Probe, check: HealthCheck, tell: impl Fn(HealthReport)) {
     let granularity = (check.interval / 8).min(ALIGNMENT);
     let mut due = tokio::time::Instant::now();
     let mut failures = 0;

@@ -28,7 +28,7 @@ use nix::sys::signal::Signal;
 
 use super::failure::{Failure, RestartCause, SpawnProblem, Trouble};
 use crate::config::{Lifecycle as Settings, RestartPolicy, StopAction, StopTarget};
-pub use crate::process::{ExitStatus, signal_name};
+pub(crate) use crate::process::{ExitStatus, signal_name};
 
 /// The SPEC §3 states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -93,7 +93,7 @@ impl fmt::Display for State {
 
 /// Something that happened to the instance, or that someone asked of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Input {
+pub(crate) enum Input {
     /// Its dependencies are not ready yet: wait in `pending`.
     Wait,
     /// Start it (its dependencies are satisfied). Resets the restart budget.
@@ -125,7 +125,7 @@ pub enum Input {
 
 /// What the caller must do after a transition, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     /// Spawn the command; answer with [`Input::Spawned`] or [`Input::SpawnFailed`].
     Spawn,
     /// Send this signal to the instance's process group.
@@ -144,7 +144,7 @@ pub enum Action {
 
 /// A message for the user about one instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Report {
+pub(crate) enum Report {
     Started {
         pid: i32,
     },
@@ -241,7 +241,7 @@ const COMMAND_NOT_EXECUTABLE: i32 = 126;
 
 /// One instance's lifecycle state and the memory its restart policy needs.
 #[derive(Debug, Clone)]
-pub struct Lifecycle {
+pub(crate) struct Lifecycle {
     settings: Settings,
     /// Whether a readiness probe decides `starting` → `running` (else the caller sends
     /// [`Input::Ready`] right after the spawn).
@@ -286,7 +286,7 @@ enum AfterStop {
 }
 
 impl Lifecycle {
-    pub fn new(settings: Settings, has_probe: bool) -> Self {
+    pub(crate) fn new(settings: Settings, has_probe: bool) -> Self {
         let next_backoff = settings.backoff;
         Lifecycle {
             settings,
@@ -307,7 +307,7 @@ impl Lifecycle {
     }
 
     /// New settings from a reloaded config; they apply from the next transition on.
-    pub fn set_settings(&mut self, settings: Settings, has_probe: bool) {
+    pub(crate) fn set_settings(&mut self, settings: Settings, has_probe: bool) {
         self.next_backoff = self
             .next_backoff
             .min(settings.backoff_max)
@@ -316,34 +316,34 @@ impl Lifecycle {
         self.has_probe = has_probe;
     }
 
-    pub fn state(&self) -> State {
+    pub(crate) fn state(&self) -> State {
         self.state
     }
 
-    pub fn pid(&self) -> Option<i32> {
+    pub(crate) fn pid(&self) -> Option<i32> {
         self.pid
     }
 
-    pub fn restarts(&self) -> u32 {
+    pub(crate) fn restarts(&self) -> u32 {
         self.restarts
     }
 
-    pub fn last_exit(&self) -> Option<ExitStatus> {
+    pub(crate) fn last_exit(&self) -> Option<ExitStatus> {
         self.last_exit
     }
 
-    pub fn started_at(&self) -> Option<Instant> {
+    pub(crate) fn started_at(&self) -> Option<Instant> {
         self.started_at
     }
 
     /// It is stopping to start again (a restart, by request or after trouble).
-    pub fn restarting(&self) -> bool {
+    pub(crate) fn restarting(&self) -> bool {
         self.state == State::Stopping
             && matches!(self.after_stop, AfterStop::Start | AfterStop::Recover)
     }
 
     /// How many restarts happened within the restart window before `now`.
-    pub fn restarts_in_window(&self, now: Instant) -> u32 {
+    pub(crate) fn restarts_in_window(&self, now: Instant) -> u32 {
         let window = self.settings.restart_window;
         let recent = self
             .restarts_in_window
@@ -354,23 +354,23 @@ impl Lifecycle {
     }
 
     /// Why it was last restarted, if it was.
-    pub fn last_restart(&self) -> Option<RestartCause> {
+    pub(crate) fn last_restart(&self) -> Option<RestartCause> {
         self.last_restart
     }
 
     /// Why the instance is `failed`, if it is.
-    pub fn failure(&self) -> Option<&Failure> {
+    pub(crate) fn failure(&self) -> Option<&Failure> {
         self.failure
             .as_ref()
             .filter(|_| self.state == State::Failed)
     }
 
-    pub fn settings(&self) -> &Settings {
+    pub(crate) fn settings(&self) -> &Settings {
         &self.settings
     }
 
     /// Apply one input; return what the caller must do.
-    pub fn handle(&mut self, input: Input, now: Instant) -> Vec<Action> {
+    pub(crate) fn handle(&mut self, input: Input, now: Instant) -> Vec<Action> {
         let mut actions = Vec::new();
         match input {
             Input::Wait => self.on_wait(),

@@ -29,16 +29,16 @@
 mod actor;
 mod answers;
 mod clock;
-pub mod command;
+pub(crate) mod command;
 mod dependencies;
-pub mod edges;
-pub mod failure;
-pub mod health;
+pub(crate) mod edges;
+pub(crate) mod failure;
+pub(crate) mod health;
 mod launch;
-pub mod lifecycle;
+pub(crate) mod lifecycle;
 mod log_requests;
-pub mod order;
-pub mod ready;
+pub(crate) mod order;
+pub(crate) mod ready;
 mod reload;
 mod requests;
 mod rolling;
@@ -46,20 +46,18 @@ mod scale;
 mod schedule;
 mod silence;
 mod slot;
-pub mod snapshot;
+pub(crate) mod snapshot;
 mod step;
 mod table;
-pub mod terminal;
+pub(crate) mod terminal;
 mod terminal_queries;
 #[cfg(test)]
 mod tests;
 mod usage;
 
-pub use actor::{Event, Finished, Handle, Options, run};
-pub use command::{Command, Refusal, ShutdownMode};
-pub use edges::{
-    Edges, InputSenders, Inputs, Processes, ServiceManager, SignalEvent, SpawnRequest, Spawned,
-    Watching,
+pub(crate) use actor::{Event, Handle, Options, run};
+pub(crate) use command::Refusal;
+pub(crate) use edges::{
+    Edges, Inputs, Processes, ServiceManager, SignalEvent, SpawnRequest, Spawned, Watching,
 };
-pub use failure::Failure;
-pub use snapshot::{Health, InstanceStatus, Progress, Snapshot, State};
+pub(crate) use snapshot::{Health, InstanceStatus, Progress, Snapshot, State};

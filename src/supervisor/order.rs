@@ -11,7 +11,7 @@ use crate::config::Plan;
 
 /// Process indices (into `plan.processes`) and the edges between them.
 #[derive(Debug, Clone)]
-pub struct Graph {
+pub(crate) struct Graph {
     /// `dependencies[p]`: the processes `p` depends on.
     pub dependencies: Vec<Vec<usize>>,
     /// `dependants[p]`: the processes that depend on `p`.
@@ -23,7 +23,7 @@ pub struct Graph {
 }
 
 impl Graph {
-    pub fn new(plan: &Plan) -> Graph {
+    pub(crate) fn new(plan: &Plan) -> Graph {
         let dependencies: Vec<Vec<usize>> = plan
             .processes
             .iter()
@@ -55,7 +55,10 @@ impl Graph {
     }
 
     /// `roots` and everything they depend on, transitively.
-    pub fn with_dependencies(&self, roots: impl IntoIterator<Item = usize>) -> BTreeSet<usize> {
+    pub(crate) fn with_dependencies(
+        &self,
+        roots: impl IntoIterator<Item = usize>,
+    ) -> BTreeSet<usize> {
         let mut chosen = BTreeSet::new();
         let mut todo: Vec<usize> = roots.into_iter().collect();
         while let Some(process) = todo.pop() {

@@ -40,7 +40,7 @@ const EXEC_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A probe ready to run for one instance.
 #[derive(Debug, Clone)]
-pub enum Probe {
+pub(crate) enum Probe {
     Tcp {
         port: u16,
     },
@@ -57,7 +57,7 @@ pub enum Probe {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpTarget {
+pub(crate) struct HttpTarget {
     pub host: String,
     pub port: u16,
     pub path: String,
@@ -65,7 +65,7 @@ pub struct HttpTarget {
 
 /// Resolve the configured probe for an instance with environment `env`, working
 /// directory `cwd` and account `identity`.
-pub fn resolve(
+pub(crate) fn resolve(
     probe: &ReadyProbe,
     env: &[(OsString, OsString)],
     cwd: PathBuf,
@@ -96,7 +96,7 @@ pub fn resolve(
 /// Expand `$NAME`, `${NAME}` and `${NAME:-default}` from `env`, with the same rules as
 /// the config's values ([`crate::config::interpolate`]); unknown names expand to
 /// nothing, as in `sh`.
-pub fn expand(text: &str, env: &[(OsString, OsString)]) -> String {
+pub(crate) fn expand(text: &str, env: &[(OsString, OsString)]) -> String {
     let lookup = |name: &str| {
         env.iter()
             .find(|(key, _)| key == name)
@@ -140,7 +140,7 @@ fn parse_http_url(url: &str) -> Result<HttpTarget, String> {
 /// output reader instead; for it this waits forever.) `said` hears why an attempt
 /// failed, each time that differs from the attempt before (a refused connect repeated
 /// a hundred times is one message), so a ready timeout can quote the last one.
-pub async fn wait_until_ready(probe: Probe, mut said: impl FnMut(String)) {
+pub(crate) async fn wait_until_ready(probe: Probe, mut said: impl FnMut(String)) {
     let started = Instant::now();
     let mut last = String::new();
     loop {
@@ -164,7 +164,7 @@ pub async fn wait_until_ready(probe: Probe, mut said: impl FnMut(String)) {
 /// One attempt of a tcp, http or exec probe while an instance starts: at most
 /// [`ATTEMPT_TIMEOUT`] for a connect (each address of `localhost`), twice that for an
 /// http exchange, [`EXEC_TIMEOUT`] for a command.
-pub async fn attempt(probe: &Probe) -> Result<(), String> {
+pub(crate) async fn attempt(probe: &Probe) -> Result<(), String> {
     let limit = match probe {
         Probe::Exec { .. } => EXEC_TIMEOUT,
         _ => ATTEMPT_TIMEOUT * 2,
@@ -175,7 +175,7 @@ pub async fn attempt(probe: &Probe) -> Result<(), String> {
 /// One attempt cut off after `limit` (a `health` check's `timeout`): one timer for the
 /// whole attempt, since a check makes one every interval for as long as proj runs.
 /// A `log` probe cannot be attempted: it is the output reader's.
-pub async fn attempt_within(probe: &Probe, limit: Duration) -> Result<(), String> {
+pub(crate) async fn attempt_within(probe: &Probe, limit: Duration) -> Result<(), String> {
     let attempt = async {
         match probe {
             Probe::Tcp { port } => tcp_attempt(*port).await,
@@ -200,7 +200,7 @@ pub async fn attempt_within(probe: &Probe, limit: Duration) -> Result<(), String
 
 /// What an attempt does, in words: ``GET http://127.0.0.1:8000/health``,
 /// ``connect to port 8000``, `` `pg_isready` ``.
-pub fn describe(probe: &Probe) -> String {
+pub(crate) fn describe(probe: &Probe) -> String {
     match probe {
         Probe::Tcp { port } => format!("connect to port {port}"),
         Probe::Http(target) => format!("GET http://{}:{}{}", target.host, target.port, target.path),

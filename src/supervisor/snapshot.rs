@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use super::lifecycle::State;
+pub(crate) use super::lifecycle::State;
 
 /// Where the stack as a whole stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

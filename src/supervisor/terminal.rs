@@ -37,7 +37,7 @@ const RECENT_BYTES: usize = 16 * 1024;
 const CHUNKS_BEHIND: usize = 1024;
 
 /// A chunk of raw terminal output.
-pub type Chunk = Arc<[u8]>;
+pub(crate) type Chunk = Arc<[u8]>;
 
 pub struct Terminal {
     /// The current run's pty master; `None` between runs.

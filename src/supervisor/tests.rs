@@ -10,13 +10,14 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 use tokio::sync::{oneshot, watch};
 
+use super::Options;
+use super::actor::Finished;
 use super::command::{Answer, Command, Refusal, Request, ShutdownMode, WaitUp};
 use super::edges::{InputSenders, Inputs, Processes, SpawnRequest, Spawned};
 use super::failure::Failure;
 use super::snapshot::{Acted, ReloadSummary};
 use super::snapshot::{InstanceStatus, Snapshot, State};
 use super::terminal::Connection;
-use super::{Finished, Options};
 use crate::config::{self, Plan, ProcessSpec, fixtures};
 use crate::logs::clock::Clock;
 use crate::logs::printer::{Printer, Style};

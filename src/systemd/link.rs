@@ -29,7 +29,7 @@ use crate::supervisor::{Progress, ServiceManager, Snapshot};
 
 /// What proj has told systemd so far.
 #[derive(Debug, Default)]
-pub struct Link {
+pub(crate) struct Link {
     notifier: Option<Notifier>,
     ready_sent: bool,
     reloading: bool,
@@ -39,7 +39,7 @@ pub struct Link {
 
 impl Link {
     /// The link `NOTIFY_SOCKET` asks for; a silent one when proj is not under systemd.
-    pub fn from_env() -> Link {
+    pub(crate) fn from_env() -> Link {
         Link {
             notifier: Notifier::from_env(),
             ..Link::default()

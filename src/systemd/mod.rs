@@ -29,6 +29,6 @@
 //! Everything here is advisory to supervision: a notification that cannot be sent is
 //! logged at debug level and supervision goes on, as `sd_notify(3)` recommends.
 
-pub mod link;
-pub mod notify;
-pub mod status;
+pub(crate) mod link;
+pub(crate) mod notify;
+pub(crate) mod status;

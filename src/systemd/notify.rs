@@ -23,7 +23,7 @@ const SEND_TIMEOUT: Duration = Duration::from_millis(100);
 
 /// proj's channel to systemd; `None` from [`Notifier::from_env`] when not under systemd.
 #[derive(Debug)]
-pub struct Notifier {
+pub(crate) struct Notifier {
     socket: UnixDatagram,
     address: SocketAddr,
     /// Half of `WATCHDOG_USEC`, when the watchdog is on and meant for proj.
@@ -32,7 +32,7 @@ pub struct Notifier {
 
 impl Notifier {
     /// The notifier that proj's own environment asks for.
-    pub fn from_env() -> Option<Notifier> {
+    pub(crate) fn from_env() -> Option<Notifier> {
         let socket = std::env::var_os("NOTIFY_SOCKET")?;
         let watchdog = watchdog_interval(
             std::env::var("WATCHDOG_USEC").ok().as_deref(),
@@ -50,7 +50,10 @@ impl Notifier {
 
     /// A notifier for `socket` (a `$NOTIFY_SOCKET` value); `Ok(None)` when it is empty or
     /// of a kind proj does not speak.
-    pub fn connect(socket: &OsStr, watchdog: Option<Duration>) -> io::Result<Option<Notifier>> {
+    pub(crate) fn connect(
+        socket: &OsStr,
+        watchdog: Option<Duration>,
+    ) -> io::Result<Option<Notifier>> {
         let Some(address) = parse_address(socket)? else {
             return Ok(None);
         };
@@ -64,35 +67,35 @@ impl Notifier {
     }
 
     /// How often to send `WATCHDOG=1` (half of `WATCHDOG_USEC`), if at all.
-    pub fn watchdog_interval(&self) -> Option<Duration> {
+    pub(crate) fn watchdog_interval(&self) -> Option<Duration> {
         self.watchdog
     }
 
     /// Send one message (`KEY=VALUE` lines). Failures are logged, never fatal: the
     /// protocol is advisory.
-    pub fn send(&self, message: &str) {
+    pub(crate) fn send(&self, message: &str) {
         if let Err(error) = self.socket.send_to_addr(message.as_bytes(), &self.address) {
             tracing::debug!(%error, message, "cannot notify systemd");
         }
     }
 
-    pub fn ready(&self) {
+    pub(crate) fn ready(&self) {
         self.send("READY=1");
     }
 
     /// `RELOADING=1` with the `MONOTONIC_USEC=` that `Type=notify-reload` requires.
-    pub fn reloading(&self) {
+    pub(crate) fn reloading(&self) {
         self.send(&format!("RELOADING=1\nMONOTONIC_USEC={}", monotonic_usec()));
     }
 
-    pub fn watchdog(&self) {
+    pub(crate) fn watchdog(&self) {
         self.send("WATCHDOG=1");
     }
 }
 
 /// `STATUS=TEXT` on one line (systemd shows it in `systemctl status`): control
 /// characters, newlines included, become spaces.
-pub fn status_line(text: &str) -> String {
+pub(crate) fn status_line(text: &str) -> String {
     let line: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -116,7 +119,11 @@ fn parse_address(socket: &OsStr) -> io::Result<Option<SocketAddr>> {
 
 /// Half of `WATCHDOG_USEC`, unless the watchdog is off, malformed, or (`WATCHDOG_PID`)
 /// meant for another process.
-pub fn watchdog_interval(usec: Option<&str>, pid: Option<&str>, own_pid: u32) -> Option<Duration> {
+pub(crate) fn watchdog_interval(
+    usec: Option<&str>,
+    pid: Option<&str>,
+    own_pid: u32,
+) -> Option<Duration> {
     if let Some(pid) = pid
         && pid.trim().parse::<u32>().ok() != Some(own_pid)
     {
@@ -127,7 +134,7 @@ pub fn watchdog_interval(usec: Option<&str>, pid: Option<&str>, own_pid: u32) ->
 }
 
 /// `CLOCK_MONOTONIC` in microseconds, the clock systemd compares reloads against.
-pub fn monotonic_usec() -> u64 {
+pub(crate) fn monotonic_usec() -> u64 {
     nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC).map_or(0, |now| {
         let micros = now.tv_sec() * 1_000_000 + now.tv_nsec() / 1_000;
         u64::try_from(micros).unwrap_or(0)

@@ -7,7 +7,7 @@
 use crate::supervisor::{Health, Progress, Snapshot, State};
 
 /// "5 running, 1 backoff"; "stopping: 2 running, 3 stopped" during shutdown.
-pub fn summary(snapshot: &Snapshot) -> String {
+pub(crate) fn summary(snapshot: &Snapshot) -> String {
     let mut parts = Vec::new();
     for state in State::BY_CONCERN {
         let count = snapshot

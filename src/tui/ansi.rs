@@ -16,14 +16,14 @@ use unicode_width::UnicodeWidthChar;
 
 /// One character of a line and how it is drawn.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Cell {
+pub(crate) struct Cell {
     pub ch: char,
     pub style: Style,
 }
 
 impl Cell {
     /// Columns this character takes (0 for combining marks).
-    pub fn width(&self) -> usize {
+    pub(crate) fn width(&self) -> usize {
         self.ch.width().unwrap_or(0)
     }
 }
@@ -31,7 +31,7 @@ impl Cell {
 const TAB_STOP: usize = 8;
 
 /// The cells of `text`, each starting from `base`.
-pub fn cells(text: &str, base: Style) -> Vec<Cell> {
+pub(crate) fn cells(text: &str, base: Style) -> Vec<Cell> {
     let mut out: Vec<Cell> = Vec::with_capacity(text.len());
     // Fast path: nothing to interpret.
     if !text.bytes().any(|b| b < 0x20 || b == 0x7f) {
@@ -96,7 +96,7 @@ pub fn cells(text: &str, base: Style) -> Vec<Cell> {
 }
 
 /// The text of `line` without styles, as the search sees it.
-pub fn plain(text: &str) -> String {
+pub(crate) fn plain(text: &str) -> String {
     if !text.bytes().any(|b| b < 0x20 || b == 0x7f) {
         return text.to_string();
     }
@@ -212,7 +212,7 @@ fn bright(n: u16) -> Color {
 }
 
 /// An ANSI foreground code of proj's palette (31–36, 91–96) as a colour.
-pub fn palette_color(code: u8) -> Color {
+pub(crate) fn palette_color(code: u8) -> Color {
     match code {
         30..=37 => basic(u16::from(code) - 30),
         90..=97 => bright(u16::from(code) - 90),

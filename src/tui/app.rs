@@ -28,20 +28,20 @@ const WHEEL_LINES: usize = 3;
 /// Whose TUI this is: `q` stops everything in `proj up`, and only detaches in
 /// `proj attach`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     Up,
     Attach,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Focus {
+pub(crate) enum Focus {
     List,
     Logs,
 }
 
 /// What the loop must do after an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Effect {
+pub(crate) enum Effect {
     Send(Request),
     /// Leave the TUI (`proj attach`: the supervisor goes on).
     Detach,
@@ -56,7 +56,7 @@ pub enum Effect {
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct Search {
+pub(crate) struct Search {
     pub query: String,
     /// The prompt is open (typing goes to the query).
     pub editing: bool,
@@ -66,12 +66,12 @@ pub struct Search {
 
 impl Search {
     /// Smart case: a query with a capital letter is matched exactly.
-    pub fn case_sensitive(&self) -> bool {
+    pub(crate) fn case_sensitive(&self) -> bool {
         self.query.chars().any(char::is_uppercase)
     }
 }
 
-pub struct App {
+pub(crate) struct App {
     pub mode: Mode,
     pub project: String,
     pub progress: Progress,
@@ -113,7 +113,7 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(mode: Mode, scrollback: usize, clock: Clock, now: Instant) -> App {
+    pub(crate) fn new(mode: Mode, scrollback: usize, clock: Clock, now: Instant) -> App {
         App {
             mode,
             project: String::new(),
@@ -145,7 +145,7 @@ impl App {
     }
 
     /// The lines the log pane shows, or `None` for an instance that printed nothing yet.
-    pub fn view(&self) -> Option<View> {
+    pub(crate) fn view(&self) -> Option<View> {
         if self.merged {
             return Some(View::Merged);
         }
@@ -153,12 +153,12 @@ impl App {
         self.store.find(name).map(View::Instance)
     }
 
-    pub fn selected_instance(&self) -> Option<&InstanceStatus> {
+    pub(crate) fn selected_instance(&self) -> Option<&InstanceStatus> {
         self.instances.get(self.selected)
     }
 
     /// The colour of an instance's name: its place in the plan, in plain mode's palette.
-    pub fn color_of(&self, name: &str) -> ratatui::style::Color {
+    pub(crate) fn color_of(&self, name: &str) -> ratatui::style::Color {
         let index = self
             .instances
             .iter()
@@ -167,7 +167,7 @@ impl App {
         ansi::palette_color(Label::new(name, index).color)
     }
 
-    pub fn apply(&mut self, update: Update) {
+    pub(crate) fn apply(&mut self, update: Update) {
         match update {
             Update::Snapshot(snapshot) => {
                 self.project = snapshot.project;
@@ -251,7 +251,7 @@ impl App {
     }
 
     /// The footer's notice, while it is fresh.
-    pub fn current_notice(&self) -> Option<&str> {
+    pub(crate) fn current_notice(&self) -> Option<&str> {
         self.notice
             .as_ref()
             .filter(|(_, at)| self.now.saturating_duration_since(*at) < NOTICE_FOR)
@@ -262,7 +262,7 @@ impl App {
         self.notice = Some((text.into(), self.now));
     }
 
-    pub fn key(&mut self, key: KeyEvent) -> Vec<Effect> {
+    pub(crate) fn key(&mut self, key: KeyEvent) -> Vec<Effect> {
         if key.kind == KeyEventKind::Release {
             return Vec::new();
         }
@@ -484,7 +484,7 @@ impl App {
         }
     }
 
-    pub fn mouse(&mut self, mouse: MouseEvent) {
+    pub(crate) fn mouse(&mut self, mouse: MouseEvent) {
         match mouse.kind {
             MouseEventKind::ScrollUp => self.scroll_up(WHEEL_LINES),
             MouseEventKind::ScrollDown => self.scroll_down(WHEEL_LINES),
@@ -601,7 +601,7 @@ impl App {
     }
 
     /// Counts of instances per state, in a fixed order, for the header.
-    pub fn state_counts(&self) -> Vec<(State, usize)> {
+    pub(crate) fn state_counts(&self) -> Vec<(State, usize)> {
         State::BY_CONCERN
             .iter()
             .map(|&state| {
@@ -617,7 +617,7 @@ impl App {
     }
 
     /// While stopping: the instances still running.
-    pub fn still_active(&self) -> Vec<&str> {
+    pub(crate) fn still_active(&self) -> Vec<&str> {
         self.instances
             .iter()
             .filter(|instance| instance.state.is_active())
@@ -626,7 +626,7 @@ impl App {
     }
 
     /// The name shown for a line's origin in the merged view.
-    pub fn origin_name(&self, origin: Origin) -> &str {
+    pub(crate) fn origin_name(&self, origin: Origin) -> &str {
         match origin {
             Origin::Instance(index) => self.store.names().get(index).map_or("?", |name| name),
             Origin::Proj(_) => crate::logs::printer::PROJ_NAME,
@@ -635,7 +635,11 @@ impl App {
 }
 
 /// Where `query` occurs in `text` (character ranges); case-insensitive unless asked.
-pub fn match_ranges(text: &[char], query: &[char], case_sensitive: bool) -> Vec<(usize, usize)> {
+pub(crate) fn match_ranges(
+    text: &[char],
+    query: &[char],
+    case_sensitive: bool,
+) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     if query.is_empty() || query.len() > text.len() {
         return out;

@@ -14,7 +14,7 @@ const MAX_PARTIAL: usize = 4096;
 
 /// The state of input mode.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Input {
+pub(crate) struct Input {
     /// The instance typed into.
     pub instance: String,
     /// Its terminal is connected (keys are being delivered).
@@ -24,7 +24,7 @@ pub struct Input {
 }
 
 impl Input {
-    pub fn new(instance: String) -> Input {
+    pub(crate) fn new(instance: String) -> Input {
         Input {
             instance,
             ..Input::default()
@@ -34,7 +34,7 @@ impl Input {
     /// Raw terminal output: keep what follows the last line end, as a terminal would
     /// show it (a carriage return starts the line over, a backspace takes a character
     /// back, escape sequences other than colours are dropped).
-    pub fn output(&mut self, bytes: &[u8]) {
+    pub(crate) fn output(&mut self, bytes: &[u8]) {
         self.connected = true;
         let text = String::from_utf8_lossy(bytes);
         for ch in text.chars() {
@@ -57,20 +57,20 @@ impl Input {
     }
 
     /// The unfinished line without control sequences, for the pane.
-    pub fn shown(&self) -> String {
+    pub(crate) fn shown(&self) -> String {
         ansi::plain(&self.partial)
     }
 }
 
 /// Whether `key` leaves input mode: Ctrl-] (which many terminals report as Ctrl-5).
-pub fn is_detach(key: &KeyEvent) -> bool {
+pub(crate) fn is_detach(key: &KeyEvent) -> bool {
     key.modifiers.contains(KeyModifiers::CONTROL)
         && matches!(key.code, KeyCode::Char(']') | KeyCode::Char('5'))
 }
 
 /// The bytes a terminal sends for `key` (xterm's), or `None` for keys it sends nothing
 /// for.
-pub fn key_bytes(key: &KeyEvent) -> Option<Vec<u8>> {
+pub(crate) fn key_bytes(key: &KeyEvent) -> Option<Vec<u8>> {
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     let alt = key.modifiers.contains(KeyModifiers::ALT);
     let mut bytes = match key.code {

@@ -28,13 +28,13 @@
 //! - [`source`]: the in-process and the socket connection (and input mode's terminal);
 //! - [`terminal`]: raw mode, alternate screen and mouse, restored on every exit path.
 
-pub mod ansi;
-pub mod app;
-pub mod input;
-pub mod source;
-pub mod store;
-pub mod terminal;
-pub mod view;
+pub(crate) mod ansi;
+pub(crate) mod app;
+pub(crate) mod input;
+pub(crate) mod source;
+pub(crate) mod store;
+pub(crate) mod terminal;
+pub(crate) mod view;
 
 #[cfg(test)]
 mod tests;
@@ -57,7 +57,7 @@ use crate::logs::printer::Message;
 use crate::supervisor::Handle;
 
 /// The shortest time between two frames (30 per second at most).
-pub const FRAME: Duration = Duration::from_millis(33);
+pub(crate) const FRAME: Duration = Duration::from_millis(33);
 /// Updates applied before the loop looks at the clock and the keyboard again.
 const BURST: usize = 512;
 /// How often the frame statistics go to the diagnostics (`PROJ_LOG=proj::tui=debug`).
@@ -65,7 +65,7 @@ const STATS_EVERY: Duration = Duration::from_secs(5);
 
 /// How the TUI ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// The supervisor finished (in `proj up`, after `q`, Ctrl-C or a signal).
     SupervisorGone,
     /// The user detached (`proj attach`), or the terminal went away.
@@ -76,7 +76,7 @@ pub enum Outcome {
 /// [`Handle`] (send it through the returned sender, i.e. `Options.handle`) and only then
 /// takes the screen; if the supervisor never starts, it ends without touching the
 /// terminal. Join the thread after the supervisor returned: it ends right after.
-pub fn start_in_process(
+pub(crate) fn start_in_process(
     messages: mpsc::UnboundedReceiver<Message>,
     scrollback: usize,
 ) -> io::Result<(
@@ -96,7 +96,7 @@ pub fn start_in_process(
 }
 
 /// `proj attach`: the TUI on the supervisor of the project at `root`, on this thread.
-pub fn attach(root: &Path, scrollback: usize) -> Result<Outcome, crate::Error> {
+pub(crate) fn attach(root: &Path, scrollback: usize) -> Result<Outcome, crate::Error> {
     let connection = source::attach(root, scrollback)?;
     run(Mode::Attach, scrollback, async move { Some(connection) })
         .map_err(|error| crate::Error::io("the TUI failed", error))
@@ -365,7 +365,7 @@ pub(crate) fn batch(instance: &str, at: std::time::SystemTime, text: &str) -> so
 }
 
 /// The TUI of `proj up`, started and waiting for the supervisor.
-pub struct Launched {
+pub(crate) struct Launched {
     /// Give this to the supervisor (`Options.handle`): the TUI takes the screen once it
     /// arrives.
     pub handle: Option<oneshot::Sender<Handle>>,
@@ -376,7 +376,7 @@ impl Launched {
     /// Wait until the TUI has given the terminal back (it ends right after the
     /// supervisor), then send diagnostics to stderr again. An error means the TUI could
     /// not take the terminal (it then stopped the supervisor).
-    pub fn join(self) -> Result<(), crate::Error> {
+    pub(crate) fn join(self) -> Result<(), crate::Error> {
         let result = self.thread.join();
         crate::diagnostics::redirect(None);
         match result {
@@ -393,7 +393,7 @@ impl Launched {
 /// Prepare `proj up` for the TUI: proj's messages and diagnostics go to
 /// `.proj/logs/proj.log` (appended to) instead of the terminal, the messages also to
 /// the TUI; returns the printer for the supervisor and the waiting TUI.
-pub fn launch(
+pub(crate) fn launch(
     root: &Path,
     style: crate::logs::printer::Style,
     scrollback: usize,
@@ -430,7 +430,7 @@ pub fn launch(
 
 /// `proj up` shows the TUI: asked with `--tui`, or stdout is a terminal and `--no-tui`
 /// was not given (SPEC §4). Never in the background supervisor of `up -d`.
-pub fn wanted(tui: bool, no_tui: bool, detached_child: bool) -> bool {
+pub(crate) fn wanted(tui: bool, no_tui: bool, detached_child: bool) -> bool {
     use std::io::IsTerminal;
     !detached_child && !no_tui && (tui || io::stdout().is_terminal())
 }

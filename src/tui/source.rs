@@ -33,7 +33,7 @@ const UPDATES: usize = 1024;
 
 /// Something the TUI must know.
 #[derive(Debug)]
-pub enum Update {
+pub(crate) enum Update {
     Snapshot(Snapshot),
     Batch(Batch),
     Message(Message),
@@ -56,7 +56,7 @@ pub enum Update {
 const USAGE_EVERY: Duration = Duration::from_secs(1);
 
 /// The TUI's end of a supervisor.
-pub struct Connection {
+pub(crate) struct Connection {
     pub updates: mpsc::Receiver<Update>,
     /// The same requests the control socket takes.
     pub commands: mpsc::UnboundedSender<Request>,
@@ -66,7 +66,7 @@ pub struct Connection {
 
 /// Follow the supervisor of this process. Must run on the TUI's runtime: the forwarding
 /// tasks it starts live there, off the supervisor's threads.
-pub async fn in_process(
+pub(crate) async fn in_process(
     handle: Handle,
     messages: mpsc::UnboundedReceiver<Message>,
     backlog: usize,
@@ -209,7 +209,7 @@ fn line_batch(line: LogLine) -> Batch {
     }
 }
 
-pub fn attach(root: &Path, backlog: usize) -> Result<Connection, ClientError> {
+pub(crate) fn attach(root: &Path, backlog: usize) -> Result<Connection, ClientError> {
     let mut watch = Client::connect(root)?;
     watch.send(Request::Watch)?;
     let mut logs = Client::connect(root)?;
@@ -298,7 +298,7 @@ fn spawn(name: &str, work: impl FnOnce() + Send + 'static) {
 
 /// How the TUI reaches a `tty = true` instance's terminal (input mode): through the
 /// supervisor in this process, or a `connect` over the control socket.
-pub enum Terminals {
+pub(crate) enum Terminals {
     InProcess {
         supervisor: Supervisor,
         updates: mpsc::Sender<Update>,
@@ -311,7 +311,7 @@ pub enum Terminals {
 
 /// A connected terminal: keys go out through `keys`, output comes back as
 /// [`Update::Terminal`]. Dropping it disconnects; the process keeps running.
-pub struct TerminalLink {
+pub(crate) struct TerminalLink {
     pub keys: mpsc::UnboundedSender<Vec<u8>>,
     task: Option<tokio::task::AbortHandle>,
 }
@@ -327,7 +327,7 @@ impl Drop for TerminalLink {
 impl Terminals {
     /// Connect to `instance`'s terminal. A refusal arrives as [`Update::TerminalEnded`].
     /// Must run on the TUI's runtime (in-process, a task of it carries the terminal).
-    pub fn open(&self, instance: String) -> TerminalLink {
+    pub(crate) fn open(&self, instance: String) -> TerminalLink {
         let (keys, typed) = mpsc::unbounded_channel();
         match self {
             Terminals::InProcess {

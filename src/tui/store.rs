@@ -22,7 +22,7 @@ use crate::logs::splitter;
 
 /// Who wrote a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Origin {
+pub(crate) enum Origin {
     /// The instance with this index in [`Store::names`].
     Instance(usize),
     /// proj itself (its messages, shown in the merged view only).
@@ -31,7 +31,7 @@ pub enum Origin {
 
 /// One line of output.
 #[derive(Debug)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub seq: u64,
     pub at: SystemTime,
     pub origin: Origin,
@@ -41,7 +41,7 @@ pub struct Entry {
 
 /// Which lines the log pane shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum View {
+pub(crate) enum View {
     /// Every instance (and proj's messages), in time order.
     Merged,
     /// One instance, by index in [`Store::names`].
@@ -49,7 +49,7 @@ pub enum View {
 }
 
 #[derive(Debug)]
-pub struct Store {
+pub(crate) struct Store {
     scrollback: usize,
     names: Vec<Arc<str>>,
     index: HashMap<Arc<str>, usize>,
@@ -61,7 +61,7 @@ pub struct Store {
 }
 
 impl Store {
-    pub fn new(scrollback: usize) -> Store {
+    pub(crate) fn new(scrollback: usize) -> Store {
         Store {
             scrollback: scrollback.max(1),
             names: Vec::new(),
@@ -73,12 +73,12 @@ impl Store {
         }
     }
 
-    pub fn names(&self) -> &[Arc<str>] {
+    pub(crate) fn names(&self) -> &[Arc<str>] {
         &self.names
     }
 
     /// The index of instance `name`, added if it is new.
-    pub fn instance(&mut self, name: &str) -> usize {
+    pub(crate) fn instance(&mut self, name: &str) -> usize {
         if let Some(&index) = self.index.get(name) {
             return index;
         }
@@ -89,13 +89,13 @@ impl Store {
         self.names.len() - 1
     }
 
-    pub fn find(&self, name: &str) -> Option<usize> {
+    pub(crate) fn find(&self, name: &str) -> Option<usize> {
         self.index.get(name).copied()
     }
 
     /// Store complete lines (`\n`-terminated, as the feed delivers them); returns how
     /// many were added.
-    pub fn push_batch(&mut self, instance: &str, at: SystemTime, data: &[u8]) -> usize {
+    pub(crate) fn push_batch(&mut self, instance: &str, at: SystemTime, data: &[u8]) -> usize {
         let index = self.instance(instance);
         let mut count = 0;
         for line in splitter::lines(data) {
@@ -110,7 +110,7 @@ impl Store {
     }
 
     /// A message from proj (one entry per line of it).
-    pub fn push_message(&mut self, at: SystemTime, level: Level, text: &str) {
+    pub(crate) fn push_message(&mut self, at: SystemTime, level: Level, text: &str) {
         for line in text.lines() {
             self.push(at, Origin::Proj(level), line.into());
         }
@@ -145,7 +145,7 @@ impl Store {
     }
 
     /// The lines of `view`, oldest first.
-    pub fn view(&self, view: View) -> &VecDeque<Arc<Entry>> {
+    pub(crate) fn view(&self, view: View) -> &VecDeque<Arc<Entry>> {
         match view {
             View::Instance(index) if index < self.lines.len() => &self.lines[index],
             _ => &self.merged,
@@ -153,7 +153,7 @@ impl Store {
     }
 
     /// Forget the lines of `view` (of every instance for the merged view).
-    pub fn clear(&mut self, view: View) {
+    pub(crate) fn clear(&mut self, view: View) {
         match view {
             View::Merged => {
                 self.merged.clear();
@@ -170,7 +170,7 @@ impl Store {
     }
 
     /// Where the line `(at, seq)` is in `view`, if it is still there.
-    pub fn position(&self, view: View, at: SystemTime, seq: u64) -> Option<usize> {
+    pub(crate) fn position(&self, view: View, at: SystemTime, seq: u64) -> Option<usize> {
         let lines = self.view(view);
         let found = match view {
             View::Merged => lines.binary_search_by_key(&(at, seq), |entry| (entry.at, entry.seq)),
@@ -180,7 +180,7 @@ impl Store {
     }
 
     /// The widest instance name (for the merged view's name column).
-    pub fn name_width(&self) -> usize {
+    pub(crate) fn name_width(&self) -> usize {
         self.names
             .iter()
             .map(|name| unicode_width::UnicodeWidthStr::width(&**name))

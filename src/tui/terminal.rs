@@ -24,14 +24,14 @@ use ratatui::backend::CrosstermBackend;
 /// Set once the terminal was given back by the panic hook: draw nothing more.
 static GIVEN_BACK: AtomicBool = AtomicBool::new(false);
 
-pub type Screen = Terminal<CrosstermBackend<Stdout>>;
+pub(crate) type Screen = Terminal<CrosstermBackend<Stdout>>;
 
-pub struct Guard {
+pub(crate) struct Guard {
     mouse: bool,
 }
 
 impl Guard {
-    pub fn enter() -> io::Result<(Guard, Screen)> {
+    pub(crate) fn enter() -> io::Result<(Guard, Screen)> {
         install_panic_hook();
         enable_raw_mode()?;
         // From here the guard exists, so a failure below still restores the terminal.
@@ -47,7 +47,7 @@ impl Guard {
     }
 
     /// Mouse reporting on (wheel scrolls the pane) or off (the terminal selects text).
-    pub fn set_mouse(&mut self, on: bool) -> io::Result<()> {
+    pub(crate) fn set_mouse(&mut self, on: bool) -> io::Result<()> {
         if on == self.mouse {
             return Ok(());
         }
@@ -60,7 +60,7 @@ impl Guard {
     }
 
     /// Whether the panic hook already gave the terminal back.
-    pub fn given_back() -> bool {
+    pub(crate) fn given_back() -> bool {
         GIVEN_BACK.load(Ordering::Relaxed)
     }
 }
@@ -72,7 +72,7 @@ impl Drop for Guard {
 }
 
 /// Leave raw mode and the alternate screen; harmless when already done.
-pub fn restore() {
+pub(crate) fn restore() {
     let _ = disable_raw_mode();
     let mut stdout = io::stdout();
     let _ = execute!(

@@ -34,7 +34,7 @@ use crate::supervisor::{Progress, State};
 const WIDE: u16 = 120;
 
 /// Draw the whole screen; returns the log pane's height (a page, for PgUp/PgDn).
-pub fn draw(frame: &mut Frame, app: &App) -> usize {
+pub(crate) fn draw(frame: &mut Frame, app: &App) -> usize {
     let area = frame.area();
     if app.copy_mode {
         let [logs, footer] =
@@ -63,7 +63,7 @@ pub fn draw(frame: &mut Frame, app: &App) -> usize {
     page
 }
 
-pub fn state_style(state: State) -> Style {
+pub(crate) fn state_style(state: State) -> Style {
     match state {
         State::Running => Style::new().fg(Color::Green),
         State::Starting => Style::new().fg(Color::Cyan),
@@ -649,7 +649,7 @@ fn draw_footer(frame: &mut Frame, app: &App, area: Rect) {
 }
 
 /// Every key, for `?`.
-pub const HELP: &[(&str, &str)] = &[
+pub(crate) const HELP: &[(&str, &str)] = &[
     (
         "↑ ↓  j k",
         "select a process (in the log pane: scroll a line)",
@@ -711,7 +711,7 @@ fn draw_help(frame: &mut Frame, area: Rect) {
 }
 
 /// `42s`, `3m07s`, `2h05m`, `3d04h`.
-pub fn uptime(duration: Duration) -> String {
+pub(crate) fn uptime(duration: Duration) -> String {
     let seconds = duration.as_secs();
     match seconds {
         0..60 => format!("{seconds}s"),

@@ -59,7 +59,7 @@ struct Settings {
 
 /// The running watchers, by process name.
 #[derive(Default)]
-pub struct Watches {
+pub(crate) struct Watches {
     running: HashMap<String, (Settings, watcher::Watcher)>,
 }
 

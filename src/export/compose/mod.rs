@@ -50,7 +50,7 @@ use objects::*;
 
 /// What `proj export compose` was asked for.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(crate) struct Options {
     /// The image of every service; `None` builds the project directory.
     pub image: Option<String>,
     /// Where compose.yaml goes (absolute): paths in it are relative to it.
@@ -65,7 +65,7 @@ const MANUAL_PROFILE: &str = "manual";
 /// The profile of scheduled processes: run by the host's scheduler, not by `up`.
 const SCHEDULED_PROFILE: &str = "scheduled";
 
-pub fn export(plan: &Plan, options: &Options) -> Export {
+pub(crate) fn export(plan: &Plan, options: &Options) -> Export {
     let (file, notes) = build(plan, options);
     let mut content = super::header("proj export compose", plan);
     content.push_str(&format!(

@@ -32,7 +32,7 @@ use objects::*;
 
 /// What `proj export kubernetes` was asked for.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(crate) struct Options {
     /// The image every container runs.
     pub image: String,
     /// `metadata.namespace` of every object.
@@ -56,7 +56,7 @@ struct Context<'a> {
 
 /// The manifests for `plan`, or why they cannot be written (two processes whose names
 /// become the same Kubernetes name).
-pub fn export(plan: &Plan, options: &Options) -> Result<Export, String> {
+pub(crate) fn export(plan: &Plan, options: &Options) -> Result<Export, String> {
     let (objects, notes) = build(plan, options)?;
     let mut content = super::header("proj export kubernetes", plan);
     for object in &objects {

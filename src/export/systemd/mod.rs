@@ -46,11 +46,11 @@ const STOP_MARGIN: Duration = Duration::from_secs(10);
 const KILL_GRACE: Duration = Duration::from_secs(1);
 
 /// The first systemd with `Type=notify-reload`.
-pub const NOTIFY_RELOAD_SINCE: u32 = 253;
+pub(crate) const NOTIFY_RELOAD_SINCE: u32 = 253;
 
 /// How systemd learns that a reload finished.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ServiceType {
+pub(crate) enum ServiceType {
     /// `Type=notify` with `ExecReload=kill -HUP $MAINPID` (any systemd).
     Notify,
     /// `Type=notify-reload` (systemd 253+): systemd sends SIGHUP and waits for proj's
@@ -60,7 +60,7 @@ pub enum ServiceType {
 
 impl ServiceType {
     /// The best type for the systemd at `version` (unknown: the one that works on all).
-    pub fn for_version(version: Option<u32>) -> ServiceType {
+    pub(crate) fn for_version(version: Option<u32>) -> ServiceType {
         match version {
             Some(version) if version >= NOTIFY_RELOAD_SINCE => ServiceType::NotifyReload,
             _ => ServiceType::Notify,
@@ -70,7 +70,7 @@ impl ServiceType {
 
 /// What `proj export systemd` was asked for.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(crate) struct Options {
     /// proj's absolute path.
     pub proj: PathBuf,
     pub service_type: ServiceType,
@@ -82,13 +82,13 @@ pub struct Options {
 
 /// One file to write: its name and content.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnitFile {
+pub(crate) struct UnitFile {
     pub name: String,
     pub content: String,
 }
 
 /// `PROJECT.service`: proj as the one supervisor.
-pub fn service(plan: &Plan, options: &Options) -> UnitFile {
+pub(crate) fn service(plan: &Plan, options: &Options) -> UnitFile {
     let mut unit = String::new();
     let _ = writeln!(
         unit,
@@ -158,7 +158,7 @@ pub fn service(plan: &Plan, options: &Options) -> UnitFile {
 }
 
 /// Foreman's layout: `PROJECT.target` and one `PROJECT-INSTANCE.service` per instance.
-pub fn per_process(plan: &Plan, options: &Options) -> Vec<UnitFile> {
+pub(crate) fn per_process(plan: &Plan, options: &Options) -> Vec<UnitFile> {
     let project = unit_name(&plan.name);
     let target = format!("{project}.target");
     let mut files = Vec::new();
@@ -322,7 +322,7 @@ pub fn per_process(plan: &Plan, options: &Options) -> Vec<UnitFile> {
 /// The longest `proj up` can take to be ready: an instance starts once its
 /// dependencies are ready and has its own `ready_timeout`, so the slowest chain of
 /// `ready_timeout`s over what `proj up` starts.
-pub fn longest_start(plan: &Plan) -> Duration {
+pub(crate) fn longest_start(plan: &Plan) -> Duration {
     let mut memo: HashMap<&str, Duration> = HashMap::new();
     plan.processes
         .iter()
@@ -461,7 +461,7 @@ fn timer_unit(
 /// The longest a shutdown can take: instances stop in reverse dependency order, so a
 /// process's own stop (its stop sequence, then SIGKILL and its grace) begins only once
 /// every dependant has stopped. The answer is the longest such chain.
-pub fn longest_stop(plan: &Plan) -> Duration {
+pub(crate) fn longest_stop(plan: &Plan) -> Duration {
     let mut memo: HashMap<&str, Duration> = HashMap::new();
     plan.processes
         .iter()
@@ -587,7 +587,7 @@ fn millis(duration: Duration) -> String {
 }
 
 /// The version of the systemd on this machine (`systemctl --version`), if any.
-pub fn local_systemd_version() -> Option<u32> {
+pub(crate) fn local_systemd_version() -> Option<u32> {
     let output = std::process::Command::new("systemctl")
         .arg("--version")
         .stdin(std::process::Stdio::null())

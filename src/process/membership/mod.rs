@@ -37,25 +37,25 @@ use super::usage::GroupUsage;
 
 /// How this run tells which processes are an instance's.
 #[derive(Debug)]
-pub enum Tracking {
+pub(crate) enum Tracking {
     /// A cgroup per instance, in this tree.
     Cgroups(Tree),
     /// Process groups, sessions, lineage and the marker, because cgroups are not
-    /// available (why).
-    Groups(Unavailable),
+    /// available (`proj check` says why).
+    Groups,
 }
 
 impl Tracking {
     /// Cgroups where the system allows them, process groups elsewhere.
-    pub fn choose() -> Tracking {
+    pub(crate) fn choose() -> Tracking {
         match Tree::create() {
             Ok(tree) => Tracking::Cgroups(tree),
-            Err(why) => Tracking::Groups(why),
+            Err(_) => Tracking::Groups,
         }
     }
 
     /// One line for `proj check` and the debug log: which, and why.
-    pub fn describe(result: &Result<PathBuf, Unavailable>) -> String {
+    pub(crate) fn describe(result: &Result<PathBuf, Unavailable>) -> String {
         match result {
             Ok(cgroup) => format!(
                 "cgroups (a cgroup v2 per instance, below {})",
@@ -67,7 +67,7 @@ impl Tracking {
 }
 
 /// What one spawn of an instance's process needs.
-pub struct Spawn<'a> {
+pub(crate) struct Spawn<'a> {
     pub command: &'a str,
     pub cwd: &'a Path,
     pub env: &'a [(OsString, OsString)],
@@ -83,7 +83,7 @@ pub struct Spawn<'a> {
 }
 
 /// The tracker: the instances' cgroups or groups, and what the guardian is told.
-pub struct Membership {
+pub(crate) struct Membership {
     tracking: Tracking,
     /// The run's marker value, and its environment entry `PROJ_SUPERVISOR=TOKEN`.
     token: String,
@@ -109,7 +109,7 @@ struct Leader {
 impl Membership {
     /// Track with `tracking`; `changed` hears of every change of an instance cgroup's
     /// population. Call inside the runtime.
-    pub fn new(
+    pub(crate) fn new(
         tracking: Tracking,
         token: &str,
         guardian: Guardian,
@@ -117,7 +117,7 @@ impl Membership {
     ) -> io::Result<Membership> {
         let watcher = match tracking {
             Tracking::Cgroups(_) => Some(watch::Watcher::start(changed)?),
-            Tracking::Groups(_) => None,
+            Tracking::Groups => None,
         };
         Ok(Membership {
             tracking,
@@ -130,10 +130,6 @@ impl Membership {
         })
     }
 
-    pub fn tracking(&self) -> &Tracking {
-        &self.tracking
-    }
-
     fn leaders(&self) -> MutexGuard<'_, HashMap<i32, Leader>> {
         self.leaders.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -142,7 +138,7 @@ impl Membership {
     fn cgroup_of(&self, instance: &str) -> Option<PathBuf> {
         match &self.tracking {
             Tracking::Cgroups(tree) => Some(tree.instance(instance)),
-            Tracking::Groups(_) => None,
+            Tracking::Groups => None,
         }
     }
 
@@ -152,7 +148,7 @@ impl Membership {
     }
 
     /// Start a process of `spawn.instance`: in its cgroup, or recorded with the guardian.
-    pub fn spawn(&self, spawn: &Spawn<'_>) -> io::Result<Child> {
+    pub(crate) fn spawn(&self, spawn: &Spawn<'_>) -> io::Result<Child> {
         let procs: Option<OwnedFd> = match &self.tracking {
             Tracking::Cgroups(tree) => {
                 let procs = tree.prepare(spawn.instance, spawn.main)?;
@@ -161,7 +157,7 @@ impl Membership {
                 }
                 Some(procs)
             }
-            Tracking::Groups(_) => None,
+            Tracking::Groups => None,
         };
         let child = spawn::spawn_member(
             spawn.command,
@@ -194,7 +190,7 @@ impl Membership {
     }
 
     /// Whether any process of the instance `leader` started is left.
-    pub fn alive(&self, leader: i32) -> bool {
+    pub(crate) fn alive(&self, leader: i32) -> bool {
         if let Some(cgroup) = self.cgroup_of_leader(leader) {
             return cgroup::populated(&cgroup);
         }
@@ -210,7 +206,7 @@ impl Membership {
     /// Send `signal` to the processes of `leader`'s instance that are outside its process
     /// group (the group's signal did not reach them). Without cgroups they are looked
     /// for now and remembered, so that [`Membership::alive`] waits for them.
-    pub fn signal_escaped(&self, leader: i32, signal: Signal) {
+    pub(crate) fn signal_escaped(&self, leader: i32, signal: Signal) {
         if let Some(cgroup) = self.cgroup_of_leader(leader) {
             cgroup::signal_members(&cgroup, signal, |pid| {
                 nix::unistd::getpgid(Some(nix::unistd::Pid::from_raw(pid)))
@@ -224,7 +220,7 @@ impl Membership {
     }
 
     /// Send `signal` to every process of `leader`'s instance (`proj signal --group`).
-    pub fn signal_all(&self, leader: i32, signal: Signal) {
+    pub(crate) fn signal_all(&self, leader: i32, signal: Signal) {
         if let Some(cgroup) = self.cgroup_of_leader(leader) {
             cgroup::signal_members(&cgroup, signal, |_| true);
             return;
@@ -236,7 +232,7 @@ impl Membership {
     }
 
     /// SIGKILL every process of `leader`'s instance.
-    pub fn end(&self, leader: i32) {
+    pub(crate) fn end(&self, leader: i32) {
         if let Some(cgroup) = self.cgroup_of_leader(leader) {
             // The cgroup alone: its members are exactly the instance's, while a group id
             // may have been given to someone else once its leader was reaped.
@@ -272,15 +268,15 @@ impl Membership {
     }
 
     /// The instance `leader` started is over and all its processes are gone.
-    pub fn release(&self, leader: i32) {
+    pub(crate) fn release(&self, leader: i32) {
         if self.leaders().remove(&leader).is_some() {
             self.guardian.forget_group(leader);
         }
     }
 
     /// What each of these leaders' instances costs now.
-    pub fn usage(&self, leaders: &[i32]) -> HashMap<i32, GroupUsage> {
-        if matches!(self.tracking, Tracking::Groups(_)) {
+    pub(crate) fn usage(&self, leaders: &[i32]) -> HashMap<i32, GroupUsage> {
+        if matches!(self.tracking, Tracking::Groups) {
             return super::usage::of_groups(leaders);
         }
         leaders
@@ -295,7 +291,7 @@ impl Membership {
     /// The end of the run: kill what is left anywhere (the marker's sweep, and every
     /// instance cgroup, which are removed). Blocks briefly; the number of marked
     /// processes killed.
-    pub fn sweep(&self) -> usize {
+    pub(crate) fn sweep(&self) -> usize {
         let killed = super::sweep::kill_marked(&self.token);
         if let Tracking::Cgroups(tree) = &self.tracking {
             tree.remove_all(std::time::Duration::from_secs(1));
