@@ -15,7 +15,6 @@ use super::edges::{Edges, Inputs, Processes, ServiceManager, SignalEvent, SpawnR
 use super::failure::{Failure, RestartCause};
 use super::lifecycle::{Action, Input, Report, State};
 use super::order::Graph;
-use super::requests::Waiter;
 use super::slot::{Draining, Slot, SlotContext};
 use super::snapshot::{Progress, Snapshot};
 use super::step::Step;
@@ -164,8 +163,10 @@ pub(crate) async fn run(
             }
         }
         supervisor.advance_rolls();
-        supervisor.answer_waiters();
-        supervisor.answer_waits(now());
+        supervisor.waiters.answer(&super::stack::stack!(supervisor));
+        supervisor
+            .waits
+            .answer(&super::stack::stack!(supervisor), now());
         supervisor.publish_status();
         let deadline = supervisor.next_deadline();
         tokio::select! {
@@ -234,7 +235,7 @@ pub(super) struct Supervisor {
     /// (`proj logs proj`). Every message of [`Self::printer`] goes here too.
     pub(super) proj_lines: Arc<OutputSink>,
     /// Requests answered once instances settle.
-    pub(super) waiters: Vec<Waiter>,
+    pub(super) waiters: super::requests::Waiters,
     /// `down`/`kill` callers, answered when the supervisor is done.
     pub(super) farewells: Vec<Responder>,
     /// The latest snapshot, for watchers; refreshed after every event that changed
@@ -255,7 +256,7 @@ pub(super) struct Supervisor {
     /// Every state change, for `proj events` and the progress of `up -d`.
     pub(super) changes: tokio::sync::broadcast::Sender<super::snapshot::Change>,
     /// `proj wait` and `up -d` callers (see [`super::answers`]).
-    pub(super) waits: Vec<super::answers::Wait>,
+    pub(super) waits: super::answers::Waits,
     /// When the supervisor started (the ready deadlines of `up -d` count from it).
     pub(super) started_at: Instant,
     /// `--exit-on-failure`.
@@ -323,7 +324,7 @@ impl Supervisor {
             processes: edges.processes,
             events,
             feed,
-            waiters: Vec::new(),
+            waiters: super::requests::Waiters::default(),
             farewells: Vec::new(),
             shutting_down: false,
             manager: edges.manager,
@@ -333,7 +334,7 @@ impl Supervisor {
             exit_on_failure: options.exit_on_failure,
             failed_first: None,
             changes: tokio::sync::broadcast::channel(super::answers::CHANGES_CAPACITY).0,
-            waits: Vec::new(),
+            waits: super::answers::Waits::default(),
             started_at: now(),
             rolls: super::rolling::Rolls::default(),
         };
@@ -580,7 +581,7 @@ impl Supervisor {
             .flatten()
             .chain(super::usage::memory_deadline(&self.slots))
             .chain(super::schedule::deadline(&self.slots))
-            .chain(self.waits_deadline())
+            .chain(self.waits.deadline(&self.stack()))
             .min()
     }
 
@@ -735,7 +736,8 @@ impl Supervisor {
         }
         self.follow_state(index, before, after, now);
         if before != after {
-            self.note_change(index);
+            let change = self.stack().change_of(index);
+            super::answers::note_change(&mut self.slots, &self.changes, index, change);
         }
         if after == State::Failed && before != State::Failed {
             let said =
@@ -862,6 +864,11 @@ impl Supervisor {
         self.printer.message(level, format!("{name}: {report}"));
     }
 
+    /// The instances as the concerns read them.
+    pub(super) fn stack(&self) -> super::stack::Stack<'_> {
+        super::stack::stack!(self)
+    }
+
     /// Restart `targets` as a rolling restart (see [`super::rolling`]).
     pub(super) fn roll(&mut self, targets: &[usize], cause: &str, why: RestartCause) {
         let steps = self
@@ -919,8 +926,8 @@ impl Supervisor {
         self.report_proj(Level::Info, "all processes stopped".into());
         let printer = self.printer.clone();
         let _ = tokio::task::spawn_blocking(move || printer.flush(DRAIN_TIMEOUT)).await;
-        self.refuse_waiters();
-        self.refuse_waits();
+        self.waiters.refuse_all();
+        self.waits.refuse_all();
         Finished {
             farewells: std::mem::take(&mut self.farewells),
             gave_up: self.failed_first.take(),

@@ -9,20 +9,17 @@
 
 use std::time::{Duration, Instant};
 
-use super::actor::Supervisor;
 use super::clock::now;
 use super::command::{Refusal, Reply, WaitUp};
-use super::lifecycle::State;
-use super::snapshot::{Change, LogLine, Why};
+use super::snapshot::Change;
+use super::stack::Stack;
+use super::table::InstanceTable;
 
 /// How many changes a subscriber may fall behind before it misses some.
 pub(super) const CHANGES_CAPACITY: usize = 1024;
 
 /// How many changes each instance keeps for `proj why`.
 const CHANGES_KEPT: usize = 10;
-
-/// How many lines of output `proj why` shows.
-const WHY_LINES: usize = 20;
 
 /// A `proj wait` (or `up -d`) that waits for instances to be up.
 pub(super) struct Wait {
@@ -36,74 +33,18 @@ pub(super) struct Wait {
     pub(super) reply: Reply<WaitUp>,
 }
 
-impl Supervisor {
-    /// The instance at `index` changed from `before`: tell subscribers, and remember it.
-    pub(super) fn note_change(&mut self, index: usize) {
-        let change = self.change_of(index);
-        let slot = &mut self.slots[index];
-        if slot.changes.len() == CHANGES_KEPT {
-            slot.changes.pop_front();
-        }
-        slot.changes.push_back(change.clone());
-        // Nobody listening is fine.
-        let _ = self.changes.send(change);
-    }
+/// The `proj wait` and `up -d` callers still waiting.
+#[derive(Default)]
+pub(super) struct Waits {
+    list: Vec<Wait>,
+}
 
-    fn change_of(&self, index: usize) -> Change {
-        let slot = &self.slots[index];
-        let machine = &slot.machine;
-        let state = machine.state();
-        let reason = match state {
-            State::Failed => machine.failure().map(ToString::to_string),
-            State::Backoff => machine.last_exit().map(|exit| exit.to_string()),
-            State::Pending => Some(self.blocked(index).unwrap_or_else(|| {
-                let names: Vec<&str> = slot.process.map_or_else(Vec::new, |process| {
-                    self.unsatisfied_dependencies(process)
-                        .into_iter()
-                        .map(|dependency| self.plan.processes[dependency].name.as_str())
-                        .collect()
-                });
-                format!("waits for {}", names.join(", "))
-            })),
-            State::Stopping if machine.restarting() => machine
-                .last_restart()
-                .map(|cause| format!("restart: {cause}")),
-            State::Starting if machine.restarts() > 0 => machine
-                .last_restart()
-                .map(|cause| format!("restart: {cause}")),
-            _ => None,
-        };
-        Change {
-            time: jiff::Timestamp::now().to_string(),
-            name: slot.instance.name.clone(),
-            state,
-            pid: machine.pid(),
-            // The exit of the process that ended, not of one before a running one.
-            exit_code: (!state.has_process())
-                .then(|| machine.last_exit().map(|exit| exit.code()))
-                .flatten(),
-            reason,
-        }
-    }
-
-    /// The changes every instance keeps, in time order.
-    pub(super) fn past_changes(&self) -> Vec<Change> {
-        let mut past: Vec<(jiff::Timestamp, Change)> = self
-            .slots
-            .iter()
-            .flat_map(|slot| slot.changes.iter())
-            .map(|change| {
-                let at = change.time.parse().unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-                (at, change.clone())
-            })
-            .collect();
-        past.sort_by_key(|(at, _)| *at);
-        past.into_iter().map(|(_, change)| change).collect()
-    }
-
-    /// A new `proj wait`; `names` empty: what `proj up` started.
-    pub(super) fn wait(
+impl Waits {
+    /// A new `proj wait`; `names` empty: what `proj up` started. Answered at once when
+    /// its verdict is in already.
+    pub(super) fn add(
         &mut self,
+        stack: &Stack<'_>,
         names: &[String],
         timeout: Option<Duration>,
         ready_deadlines: bool,
@@ -112,7 +53,7 @@ impl Supervisor {
         let targets = if names.is_empty() {
             None
         } else {
-            match self.slots.resolve(names) {
+            match stack.slots.resolve(names) {
                 Ok(slots) => Some(slots),
                 Err(refusal) => {
                     let _ = reply.send(WaitUp {
@@ -123,159 +64,45 @@ impl Supervisor {
                 }
             }
         };
-        self.waits.push(Wait {
+        self.list.push(Wait {
             targets,
             give_up_at: timeout.map(|timeout| now() + timeout),
             ready_deadlines,
             reply,
         });
-        self.answer_waits(now());
+        self.answer(stack, now());
     }
 
     /// Answer every wait whose verdict is in.
-    pub(super) fn answer_waits(&mut self, now: Instant) {
-        for wait in std::mem::take(&mut self.waits) {
-            match self.verdict(&wait, now) {
-                None => self.waits.push(wait),
+    pub(super) fn answer(&mut self, stack: &Stack<'_>, now: Instant) {
+        for wait in std::mem::take(&mut self.list) {
+            match stack.verdict(&wait, now) {
+                None => self.list.push(wait),
                 Some(outcome) => {
-                    let instances = match &wait.targets {
-                        Some(targets) => self.ps(Some(targets)),
-                        None => self.ps(None),
-                    };
+                    let instances = stack.ps(wait.targets.as_deref());
                     let _ = wait.reply.send(WaitUp { instances, outcome });
                 }
             }
         }
     }
 
-    /// `Some(Ok)` once every target is up, `Some(Err)` once one failed or time ran
-    /// out, `None` while it may still come.
-    fn verdict(&self, wait: &Wait, now: Instant) -> Option<Result<(), Refusal>> {
-        if self.shutting_down {
-            return Some(Err(Refusal::ShuttingDown));
-        }
-        let targets: Vec<usize> = match &wait.targets {
-            Some(targets) => targets.clone(),
-            None => self
-                .slots
-                .live()
-                .filter(|&index| self.slots[index].initial)
-                .collect(),
-        };
-        let mut missing = Vec::new();
-        for &index in &targets {
-            let slot = &self.slots[index];
-            let state = slot.machine.state();
-            if let Some(failure) = slot.machine.failure() {
-                return Some(Err(Refusal::NotUp(format!(
-                    "{}: {failure}",
-                    slot.instance.name
-                ))));
-            }
-            let up = match state {
-                State::Running => true,
-                State::Exited => slot.machine.last_exit().is_some_and(|exit| exit.success()),
-                _ => false,
-            } && !slot.wanted;
-            if up {
-                continue;
-            }
-            if wait.ready_deadlines
-                && self
-                    .ready_deadline(index)
-                    .is_some_and(|deadline| deadline <= now)
-            {
-                return Some(Err(Refusal::NotUp(format!(
-                    "{}: {}",
-                    slot.instance.name,
-                    self.not_there(index)
-                ))));
-            }
-            missing.push(index);
-        }
-        if missing.is_empty() {
-            return Some(Ok(()));
-        }
-        if wait.give_up_at.is_some_and(|at| at <= now) {
-            let named: Vec<String> = missing
-                .iter()
-                .map(|&index| {
-                    format!(
-                        "{}: {}",
-                        self.slots[index].instance.name,
-                        self.not_there(index)
-                    )
-                })
-                .collect();
-            return Some(Err(Refusal::NotUp(format!(
-                "timed out waiting; {}",
-                named.join("; ")
-            ))));
-        }
-        None
-    }
-
-    /// Why an instance is not up, in words: its state and what explains it.
-    fn not_there(&self, index: usize) -> String {
-        let slot = &self.slots[index];
-        let machine = &slot.machine;
-        let state = machine.state();
-        let mut text = format!("still {state}");
-        if state == State::Pending {
-            if let Some(blocked) = self.blocked(index) {
-                text = format!("still pending: {blocked}");
-            }
-        } else if machine.restarts() > 0 {
-            let exit = machine
-                .last_exit()
-                .map_or_else(String::new, |exit| format!(", last {exit}"));
-            let restarts = machine.restarts();
-            let plural = if restarts == 1 { "" } else { "s" };
-            text.push_str(&format!(" after {restarts} restart{plural}{exit}"));
-        } else if let Some(said) = &slot.last_probe {
-            text.push_str(&format!(" ({said})"));
-        }
-        text
-    }
-
-    /// When an instance of `up -d` should be up at the latest: the supervisor's start
-    /// plus the longest chain of `ready_timeout`s through its dependencies.
-    fn ready_deadline(&self, index: usize) -> Option<Instant> {
-        let process = self.slots[index].process?;
-        Some(self.started_at + self.chain_timeout(process, 0))
-    }
-
-    fn chain_timeout(&self, process: usize, depth: usize) -> Duration {
-        let own = self.plan.processes[process].lifecycle.ready_timeout;
-        // The graph is acyclic (validated); the depth bound only guards the recursion.
-        if depth > self.plan.processes.len() {
-            return own;
-        }
-        let before = self.graph.dependencies[process]
-            .iter()
-            .map(|&dependency| self.chain_timeout(dependency, depth + 1))
-            .max()
-            .unwrap_or_default();
-        own + before
-    }
-
     /// The earliest instant a wait's verdict may change by time alone.
-    pub(super) fn waits_deadline(&self) -> Option<Instant> {
-        self.waits
+    pub(super) fn deadline(&self, stack: &Stack<'_>) -> Option<Instant> {
+        self.list
             .iter()
             .flat_map(|wait| {
                 let ready = wait.ready_deadlines.then(|| {
                     let targets: Vec<usize> = match &wait.targets {
                         Some(targets) => targets.clone(),
-                        None => self
+                        None => stack
                             .slots
                             .live()
-                            .filter(|&index| self.slots[index].initial)
+                            .filter(|&index| stack.slots[index].initial)
                             .collect(),
                     };
                     targets
                         .into_iter()
-                        .filter_map(|index| self.ready_deadline(index))
+                        .filter_map(|index| stack.ready_deadline(index))
                         .filter(|&deadline| deadline > now())
                         .min()
                 });
@@ -286,47 +113,29 @@ impl Supervisor {
     }
 
     /// The supervisor is ending: whoever still waits is told so.
-    pub(super) fn refuse_waits(&mut self) {
-        for wait in self.waits.drain(..) {
+    pub(super) fn refuse_all(&mut self) {
+        for wait in self.list.drain(..) {
             let _ = wait.reply.send(WaitUp {
                 instances: Vec::new(),
                 outcome: Err(Refusal::Stopped),
             });
         }
     }
+}
 
-    /// `proj why NAME`.
-    pub(super) fn why(&self, name: &str) -> Result<Why, Refusal> {
-        let slots = self.slots.resolve(&[name.to_string()])?;
-        let index = slots[0];
-        let slot = &self.slots[index];
-        let now = now();
-        let settings = slot.machine.settings();
-        let history = slot
-            .sink
-            .history
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let lines = history
-            .last_lines(WHY_LINES)
-            .into_iter()
-            .map(|(at, line)| LogLine {
-                time_ms: crate::logs::clock::unix_millis(at),
-                name: slot.instance.name.clone(),
-                text: String::from_utf8_lossy(line).into_owned(),
-            })
-            .collect();
-        Ok(Why {
-            instance: slot.status(now),
-            waiting: (slot.machine.state() == State::Pending)
-                .then(|| self.blocked(index))
-                .flatten(),
-            last_probe: slot.last_probe.clone(),
-            restarts_in_window: slot.machine.restarts_in_window(now),
-            max_restarts: settings.max_restarts,
-            restart_window_secs: settings.restart_window.as_secs(),
-            changes: slot.changes.iter().cloned().collect(),
-            lines,
-        })
+/// Instance `index` changed: remember the change (the last [`CHANGES_KEPT`], for `proj
+/// why`) and tell subscribers.
+pub(super) fn note_change(
+    slots: &mut InstanceTable,
+    changes: &tokio::sync::broadcast::Sender<Change>,
+    index: usize,
+    change: Change,
+) {
+    let slot = &mut slots[index];
+    if slot.changes.len() == CHANGES_KEPT {
+        slot.changes.pop_front();
     }
+    slot.changes.push_back(change.clone());
+    // Nobody listening is fine.
+    let _ = changes.send(change);
 }

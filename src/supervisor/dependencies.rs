@@ -9,7 +9,6 @@ use std::collections::BTreeSet;
 
 use super::actor::Supervisor;
 use super::clock::now;
-use super::failure::Failure;
 use super::lifecycle::{Input, State};
 use crate::logs::printer::Level;
 
@@ -79,7 +78,7 @@ impl Supervisor {
             let Some(process) = self.slots[index].process else {
                 continue;
             };
-            let waiting_for = self.unsatisfied_dependencies(process);
+            let waiting_for = self.stack().unsatisfied_dependencies(process);
             if waiting_for.is_empty() {
                 self.slots[index].wanted = false;
                 self.apply(index, Input::Start, now());
@@ -88,7 +87,7 @@ impl Supervisor {
                 let name = &self.slots[index].instance.name;
                 let (failed, waiting): (Vec<usize>, Vec<usize>) = waiting_for
                     .into_iter()
-                    .partition(|&dependency| self.failure_of(dependency).is_some());
+                    .partition(|&dependency| self.stack().failure_of(dependency).is_some());
                 if !waiting.is_empty() {
                     let names: Vec<&str> = waiting
                         .iter()
@@ -106,36 +105,10 @@ impl Supervisor {
         }
     }
 
-    /// The dependencies of `process` that are not satisfied yet: a service must be
-    /// `running` (ready), a oneshot must have `exited` with code 0. A service that has
-    /// ended satisfies nothing, however it ended.
-    pub(super) fn unsatisfied_dependencies(&self, process: usize) -> Vec<usize> {
-        self.graph.dependencies[process]
-            .iter()
-            .filter(|&&dependency| {
-                let oneshot = self.plan.processes[dependency].lifecycle.oneshot;
-                self.slots
-                    .of_process(dependency)
-                    .any(|slot| match slot.machine.state() {
-                        State::Exited => !oneshot,
-                        State::Running => oneshot,
-                        _ => true,
-                    })
-            })
-            .copied()
-            .collect()
-    }
-
-    /// Why `process` is failed (the reason of its first failed instance), if it is.
-    pub(super) fn failure_of(&self, process: usize) -> Option<&Failure> {
-        self.slots
-            .of_process(process)
-            .find_map(|slot| slot.machine.failure())
-    }
-
     /// "web waits for db, which failed: …", for a pending instance.
     fn report_failed_dependency(&self, index: usize, dependency: usize) {
         let reason = self
+            .stack()
             .failure_of(dependency)
             .map(ToString::to_string)
             .unwrap_or_default();

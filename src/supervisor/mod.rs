@@ -47,6 +47,7 @@ mod schedule;
 mod silence;
 mod slot;
 pub(crate) mod snapshot;
+mod stack;
 mod step;
 mod table;
 pub(crate) mod terminal;

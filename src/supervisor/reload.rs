@@ -87,7 +87,7 @@ impl Supervisor {
                     if process.autostart || process_runs {
                         summary.started.push(name.clone());
                         to_start.push(name);
-                        touched.push(Touched::new(self, index));
+                        touched.push(Touched::new(&self.slots, index));
                     }
                     continue;
                 };
@@ -112,7 +112,7 @@ impl Supervisor {
                 let name = slot.instance.name.clone();
                 if restart && slot.machine.state().is_active() {
                     summary.restarted.push(name);
-                    touched.push(Touched::new(self, index));
+                    touched.push(Touched::new(&self.slots, index));
                     if process.rolling {
                         rolled.push(index);
                     } else {
@@ -140,7 +140,7 @@ impl Supervisor {
             slot.wanted = false;
             if slot.machine.state().is_active() {
                 summary.stopped.push(slot.instance.name.clone());
-                touched.push(Touched::new(self, index));
+                touched.push(Touched::new(&self.slots, index));
             }
             self.apply(index, Input::Retire, now);
             self.apply(index, Input::Stop, now);
@@ -158,7 +158,7 @@ impl Supervisor {
                 summary
                     .started
                     .push(self.slots[index].instance.name.clone());
-                touched.push(Touched::new(self, index));
+                touched.push(Touched::new(&self.slots, index));
             }
         }
         self.watching.sync(&self.plan, &self.events, &self.printer);

@@ -12,9 +12,9 @@ use super::clock::now;
 use super::command::{Answer, Command, Refusal, Request, Responder, ShutdownMode};
 use super::failure::RestartCause;
 use super::lifecycle::{Input, State};
-use super::snapshot::{
-    About, Acted, Did, InstanceStatus, Outcome, Progress, ReloadSummary, Snapshot,
-};
+use super::snapshot::{About, Acted, Did, InstanceStatus, Outcome, ReloadSummary, Snapshot};
+use super::stack::Stack;
+use super::table::InstanceTable;
 use crate::logs::printer::Level;
 
 /// An answer that waits for instances to settle.
@@ -55,12 +55,124 @@ pub(super) struct Touched {
 }
 
 impl Touched {
-    pub(super) fn new(supervisor: &Supervisor, index: usize) -> Touched {
-        let slot = &supervisor.slots[index];
+    pub(super) fn new(slots: &InstanceTable, index: usize) -> Touched {
+        let slot = &slots[index];
         Touched {
             index,
             run: slot.run,
             before: slot.machine.state(),
+        }
+    }
+}
+
+/// The answers that wait for instances to settle.
+#[derive(Default)]
+pub(super) struct Waiters {
+    list: Vec<Waiter>,
+}
+
+impl Waiters {
+    pub(super) fn push(&mut self, waiter: Waiter) {
+        self.list.push(waiter);
+    }
+
+    /// Answer every waiter whose condition now holds.
+    pub(super) fn answer(&mut self, stack: &Stack<'_>) {
+        if self.list.is_empty() {
+            return;
+        }
+        for waiter in std::mem::take(&mut self.list) {
+            match waiter {
+                Waiter::Settled {
+                    slots,
+                    restart,
+                    reply,
+                } => {
+                    if stack.settled(&slots, restart) {
+                        let indices: Vec<usize> =
+                            slots.iter().map(|touched| touched.index).collect();
+                        let _ = reply.send(Ok(Answer::Acted(Acted {
+                            instances: stack.ps(Some(&indices)),
+                            outcomes: slots.iter().map(|touched| stack.outcome(touched)).collect(),
+                        })));
+                    } else {
+                        self.list.push(Waiter::Settled {
+                            slots,
+                            restart,
+                            reply,
+                        });
+                    }
+                }
+                Waiter::Scaled {
+                    slots,
+                    processes,
+                    reply,
+                } => {
+                    if !stack.settled(&slots, true) {
+                        self.list.push(Waiter::Scaled {
+                            slots,
+                            processes,
+                            reply,
+                        });
+                        continue;
+                    }
+                    let instances: Vec<InstanceStatus> = stack
+                        .ps(None)
+                        .into_iter()
+                        .filter(|instance| processes.contains(&instance.process))
+                        .collect();
+                    // Every instance of the scaled processes, and those the scale stopped.
+                    let mut outcomes: Vec<Outcome> =
+                        slots.iter().map(|touched| stack.outcome(touched)).collect();
+                    for instance in &instances {
+                        if !outcomes.iter().any(|outcome| outcome.name == instance.name) {
+                            outcomes.push(Outcome {
+                                name: instance.name.clone(),
+                                did: Did::Unchanged,
+                                reason: None,
+                            });
+                        }
+                    }
+                    let _ = reply.send(Ok(Answer::Acted(Acted {
+                        instances,
+                        outcomes,
+                    })));
+                }
+                Waiter::Reloaded {
+                    slots,
+                    mut summary,
+                    reply,
+                } => {
+                    if !stack.settled(&slots, true) {
+                        self.list.push(Waiter::Reloaded {
+                            slots,
+                            summary,
+                            reply,
+                        });
+                        continue;
+                    }
+                    summary.failed = slots
+                        .iter()
+                        .map(|touched| stack.outcome(touched))
+                        .filter(|outcome| outcome.did == Did::Failed)
+                        .map(|outcome| match outcome.reason {
+                            Some(reason) => format!("{}: {reason}", outcome.name),
+                            None => outcome.name,
+                        })
+                        .collect();
+                    let _ = reply.send(Ok(Answer::Reloaded(summary)));
+                }
+            }
+        }
+    }
+
+    /// The supervisor is ending: whoever still waits is told so.
+    pub(super) fn refuse_all(&mut self) {
+        for waiter in self.list.drain(..) {
+            let (Waiter::Settled { reply, .. }
+            | Waiter::Reloaded { reply, .. }
+            | Waiter::Scaled { reply, .. }) = waiter;
+            let _ = reply.send(Err(Refusal::Stopped));
         }
     }
 }
@@ -77,7 +189,7 @@ impl Supervisor {
                 version: env!("CARGO_PKG_VERSION").to_string(),
             })),
             Request::Ps => {
-                let rows = self.ps(None);
+                let rows = self.stack().ps(None);
                 Ok(Answer::Instances(super::usage::sample(
                     &mut self.slots,
                     &*self.processes,
@@ -131,7 +243,10 @@ impl Supervisor {
                 Ok(self.waiting(&names, timeout, false, progress))
             }
             Request::Events => Ok(Answer::Changes(self.changes.subscribe())),
-            Request::Why { name } => self.why(&name).map(|why| Answer::Why(Box::new(why))),
+            Request::Why { name } => self
+                .stack()
+                .why(&name)
+                .map(|why| Answer::Why(Box::new(why))),
             Request::Watch => Ok(Answer::Snapshots(self.status.subscribe())),
             Request::Connect { name } => self.connect(&name).map(Answer::Terminal),
         };
@@ -149,14 +264,20 @@ impl Supervisor {
     ) -> Answer {
         let changes = progress.then(|| {
             let past = if ready_deadlines {
-                self.past_changes()
+                self.stack().past_changes()
             } else {
                 Vec::new()
             };
             (past, self.changes.subscribe())
         });
         let (reply, verdict) = tokio::sync::oneshot::channel();
-        self.wait(names, timeout, ready_deadlines, reply);
+        self.waits.add(
+            &super::stack::stack!(self),
+            names,
+            timeout,
+            ready_deadlines,
+            reply,
+        );
         Answer::Waiting { changes, verdict }
     }
 
@@ -170,7 +291,7 @@ impl Supervisor {
                     processes,
                     reply,
                 });
-                self.answer_waiters();
+                self.waiters.answer(&super::stack::stack!(self));
             }
             Err(refusal) => {
                 let _ = reply.send(Err(refusal));
@@ -190,7 +311,7 @@ impl Supervisor {
                     summary,
                     reply,
                 });
-                self.answer_waiters();
+                self.waiters.answer(&super::stack::stack!(self));
             }
             Err(refusal) => {
                 let _ = reply.send(Err(refusal));
@@ -217,21 +338,7 @@ impl Supervisor {
                 self.processes.signal_process(pid, signal);
             }
         }
-        Ok(self.ps(Some(&slots)))
-    }
-
-    /// `ps`: every instance (or those at `slots`), in plan order.
-    pub(super) fn ps(&self, slots: Option<&[usize]>) -> Vec<InstanceStatus> {
-        let now = now();
-        match slots {
-            Some(slots) => slots.iter().map(|&s| self.slots[s].status(now)).collect(),
-            None => {
-                // Plan order, also for instances a reload added at the end of the slots.
-                let mut live: Vec<_> = self.slots.live().map(|s| &self.slots[s]).collect();
-                live.sort_by_key(|slot| (slot.process, slot.instance.index));
-                live.into_iter().map(|slot| slot.status(now)).collect()
-            }
-        }
+        Ok(self.stack().ps(Some(&slots)))
     }
 
     /// The instances `names` means for a request that changes them (`restart` with no
@@ -265,7 +372,10 @@ impl Supervisor {
         let Some((slots, reply)) = self.touch(&names, false, reply) else {
             return;
         };
-        let before: Vec<Touched> = slots.iter().map(|&s| Touched::new(self, s)).collect();
+        let before: Vec<Touched> = slots
+            .iter()
+            .map(|&s| Touched::new(&self.slots, s))
+            .collect();
         let names: Vec<String> = slots
             .iter()
             .map(|&s| self.slots[s].instance.name.clone())
@@ -280,7 +390,10 @@ impl Supervisor {
         let Some((slots, reply)) = self.touch(&names, false, reply) else {
             return;
         };
-        let before: Vec<Touched> = slots.iter().map(|&s| Touched::new(self, s)).collect();
+        let before: Vec<Touched> = slots
+            .iter()
+            .map(|&s| Touched::new(&self.slots, s))
+            .collect();
         let now = now();
         for &slot in &slots {
             self.slots[slot].wanted = false;
@@ -295,7 +408,10 @@ impl Supervisor {
         let Some((slots, reply)) = self.touch(&names, true, reply) else {
             return;
         };
-        let before: Vec<Touched> = slots.iter().map(|&s| Touched::new(self, s)).collect();
+        let before: Vec<Touched> = slots
+            .iter()
+            .map(|&s| Touched::new(&self.slots, s))
+            .collect();
         let now = now();
         let mut rolled = Vec::new();
         for &slot in &slots {
@@ -324,221 +440,15 @@ impl Supervisor {
             restart,
             reply,
         });
-        self.answer_waiters();
-    }
-
-    /// Answer every waiter whose condition now holds.
-    pub(super) fn answer_waiters(&mut self) {
-        if self.waiters.is_empty() {
-            return;
-        }
-        for waiter in std::mem::take(&mut self.waiters) {
-            match waiter {
-                Waiter::Settled {
-                    slots,
-                    restart,
-                    reply,
-                } => {
-                    if self.settled(&slots, restart) {
-                        let indices: Vec<usize> =
-                            slots.iter().map(|touched| touched.index).collect();
-                        let _ = reply.send(Ok(Answer::Acted(Acted {
-                            instances: self.ps(Some(&indices)),
-                            outcomes: slots.iter().map(|touched| self.outcome(touched)).collect(),
-                        })));
-                    } else {
-                        self.waiters.push(Waiter::Settled {
-                            slots,
-                            restart,
-                            reply,
-                        });
-                    }
-                }
-                Waiter::Scaled {
-                    slots,
-                    processes,
-                    reply,
-                } => {
-                    if !self.settled(&slots, true) {
-                        self.waiters.push(Waiter::Scaled {
-                            slots,
-                            processes,
-                            reply,
-                        });
-                        continue;
-                    }
-                    let instances: Vec<InstanceStatus> = self
-                        .ps(None)
-                        .into_iter()
-                        .filter(|instance| processes.contains(&instance.process))
-                        .collect();
-                    // Every instance of the scaled processes, and those the scale stopped.
-                    let mut outcomes: Vec<Outcome> =
-                        slots.iter().map(|touched| self.outcome(touched)).collect();
-                    for instance in &instances {
-                        if !outcomes.iter().any(|outcome| outcome.name == instance.name) {
-                            outcomes.push(Outcome {
-                                name: instance.name.clone(),
-                                did: Did::Unchanged,
-                                reason: None,
-                            });
-                        }
-                    }
-                    let _ = reply.send(Ok(Answer::Acted(Acted {
-                        instances,
-                        outcomes,
-                    })));
-                }
-                Waiter::Reloaded {
-                    slots,
-                    mut summary,
-                    reply,
-                } => {
-                    if !self.settled(&slots, true) {
-                        self.waiters.push(Waiter::Reloaded {
-                            slots,
-                            summary,
-                            reply,
-                        });
-                        continue;
-                    }
-                    summary.failed = slots
-                        .iter()
-                        .map(|touched| self.outcome(touched))
-                        .filter(|outcome| outcome.did == Did::Failed)
-                        .map(|outcome| match outcome.reason {
-                            Some(reason) => format!("{}: {reason}", outcome.name),
-                            None => outcome.name,
-                        })
-                        .collect();
-                    let _ = reply.send(Ok(Answer::Reloaded(summary)));
-                }
-            }
-        }
-    }
-
-    /// Every slot is neither starting nor stopping nor on its way to start (wanted, or
-    /// `pending` on dependencies that are coming); for a restart, each has spawned since
-    /// (or gave up).
-    fn settled(&self, slots: &[Touched], restart: bool) -> bool {
-        slots.iter().all(|touched| {
-            let slot = &self.slots[touched.index];
-            let state = slot.machine.state();
-            let on_its_way = (slot.wanted || state == State::Pending)
-                && !self.shutting_down
-                && self.blocked(touched.index).is_none();
-            let moving = matches!(state, State::Starting | State::Stopping) || on_its_way;
-            let respawned = slot.run > touched.run
-                || matches!(state, State::Failed | State::Pending | State::Stopped)
-                || slot.roll_skipped == Some(touched.run);
-            !moving && (!restart || respawned)
-        })
-    }
-
-    /// Why a pending (or wanted) instance cannot start for now: a dependency failed, is
-    /// crashing (`backoff`), or is not on its way at all.
-    pub(super) fn blocked(&self, index: usize) -> Option<String> {
-        let process = self.slots[index].process?;
-        for dependency in self.unsatisfied_dependencies(process) {
-            let name = &self.plan.processes[dependency].name;
-            if let Some(failure) = self.failure_of(dependency) {
-                return Some(format!("waits for {name}, which failed: {failure}"));
-            }
-            let instances = || self.slots.of_process(dependency);
-            if instances().any(|slot| slot.machine.state() == State::Backoff) {
-                return Some(format!("waits for {name}, which keeps crashing (backoff)"));
-            }
-            // A oneshot that runs is on its way to exiting 0; a stopping instance may be
-            // restarting (once it is stopped, this is asked again).
-            let coming = instances().any(|slot| {
-                slot.wanted
-                    || matches!(
-                        slot.machine.state(),
-                        State::Starting | State::Pending | State::Running | State::Stopping
-                    )
-            });
-            if !coming {
-                return Some(format!("waits for {name}, which is not running"));
-            }
-        }
-        None
-    }
-
-    /// What a request did to a settled instance (SPEC §9.5's words).
-    pub(super) fn outcome(&self, touched: &Touched) -> Outcome {
-        let slot = &self.slots[touched.index];
-        let state = slot.machine.state();
-        let moved = slot.run > touched.run;
-        let (did, reason) = match state {
-            State::Failed if moved || touched.before != State::Failed => {
-                (Did::Failed, slot.machine.failure().map(ToString::to_string))
-            }
-            State::Backoff if moved => (
-                Did::Failed,
-                Some(match slot.machine.last_exit() {
-                    Some(exit) => format!("{exit}; restarting (backoff)"),
-                    None => "crashed; restarting (backoff)".to_string(),
-                }),
-            ),
-            State::Pending => match self.blocked(touched.index) {
-                Some(why) => (Did::Failed, Some(why)),
-                None => (Did::Unchanged, None),
-            },
-            _ if moved && touched.before.is_active() => (Did::Restarted, None),
-            _ if moved => (Did::Started, None),
-            State::Stopped if touched.before.has_process() || touched.before == State::Backoff => {
-                (Did::Stopped, None)
-            }
-            _ => (Did::Unchanged, None),
-        };
-        Outcome {
-            name: slot.instance.name.clone(),
-            did,
-            reason,
-        }
-    }
-
-    /// The supervisor is ending: whoever still waits is told so.
-    pub(super) fn refuse_waiters(&mut self) {
-        for waiter in self.waiters.drain(..) {
-            let (Waiter::Settled { reply, .. }
-            | Waiter::Reloaded { reply, .. }
-            | Waiter::Scaled { reply, .. }) = waiter;
-            let _ = reply.send(Err(Refusal::Stopped));
-        }
-    }
-
-    /// Where the stack stands: what `up -d`, the TUI and systemd's READY=1 wait for.
-    pub(super) fn progress(&self) -> Progress {
-        if self.shutting_down {
-            return Progress::Stopping;
-        }
-        let initial = || {
-            self.slots
-                .iter()
-                .filter(|slot| slot.initial && !slot.is_removed())
-        };
-        if let Some(failed) = initial().find(|slot| slot.machine.state() == State::Failed) {
-            let reason = failed
-                .machine
-                .failure()
-                .map_or_else(|| "failed".to_string(), ToString::to_string);
-            return Progress::Failed {
-                reason: format!("{}: {reason}", failed.instance.name),
-            };
-        }
-        let up = initial().all(|slot| {
-            matches!(slot.machine.state(), State::Running | State::Exited) && !slot.wanted
-        });
-        if up { Progress::Up } else { Progress::Starting }
+        self.waiters.answer(&super::stack::stack!(self));
     }
 
     /// The state of every instance and of the whole, for watchers.
     pub(super) fn snapshot(&self) -> Snapshot {
         Snapshot {
             project: self.plan.name.clone(),
-            progress: self.progress(),
-            instances: self.ps(None),
+            progress: self.stack().progress(),
+            instances: self.stack().ps(None),
             taken_ms: Some(crate::logs::clock::unix_millis(std::time::SystemTime::now())),
         }
     }
