@@ -1,6 +1,6 @@
 //! The supervisor task and what it owns (see the module docs in `mod.rs`).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -248,9 +248,7 @@ pub(super) struct Supervisor {
     /// What watches files for the processes with `watch` (see [`crate::watch`]).
     pub(super) watching: Box<dyn Watching>,
     /// `proj scale` counts that hold for the rest of the run (see [`super::scale`]).
-    pub(super) runtime_scale: HashMap<String, u32>,
-    /// Each process's `scale` as the config file said it at the last load.
-    pub(super) file_scale: HashMap<String, u32>,
+    pub(super) scale: super::scale::Scale,
     /// Rolling restarts under way (see [`super::rolling`]).
     pub(super) rolls: super::rolling::Rolls,
     /// Every state change, for `proj events` and the progress of `up -d`.
@@ -303,7 +301,7 @@ impl Supervisor {
             instances: Vec::new(),
         });
         let shared_env = crate::config::environment::for_plan(&inherited, &plan);
-        let file_scale = plan_scales(&plan);
+        let scale = super::scale::Scale::new(&plan);
         let mut supervisor = Supervisor {
             status,
             changed: true,
@@ -329,8 +327,7 @@ impl Supervisor {
             shutting_down: false,
             manager: edges.manager,
             watching: edges.watching,
-            runtime_scale: HashMap::new(),
-            file_scale,
+            scale,
             exit_on_failure: options.exit_on_failure,
             failed_first: None,
             changes: tokio::sync::broadcast::channel(super::answers::CHANGES_CAPACITY).0,
@@ -435,7 +432,11 @@ impl Supervisor {
                 .machine
                 .started_at()
                 .map_or(Duration::MAX, |at| exit.at.saturating_duration_since(at));
-            self.silence_on_exit(index, exit.status, ran);
+            let tty = self.slots[index]
+                .process
+                .is_some_and(|process| self.plan.processes[process].tty);
+            let hint = super::silence::on_exit(&mut self.slots[index], tty, exit.status, ran);
+            self.take_steps(hint.into_iter().collect());
             // The main process ended on its own: the instance is over, and whatever it
             // started ends with it (a daemon it forked lived as long as it did).
             self.processes.end(exit.pid);
@@ -505,7 +506,10 @@ impl Supervisor {
             }
             Event::Health { slot, run, report } => self.on_health(slot, run, report),
             Event::FileChanged { process, path } => self.on_file_changed(&process, &path),
-            Event::OutputClosed { slot, run } => self.silence_on_output_closed(slot, run),
+            Event::OutputClosed { slot, run } => {
+                let hint = super::silence::on_output_closed(&mut self.slots[slot], run);
+                self.take_steps(hint.into_iter().collect());
+            }
         }
     }
 
@@ -936,13 +940,6 @@ impl Supervisor {
 }
 
 /// Each process's `scale`, by name.
-fn plan_scales(plan: &Plan) -> HashMap<String, u32> {
-    plan.processes
-        .iter()
-        .map(|process| (process.name.clone(), process.scale))
-        .collect()
-}
-
 /// The account of each process of `plan`, looked up once.
 fn resolve_accounts(plan: &Plan) -> Vec<Result<Option<Identity>, String>> {
     plan.processes

@@ -82,7 +82,7 @@ impl Supervisor {
         };
         self.slots.note_pid(child.pid, index);
         let run = self.slots[index].run + 1;
-        self.watch_silence(index, run);
+        super::silence::watch(&mut self.slots[index], run);
         let slot = &mut self.slots[index];
         slot.run = run;
         let current = slot.current.insert(super::slot::Run::default());

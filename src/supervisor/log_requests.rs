@@ -4,13 +4,21 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::actor::Supervisor;
 use super::command::{Follow, Logs, Refusal};
+use super::table::InstanceTable;
 use crate::logs::PROJ_NAME;
+use crate::logs::feed::Feed;
 use crate::logs::history::Batch;
 use crate::logs::reader::OutputSink;
 
-impl Supervisor {
+/// Where `logs` reads from: every instance's output sink, proj's own lines, the feed.
+pub(super) struct Sources<'a> {
+    pub(super) slots: &'a InstanceTable,
+    pub(super) proj_lines: &'a Arc<OutputSink>,
+    pub(super) feed: &'a Feed,
+}
+
+impl Sources<'_> {
     /// `logs`: the last `count` lines of the named instances (all when empty; proj's own
     /// under `proj`), merged in time order, and for `follow` a subscription to what comes next.
     pub(super) fn logs(
@@ -44,7 +52,7 @@ impl Supervisor {
         };
         let mut sinks: Vec<&Arc<OutputSink>> = slots.iter().map(|&s| &self.slots[s].sink).collect();
         if with_proj {
-            sinks.push(&self.proj_lines);
+            sinks.push(self.proj_lines);
         }
         // Subscribe before reading the history: a batch delivered in between is then in
         // both, and the follower skips it by time, instead of being in neither.

@@ -39,7 +39,7 @@ impl Supervisor {
                 return Err(Refusal::InvalidConfig(error.render(false)));
             }
         };
-        let plan = self.keep_runtime_scale(plan);
+        let plan = self.scale.keep_runtime(plan);
         let (summary, touched) = self.apply_plan(plan);
         // Even when nothing changed, the next snapshot ends the reload for systemd.
         self.changed = true;

@@ -225,7 +225,12 @@ impl Supervisor {
                         std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ms)
                     });
                     let filter = super::log_requests::LineFilter { since, grep };
-                    self.logs(&names, lines, follow, filter)
+                    let sources = super::log_requests::Sources {
+                        slots: &self.slots,
+                        proj_lines: &self.proj_lines,
+                        feed: &self.feed,
+                    };
+                    sources.logs(&names, lines, follow, filter)
                 })
                 .map(Answer::Logs),
             Request::Reload => return self.reload_request(reply),
@@ -248,7 +253,9 @@ impl Supervisor {
                 .why(&name)
                 .map(|why| Answer::Why(Box::new(why))),
             Request::Watch => Ok(Answer::Snapshots(self.status.subscribe())),
-            Request::Connect { name } => self.connect(&name).map(Answer::Terminal),
+            Request::Connect { name } => {
+                super::terminal::connect(&self.slots, &self.plan, &name).map(Answer::Terminal)
+            }
         };
         let _ = reply.send(answer);
     }
@@ -283,8 +290,15 @@ impl Supervisor {
 
     fn scale_request(&mut self, counts: std::collections::BTreeMap<String, u32>, reply: Responder) {
         let counts: Vec<(String, u32)> = counts.into_iter().collect();
-        match self.scale(&counts) {
-            Ok(slots) => {
+        let scaled = if self.shutting_down {
+            Err(Refusal::ShuttingDown)
+        } else {
+            self.scale.set(&self.plan, &counts)
+        };
+        match scaled {
+            Ok((plan, said)) => {
+                self.report_proj(Level::Info, said);
+                let (_, slots) = self.apply_plan(plan);
                 let processes = counts.into_iter().map(|(name, _)| name).collect();
                 self.waiters.push(Waiter::Scaled {
                     slots,

@@ -9,36 +9,46 @@
 
 use std::collections::HashMap;
 
-use super::actor::Supervisor;
 use super::command::Refusal;
 use crate::config::Plan;
-use crate::logs::printer::Level;
 
-impl Supervisor {
-    /// Apply `counts`; the slots to wait for (as for a restart: each has spawned again,
-    /// or settled without), or why nothing changed.
-    pub(super) fn scale(
-        &mut self,
-        counts: &[(String, u32)],
-    ) -> Result<Vec<super::requests::Touched>, Refusal> {
-        if self.shutting_down {
-            return Err(Refusal::ShuttingDown);
+/// The counts `proj scale` set, which hold for the rest of the run.
+pub(super) struct Scale {
+    /// `proj scale` counts, by process.
+    runtime: HashMap<String, u32>,
+    /// Each process's `scale` as the config file said it at the last load.
+    file: HashMap<String, u32>,
+}
+
+impl Scale {
+    pub(super) fn new(plan: &Plan) -> Scale {
+        Scale {
+            runtime: HashMap::new(),
+            file: file_counts(plan),
         }
+    }
+
+    /// `plan` with `counts` applied, and what to say about it; or why nothing changes.
+    pub(super) fn set(
+        &mut self,
+        plan: &Plan,
+        counts: &[(String, u32)],
+    ) -> Result<(Plan, String), Refusal> {
         if counts.is_empty() {
             return Err(Refusal::NoNames);
         }
         let unknown: Vec<String> = counts
             .iter()
-            .filter(|(name, _)| self.plan.process(name).is_none())
+            .filter(|(name, _)| plan.process(name).is_none())
             .map(|(name, _)| name.clone())
             .collect();
         if !unknown.is_empty() {
-            let known = self.plan.processes.iter().map(|p| p.name.clone()).collect();
+            let known = plan.processes.iter().map(|p| p.name.clone()).collect();
             return Err(Refusal::UnknownProcesses { unknown, known });
         }
-        let mut plan = self.plan.clone();
+        let mut plan = plan.clone();
         for (name, count) in counts {
-            self.runtime_scale.insert(name.clone(), *count);
+            self.runtime.insert(name.clone(), *count);
             if let Some(process) = plan.processes.iter_mut().find(|p| p.name == *name) {
                 process.scale = *count;
             }
@@ -47,30 +57,32 @@ impl Supervisor {
             .iter()
             .map(|(name, count)| format!("{name}={count}"))
             .collect();
-        self.report_proj(Level::Info, format!("scale: {}", described.join(", ")));
-        let (_, touched) = self.apply_plan(plan);
-        Ok(touched)
+        Ok((plan, format!("scale: {}", described.join(", "))))
     }
 
     /// A freshly loaded plan with the run-time counts put back, except where the file's
     /// own `scale` changed since the last load (the edit wins, and the count is dropped).
-    pub(super) fn keep_runtime_scale(&mut self, mut plan: Plan) -> Plan {
-        let file_scale: HashMap<String, u32> = plan
-            .processes
-            .iter()
-            .map(|process| (process.name.clone(), process.scale))
-            .collect();
+    pub(super) fn keep_runtime(&mut self, mut plan: Plan) -> Plan {
+        let file = file_counts(&plan);
         for process in &mut plan.processes {
-            let Some(&count) = self.runtime_scale.get(&process.name) else {
+            let Some(&count) = self.runtime.get(&process.name) else {
                 continue;
             };
-            if self.file_scale.get(&process.name) == Some(&process.scale) {
+            if self.file.get(&process.name) == Some(&process.scale) {
                 process.scale = count;
             } else {
-                self.runtime_scale.remove(&process.name);
+                self.runtime.remove(&process.name);
             }
         }
-        self.file_scale = file_scale;
+        self.file = file;
         plan
     }
+}
+
+/// Each process's `scale` in `plan`.
+fn file_counts(plan: &Plan) -> HashMap<String, u32> {
+    plan.processes
+        .iter()
+        .map(|process| (process.name.clone(), process.scale))
+        .collect()
 }

@@ -7,9 +7,11 @@
 //! may still hold the last bytes when the exit is reaped), so the verdict waits for
 //! both: the exit, and the end of that run's output.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use super::actor::Supervisor;
+use super::slot::Slot;
+use super::step::Step;
 use crate::logs::printer::Level;
 use crate::process::ExitStatus;
 
@@ -28,63 +30,55 @@ pub(super) struct Watch {
     output_closed: bool,
 }
 
-impl Supervisor {
-    /// A run of instance `index` starts: its output so far is `delivered`.
-    pub(super) fn watch_silence(&mut self, index: usize, run: u64) {
-        let delivered = self.slots[index]
-            .sink
-            .delivered
-            .load(std::sync::atomic::Ordering::Relaxed);
-        self.slots[index].silence = Watch {
-            run,
-            delivered_before: delivered,
-            ..Watch::default()
-        };
-    }
+/// A run of `slot` starts: what it had delivered so far is the baseline.
+pub(super) fn watch(slot: &mut Slot, run: u64) {
+    let delivered = slot.sink.delivered.load(Ordering::Relaxed);
+    slot.silence = Watch {
+        run,
+        delivered_before: delivered,
+        ..Watch::default()
+    };
+}
 
-    /// The current run of instance `index` exited with `status` after `ran`.
-    pub(super) fn silence_on_exit(&mut self, index: usize, status: ExitStatus, ran: Duration) {
-        let tty = self.slots[index]
-            .process
-            .is_some_and(|process| self.plan.processes[process].tty);
-        let watch = &mut self.slots[index].silence;
-        watch.exited_quietly = status == ExitStatus::Code(0) && ran < AT_ONCE && !tty;
-        self.maybe_hint(index);
-    }
+/// The current run of `slot` exited with `status` after `ran` (`tty`: it has a
+/// terminal, and is never hinted at).
+pub(super) fn on_exit(
+    slot: &mut Slot,
+    tty: bool,
+    status: ExitStatus,
+    ran: Duration,
+) -> Option<Step> {
+    slot.silence.exited_quietly = status == ExitStatus::Code(0) && ran < AT_ONCE && !tty;
+    hint(slot)
+}
 
-    /// The output of run `run` of instance `index` is closed.
-    pub(super) fn silence_on_output_closed(&mut self, index: usize, run: u64) {
-        let watch = &mut self.slots[index].silence;
-        if watch.run != run {
-            return;
-        }
-        watch.output_closed = true;
-        self.maybe_hint(index);
+/// The output of run `run` of `slot` is closed.
+pub(super) fn on_output_closed(slot: &mut Slot, run: u64) -> Option<Step> {
+    if slot.silence.run != run {
+        return None;
     }
+    slot.silence.output_closed = true;
+    hint(slot)
+}
 
-    fn maybe_hint(&mut self, index: usize) {
-        let slot = &mut self.slots[index];
-        let watch = slot.silence;
-        if !(watch.exited_quietly && watch.output_closed) {
-            return;
-        }
-        let delivered = slot
-            .sink
-            .delivered
-            .load(std::sync::atomic::Ordering::Relaxed);
-        // Said once per run.
-        slot.silence.exited_quietly = false;
-        if delivered != watch.delivered_before {
-            return;
-        }
-        let name = slot.instance.name.clone();
-        self.report_proj(
-            Level::Warning,
-            format!(
-                "{name}: exited at once with code 0 and printed nothing; a program that \
-                 needs a terminal (a `--watch` mode, a REPL) does that when it has none: \
-                 try `tty = true`"
-            ),
-        );
+/// The hint, once both halves of the verdict are in and the run printed nothing.
+fn hint(slot: &mut Slot) -> Option<Step> {
+    let watch = slot.silence;
+    if !(watch.exited_quietly && watch.output_closed) {
+        return None;
     }
+    // Said once per run.
+    slot.silence.exited_quietly = false;
+    if slot.sink.delivered.load(Ordering::Relaxed) != watch.delivered_before {
+        return None;
+    }
+    let name = &slot.instance.name;
+    Some(Step::Say(
+        Level::Warning,
+        format!(
+            "{name}: exited at once with code 0 and printed nothing; a program that \
+             needs a terminal (a `--watch` mode, a REPL) does that when it has none: \
+             try `tty = true`"
+        ),
+    ))
 }

@@ -25,8 +25,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::broadcast;
 
-use super::actor::Supervisor;
 use super::command::Refusal;
+use super::table::InstanceTable;
+use crate::config::Plan;
 use crate::logs::reader::{self, LineWatch, OutputSink};
 use crate::process::pty::{Master, WindowSize};
 
@@ -193,19 +194,23 @@ pub(super) fn read(
 /// What connected clients see when the process on the terminal has ended.
 const ENDED: &[u8] = b"\r\n[proj: the process on this terminal ended; Ctrl-] detaches]\r\n";
 
-impl Supervisor {
-    /// `proj connect NAME`: the terminal of the instance `name` (a process name means its
-    /// first instance), or why there is none.
-    pub(super) fn connect(&self, name: &str) -> Result<Connection, Refusal> {
-        let slots = self.slots.resolve(&[name.to_string()])?;
+/// `proj connect NAME`: the terminal of the instance `name` (a process name means its
+/// first instance), or why there is none.
+pub(super) fn connect(
+    instances: &InstanceTable,
+    plan: &Plan,
+    name: &str,
+) -> Result<Connection, Refusal> {
+    {
+        let slots = instances.resolve(&[name.to_string()])?;
         let of = slots.len();
-        let Some(&index) = slots.iter().min_by_key(|&&s| self.slots[s].instance.index) else {
+        let Some(&index) = slots.iter().min_by_key(|&&s| instances[s].instance.index) else {
             return Err(Refusal::NoNames);
         };
-        let slot = &self.slots[index];
+        let slot = &instances[index];
         let tty = slot
             .process
-            .is_some_and(|process| self.plan.processes[process].tty);
+            .is_some_and(|process| plan.processes[process].tty);
         match (&slot.terminal, tty) {
             (Some(terminal), true) => Ok(Connection {
                 instance: slot.instance.name.clone(),
