@@ -757,7 +757,8 @@ impl Supervisor {
                     ),
                 );
             }
-            self.report_to_dependants(index);
+            let told = super::dependencies::tell_dependants(&self.stack(), index);
+            self.take_steps(told);
             if self.exit_on_failure
                 && !self.shutting_down
                 && self.failed_first.is_none()
@@ -866,6 +867,33 @@ impl Supervisor {
         let name = &self.slots[index].instance.name;
         tracing::debug!(instance = %name, %report);
         self.printer.message(level, format!("{name}: {report}"));
+    }
+
+    /// Mark `only` (and what it depends on) as wanted; [`Self::start_ready_dependants`]
+    /// starts them in dependency order.
+    pub(super) fn start(&mut self, only: &[String], initial: bool) {
+        super::dependencies::mark_wanted(&mut self.slots, &self.plan, &self.graph, only, initial);
+    }
+
+    /// Start every wanted instance whose dependencies are satisfied; the others wait in
+    /// `pending`, told why.
+    pub(super) fn start_ready_dependants(&mut self) {
+        if self.shutting_down {
+            return;
+        }
+        for index in 0..self.slots.len() {
+            match super::dependencies::readiness(&self.stack(), index) {
+                super::dependencies::Readiness::Start => {
+                    self.slots[index].wanted = false;
+                    self.apply(index, Input::Start, now());
+                }
+                super::dependencies::Readiness::Wait(said) => {
+                    self.apply(index, Input::Wait, now());
+                    self.take_steps(said);
+                }
+                super::dependencies::Readiness::Unchanged => {}
+            }
+        }
     }
 
     /// The instances as the concerns read them.
