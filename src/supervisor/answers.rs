@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::clock::now;
 use super::command::{Refusal, Reply, WaitUp};
+use super::lifecycle::State;
 use super::snapshot::Change;
 use super::stack::Stack;
 use super::table::InstanceTable;
@@ -76,7 +77,7 @@ impl Waits {
     /// Answer every wait whose verdict is in.
     pub(super) fn answer(&mut self, stack: &Stack<'_>, now: Instant) {
         for wait in std::mem::take(&mut self.list) {
-            match stack.verdict(&wait, now) {
+            match verdict(stack, &wait, now) {
                 None => self.list.push(wait),
                 Some(outcome) => {
                     let instances = stack.ps(wait.targets.as_deref());
@@ -121,6 +122,73 @@ impl Waits {
             });
         }
     }
+}
+
+/// `Some(Ok)` once every target is up, `Some(Err)` once one failed or time ran
+/// out, `None` while it may still come.
+fn verdict(stack: &Stack<'_>, wait: &Wait, now: Instant) -> Option<Result<(), Refusal>> {
+    if stack.shutting_down {
+        return Some(Err(Refusal::ShuttingDown));
+    }
+    let targets: Vec<usize> = match &wait.targets {
+        Some(targets) => targets.clone(),
+        None => stack
+            .slots
+            .live()
+            .filter(|&index| stack.slots[index].initial)
+            .collect(),
+    };
+    let mut missing = Vec::new();
+    for &index in &targets {
+        let slot = &stack.slots[index];
+        let state = slot.machine.state();
+        if let Some(failure) = slot.machine.failure() {
+            return Some(Err(Refusal::NotUp(format!(
+                "{}: {failure}",
+                slot.instance.name
+            ))));
+        }
+        let up = match state {
+            State::Running => true,
+            State::Exited => slot.machine.last_exit().is_some_and(|exit| exit.success()),
+            _ => false,
+        } && !slot.wanted;
+        if up {
+            continue;
+        }
+        if wait.ready_deadlines
+            && stack
+                .ready_deadline(index)
+                .is_some_and(|deadline| deadline <= now)
+        {
+            return Some(Err(Refusal::NotUp(format!(
+                "{}: {}",
+                slot.instance.name,
+                stack.not_there(index)
+            ))));
+        }
+        missing.push(index);
+    }
+    if missing.is_empty() {
+        return Some(Ok(()));
+    }
+    if wait.give_up_at.is_some_and(|at| at <= now) {
+        let named: Vec<String> = missing
+            .iter()
+            .map(|&index| {
+                format!(
+                    "{}: {}",
+                    stack.slots[index].instance.name,
+                    stack.not_there(index)
+                )
+            })
+            .collect();
+        return Some(Err(Refusal::NotUp(format!(
+            "timed out waiting; {}",
+            named.join("; ")
+        ))));
+    }
+    None
 }
 
 /// Instance `index` changed: remember the change (the last [`CHANGES_KEPT`], for `proj

@@ -13,8 +13,8 @@ use super::command::{Answer, Command, Refusal, Request, Responder, ShutdownMode}
 use super::failure::RestartCause;
 use super::lifecycle::{Input, State};
 use super::snapshot::{About, Acted, Did, InstanceStatus, Outcome, ReloadSummary, Snapshot};
-use super::stack::Stack;
-use super::table::InstanceTable;
+use super::stack::{Stack, Touched};
+
 use crate::logs::printer::Level;
 
 /// An answer that waits for instances to settle.
@@ -40,29 +40,6 @@ pub(super) enum Waiter {
         summary: ReloadSummary,
         reply: Responder,
     },
-}
-
-/// An instance a request acted on, as it was before: what its answer waits for and
-/// compares with.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Touched {
-    pub(super) index: usize,
-    /// Its run number before: a restart waits until it moved on.
-    pub(super) run: u64,
-    /// Its state before: a stop of a running instance `stopped` it, of a stopped one
-    /// left it `unchanged`.
-    pub(super) before: State,
-}
-
-impl Touched {
-    pub(super) fn new(slots: &InstanceTable, index: usize) -> Touched {
-        let slot = &slots[index];
-        Touched {
-            index,
-            run: slot.run,
-            before: slot.machine.state(),
-        }
-    }
 }
 
 /// The answers that wait for instances to settle.
@@ -253,9 +230,7 @@ impl Supervisor {
                 .why(&name)
                 .map(|why| Answer::Why(Box::new(why))),
             Request::Watch => Ok(Answer::Snapshots(self.status.subscribe())),
-            Request::Connect { name } => {
-                super::terminal::connect(&self.slots, &self.plan, &name).map(Answer::Terminal)
-            }
+            Request::Connect { name } => self.stack().connect(&name).map(Answer::Terminal),
         };
         let _ = reply.send(answer);
     }

@@ -16,29 +16,12 @@
 
 use std::time::{Duration, Instant};
 
+use super::slot::NextRun;
 use super::step::Step;
 use super::table::InstanceTable;
 use crate::config::Plan;
-use crate::config::schedule::{Schedule, rfc3339};
+use crate::config::schedule::Schedule;
 use crate::logs::printer::Level;
-
-/// The next run of a scheduled instance.
-#[derive(Debug, Clone)]
-pub(super) struct NextRun {
-    /// The expression this was computed from.
-    pub(super) expression: String,
-    /// The local time it matches.
-    pub(super) at: jiff::Zoned,
-    /// When that is on the supervisor's clock.
-    pub(super) deadline: Instant,
-}
-
-impl NextRun {
-    /// RFC 3339, for `ps`.
-    pub(super) fn rfc3339(&self) -> String {
-        rfc3339(&self.at)
-    }
-}
 
 /// The next match of `schedule` after `after`, and when that is from `now` on.
 fn next_run(schedule: &Schedule, after: &jiff::Zoned, now: Instant) -> Option<NextRun> {

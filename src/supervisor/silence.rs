@@ -10,7 +10,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use super::slot::Slot;
+use super::slot::{Silence, Slot};
 use super::step::Step;
 use crate::logs::printer::Level;
 use crate::process::ExitStatus;
@@ -18,25 +18,13 @@ use crate::process::ExitStatus;
 /// An exit within this long after the start counts as "at once".
 const AT_ONCE: Duration = Duration::from_secs(1);
 
-/// What an instance's current run has shown of the two halves of the verdict.
-#[derive(Debug, Default, Clone, Copy)]
-pub(super) struct Watch {
-    /// The run being watched, and the output bytes its instance had delivered before it.
-    run: u64,
-    delivered_before: u64,
-    /// The run exited 0 at once, without a terminal.
-    exited_quietly: bool,
-    /// The run's output is closed.
-    output_closed: bool,
-}
-
 /// A run of `slot` starts: what it had delivered so far is the baseline.
 pub(super) fn watch(slot: &mut Slot, run: u64) {
     let delivered = slot.sink.delivered.load(Ordering::Relaxed);
-    slot.silence = Watch {
+    slot.silence = Silence {
         run,
         delivered_before: delivered,
-        ..Watch::default()
+        ..Silence::default()
     };
 }
 

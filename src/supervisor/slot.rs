@@ -41,13 +41,13 @@ pub(super) struct Slot {
     /// What its `health` check says; `None` when its process has none.
     pub(super) health: Option<Health>,
     /// Its process's `schedule`: when it runs next.
-    pub(super) next_run: Option<super::schedule::NextRun>,
+    pub(super) next_run: Option<NextRun>,
     /// A rolling restart stopped (another instance did not come back) before it
     /// restarted this run: whoever waits for this run to be replaced waits no more.
     pub(super) roll_skipped: Option<u64>,
     /// Whether a run printed nothing and ended at once (see [`super::silence`]; it
     /// outlives the process: its output may close after it exited).
-    pub(super) silence: super::silence::Watch,
+    pub(super) silence: Silence,
     /// The process it runs now, and what exists only while that process does.
     pub(super) current: Option<Run>,
 }
@@ -77,6 +77,36 @@ impl Drop for Run {
             task.abort();
         }
     }
+}
+
+/// The next run of a scheduled instance.
+#[derive(Debug, Clone)]
+pub(super) struct NextRun {
+    /// The expression this was computed from.
+    pub(super) expression: String,
+    /// The local time it matches.
+    pub(super) at: jiff::Zoned,
+    /// When that is on the supervisor's clock.
+    pub(super) deadline: Instant,
+}
+
+impl NextRun {
+    /// RFC 3339, for `ps`.
+    pub(super) fn rfc3339(&self) -> String {
+        crate::config::schedule::rfc3339(&self.at)
+    }
+}
+
+/// What an instance's current run has shown of the two halves of the verdict.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Silence {
+    /// The run being watched, and the output bytes its instance had delivered before it.
+    pub(super) run: u64,
+    pub(super) delivered_before: u64,
+    /// The run exited 0 at once, without a terminal.
+    pub(super) exited_quietly: bool,
+    /// The run's output is closed.
+    pub(super) output_closed: bool,
 }
 
 /// One reading of an instance's group CPU time, and the figures `ps` showed from it.
@@ -142,7 +172,7 @@ impl Slot {
             health: process.health.as_ref().map(|_| Health::Unknown),
             next_run: None,
             roll_skipped: None,
-            silence: super::silence::Watch::default(),
+            silence: Silence::default(),
             current: None,
         }
     }
@@ -186,10 +216,7 @@ impl Slot {
             health: self.health,
             cpu_percent: None,
             memory_bytes: None,
-            next_run: self
-                .next_run
-                .as_ref()
-                .map(super::schedule::NextRun::rfc3339),
+            next_run: self.next_run.as_ref().map(NextRun::rfc3339),
         }
     }
 }

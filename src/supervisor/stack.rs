@@ -8,19 +8,41 @@
 
 use std::time::{Duration, Instant};
 
-use super::answers::Wait;
 use super::clock::now;
 use super::command::Refusal;
 use super::failure::Failure;
 use super::lifecycle::State;
 use super::order::Graph;
-use super::requests::Touched;
 use super::snapshot::{Change, Did, InstanceStatus, LogLine, Outcome, Progress, Why};
 use super::table::InstanceTable;
+use super::terminal::Connection;
 use crate::config::Plan;
 
 /// How many lines of output `proj why` shows.
 const WHY_LINES: usize = 20;
+
+/// An instance a request acted on, as it was before: what its answer waits for and
+/// compares with.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Touched {
+    pub(super) index: usize,
+    /// Its run number before: a restart waits until it moved on.
+    pub(super) run: u64,
+    /// Its state before: a stop of a running instance `stopped` it, of a stopped one
+    /// left it `unchanged`.
+    pub(super) before: State,
+}
+
+impl Touched {
+    pub(super) fn new(slots: &InstanceTable, index: usize) -> Touched {
+        let slot = &slots[index];
+        Touched {
+            index,
+            run: slot.run,
+            before: slot.machine.state(),
+        }
+    }
+}
 
 /// The instances, their plan and dependency graph, and the supervisor's phase.
 pub(super) struct Stack<'a> {
@@ -246,73 +268,6 @@ impl Stack<'_> {
         past.into_iter().map(|(_, change)| change).collect()
     }
 
-    /// `Some(Ok)` once every target is up, `Some(Err)` once one failed or time ran
-    /// out, `None` while it may still come.
-    pub(super) fn verdict(&self, wait: &Wait, now: Instant) -> Option<Result<(), Refusal>> {
-        if self.shutting_down {
-            return Some(Err(Refusal::ShuttingDown));
-        }
-        let targets: Vec<usize> = match &wait.targets {
-            Some(targets) => targets.clone(),
-            None => self
-                .slots
-                .live()
-                .filter(|&index| self.slots[index].initial)
-                .collect(),
-        };
-        let mut missing = Vec::new();
-        for &index in &targets {
-            let slot = &self.slots[index];
-            let state = slot.machine.state();
-            if let Some(failure) = slot.machine.failure() {
-                return Some(Err(Refusal::NotUp(format!(
-                    "{}: {failure}",
-                    slot.instance.name
-                ))));
-            }
-            let up = match state {
-                State::Running => true,
-                State::Exited => slot.machine.last_exit().is_some_and(|exit| exit.success()),
-                _ => false,
-            } && !slot.wanted;
-            if up {
-                continue;
-            }
-            if wait.ready_deadlines
-                && self
-                    .ready_deadline(index)
-                    .is_some_and(|deadline| deadline <= now)
-            {
-                return Some(Err(Refusal::NotUp(format!(
-                    "{}: {}",
-                    slot.instance.name,
-                    self.not_there(index)
-                ))));
-            }
-            missing.push(index);
-        }
-        if missing.is_empty() {
-            return Some(Ok(()));
-        }
-        if wait.give_up_at.is_some_and(|at| at <= now) {
-            let named: Vec<String> = missing
-                .iter()
-                .map(|&index| {
-                    format!(
-                        "{}: {}",
-                        self.slots[index].instance.name,
-                        self.not_there(index)
-                    )
-                })
-                .collect();
-            return Some(Err(Refusal::NotUp(format!(
-                "timed out waiting; {}",
-                named.join("; ")
-            ))));
-        }
-        None
-    }
-
     /// Why an instance is not up, in words: its state and what explains it.
     pub(super) fn not_there(&self, index: usize) -> String {
         let slot = &self.slots[index];
@@ -390,5 +345,29 @@ impl Stack<'_> {
             changes: slot.changes.iter().cloned().collect(),
             lines,
         })
+    }
+
+    /// `proj connect NAME`: the terminal of the instance `name` (a process name means
+    /// its first instance), or why there is none.
+    pub(super) fn connect(&self, name: &str) -> Result<Connection, Refusal> {
+        let slots = self.slots.resolve(&[name.to_string()])?;
+        let of = slots.len();
+        let Some(&index) = slots.iter().min_by_key(|&&s| self.slots[s].instance.index) else {
+            return Err(Refusal::NoNames);
+        };
+        let slot = &self.slots[index];
+        let tty = slot
+            .process
+            .is_some_and(|process| self.plan.processes[process].tty);
+        match (&slot.terminal, tty) {
+            (Some(terminal), true) => Ok(Connection {
+                instance: slot.instance.name.clone(),
+                of,
+                terminal: terminal.clone(),
+            }),
+            _ => Err(Refusal::NoTerminal {
+                name: slot.instance.name.clone(),
+            }),
+        }
     }
 }

@@ -25,9 +25,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::broadcast;
 
-use super::command::Refusal;
-use super::table::InstanceTable;
-use crate::config::Plan;
 use crate::logs::reader::{self, LineWatch, OutputSink};
 use crate::process::pty::{Master, WindowSize};
 
@@ -193,36 +190,6 @@ pub(super) fn read(
 
 /// What connected clients see when the process on the terminal has ended.
 const ENDED: &[u8] = b"\r\n[proj: the process on this terminal ended; Ctrl-] detaches]\r\n";
-
-/// `proj connect NAME`: the terminal of the instance `name` (a process name means its
-/// first instance), or why there is none.
-pub(super) fn connect(
-    instances: &InstanceTable,
-    plan: &Plan,
-    name: &str,
-) -> Result<Connection, Refusal> {
-    {
-        let slots = instances.resolve(&[name.to_string()])?;
-        let of = slots.len();
-        let Some(&index) = slots.iter().min_by_key(|&&s| instances[s].instance.index) else {
-            return Err(Refusal::NoNames);
-        };
-        let slot = &instances[index];
-        let tty = slot
-            .process
-            .is_some_and(|process| plan.processes[process].tty);
-        match (&slot.terminal, tty) {
-            (Some(terminal), true) => Ok(Connection {
-                instance: slot.instance.name.clone(),
-                of,
-                terminal: terminal.clone(),
-            }),
-            _ => Err(Refusal::NoTerminal {
-                name: slot.instance.name.clone(),
-            }),
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {
