@@ -11,7 +11,9 @@ use tokio_util::task::TaskTracker;
 
 use super::clock::now;
 use super::command::{Answer, Command, Farewell, Responder, ShutdownMode};
-use super::edges::{Edges, Inputs, Processes, ServiceManager, SignalEvent, SpawnRequest, Watching};
+use super::edges::{
+    Edges, Event, Inputs, Processes, ServiceManager, SignalEvent, SpawnRequest, Watching,
+};
 use super::failure::{Failure, RestartCause};
 use super::lifecycle::{Action, Input, Report, State};
 use super::order::Graph;
@@ -63,33 +65,6 @@ pub(crate) struct Options {
 pub(crate) struct Handle {
     pub commands: mpsc::UnboundedSender<Command>,
     pub status: watch::Receiver<Snapshot>,
-}
-
-/// What the supervisor's own helpers (probe tasks, file watchers) tell it.
-#[derive(Debug)]
-pub(crate) enum Event {
-    /// The readiness probe of `slot`'s run number `run` passed.
-    Ready { slot: usize, run: u64 },
-    /// An attempt of that probe failed, for a reason other than the last one's.
-    ProbeSaid {
-        slot: usize,
-        run: u64,
-        reason: String,
-    },
-    /// The `health` check of `slot`'s run number `run` passed or failed.
-    Health {
-        slot: usize,
-        run: u64,
-        report: super::health::HealthReport,
-    },
-    /// The output of `slot`'s run number `run` is closed (its last byte was delivered).
-    OutputClosed { slot: usize, run: u64 },
-    /// A file that `process` watches changed: restart it (or start it again when it
-    /// failed or finished).
-    FileChanged {
-        process: String,
-        path: std::path::PathBuf,
-    },
 }
 
 /// A supervisor that has stopped everything: the callers of `proj down` still wait for
@@ -504,7 +479,12 @@ impl Supervisor {
                     }
                 }
             }
-            Event::Health { slot, run, report } => self.on_health(slot, run, report),
+            Event::Health { slot, run, report } => {
+                let (changed, step) =
+                    super::health::on_report(&mut self.slots[slot], slot, run, report);
+                self.changed |= changed;
+                self.take_steps(step.into_iter().collect());
+            }
             Event::FileChanged { process, path } => self.on_file_changed(&process, &path),
             Event::OutputClosed { slot, run } => {
                 let hint = super::silence::on_output_closed(&mut self.slots[slot], run);
@@ -894,6 +874,51 @@ impl Supervisor {
                 super::dependencies::Readiness::Unchanged => {}
             }
         }
+    }
+
+    /// Start or end what watches instance `index` while it runs (its `health` task, its
+    /// `max_memory` samples), after a transition from `before` to `after`.
+    pub(super) fn follow_state(&mut self, index: usize, before: State, after: State, now: Instant) {
+        let spec = self.slots[index]
+            .process
+            .map(|process| &self.plan.processes[process]);
+        let check = super::health::follow_state(&mut self.slots[index], spec, before, after, now);
+        self.start_health(index, check);
+    }
+
+    /// A reload changed `health` or `max_memory` of instance `index` (and nothing that
+    /// needs a restart): apply them as it runs.
+    pub(super) fn refresh_checks(&mut self, index: usize, now: Instant) {
+        let spec = self.slots[index]
+            .process
+            .map(|process| &self.plan.processes[process]);
+        let check = super::health::refresh(&mut self.slots[index], spec, now);
+        self.start_health(index, check);
+        self.changed = true;
+    }
+
+    fn start_health(&mut self, index: usize, check: Option<crate::config::HealthCheck>) {
+        let (Some(check), Some(process)) = (check, self.slots[index].process) else {
+            return;
+        };
+        let identity = self.accounts[process]
+            .as_ref()
+            .ok()
+            .and_then(Option::as_ref);
+        let probing = super::health::Probing {
+            runtime: &self.probes,
+            events: &self.events,
+        };
+        let cwd = self.plan.processes[process].cwd.clone();
+        let said = super::health::start(
+            &mut self.slots[index],
+            index,
+            check,
+            cwd,
+            identity,
+            &probing,
+        );
+        self.take_steps(said.into_iter().collect());
     }
 
     /// The instances as the concerns read them.

@@ -79,6 +79,33 @@ impl ServiceManager for () {
     fn watchdog(&self) {}
 }
 
+/// What the supervisor's own helpers (probe tasks, file watchers) tell it.
+#[derive(Debug)]
+pub(crate) enum Event {
+    /// The readiness probe of `slot`'s run number `run` passed.
+    Ready { slot: usize, run: u64 },
+    /// An attempt of that probe failed, for a reason other than the last one's.
+    ProbeSaid {
+        slot: usize,
+        run: u64,
+        reason: String,
+    },
+    /// The `health` check of `slot`'s run number `run` passed or failed.
+    Health {
+        slot: usize,
+        run: u64,
+        report: super::health::HealthReport,
+    },
+    /// The output of `slot`'s run number `run` is closed (its last byte was delivered).
+    OutputClosed { slot: usize, run: u64 },
+    /// A file that `process` watches changed: restart it (or start it again when it
+    /// failed or finished).
+    FileChanged {
+        process: String,
+        path: std::path::PathBuf,
+    },
+}
+
 /// A signal to proj itself, as the supervisor sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SignalEvent {

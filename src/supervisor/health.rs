@@ -16,7 +16,7 @@
 //! failure with its count in a row; at `retries` in a row it ends, and the supervisor
 //! feeds [`Input::Trouble`] to the instance's machine: a graceful restart through the
 //! stop sequence, counted against `max_restarts` like a crash. The task is aborted as
-//! soon as the instance leaves `running` (see [`Supervisor::follow_state`]), so a check
+//! soon as the instance leaves `running` (see [`follow_state`]), so a check
 //! never outlives its run.
 //!
 //! So a process that stops answering is restarted at most `interval × retries + timeout`
@@ -29,13 +29,15 @@
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use super::actor::{Event, Supervisor};
+use super::edges::Event;
 use super::failure::Trouble;
 use super::lifecycle::{Input, State};
 use super::ready::{self, Probe};
+use super::slot::Slot;
 use super::snapshot::Health;
+use super::step::Step;
 use super::usage::MEMORY_SAMPLE_INTERVAL;
-use crate::config::HealthCheck;
+use crate::config::{HealthCheck, ProcessSpec};
 use crate::logs::printer::Level;
 
 /// What a health task says about its run.
@@ -51,140 +53,158 @@ pub(crate) enum HealthReport {
     },
 }
 
-impl Supervisor {
-    /// Start or end what watches an instance while it runs (its `health` task, its
-    /// `max_memory` samples), after a transition from `before` to `after`.
-    pub(super) fn follow_state(&mut self, index: usize, before: State, after: State, now: Instant) {
-        if after == State::Running && before != State::Running {
-            let Some(process) = self.slots[index].process else {
-                return;
-            };
-            let spec = &self.plan.processes[process];
-            let (check, limit) = (spec.health.clone(), spec.max_memory);
-            let slot = &mut self.slots[index];
-            slot.health = check.as_ref().map(|_| Health::Unknown);
-            if let Some(run) = &mut slot.current {
-                run.memory_check_at = limit.map(|_| now + MEMORY_SAMPLE_INTERVAL);
-            }
-            if let Some(check) = check {
-                self.start_health(index, check);
-            }
-        } else if after != State::Running {
-            let slot = &mut self.slots[index];
+/// Where a health task runs and reports: the probes' runtime and the supervisor's
+/// event channel.
+pub(super) struct Probing<'a> {
+    pub(super) runtime: &'a tokio::runtime::Handle,
+    pub(super) events: &'a tokio::sync::mpsc::UnboundedSender<Event>,
+}
+
+/// After a transition of `slot` from `before` to `after`: on becoming `running`, its
+/// `health` is unknown and its `max_memory` samples start, and the check to start (if
+/// `spec` has one) is returned; on leaving it, the checks end.
+pub(super) fn follow_state(
+    slot: &mut Slot,
+    spec: Option<&ProcessSpec>,
+    before: State,
+    after: State,
+    now: Instant,
+) -> Option<HealthCheck> {
+    if after == State::Running && before != State::Running {
+        let spec = spec?;
+        slot.health = spec.health.as_ref().map(|_| Health::Unknown);
+        if let Some(run) = &mut slot.current {
+            run.memory_check_at = spec.max_memory.map(|_| now + MEMORY_SAMPLE_INTERVAL);
+        }
+        spec.health.clone()
+    } else {
+        if after != State::Running {
             slot.end_checks();
             // "unhealthy" stays while the restart it caused is under way.
             if slot.health == Some(Health::Healthy) {
                 slot.health = Some(Health::Unknown);
             }
         }
+        None
     }
+}
 
-    /// A reload changed `health` or `max_memory` (and nothing that needs a restart):
-    /// apply them to the instance as it runs.
-    pub(super) fn refresh_checks(&mut self, index: usize, now: Instant) {
-        let slot = &mut self.slots[index];
-        slot.end_checks();
-        slot.health = None;
-        let state = slot.machine.state();
-        let before = if state == State::Running {
-            State::Starting
-        } else {
-            state
-        };
-        self.follow_state(index, before, state, now);
-        let slot = &mut self.slots[index];
-        if slot.health.is_none()
-            && let Some(process) = slot.process
-            && self.plan.processes[process].health.is_some()
-        {
-            slot.health = Some(Health::Unknown);
+/// A reload changed `health` or `max_memory` (and nothing that needs a restart): the
+/// checks of `slot` as it runs start over from `spec`; the check to start, if any.
+pub(super) fn refresh(
+    slot: &mut Slot,
+    spec: Option<&ProcessSpec>,
+    now: Instant,
+) -> Option<HealthCheck> {
+    slot.end_checks();
+    slot.health = None;
+    let state = slot.machine.state();
+    let before = if state == State::Running {
+        State::Starting
+    } else {
+        state
+    };
+    let check = follow_state(slot, spec, before, state, now);
+    if slot.health.is_none() && spec.is_some_and(|spec| spec.health.is_some()) {
+        slot.health = Some(Health::Unknown);
+    }
+    check
+}
+
+/// Start the `health` task of the current run of `slot` (at `index`), which runs as
+/// the instance does (its environment, `cwd` and account); what to say if it cannot.
+pub(super) fn start(
+    slot: &mut Slot,
+    index: usize,
+    check: HealthCheck,
+    cwd: std::path::PathBuf,
+    identity: Option<&crate::process::identity::Identity>,
+    probing: &Probing<'_>,
+) -> Option<Step> {
+    let env = slot.env.to_vec();
+    let probe = match ready::resolve(&check.probe, &env, cwd, identity) {
+        Ok(probe) => probe,
+        Err(reason) => {
+            let reason = reason.replacen("ready.", "health.", 1);
+            return Some(Step::Say(
+                Level::Error,
+                format!(
+                    "{}: the health check cannot run: {reason}",
+                    slot.instance.name
+                ),
+            ));
         }
-        self.changed = true;
+    };
+    let (events, run) = (probing.events.clone(), slot.run);
+    let task = probing
+        .runtime
+        .spawn(keep_checking(probe, check, move |report| {
+            let _ = events.send(Event::Health {
+                slot: index,
+                run,
+                report,
+            });
+        }));
+    match &mut slot.current {
+        Some(current) => current.health_task = Some(task.abort_handle()),
+        None => task.abort(),
     }
+    None
+}
 
-    fn start_health(&mut self, index: usize, check: HealthCheck) {
-        let Some(process) = self.slots[index].process else {
-            return;
-        };
-        let env = self.slots[index].env.to_vec();
-        let cwd = self.plan.processes[process].cwd.clone();
-        let identity = self.accounts[process]
-            .as_ref()
-            .ok()
-            .and_then(Option::as_ref);
-        let probe = match ready::resolve(&check.probe, &env, cwd, identity) {
-            Ok(probe) => probe,
-            Err(reason) => {
-                let name = &self.slots[index].instance.name;
-                let reason = reason.replacen("ready.", "health.", 1);
-                self.report_proj(
-                    Level::Error,
-                    format!("{name}: the health check cannot run: {reason}"),
-                );
-                return;
+/// What the health task of run `run` of `slot` (at `index`) said: whether the instance
+/// changed, and what follows (a restart when it failed `retries` times in a row, a
+/// warning before that).
+pub(super) fn on_report(
+    slot: &mut Slot,
+    index: usize,
+    run: u64,
+    report: HealthReport,
+) -> (bool, Option<Step>) {
+    let checking = slot
+        .current
+        .as_ref()
+        .is_some_and(|current| current.health_task.is_some());
+    if slot.run != run || slot.machine.state() != State::Running || !checking {
+        return (false, None);
+    }
+    slot.last_probe = Some(match &report {
+        HealthReport::Passed => "health check passed".to_string(),
+        HealthReport::Failed { said, .. } => format!("health check failed: {said}"),
+    });
+    let step = match report {
+        HealthReport::Passed => {
+            slot.health = Some(Health::Healthy);
+            None
+        }
+        HealthReport::Failed {
+            said,
+            in_a_row,
+            retries,
+        } if in_a_row >= retries => {
+            slot.health = Some(Health::Unhealthy);
+            if let Some(current) = &mut slot.current {
+                current.health_task = None;
             }
-        };
-        let (events, run) = (self.events.clone(), self.slots[index].run);
-        let task = self
-            .probes
-            .spawn(keep_checking(probe, check, move |report| {
-                let _ = events.send(Event::Health {
-                    slot: index,
-                    run,
-                    report,
-                });
-            }));
-        match &mut self.slots[index].current {
-            Some(current) => current.health_task = Some(task.abort_handle()),
-            None => task.abort(),
-        }
-    }
-
-    /// What a health task of slot `index`'s run `run` said.
-    pub(super) fn on_health(&mut self, index: usize, run: u64, report: HealthReport) {
-        let slot = &mut self.slots[index];
-        let checking = slot
-            .current
-            .as_ref()
-            .is_some_and(|current| current.health_task.is_some());
-        if slot.run != run || slot.machine.state() != State::Running || !checking {
-            return;
-        }
-        self.changed = true;
-        slot.last_probe = Some(match &report {
-            HealthReport::Passed => "health check passed".to_string(),
-            HealthReport::Failed { said, .. } => format!("health check failed: {said}"),
-        });
-        match report {
-            HealthReport::Passed => slot.health = Some(Health::Healthy),
-            HealthReport::Failed {
+            let trouble = Trouble::Unhealthy {
                 said,
-                in_a_row,
-                retries,
-            } if in_a_row >= retries => {
-                slot.health = Some(Health::Unhealthy);
-                if let Some(current) = &mut slot.current {
-                    current.health_task = None;
-                }
-                let trouble = Trouble::Unhealthy {
-                    said,
-                    failures: in_a_row,
-                };
-                self.apply(index, Input::Trouble(trouble), super::clock::now());
-            }
-            HealthReport::Failed {
-                said,
-                in_a_row,
-                retries,
-            } => {
-                let name = slot.instance.name.clone();
-                self.report_proj(
-                    Level::Warning,
-                    format!("{name}: health check failed ({in_a_row} of {retries}): {said}"),
-                );
-            }
+                failures: in_a_row,
+            };
+            Some(Step::Apply(index, Input::Trouble(trouble)))
         }
-    }
+        HealthReport::Failed {
+            said,
+            in_a_row,
+            retries,
+        } => Some(Step::Say(
+            Level::Warning,
+            format!(
+                "{}: health check failed ({in_a_row} of {retries}): {said}",
+                slot.instance.name
+            ),
+        )),
+    };
+    (true, step)
 }
 
 /// Checks that fall due close together run in one wake-up of the probes' thread: each

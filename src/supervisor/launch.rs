@@ -7,7 +7,8 @@
 
 use tokio::sync::oneshot;
 
-use super::actor::{Event, Supervisor};
+use super::actor::Supervisor;
+use super::edges::Event;
 use super::edges::SpawnRequest;
 use super::failure::SpawnProblem;
 use super::lifecycle::Input;

@@ -56,8 +56,9 @@ mod terminal_queries;
 mod tests;
 mod usage;
 
-pub(crate) use actor::{Event, Handle, Options, run};
+pub(crate) use actor::{Handle, Options, run};
 pub(crate) use command::Refusal;
+pub(crate) use edges::Event;
 pub(crate) use edges::{
     Edges, Inputs, Processes, ServiceManager, SignalEvent, SpawnRequest, Spawned, Watching,
 };
