@@ -124,8 +124,8 @@ pub(super) fn start(
     let env = slot.env.to_vec();
     let probe = match ready::resolve(&check.probe, &env, cwd, identity) {
         Ok(probe) => probe,
-        Err(reason) => {
-            let reason = reason.replacen("ready.", "health.", 1);
+        Err(error) => {
+            let reason = error.under("health");
             return Some(Step::Say(
                 Level::Error,
                 format!(

@@ -45,7 +45,11 @@ impl Supervisor {
             None => None,
             Some(probe) => match ready::resolve(probe, &env, process.cwd.clone(), identity) {
                 Ok(probe) => Some(probe),
-                Err(reason) => return vec![Input::SpawnFailed(SpawnProblem::Probe(reason))],
+                Err(error) => {
+                    return vec![Input::SpawnFailed(SpawnProblem::Probe(
+                        error.under("ready"),
+                    ))];
+                }
             },
         };
         let mut env = env;

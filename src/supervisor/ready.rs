@@ -70,7 +70,7 @@ pub(crate) fn resolve(
     env: &[(OsString, OsString)],
     cwd: PathBuf,
     identity: Option<&crate::process::identity::Identity>,
-) -> Result<Probe, String> {
+) -> Result<Probe, ProbeError> {
     match probe {
         ReadyProbe::Tcp(port) => {
             let expanded = expand(port, env);
@@ -79,7 +79,10 @@ pub(crate) fn resolve(
                 .parse::<u16>()
                 .ok()
                 .filter(|&port| port > 0)
-                .ok_or_else(|| format!("ready.tcp: `{port}` is `{expanded}`, not a port"))?;
+                .ok_or_else(|| ProbeError::NotAPort {
+                    written: port.clone(),
+                    expanded,
+                })?;
             Ok(Probe::Tcp { port })
         }
         ReadyProbe::Http(url) => parse_http_url(&expand(url, env)).map(Probe::Http),
@@ -105,26 +108,59 @@ pub(crate) fn expand(text: &str, env: &[(OsString, OsString)]) -> String {
     crate::config::interpolate::expand(text, &lookup)
 }
 
+/// Why a probe cannot be made from its settings, once their variables are expanded.
+/// The key it is written under (`ready`, `health`) is the reader's: see
+/// [`ProbeError::under`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ProbeError {
+    /// `tcp = "$PORT"` expanded to something that is no port.
+    NotAPort { written: String, expanded: String },
+    /// `http` is not an `http://` URL.
+    NotHttp { url: String },
+    /// `http`'s port is no number.
+    BadHttpPort { url: String },
+    /// `http` names no host.
+    NoHost { url: String },
+}
+
+impl ProbeError {
+    /// The error as the key `key` (`ready`, `health`) says it: `ready.tcp: …`.
+    pub(crate) fn under(&self, key: &str) -> String {
+        match self {
+            ProbeError::NotAPort { written, expanded } => {
+                format!("{key}.tcp: `{written}` is `{expanded}`, not a port")
+            }
+            ProbeError::NotHttp { url } => format!("{key}.http: `{url}` is not an http:// URL"),
+            ProbeError::BadHttpPort { url } => format!("{key}.http: `{url}` has no valid port"),
+            ProbeError::NoHost { url } => format!("{key}.http: `{url}` has no host"),
+        }
+    }
+}
+
 /// `http://host[:port][/path]`.
-fn parse_http_url(url: &str) -> Result<HttpTarget, String> {
+fn parse_http_url(url: &str) -> Result<HttpTarget, ProbeError> {
     let rest = url
         .strip_prefix("http://")
-        .ok_or_else(|| format!("ready.http: `{url}` is not an http:// URL"))?;
+        .ok_or_else(|| ProbeError::NotHttp {
+            url: url.to_string(),
+        })?;
     let (authority, path) = match rest.find('/') {
         Some(slash) => (&rest[..slash], &rest[slash..]),
         None => (rest, "/"),
     };
     let (host, port) = match authority.rsplit_once(':') {
         Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => {
-            let port = port
-                .parse::<u16>()
-                .map_err(|_| format!("ready.http: `{url}` has no valid port"))?;
+            let port = port.parse::<u16>().map_err(|_| ProbeError::BadHttpPort {
+                url: url.to_string(),
+            })?;
             (host, port)
         }
         _ => (authority, 80),
     };
     if host.is_empty() {
-        return Err(format!("ready.http: `{url}` has no host"));
+        return Err(ProbeError::NoHost {
+            url: url.to_string(),
+        });
     }
     Ok(HttpTarget {
         host: host
@@ -359,7 +395,10 @@ mod tests {
         let resolved = resolve(&probe, &env(&[("PORT", "8002")]), PathBuf::from("/"), None);
         assert!(matches!(resolved, Ok(Probe::Tcp { port: 8002 })));
         let error = resolve(&probe, &env(&[]), PathBuf::from("/"), None).unwrap_err();
-        assert!(error.contains("not a port"), "{error}");
+        assert_eq!(
+            error.under("health"),
+            "health.tcp: `$PORT` is ``, not a port"
+        );
     }
 
     #[test]
