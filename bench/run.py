@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark proj against honcho, supervisord, s6, runit and no supervisor.
 
-    python3 bench/run.py [--proj PATH] [--only a,b,...] [--supervisors proj,honcho,...]
-                         [--quick] [--json FILE]
+    python3 bench/run.py [--proj PATH] [--baseline PATH] [--only a,b,...]
+                         [--supervisors proj,honcho,...] [--quick] [--json FILE]
 
 Prints one markdown table on stdout (progress goes to stderr). See
 bench/README.md for what each workload measures.
@@ -28,12 +28,15 @@ REPO = Path(__file__).resolve().parent.parent
 # Result key -> (column header, format). A workload fills only its own columns.
 COLUMNS = {
     "lines_per_s": ("lines/s", "{:,.0f}"),
+    "lines_x_ceiling": ("× ceiling", "{:.2f}"),
+    "flow_lines_per_s": ("first→last lines/s", "{:,.0f}"),
     "lost": ("lost", "{:,}"),
     "torn": ("torn", "{:,}"),
     "cpu_s": ("CPU s", "{:.2f}"),
     "restart_ms": ("restart ms", "{:.1f}"),
     "restart_p90_ms": ("p90 ms", "{:.1f}"),
     "up_s": ("all up s", "{:.2f}"),
+    "up_x_ceiling": ("up × ceiling", "{:.2f}"),
     "pss_mib": ("PSS MiB", "{:.1f}"),
     "stop_s": ("stop s", "{:.2f}"),
     "orphans": ("orphans", "{}"),
@@ -62,6 +65,8 @@ def describe_proj(binary: str | None) -> str:
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--proj", help="proj binary (default: target/release/proj, then proj on PATH)")
+    parser.add_argument("--baseline", metavar="PATH",
+                        help="a second proj binary, run beside the first as `proj (baseline)`")
     parser.add_argument("--only", help="workloads to run, by letter or name: "
                         + ", ".join(f"{w.letter}={w.key}" for w in WORKLOADS))
     parser.add_argument("--supervisors", help="supervisors to run: ceiling, proj, honcho, supervisord, s6, runit")
@@ -102,10 +107,23 @@ def render_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def relative_to_ceiling(rows: list[dict]) -> None:
+    """Each row's lines/s and all-up time as a multiple of the ceiling's in the same run."""
+    for key, ratio_key in (("lines_per_s", "lines_x_ceiling"), ("up_s", "up_x_ceiling")):
+        ceilings = {row["workload"]: row[key] for row in rows
+                    if row["supervisor"].startswith("ceiling") and isinstance(row.get(key), float)}
+        for row in rows:
+            ceiling = ceilings.get(row["workload"])
+            if ceiling and isinstance(row.get(key), float):
+                row[ratio_key] = row[key] / ceiling
+
+
 def main() -> int:
     args = parse_args()
     wanted_workloads = selected(args.only, {w.letter for w in WORKLOADS} | {w.key for w in WORKLOADS}, "workload")
-    wanted_sups = selected(args.supervisors, {s.key for s in all_supervisors(None, None, False)}, "supervisor")
+    wanted_sups = selected(args.supervisors, {s.key for s in all_supervisors(None, None, False, "x")}, "supervisor")
+    if wanted_sups is not None and args.baseline:
+        wanted_sups.add("baseline")
     sizes = QUICK_SIZES if args.quick else DEFAULT_SIZES
     proj_binary = find_proj(args.proj)
     if args.proj and proj_binary is None:
@@ -120,7 +138,7 @@ def main() -> int:
             if wanted_workloads is not None and not {workload.letter, workload.key} & wanted_workloads:
                 continue
             title = f"{workload.letter}. {workload.title.format(**vars(sizes))}"
-            for sup in all_supervisors(proj_binary, bin_dir, workload.logged):
+            for sup in all_supervisors(proj_binary, bin_dir, workload.logged, args.baseline):
                 if wanted_sups is not None and sup.key not in wanted_sups:
                     continue
                 reason = sup.unavailable()
@@ -135,8 +153,10 @@ def main() -> int:
     except KeyboardInterrupt:
         print("\ninterrupted: the table below is partial", file=sys.stderr)
 
+    relative_to_ceiling(rows)
     machine = f"{os.cpu_count()} CPUs, Linux {platform.release()}, Python {platform.python_version()}"
-    print(f"{describe_proj(proj_binary)}; {', '.join(PIP_PACKAGES)}; {machine}; "
+    baseline = f"; baseline {describe_proj(args.baseline)}" if args.baseline else ""
+    print(f"{describe_proj(proj_binary)}{baseline}; {', '.join(PIP_PACKAGES)}; {machine}; "
           f"{time.monotonic() - started:.0f} s{' (--quick)' if args.quick else ''}\n")
     print(render_table(rows))
     for name, reason in skipped.items():

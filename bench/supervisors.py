@@ -165,9 +165,11 @@ class Supervisor:
 class Proj(Supervisor):
     name = key = "proj"
 
-    def __init__(self, binary: str | None):
+    def __init__(self, binary: str | None, baseline: bool = False):
         super().__init__()
         self.binary = binary
+        if baseline:  # a second proj binary, for before/after in one run
+            self.name, self.key = "proj (baseline)", "baseline"
         # proj and its helper processes (`proj __guardian`) carry the binary's name.
         self.comms = frozenset({Path(binary).name[:15]}) if binary else frozenset()
 
@@ -462,10 +464,12 @@ class Ceiling(Supervisor):
         return "the harness failed to run the children"
 
 
-def all_supervisors(proj_binary: str | None, bin_dir: Path | None, logged: bool) -> list[Supervisor]:
+def all_supervisors(proj_binary: str | None, bin_dir: Path | None, logged: bool,
+                    baseline: str | None = None) -> list[Supervisor]:
     """Fresh instances of every supervisor, in table order.
 
     bin_dir is the venv's bin directory; logged gives s6 and runit a logger
-    per service.
+    per service; baseline, a second proj binary, adds `proj (baseline)` after proj.
     """
-    return [Ceiling(), Proj(proj_binary), Honcho(bin_dir), Supervisord(bin_dir), S6(logged), Runit(logged)]
+    projs = [Proj(proj_binary)] + ([Proj(baseline, baseline=True)] if baseline else [])
+    return [Ceiling(), *projs, Honcho(bin_dir), Supervisord(bin_dir), S6(logged), Runit(logged)]

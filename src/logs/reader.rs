@@ -19,7 +19,7 @@ use tokio::net::unix::pipe;
 use super::file::LogFile;
 use super::history::{Batch, History};
 use super::printer::{Label, Level, Printer};
-use super::splitter::LineSplitter;
+use super::splitter::LineBuffer;
 use crate::process::pty::Master;
 
 /// Bytes asked of the pipe per read: a quiet process costs little memory (hundreds of
@@ -29,9 +29,13 @@ const MAX_READ_SIZE: usize = 256 * 1024;
 
 /// The pipe capacity a chatty process gets (Linux gives 64 KiB): the child can run
 /// further ahead of proj before a write blocks, which on a busy machine means fewer
-/// context switches. Asked for only once a read fills the largest buffer, so quiet
-/// instances do not use up the per-user pipe memory.
+/// context switches. Asked for only once a read finds the pipe full (the child was, or
+/// was about to be, blocked on proj), so quiet instances do not use up the per-user
+/// pipe memory.
 const CHATTY_PIPE_SIZE: i32 = 1024 * 1024;
+
+/// What a new pipe holds when the kernel does not say (`F_GETPIPE_SZ`).
+const DEFAULT_PIPE_SIZE: usize = 64 * 1024;
 
 /// Where an instance's output goes. Shared by the readers of its successive runs, which
 /// can overlap while an old process's descendants still drain.
@@ -134,7 +138,7 @@ pub fn pump(
 }
 
 async fn read_until_end(output: OwnedFd, sink: Arc<OutputSink>, watch: Option<LineWatch>) {
-    let mut receiver = match pipe::Receiver::from_owned_fd(output) {
+    let receiver = match pipe::Receiver::from_owned_fd(output) {
         Ok(receiver) => receiver,
         Err(error) => {
             tracing::error!(%error, instance = %sink.label.name, "cannot read output");
@@ -142,18 +146,38 @@ async fn read_until_end(output: OwnedFd, sink: Arc<OutputSink>, watch: Option<Li
         }
     };
     let mut lines = Lines::new(watch, LineEnd::Lf);
+    // A read this large emptied a full pipe. (Before, the trigger was a read filling
+    // the 256 KiB buffer, which a 64 KiB pipe never does: the pipe was never enlarged.)
+    let full = fcntl(&receiver, FcntlArg::F_GETPIPE_SZ)
+        .ok()
+        .and_then(|size| usize::try_from(size).ok())
+        .unwrap_or(DEFAULT_PIPE_SIZE);
     let mut enlarged = false;
     loop {
-        let read = match receiver.read(lines.buffer()).await {
+        // Readable first, then read: the buffer is made at the first output, so the
+        // hundreds of instances that never print hold none.
+        let read = match receiver.readable().await {
+            Ok(()) => receiver.try_read(lines.buffer.spare()),
+            Err(error) => Err(error),
+        };
+        let read = match read {
             Ok(0) => break,
             Ok(read) => read,
-            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    std::io::ErrorKind::Interrupted | std::io::ErrorKind::WouldBlock
+                ) =>
+            {
+                continue;
+            }
             Err(error) => {
                 tracing::warn!(%error, instance = %sink.label.name, "reading output failed");
                 break;
             }
         };
-        if lines.take(read, &sink) && !enlarged {
+        lines.take(read, &sink);
+        if read >= full && !enlarged {
             enlarged = true;
             // Best effort: past the per-user limit the kernel says no, and 64 KiB
             // still works.
@@ -187,7 +211,7 @@ async fn read_terminal(
     let mut reader = master.reader();
     let mut lines = Lines::new(watch, LineEnd::CrLf);
     loop {
-        let read = match reader.read(lines.buffer()).await {
+        let read = match reader.read(lines.buffer.spare()).await {
             Ok(0) => break,
             Ok(read) => read,
             Err(error) => {
@@ -195,7 +219,7 @@ async fn read_terminal(
                 break;
             }
         };
-        on_output(&lines.buffer()[..read]);
+        on_output(lines.buffer.arrived(read));
         lines.take(read, &sink);
     }
     lines.finish(&sink);
@@ -210,12 +234,12 @@ enum LineEnd {
     CrLf,
 }
 
-/// The reading state shared by both pumps: the read buffer (grown for chatty processes),
-/// the splitter, and the `log` probe's watch.
+/// The reading state shared by both pumps: the read buffer (grown for chatty processes,
+/// none before the first read), and the `log` probe's watch.
 struct Lines {
-    buffer: Vec<u8>,
-    splitter: LineSplitter,
-    lines: Vec<u8>,
+    buffer: LineBuffer,
+    /// A terminal's lines with CR LF folded.
+    folded: Vec<u8>,
     watch: Option<LineWatch>,
     end: LineEnd,
 }
@@ -223,48 +247,52 @@ struct Lines {
 impl Lines {
     fn new(watch: Option<LineWatch>, end: LineEnd) -> Lines {
         Lines {
-            buffer: vec![0u8; FIRST_READ_SIZE],
-            splitter: LineSplitter::new(),
-            lines: Vec::new(),
+            buffer: LineBuffer::new(FIRST_READ_SIZE, MAX_READ_SIZE),
+            folded: Vec::new(),
             watch,
             end,
         }
     }
 
-    fn buffer(&mut self) -> &mut [u8] {
-        &mut self.buffer
-    }
-
-    /// `read` bytes arrived at the start of the buffer: deliver the complete lines. True
-    /// when the read filled the largest buffer (the process writes faster than proj reads
-    /// in one go).
-    fn take(&mut self, read: usize, sink: &OutputSink) -> bool {
-        self.lines.clear();
-        self.splitter.push(&self.buffer[..read], &mut self.lines);
-        self.deliver(sink);
-        if read < self.buffer.len() {
-            return false;
-        }
-        if self.buffer.len() < MAX_READ_SIZE {
-            let doubled = self.buffer.len() * 2;
-            self.buffer.resize(doubled, 0);
-            return false;
-        }
-        true
+    /// `read` bytes arrived in the buffer's spare room: deliver the complete lines.
+    fn take(&mut self, read: usize, sink: &OutputSink) {
+        let Lines {
+            buffer,
+            folded,
+            watch,
+            end,
+        } = self;
+        buffer.filled(read, |lines| deliver(lines, *end, folded, watch, sink));
     }
 
     /// End-of-file: the last partial line too.
     fn finish(mut self, sink: &OutputSink) {
-        self.lines.clear();
-        self.splitter.finish(&mut self.lines);
-        self.deliver(sink);
+        let Lines {
+            buffer,
+            folded,
+            watch,
+            end,
+        } = &mut self;
+        buffer.finish(|lines| deliver(lines, *end, folded, watch, sink));
     }
+}
 
-    fn deliver(&mut self, sink: &OutputSink) {
-        if self.end == LineEnd::CrLf {
-            super::splitter::fold_crlf(&mut self.lines);
+fn deliver(
+    lines: &[u8],
+    end: LineEnd,
+    folded: &mut Vec<u8>,
+    watch: &mut Option<LineWatch>,
+    sink: &OutputSink,
+) {
+    let lines = match end {
+        LineEnd::Lf => lines,
+        LineEnd::CrLf => {
+            folded.clear();
+            folded.extend_from_slice(lines);
+            super::splitter::fold_crlf(folded);
+            folded
         }
-        sink.deliver(SystemTime::now(), &self.lines);
-        self.watch = self.watch.take().and_then(|watch| watch.check(&self.lines));
-    }
+    };
+    sink.deliver(SystemTime::now(), lines);
+    *watch = watch.take().and_then(|watch| watch.check(lines));
 }

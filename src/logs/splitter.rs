@@ -69,6 +69,121 @@ impl LineSplitter {
     }
 }
 
+/// A read buffer that cuts lines where they lie: each read lands right after the
+/// partial line the previous one left, so a read's complete lines are usually one slice
+/// of the buffer, handed on without a copy. Exactly what [`LineSplitter`] makes of the
+/// same bytes; a run that holds a line of [`MAX_LINE`] bytes or more (rare) goes through
+/// it.
+///
+/// Nothing is allocated until the first read, so an instance that never prints costs
+/// no buffer.
+#[derive(Debug)]
+pub struct LineBuffer {
+    /// `buffer[..held]` is the partial line, the read goes after it.
+    buffer: Vec<u8>,
+    held: usize,
+    /// Bytes asked of the next read: doubled by each read that fills it, up to `max_read`.
+    read_size: usize,
+    max_read: usize,
+    /// Where lines are assembled when they are not one slice of `buffer`.
+    scratch: Vec<u8>,
+}
+
+impl LineBuffer {
+    /// Reads of `first_read` bytes at first, growing to `max_read`.
+    pub fn new(first_read: usize, max_read: usize) -> LineBuffer {
+        LineBuffer {
+            buffer: Vec::new(),
+            held: 0,
+            read_size: first_read,
+            max_read,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Where the next read goes.
+    pub fn spare(&mut self) -> &mut [u8] {
+        let wanted = self.held + self.read_size;
+        if self.buffer.len() < wanted {
+            self.buffer.resize(wanted, 0);
+        }
+        &mut self.buffer[self.held..]
+    }
+
+    /// The `read` bytes that just arrived in [`LineBuffer::spare`].
+    pub fn arrived(&self, read: usize) -> &[u8] {
+        &self.buffer[self.held..self.held + read]
+    }
+
+    /// `read` bytes arrived in [`LineBuffer::spare`]: hand the complete lines (each
+    /// ending in `\n`) to `deliver`, if there are any, and keep the rest.
+    pub fn filled(&mut self, read: usize, deliver: impl FnOnce(&[u8])) {
+        if read >= self.read_size && self.read_size < self.max_read {
+            self.read_size = (self.read_size * 2).min(self.max_read);
+        }
+        let end = self.held + read;
+        let data = &self.buffer[..end];
+        let fast = match memchr::memrchr(b'\n', data) {
+            // No line end yet: all of it waits, unless it reached the limit.
+            None if end < MAX_LINE => {
+                self.held = end;
+                return;
+            }
+            None => None,
+            Some(last) if end - last - 1 < MAX_LINE && all_shorter_than_limit(&data[..=last]) => {
+                Some(last)
+            }
+            Some(_) => None,
+        };
+        match fast {
+            Some(last) => {
+                deliver(&data[..=last]);
+                self.buffer.copy_within(last + 1..end, 0);
+                self.held = end - last - 1;
+            }
+            None => {
+                let mut splitter = LineSplitter {
+                    partial: self.buffer[..self.held].to_vec(),
+                };
+                self.scratch.clear();
+                splitter.push(&self.buffer[self.held..end], &mut self.scratch);
+                if !self.scratch.is_empty() {
+                    deliver(&self.scratch);
+                }
+                self.held = splitter.partial.len();
+                self.buffer[..self.held].copy_from_slice(&splitter.partial);
+            }
+        }
+    }
+
+    /// End of input: the partial line, if any, as a line of its own.
+    pub fn finish(&mut self, deliver: impl FnOnce(&[u8])) {
+        if self.held == 0 {
+            return;
+        }
+        self.scratch.clear();
+        self.scratch.extend_from_slice(&self.buffer[..self.held]);
+        self.scratch.push(b'\n');
+        self.held = 0;
+        deliver(&self.scratch);
+    }
+}
+
+/// Whether every line of a run of complete lines is shorter than [`MAX_LINE`] (then
+/// [`LineSplitter`] would pass the run through as it is). One look per [`MAX_LINE`]
+/// bytes: the last newline in reach of the line start, found from the window's end.
+fn all_shorter_than_limit(lines: &[u8]) -> bool {
+    let mut start = 0;
+    while start < lines.len() {
+        let window = &lines[start..lines.len().min(start + MAX_LINE)];
+        match memchr::memrchr(b'\n', window) {
+            Some(last) => start += last + 1,
+            None => return false,
+        }
+    }
+    true
+}
+
 /// Whether a run of complete lines holds one longer than [`MAX_LINE`] (newline included
 /// in the count is fine: the limit is on content).
 fn has_long_line(lines: &[u8]) -> bool {
@@ -210,6 +325,65 @@ mod tests {
         splitter.push(b"\n50%\r100%\r\n", &mut out);
         fold_crlf(&mut out);
         assert_eq!(out, b"one\ntwo\n50%\r100%\n");
+    }
+
+    /// What [`LineBuffer`] makes of `chunks` read one after another.
+    fn split_in_place(chunks: &[&[u8]]) -> Vec<u8> {
+        let mut buffer = LineBuffer::new(4, 1 << 20);
+        let mut out = Vec::new();
+        for chunk in chunks {
+            let mut rest: &[u8] = chunk;
+            while !rest.is_empty() {
+                let spare = buffer.spare();
+                let read = spare.len().min(rest.len());
+                spare[..read].copy_from_slice(&rest[..read]);
+                rest = &rest[read..];
+                buffer.filled(read, |lines| out.extend_from_slice(lines));
+            }
+        }
+        buffer.finish(|lines| out.extend_from_slice(lines));
+        out
+    }
+
+    fn split_whole(chunks: &[&[u8]]) -> Vec<u8> {
+        let mut splitter = LineSplitter::new();
+        let mut out = Vec::new();
+        for chunk in chunks {
+            splitter.push(chunk, &mut out);
+        }
+        splitter.finish(&mut out);
+        out
+    }
+
+    #[test]
+    fn reading_in_place_cuts_as_the_splitter_does() {
+        let long = vec![b'x'; MAX_LINE * 2 + 10];
+        let exact = vec![b'e'; MAX_LINE];
+        let below = vec![b'b'; MAX_LINE - 1];
+        let mut mixed = b"short\n".to_vec();
+        mixed.extend_from_slice(&long);
+        mixed.extend_from_slice(b"\nend\npart");
+        let cases: Vec<Vec<&[u8]>> = vec![
+            vec![b"a\nbb\n"],
+            vec![b"hel", b"lo\nwor", b"ld\n"],
+            vec![b"one\ntw", b"o"],
+            vec![b"\n\nx\n"],
+            vec![&long, b"\nafter\n"],
+            vec![&mixed],
+            vec![&exact, b"\n", &below, b"\nz\n"],
+            vec![&below, b"\n", &exact],
+            vec![b"\xff\xfe ok\n"],
+            vec![],
+        ];
+        for chunks in cases {
+            assert_eq!(split_in_place(&chunks), split_whole(&chunks));
+        }
+    }
+
+    #[test]
+    fn nothing_is_allocated_before_the_first_read() {
+        let buffer = LineBuffer::new(4096, 1 << 18);
+        assert_eq!(buffer.buffer.capacity(), 0);
     }
 
     #[test]
