@@ -262,13 +262,11 @@ pub(super) fn table(instances: &[InstanceStatus]) -> String {
                 ]);
             }
             if with_restarts {
-                row.push(instance.last_restart.clone().unwrap_or_else(dash));
+                row.push((instance.last_restart.as_ref()).map_or_else(dash, ToString::to_string));
             }
             row.push(
-                instance
-                    .reason
-                    .clone()
-                    .or_else(|| instance.last_exit.clone())
+                (instance.reason.as_ref().map(ToString::to_string))
+                    .or_else(|| instance.last_exit.as_ref().map(ToString::to_string))
                     .unwrap_or_else(dash),
             );
             row

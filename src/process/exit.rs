@@ -6,7 +6,7 @@ use nix::sys::signal::Signal;
 
 /// How a process ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ExitStatus {
+pub enum ExitStatus {
     Code(i32),
     Signal(Signal),
 }

@@ -14,7 +14,7 @@ const LISTEN: &str = "0A";
 
 /// Who holds a port.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Holder {
+pub enum Holder {
     /// A process proj may look at: its pid and command name.
     Process { pid: i32, command: String },
     /// A process proj may not look at (another user's, as proj is not root).

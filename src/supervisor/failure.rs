@@ -12,7 +12,7 @@ use crate::process::ExitStatus;
 
 /// Why an instance gave up.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Failure {
+pub enum Failure {
     /// The command could not be started at all.
     NotSpawnable(SpawnProblem),
     /// `max_restarts` restarts happened within `restart_window`, and it exited again.
@@ -66,7 +66,7 @@ pub(crate) fn mebibytes(bytes: u64) -> String {
 /// Why an instance was last restarted (SPEC §9.5: `proj ps` says it, `ps --json` has it
 /// as `last_restart`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum RestartCause {
+pub enum RestartCause {
     /// Its `health` check failed `retries` times in a row.
     Health,
     /// Its memory went above `max_memory`.
@@ -106,7 +106,7 @@ impl fmt::Display for RestartCause {
 
 /// Why a command could not be started.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum SpawnProblem {
+pub enum SpawnProblem {
     /// The OS refused (a missing `cwd`, too many open files, …); the error's words.
     Os(String),
     /// `sh` exited with 127.

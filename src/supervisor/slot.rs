@@ -8,7 +8,7 @@ use crate::logs::feed::Feed;
 use tokio::task::AbortHandle;
 
 use super::lifecycle::{ExitStatus, Lifecycle};
-use super::snapshot::{Health, InstanceStatus};
+use super::snapshot::{Described, Health, InstanceStatus, LocalTime};
 use crate::config::environment::{self, Environment};
 use crate::config::{Instance, Plan, ProcessSpec};
 use crate::logs::file::LogFile;
@@ -88,13 +88,6 @@ pub(super) struct NextRun {
     pub(super) at: jiff::Zoned,
     /// When that is on the supervisor's clock.
     pub(super) deadline: Instant,
-}
-
-impl NextRun {
-    /// RFC 3339, for `ps`.
-    pub(super) fn rfc3339(&self) -> String {
-        crate::config::schedule::rfc3339(&self.at)
-    }
 }
 
 /// What an instance's current run has shown of the two halves of the verdict.
@@ -210,13 +203,14 @@ impl Slot {
             uptime_ms: machine.pid().and(machine.started_at()).map(|at| {
                 u64::try_from(now.saturating_duration_since(at).as_millis()).unwrap_or(u64::MAX)
             }),
-            last_exit: machine.last_exit().map(|status| status.to_string()),
-            last_restart: machine.last_restart().map(|cause| cause.to_string()),
-            reason: machine.failure().map(ToString::to_string),
+            last_exit: machine.last_exit().map(Described::Known),
+            last_restart: machine.last_restart().map(Described::Known),
+            reason: machine.failure().cloned().map(Described::Known),
             health: self.health,
             cpu_percent: None,
             memory_bytes: None,
-            next_run: self.next_run.as_ref().map(NextRun::rfc3339),
+            next_run: (self.next_run.as_ref())
+                .map(|next| Described::Known(LocalTime(next.at.clone()))),
         }
     }
 }

@@ -6,6 +6,8 @@
 //! Nothing here is matched as text: a state is a [`State`], the overall progress a
 //! [`Progress`].
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 pub(crate) use super::lifecycle::State;
@@ -48,15 +50,14 @@ pub struct InstanceStatus {
     pub port: Option<u16>,
     /// Milliseconds since the current process started, while one runs.
     pub uptime_ms: Option<u64>,
-    /// How the last process ended, in words ("exited with code 3").
-    pub last_exit: Option<String>,
-    /// Why it was last restarted, in words (`health check`, `max_memory`, `request`,
-    /// `file change`, `reload`, or how it exited); `None` when it never was.
+    /// How the last process ended ("exited with code 3" on the wire).
+    pub last_exit: Option<Described<crate::process::ExitStatus>>,
+    /// Why it was last restarted (`health check`, `max_memory`, `request`, `file change`,
+    /// `reload`, or how it exited); `None` when it never was.
     #[serde(default)]
-    pub last_restart: Option<String>,
-    /// Why the instance is `failed`, in words, while it is (see
-    /// [`super::failure::Failure`]).
-    pub reason: Option<String>,
+    pub last_restart: Option<Described<super::failure::RestartCause>>,
+    /// Why the instance is `failed`, while it is.
+    pub reason: Option<Described<super::failure::Failure>>,
     /// `None` when its process has no `health` check.
     #[serde(default)]
     pub health: Option<Health>,
@@ -68,10 +69,58 @@ pub struct InstanceStatus {
     /// Resident memory of its process group, when sampled and running.
     #[serde(default)]
     pub memory_bytes: Option<u64>,
-    /// When a scheduled process runs next (RFC 3339, local offset); `None` without a
-    /// `schedule`.
+    /// When a scheduled process runs next (RFC 3339, local offset, on the wire); `None`
+    /// without a `schedule`.
     #[serde(default)]
-    pub next_run: Option<String>,
+    pub next_run: Option<Described<LocalTime>>,
+}
+
+/// A fact the supervisor knows as a type and people read as words. In process (the
+/// TUI of `proj up`, systemd's status) it is the typed value; it becomes words only
+/// where it is shown or written on the wire, and what comes back from the wire (`proj
+/// ps`, `proj attach`) is those words.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Described<T> {
+    Known(T),
+    Text(String),
+}
+
+impl<T: fmt::Display> fmt::Display for Described<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Described::Known(value) => value.fmt(f),
+            Described::Text(text) => f.write_str(text),
+        }
+    }
+}
+
+/// Words as they came (from the wire, or a test's literal).
+impl<T> From<&str> for Described<T> {
+    fn from(text: &str) -> Self {
+        Described::Text(text.to_string())
+    }
+}
+
+impl<T: fmt::Display> Serialize for Described<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de, T> Deserialize<'de> for Described<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Described::Text)
+    }
+}
+
+/// A local time, written as RFC 3339 with its offset (`next_run`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalTime(pub jiff::Zoned);
+
+impl fmt::Display for LocalTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&crate::config::schedule::rfc3339(&self.0))
+    }
 }
 
 /// What the last `health` checks of a running instance said.

@@ -84,7 +84,7 @@ async fn unhealthy_restarts_count_against_max_restarts() {
     }
     let failed = harness.until_state("web", State::Failed).await;
     assert_eq!(
-        failed.reason.as_deref(),
+        failed.reason.as_ref().map(ToString::to_string).as_deref(),
         Some("restart limit reached (1 restarts within 1h)")
     );
     drop(harness.shutdown(ShutdownMode::Graceful));

@@ -279,7 +279,7 @@ fn detail_lines(app: &App) -> Vec<Line<'static>> {
                 format!("{}: ", instance.name),
                 Style::new().add_modifier(Modifier::BOLD),
             ),
-            Span::styled(reason.clone(), state_style(State::Failed)),
+            Span::styled(reason.to_string(), state_style(State::Failed)),
         ]));
     } else if let Some(last) = &instance.last_exit {
         lines.push(Line::from(vec![
