@@ -210,7 +210,7 @@ pub(super) struct Supervisor {
     /// (`proj logs proj`). Every message of [`Self::printer`] goes here too.
     pub(super) proj_lines: Arc<OutputSink>,
     /// Requests answered once instances settle.
-    pub(super) waiters: super::requests::Waiters,
+    pub(super) waiters: super::waiters::Waiters,
     /// `down`/`kill` callers, answered when the supervisor is done.
     pub(super) farewells: Vec<Responder>,
     /// The latest snapshot, for watchers; refreshed after every event that changed
@@ -297,7 +297,7 @@ impl Supervisor {
             processes: edges.processes,
             events,
             feed,
-            waiters: super::requests::Waiters::default(),
+            waiters: super::waiters::Waiters::default(),
             farewells: Vec::new(),
             shutting_down: false,
             manager: edges.manager,
@@ -699,7 +699,17 @@ impl Supervisor {
             let actions = self.slots[index].machine.handle(input, now);
             for action in actions {
                 match action {
-                    Action::Spawn => inputs.extend(self.spawn(index)),
+                    Action::Spawn => {
+                        let launcher = super::launch::Launcher {
+                            plan: &self.plan,
+                            accounts: &self.accounts,
+                            processes: &*self.processes,
+                            events: &self.events,
+                            readers: &self.readers,
+                            probes: &self.probes,
+                        };
+                        inputs.extend(launcher.spawn(&mut self.slots, index));
+                    }
                     Action::Signal(signal) => self.signal(index, signal, now),
                     Action::SignalMain(signal) => self.signal_main(index, signal),
                     Action::RunStopCommand(command) => self.run_stop_command(index, &command),

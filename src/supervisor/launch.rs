@@ -7,13 +7,17 @@
 
 use tokio::sync::oneshot;
 
-use super::actor::Supervisor;
-use super::edges::Event;
-use super::edges::SpawnRequest;
+use tokio::sync::mpsc;
+use tokio_util::task::TaskTracker;
+
+use super::edges::{Event, Processes, SpawnRequest};
 use super::failure::SpawnProblem;
 use super::lifecycle::Input;
 use super::ready;
+use super::table::InstanceTable;
+use crate::config::Plan;
 use crate::logs::reader;
+use crate::process::identity::Identity;
 
 /// How a probe task learns that its instance is ready.
 enum ProbeTask {
@@ -23,15 +27,30 @@ enum ProbeTask {
     Poll(ready::Probe),
 }
 
-impl Supervisor {
-    /// Spawn an instance's command; answer with the inputs that report the outcome.
-    pub(super) fn spawn(&mut self, index: usize) -> Vec<Input> {
-        let Some(process_index) = self.slots[index].process else {
+/// What spawning needs besides the instance: its plan and accounts, and the edges the
+/// child, its reader and its probe are handed to.
+pub(super) struct Launcher<'a> {
+    pub(super) plan: &'a Plan,
+    /// Per process: the account its instances run as (or why it cannot be switched to).
+    pub(super) accounts: &'a [Result<Option<Identity>, String>],
+    pub(super) processes: &'a dyn Processes,
+    pub(super) events: &'a mpsc::UnboundedSender<Event>,
+    /// Where output readers run (the supervisor waits for them at the end).
+    pub(super) readers: &'a TaskTracker,
+    /// Where probe tasks run.
+    pub(super) probes: &'a tokio::runtime::Handle,
+}
+
+impl Launcher<'_> {
+    /// Spawn the command of the instance at `index`; answer with the inputs that report
+    /// the outcome.
+    pub(super) fn spawn(&self, slots: &mut InstanceTable, index: usize) -> Vec<Input> {
+        let Some(process_index) = slots[index].process else {
             return vec![Input::SpawnFailed(SpawnProblem::Removed)];
         };
         let process = &self.plan.processes[process_index];
         // Built for this spawn and dropped after it: slots keep the shared form.
-        let env = self.slots[index].env.to_vec();
+        let env = slots[index].env.to_vec();
         let identity = match &self.accounts[process_index] {
             Ok(identity) => identity.as_ref(),
             Err(reason) => return vec![Input::SpawnFailed(SpawnProblem::Account(reason.clone()))],
@@ -66,13 +85,13 @@ impl Supervisor {
             }
             env.push(("LISTEN_FDS".into(), "1".into()));
             env.push(("LISTEN_FDNAMES".into(), process.name.clone().into()));
-        } else if let Some(port) = self.slots[index].instance.port
+        } else if let Some(port) = slots[index].instance.port
             && let Some(holder) = self.processes.port_holder(port)
         {
             return vec![Input::SpawnFailed(SpawnProblem::PortInUse { port, holder })];
         }
         let request = SpawnRequest {
-            instance: &self.slots[index].instance.name,
+            instance: &slots[index].instance.name,
             main: true,
             socket: process.socket.map(|_| process.name.as_str()),
             command: &process.command,
@@ -85,10 +104,10 @@ impl Supervisor {
             Ok(child) => child,
             Err(error) => return vec![Input::SpawnFailed(SpawnProblem::Os(error.to_string()))],
         };
-        self.slots.note_pid(child.pid, index);
-        let run = self.slots[index].run + 1;
-        super::silence::watch(&mut self.slots[index], run);
-        let slot = &mut self.slots[index];
+        slots.note_pid(child.pid, index);
+        let run = slots[index].run + 1;
+        super::silence::watch(&mut slots[index], run);
+        let slot = &mut slots[index];
         slot.run = run;
         let current = slot.current.insert(super::slot::Run::default());
         let (watch, probe) = match probe {

@@ -55,6 +55,7 @@ mod terminal_queries;
 #[cfg(test)]
 mod tests;
 mod usage;
+mod waiters;
 
 pub(crate) use actor::{Handle, Options, run};
 pub(crate) use command::Refusal;
