@@ -10,15 +10,18 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::task::TaskTracker;
 
 use super::clock::now;
-use super::command::{Answer, Command, Farewell, Responder, ShutdownMode};
+use super::command::{Answer, Command, Farewell, Refusal, Responder, ShutdownMode};
 use super::edges::{
     Edges, Event, Inputs, Processes, ServiceManager, SignalEvent, SpawnRequest, Watching,
 };
 use super::failure::{Failure, RestartCause};
 use super::lifecycle::{Action, Input, Report, State};
 use super::order::Graph;
+use super::reload::{Adopt, Adoption};
 use super::slot::{Draining, Slot, SlotContext};
+use super::snapshot::ReloadSummary;
 use super::snapshot::{Progress, Snapshot};
+use super::stack::Touched;
 use super::step::Step;
 use super::table::InstanceTable;
 use crate::config::{Plan, StopTarget};
@@ -342,15 +345,70 @@ impl Supervisor {
         old
     }
 
-    /// What a new slot (or a renamed one's sink) is made from.
-    pub(super) fn slot_context(&self) -> SlotContext<'_> {
-        SlotContext {
+    /// Reload the config file; the answer says what changed (and which instances it
+    /// restarted or started, with their run numbers before, for a caller that waits
+    /// for them), or why nothing did.
+    pub(super) fn reload(&mut self) -> Result<(ReloadSummary, Vec<Touched>), Refusal> {
+        self.manager.reloading();
+        let plan = match crate::config::load_with(&self.plan.source, &self.plan.options) {
+            Ok(plan) => plan,
+            Err(error) => {
+                self.manager.reload_refused();
+                return Err(Refusal::InvalidConfig(error.render(false)));
+            }
+        };
+        let plan = self.scale.keep_runtime(plan);
+        let (summary, touched) = self.apply_plan(plan);
+        // Even when nothing changed, the next snapshot ends the reload for systemd.
+        self.changed = true;
+        self.report_proj(Level::Info, super::reload::describe(&summary));
+        Ok((summary, touched))
+    }
+
+    /// Make `new` the plan: restart what changed, start what is new, stop what is gone
+    /// (see [`super::reload`]). Also the instances touched, with their run numbers
+    /// before, for a caller that waits until they settle.
+    pub(super) fn apply_plan(&mut self, new: Plan) -> (ReloadSummary, Vec<Touched>) {
+        let old = self.adopt(new);
+        let context = SlotContext {
             plan: &self.plan,
             shared_env: &self.shared_env,
             marker: &self.marker,
             printer: &self.printer,
             feed: &self.feed,
+        };
+        let Adoption {
+            mut summary,
+            mut touched,
+            actions,
+            to_start,
+        } = super::reload::adopt(&mut self.slots, &context, &old);
+        let now = now();
+        for action in actions {
+            match action {
+                Adopt::Apply(index, input) => self.apply(index, input, now),
+                Adopt::Refresh(index) => self.refresh_checks(index, now),
+                Adopt::Roll(rolled) => self.roll(&rolled, "reload", RestartCause::Reload),
+            }
         }
+        // What the new instances depend on starts too: say so, even when it had been
+        // stopped on purpose, and wait for it like for them.
+        let idle_before: Vec<usize> = self
+            .slots
+            .live()
+            .filter(|&index| !self.slots[index].wanted && !touched.iter().any(|t| t.index == index))
+            .collect();
+        self.start(&to_start, false);
+        for index in idle_before {
+            if self.slots[index].wanted {
+                summary
+                    .started
+                    .push(self.slots[index].instance.name.clone());
+                touched.push(Touched::new(&self.slots, index));
+            }
+        }
+        self.watching.sync(&self.plan, &self.events, &self.printer);
+        (summary, touched)
     }
 
     /// Add a slot for `instance` of `plan.processes[process]`; returns its index.
