@@ -40,7 +40,6 @@ mod log_requests;
 pub(crate) mod order;
 pub(crate) mod ready;
 mod reload;
-mod requests;
 mod rolling;
 mod scale;
 mod schedule;

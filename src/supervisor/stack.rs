@@ -57,7 +57,7 @@ pub(super) struct Stack<'a> {
 /// The [`Stack`] of a supervisor, borrowing only the fields it reads.
 macro_rules! stack {
     ($supervisor:expr) => {
-        super::stack::Stack {
+        $crate::supervisor::stack::Stack {
             plan: &$supervisor.plan,
             graph: &$supervisor.graph,
             slots: &$supervisor.slots,

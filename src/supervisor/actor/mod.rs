@@ -1,4 +1,7 @@
-//! The supervisor task and what it owns (see the module docs in `mod.rs`).
+//! The supervisor task and what it owns (see the module docs of [`crate::supervisor`]):
+//! the one `impl Supervisor`. Its loop (`run`), how it applies an input to an
+//! instance's machine and carries out the actions, the exits it reaps, and the steps
+//! the concerns around it return; [`requests`] is its arm for clients' requests.
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
@@ -8,6 +11,8 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::task::TaskTracker;
+
+mod requests;
 
 use super::clock::now;
 use super::command::{Answer, Command, Farewell, Refusal, Responder, ShutdownMode};

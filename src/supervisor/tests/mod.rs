@@ -744,10 +744,8 @@ async fn connect_hands_out_the_terminal_of_a_tty_instance_and_refuses_the_rest()
     harness.finish().await;
 }
 
-#[path = "tests_watching.rs"]
 mod watching;
 
-#[path = "tests_rolling.rs"]
 mod rolling;
 
 #[tokio::test(start_paused = true)]

@@ -8,14 +8,14 @@
 //! Such pending answers are [`Waiter`]s (`waiters.rs`), checked after every event: no
 //! polling.
 
-use super::actor::Supervisor;
-use super::clock::now;
-use super::command::{Answer, Command, Refusal, Request, Responder, ShutdownMode};
-use super::failure::RestartCause;
-use super::lifecycle::{Input, State};
-use super::snapshot::{About, InstanceStatus, Snapshot};
-use super::stack::Touched;
-use super::waiters::Waiter;
+use super::super::clock::now;
+use super::super::command::{Answer, Command, Refusal, Request, Responder, ShutdownMode};
+use super::super::failure::RestartCause;
+use super::super::lifecycle::{Input, State};
+use super::super::snapshot::{About, InstanceStatus, Snapshot};
+use super::super::stack::Touched;
+use super::super::waiters::Waiter;
+use super::Supervisor;
 
 use crate::logs::printer::Level;
 
@@ -32,7 +32,7 @@ impl Supervisor {
             })),
             Request::Ps => {
                 let rows = self.stack().ps(None);
-                Ok(Answer::Instances(super::usage::sample(
+                Ok(Answer::Instances(super::super::usage::sample(
                     &mut self.slots,
                     &*self.processes,
                     rows,
@@ -66,8 +66,8 @@ impl Supervisor {
                     let since = since_ms.map(|ms| {
                         std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ms)
                     });
-                    let filter = super::log_requests::LineFilter { since, grep };
-                    let sources = super::log_requests::Sources {
+                    let filter = super::super::log_requests::LineFilter { since, grep };
+                    let sources = super::super::log_requests::Sources {
                         slots: &self.slots,
                         proj_lines: &self.proj_lines,
                         feed: &self.feed,
@@ -119,7 +119,7 @@ impl Supervisor {
         });
         let (reply, verdict) = tokio::sync::oneshot::channel();
         self.waits.add(
-            &super::stack::stack!(self),
+            &super::super::stack::stack!(self),
             names,
             timeout,
             ready_deadlines,
@@ -145,7 +145,7 @@ impl Supervisor {
                     processes,
                     reply,
                 });
-                self.waiters.answer(&super::stack::stack!(self));
+                self.waiters.answer(&super::super::stack::stack!(self));
             }
             Err(refusal) => {
                 let _ = reply.send(Err(refusal));
@@ -165,7 +165,7 @@ impl Supervisor {
                     summary,
                     reply,
                 });
-                self.waiters.answer(&super::stack::stack!(self));
+                self.waiters.answer(&super::super::stack::stack!(self));
             }
             Err(refusal) => {
                 let _ = reply.send(Err(refusal));
@@ -272,7 +272,9 @@ impl Supervisor {
             if self.slots[slot].machine.state() == State::Pending {
                 continue;
             }
-            if rolling || super::rolling::rolls_restarts(&self.plan, self.slots[slot].process) {
+            if rolling
+                || super::super::rolling::rolls_restarts(&self.plan, self.slots[slot].process)
+            {
                 rolled.push(slot);
                 continue;
             }
@@ -294,7 +296,7 @@ impl Supervisor {
             restart,
             reply,
         });
-        self.waiters.answer(&super::stack::stack!(self));
+        self.waiters.answer(&super::super::stack::stack!(self));
     }
 
     /// The state of every instance and of the whole, for watchers.
