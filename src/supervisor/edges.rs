@@ -94,7 +94,7 @@ pub(crate) enum Event {
     Health {
         slot: usize,
         run: u64,
-        report: super::health::HealthReport,
+        report: HealthReport,
     },
     /// The output of `slot`'s run number `run` is closed (its last byte was delivered).
     OutputClosed { slot: usize, run: u64 },
@@ -103,6 +103,19 @@ pub(crate) enum Event {
     FileChanged {
         process: String,
         path: std::path::PathBuf,
+    },
+}
+
+/// What a health task says about its run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum HealthReport {
+    /// A check passed, after none had yet or after failures.
+    Passed,
+    /// A check failed: `in_a_row` failures so far, out of the `retries` allowed.
+    Failed {
+        said: String,
+        in_a_row: u32,
+        retries: u32,
     },
 }
 

@@ -29,7 +29,7 @@
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use super::edges::Event;
+use super::edges::{Event, HealthReport};
 use super::failure::Trouble;
 use super::lifecycle::{Input, State};
 use super::ready::{self, Probe};
@@ -39,19 +39,6 @@ use super::step::Step;
 use super::usage::MEMORY_SAMPLE_INTERVAL;
 use crate::config::{HealthCheck, ProcessSpec};
 use crate::logs::printer::Level;
-
-/// What a health task says about its run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum HealthReport {
-    /// A check passed, after none had yet or after failures.
-    Passed,
-    /// A check failed: `in_a_row` failures so far, out of the `retries` allowed.
-    Failed {
-        said: String,
-        in_a_row: u32,
-        retries: u32,
-    },
-}
 
 /// Where a health task runs and reports: the probes' runtime and the supervisor's
 /// event channel.
