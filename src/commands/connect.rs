@@ -21,14 +21,16 @@ use super::Context;
 use super::control::{check, client_error};
 use crate::Error;
 use crate::control::client::Client;
-use crate::control::protocol::Request;
+use crate::control::protocol::{Connected, Request};
 use crate::control::terminal_stream;
 use crate::process::pty::WindowSize;
 
 /// Ctrl-]: detach.
 const DETACH: u8 = 0x1d;
 
-pub(super) fn run(context: &Context, name: String) -> Result<(), Error> {
+/// Ask the supervisor for the terminal of `name`: the connection, which carries the
+/// terminal from now on, and whose terminal it is.
+pub(super) fn open(context: &Context, name: String) -> Result<(Client, Connected), Error> {
     let root = context.project_root()?;
     let mut client = Client::connect(&root).map_err(client_error)?;
     let response = check(
@@ -39,6 +41,11 @@ pub(super) fn run(context: &Context, name: String) -> Result<(), Error> {
     let connected = response
         .connect
         .ok_or(Error::UnexpectedAnswer("`connect` without a terminal"))?;
+    Ok((client, connected))
+}
+
+pub(super) fn run(context: &Context, name: String) -> Result<(), Error> {
+    let (client, connected) = open(context, name)?;
     if !std::io::stdin().is_terminal() {
         return Err(Error::Usage(format!(
             "proj connect needs a terminal, and stdin is not one (to read {}'s output, use `proj logs -f {}`)",

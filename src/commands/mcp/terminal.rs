@@ -10,12 +10,9 @@ use std::net::Shutdown;
 use std::time::Duration;
 
 use crate::Error;
-use crate::control::client::Client;
-use crate::control::protocol::Request;
 use crate::control::terminal_stream;
 
 use super::super::Context;
-use super::super::control::{check, client_error};
 
 /// How long the supervisor may take to type the keys and hang up.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -28,17 +25,8 @@ pub(super) struct Typed {
 }
 
 pub(super) fn send(context: &Context, name: String, text: &str) -> Result<Typed, Error> {
-    let root = context.project_root()?;
-    let mut client = Client::connect(&root).map_err(client_error)?;
-    let response = check(
-        client
-            .call(Request::Connect { name })
-            .map_err(client_error)?,
-    )?;
-    let instance = response
-        .connect
-        .ok_or(Error::UnexpectedAnswer("`connect` without a terminal"))?
-        .instance;
+    let (client, connected) = super::super::connect::open(context, name)?;
+    let instance = connected.instance;
     let keys = keys(text);
     let (_, mut stream) = client.into_stream();
     let failed = |error| Error::io(format!("cannot type into {instance}"), error);

@@ -135,22 +135,21 @@ impl Supervisor {
         } else {
             self.scale.set(&self.plan, &counts)
         };
-        match scaled {
-            Ok((plan, said)) => {
-                self.report_proj(Level::Info, said);
-                let (_, slots) = self.apply_plan(plan);
-                let processes = counts.into_iter().map(|(name, _)| name).collect();
-                self.waiters.push(Waiter::Scaled {
-                    slots,
-                    processes,
-                    reply,
-                });
-                self.waiters.answer(&super::super::stack::stack!(self));
-            }
+        let (plan, said) = match scaled {
+            Ok(scaled) => scaled,
             Err(refusal) => {
                 let _ = reply.send(Err(refusal));
+                return;
             }
-        }
+        };
+        self.report_proj(Level::Info, said);
+        let (_, slots) = self.apply_plan(plan);
+        let processes = counts.into_iter().map(|(name, _)| name).collect();
+        self.answer_when(Waiter::Scaled {
+            slots,
+            processes,
+            reply,
+        });
     }
 
     fn reload_request(&mut self, reply: Responder) {
@@ -159,18 +158,21 @@ impl Supervisor {
             return;
         }
         match self.reload() {
-            Ok((summary, slots)) => {
-                self.waiters.push(Waiter::Reloaded {
-                    slots,
-                    summary,
-                    reply,
-                });
-                self.waiters.answer(&super::super::stack::stack!(self));
-            }
+            Ok((summary, slots)) => self.answer_when(Waiter::Reloaded {
+                slots,
+                summary,
+                reply,
+            }),
             Err(refusal) => {
                 let _ = reply.send(Err(refusal));
             }
         }
+    }
+
+    /// Answer `waiter` once what it waits for holds (now, if it does already).
+    fn answer_when(&mut self, waiter: Waiter) {
+        self.waiters.push(waiter);
+        self.waiters.answer(&super::super::stack::stack!(self));
     }
 
     /// `proj signal`: `signal` to the main process of each named instance that runs one,
@@ -291,12 +293,11 @@ impl Supervisor {
     }
 
     fn answer_when_settled(&mut self, slots: Vec<Touched>, restart: bool, reply: Responder) {
-        self.waiters.push(Waiter::Settled {
+        self.answer_when(Waiter::Settled {
             slots,
             restart,
             reply,
         });
-        self.waiters.answer(&super::super::stack::stack!(self));
     }
 
     /// The state of every instance and of the whole, for watchers.
