@@ -2,7 +2,7 @@
 //!
 //! The pipeline, one concern per module:
 //!
-//! 1. [`discover`] finds the file (walking up like cargo, or `-f PATH`); `layers` stacks
+//! 1. `discover` finds the file (walking up like cargo, or `-f PATH`); `layers` stacks
 //!    on a proj.toml the Procfile its `[project] procfile` names and proj.local.toml,
 //!    one segment each of a single `SourceFile`.
 //! 2. A reader turns the text into a `raw` config, keeping the byte span of every key

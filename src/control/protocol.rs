@@ -116,7 +116,7 @@ impl Response {
     }
 }
 
-/// The kinds of [`Refusal`], as the wire names them.
+/// The kinds of `Refusal`, as the wire names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RefusalKind {

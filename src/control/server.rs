@@ -7,7 +7,7 @@
 //! what it cannot keep, and says how much.
 //!
 //! What a client can cost proj is bounded: a request line at most
-//! [`request_line::MAX_REQUEST_BYTES`], a `logs -f` client that does not read at most
+//! [`super::request_line::MAX_REQUEST_BYTES`], a `logs -f` client that does not read at most
 //! [`crate::logs::feed::SUBSCRIBER_BYTES`] of output waiting for it in its own queue of
 //! the feed (the oldest batches leave it, counted, once it is full). And a
 //! connection can be accepted even when proj's descriptors are all in use: one is

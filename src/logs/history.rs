@@ -18,7 +18,7 @@ use super::splitter;
 
 /// Lines kept per instance.
 pub const MAX_LINES: usize = 10_000;
-/// Bytes kept per instance, counting each batch's bookkeeping ([`BATCH_OVERHEAD`]).
+/// Bytes kept per instance, counting each batch's bookkeeping (`BATCH_OVERHEAD`).
 pub const MAX_BYTES: usize = 2 * 1024 * 1024;
 /// What a kept batch costs beyond its bytes: its entry in the queue and the header and
 /// slack of its allocation. Counted in the byte budget, so that a quiet instance's

@@ -111,7 +111,7 @@ impl Printer {
         Printer::start_inner(style, out, false)
     }
 
-    /// journald mode (stdout is the journal, see [`crate::systemd::journal`]): no
+    /// journald mode (stdout is the journal, see [`super::journal`]): no
     /// timestamps, journald records its own, and each line starts with its priority:
     /// `<6>` for processes' lines and proj's info, `<4>` warnings, `<3>` errors.
     pub fn start_journal<W: Write + Send + 'static>(style: Style, out: W) -> io::Result<Printer> {

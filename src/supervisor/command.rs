@@ -136,7 +136,7 @@ pub enum Request {
     /// every change (the TUI of `proj attach` follows this).
     Watch,
     /// Become the terminal of a `tty = true` instance: answered with `connect`, after
-    /// which the connection carries the terminal's bytes (see [`super::terminal_stream`]).
+    /// which the connection carries the terminal's bytes (see `control::terminal_stream`).
     Connect {
         name: String,
     },

@@ -2,21 +2,25 @@
 //!
 //! # Theory of operation
 //!
-//! [`run`] is a single task. It owns the [instance table](table) (per instance: its
-//! [`lifecycle::Lifecycle`] machine, its timer, its environment, its output sink) and
-//! waits on what it is given ([`Inputs`]): exits from the reaper, signals to proj,
-//! [`Command`]s from the control socket and the TUI, plus its own helpers' events
-//! (probes, file watchers) and the earliest instance timer. Each becomes an input to one
-//! instance's machine, and the machine's actions are carried out here through the
-//! [`Processes`] edge: spawn, signal the process group, arm or cancel the timer, report.
-//! Nothing else mutates process state, so there are no locks around it. When nothing
-//! happens the task sleeps: no polling.
+//! [`run`] is a single task, the actor (`actor/`). It owns the [instance table](table)
+//! (per instance: its [`lifecycle::Lifecycle`] machine, its timer, its environment, its
+//! output sink, and while it has a process, that run's state) and waits on what it is
+//! given ([`Inputs`]): exits from the reaper, signals to proj, [`Command`]s (a
+//! `Request` with its reply channel) from the control socket and the TUI, its helpers'
+//! events (probes, health checks, file watchers) and the earliest timer. Each becomes an
+//! input to one instance's machine, and the machine's actions are carried out through
+//! the [`Processes`] edge: spawn, signal the process group, arm or cancel the timer,
+//! report. The concerns around the instances (rolling restarts, schedules, memory and
+//! health checks, dependencies, reload, scale, the waiters of requests) own their state
+//! and return what to do; only the actor changes instances, so there are no locks
+//! around them. When nothing happens the task sleeps: no polling.
 //!
-//! The edges are injected: the binary wires the real reaper, signal streams, control
-//! socket and process spawner (`commands::supervise`); the unit tests in `tests.rs`
-//! wire a fake spawner on tokio's paused clock. The supervisor speaks in types
-//! ([`Command`], [`Refusal`], [`Snapshot`], [`State`], [`Failure`]); turning them into
-//! JSON is [`crate::control`]'s business.
+//! The edges are injected ([`Edges`]): the binary wires the real reaper, signal streams,
+//! control socket, process spawner, file watching and systemd link
+//! (`commands::supervise`); the unit tests in `tests/` wire a fake spawner on tokio's
+//! paused clock. The supervisor speaks in types (`Request`, `Answer`, [`Refusal`],
+//! [`Snapshot`], [`State`], [`Failure`]); turning them into JSON lines is
+//! [`crate::control`]'s business.
 //!
 //! Output does not pass through this task: each spawn starts a reader task that writes
 //! the log file and feeds the printer directly ([`crate::logs::reader`]).

@@ -217,7 +217,7 @@ impl Slot {
 
 /// Whether what watches a running instance (`health`, `max_memory`) changed: a reload
 /// applies that without a restart. (A changed `schedule` is re-armed by
-/// `Supervisor::arm_schedules`.)
+/// `schedule::arm`.)
 pub(super) fn checks_changed(old: &ProcessSpec, new: &ProcessSpec) -> bool {
     old.health != new.health || old.max_memory != new.max_memory
 }

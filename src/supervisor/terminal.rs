@@ -16,7 +16,7 @@
 //!
 //! Keys are written by the client's own task straight to the master
 //! ([`Terminal::write`]): the supervisor task is not involved after the
-//! [`super::Command::Connect`] that handed out the `Arc<Terminal>`, so a process that
+//! `Request::Connect` that handed out the `Arc<Terminal>`, so a process that
 //! does not read its input blocks only the client typing into it.
 
 use std::io;
@@ -159,7 +159,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// What [`super::Command::Connect`] answers: the instance's name and its terminal.
+/// What `Request::Connect` answers: the instance's name and its terminal.
 #[derive(Debug)]
 pub struct Connection {
     pub instance: String,
