@@ -34,6 +34,20 @@ pub(super) struct Wait {
     pub(super) reply: Reply<WaitUp>,
 }
 
+impl Wait {
+    /// The instances waited for: those named, or every one `proj up` started.
+    fn targets(&self, stack: &Stack<'_>) -> Vec<usize> {
+        match &self.targets {
+            Some(targets) => targets.clone(),
+            None => stack
+                .slots
+                .live()
+                .filter(|&index| stack.slots[index].initial)
+                .collect(),
+        }
+    }
+}
+
 /// The `proj wait` and `up -d` callers still waiting.
 #[derive(Default)]
 pub(super) struct Waits {
@@ -93,15 +107,7 @@ impl Waits {
             .iter()
             .flat_map(|wait| {
                 let ready = wait.ready_deadlines.then(|| {
-                    let targets: Vec<usize> = match &wait.targets {
-                        Some(targets) => targets.clone(),
-                        None => stack
-                            .slots
-                            .live()
-                            .filter(|&index| stack.slots[index].initial)
-                            .collect(),
-                    };
-                    targets
+                    wait.targets(stack)
                         .into_iter()
                         .filter_map(|index| stack.ready_deadline(index))
                         .filter(|&deadline| deadline > now())
@@ -130,14 +136,7 @@ fn verdict(stack: &Stack<'_>, wait: &Wait, now: Instant) -> Option<Result<(), Re
     if stack.shutting_down {
         return Some(Err(Refusal::ShuttingDown));
     }
-    let targets: Vec<usize> = match &wait.targets {
-        Some(targets) => targets.clone(),
-        None => stack
-            .slots
-            .live()
-            .filter(|&index| stack.slots[index].initial)
-            .collect(),
-    };
+    let targets = wait.targets(stack);
     let mut missing = Vec::new();
     for &index in &targets {
         let slot = &stack.slots[index];

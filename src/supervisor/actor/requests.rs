@@ -14,7 +14,7 @@ use super::super::failure::RestartCause;
 use super::super::lifecycle::{Input, State};
 use super::super::snapshot::{About, InstanceStatus, Snapshot};
 use super::super::stack::Touched;
-use super::super::waiters::Waiter;
+use super::super::waiters::{Then, Waiter};
 use super::Supervisor;
 
 use crate::logs::printer::Level;
@@ -145,9 +145,10 @@ impl Supervisor {
         self.report_proj(Level::Info, said);
         let (_, slots) = self.apply_plan(plan);
         let processes = counts.into_iter().map(|(name, _)| name).collect();
-        self.answer_when(Waiter::Scaled {
+        self.answer_when(Waiter {
             slots,
-            processes,
+            restart: true,
+            answer: Then::Scaled { processes },
             reply,
         });
     }
@@ -158,9 +159,10 @@ impl Supervisor {
             return;
         }
         match self.reload() {
-            Ok((summary, slots)) => self.answer_when(Waiter::Reloaded {
+            Ok((summary, slots)) => self.answer_when(Waiter {
                 slots,
-                summary,
+                restart: true,
+                answer: Then::Reloaded { summary },
                 reply,
             }),
             Err(refusal) => {
@@ -198,13 +200,14 @@ impl Supervisor {
     }
 
     /// The instances `names` means for a request that changes them (`restart` with no
-    /// name: every instance), or why there are none; `None` once refused.
+    /// name: every instance), each also as it is before the request; or, refused,
+    /// `None`.
     fn touch(
         &mut self,
         names: &[String],
         everything_when_empty: bool,
         reply: Responder,
-    ) -> Option<(Vec<usize>, Responder)> {
+    ) -> Option<(Vec<usize>, Vec<Touched>, Responder)> {
         let resolved = if self.shutting_down {
             Err(Refusal::ShuttingDown)
         } else if names.is_empty() && everything_when_empty {
@@ -215,7 +218,13 @@ impl Supervisor {
             self.slots.resolve(names)
         };
         match resolved {
-            Ok(slots) => Some((slots, reply)),
+            Ok(slots) => {
+                let before = slots
+                    .iter()
+                    .map(|&s| Touched::new(&self.slots, s))
+                    .collect();
+                Some((slots, before, reply))
+            }
             Err(refusal) => {
                 let _ = reply.send(Err(refusal));
                 None
@@ -225,13 +234,9 @@ impl Supervisor {
 
     /// `start`: like `proj up NAME`, what they depend on starts too.
     fn start_named(&mut self, names: Vec<String>, reply: Responder) {
-        let Some((slots, reply)) = self.touch(&names, false, reply) else {
+        let Some((slots, before, reply)) = self.touch(&names, false, reply) else {
             return;
         };
-        let before: Vec<Touched> = slots
-            .iter()
-            .map(|&s| Touched::new(&self.slots, s))
-            .collect();
         let names: Vec<String> = slots
             .iter()
             .map(|&s| self.slots[s].instance.name.clone())
@@ -243,13 +248,9 @@ impl Supervisor {
 
     /// `stop`: each through its stop sequence.
     fn stop_named(&mut self, names: Vec<String>, reply: Responder) {
-        let Some((slots, reply)) = self.touch(&names, false, reply) else {
+        let Some((slots, before, reply)) = self.touch(&names, false, reply) else {
             return;
         };
-        let before: Vec<Touched> = slots
-            .iter()
-            .map(|&s| Touched::new(&self.slots, s))
-            .collect();
         let now = now();
         for &slot in &slots {
             self.slots[slot].wanted = false;
@@ -261,13 +262,9 @@ impl Supervisor {
     /// `restart`: at once, or one instance at a time per process when `rolling` (or
     /// the process's `rolling = true`) says so.
     fn restart_named(&mut self, names: Vec<String>, rolling: bool, reply: Responder) {
-        let Some((slots, reply)) = self.touch(&names, true, reply) else {
+        let Some((slots, before, reply)) = self.touch(&names, true, reply) else {
             return;
         };
-        let before: Vec<Touched> = slots
-            .iter()
-            .map(|&s| Touched::new(&self.slots, s))
-            .collect();
         let now = now();
         let mut rolled = Vec::new();
         for &slot in &slots {
@@ -293,9 +290,10 @@ impl Supervisor {
     }
 
     fn answer_when_settled(&mut self, slots: Vec<Touched>, restart: bool, reply: Responder) {
-        self.answer_when(Waiter::Settled {
+        self.answer_when(Waiter {
             slots,
             restart,
+            answer: Then::Acted,
             reply,
         });
     }
