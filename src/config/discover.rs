@@ -20,24 +20,26 @@ pub fn discover(start: &Path, explicit: Option<&Path>) -> Result<PathBuf, Config
         return explicit_file(path);
     }
     // Walking up needs real parents: `.` has none of its own.
-    let start = std::path::absolute(start).map_err(|source| ConfigError::Read {
-        path: start.to_path_buf(),
-        source,
-    })?;
+    let start = absolute(start)?;
     start
         .ancestors()
         .find_map(config_in)
         .ok_or(ConfigError::NotFound { dir: start })
 }
 
+/// `start` made absolute: walking up needs real parents.
+fn absolute(start: &Path) -> Result<PathBuf, ConfigError> {
+    std::path::absolute(start).map_err(|source| ConfigError::Read {
+        path: start.to_path_buf(),
+        source,
+    })
+}
+
 /// The root of the project a command about a running supervisor means: the nearest
 /// directory from `start` upwards that holds proj's `.proj/` (a supervisor ran there,
 /// whatever file it was started from: `proj up -f Procfile.dev`) or a config file.
 pub fn project_root(start: &Path) -> Result<PathBuf, ConfigError> {
-    let start = std::path::absolute(start).map_err(|source| ConfigError::Read {
-        path: start.to_path_buf(),
-        source,
-    })?;
+    let start = absolute(start)?;
     start
         .ancestors()
         .find(|dir| dir.join(".proj").is_dir() || config_in(dir).is_some())
