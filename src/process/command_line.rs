@@ -44,6 +44,36 @@ pub(crate) fn is_simple(command: &str) -> bool {
     !first.contains('=') && !NOT_EXECUTABLE.contains(&first.as_str()) && !has_shell_syntax(trimmed)
 }
 
+/// The words of `command` when it is one simple command that the shell would run
+/// exactly as written: plain words and quoted ones, with no parameter, arithmetic or
+/// command substitution, globbing, tilde, redirection, comment or escape. Executing
+/// these words directly is what `sh -c 'exec COMMAND'` does, less the shell's own start.
+///
+/// Conservative: outside quotes, any character that may mean something to some `sh`
+/// (brace expansion to bash as `sh`, say) leaves the command to the shell; inside
+/// double quotes `$`, a backquote and a backslash do.
+pub(crate) fn literal_words(command: &str) -> Option<Vec<String>> {
+    const MEANINGFUL_UNQUOTED: &[char] = &[
+        '$', '`', '\\', '*', '?', '[', ']', '~', '<', '>', '#', '{', '}', '!', '&', ';', '|', '(',
+        ')',
+    ];
+    if !is_simple(command) || command.chars().any(char::is_control) {
+        return None;
+    }
+    let mut quoting = Quoting::None;
+    for c in command.chars() {
+        quoting = match (quoting, c) {
+            (Quoting::Single, '\'') | (Quoting::Double, '"') => Quoting::None,
+            (Quoting::None, '\'') => Quoting::Single,
+            (Quoting::None, '"') => Quoting::Double,
+            (Quoting::Double, '$' | '`' | '\\') => return None,
+            (Quoting::None, c) if MEANINGFUL_UNQUOTED.contains(&c) => return None,
+            (quoting, _) => quoting,
+        };
+    }
+    shell_words::split(command.trim()).ok()
+}
+
 /// Where `sh` is reading: outside quotes, inside '…', or inside "…".
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Quoting {
@@ -82,7 +112,53 @@ fn has_shell_syntax(text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::exec_if_simple;
+    use super::{exec_if_simple, literal_words};
+
+    #[test]
+    fn plain_and_quoted_words_are_literal() {
+        let words = |command| literal_words(command).unwrap_or_default();
+        assert_eq!(words("sleep 1000"), ["sleep", "1000"]);
+        assert_eq!(
+            words("  gunicorn 'app:create_app()' -b 0.0.0.0:8000 "),
+            ["gunicorn", "app:create_app()", "-b", "0.0.0.0:8000"]
+        );
+        assert_eq!(
+            words("nginx -g 'daemon off;'"),
+            ["nginx", "-g", "daemon off;"]
+        );
+        assert_eq!(words("ls '*.py' \"~/x\""), ["ls", "*.py", "~/x"]);
+        assert_eq!(words("run --flag=value"), ["run", "--flag=value"]);
+        assert_eq!(
+            words("python3 -c \"print('hi')\""),
+            ["python3", "-c", "print('hi')"]
+        );
+    }
+
+    #[test]
+    fn anything_the_shell_would_expand_or_redirect_is_not_literal() {
+        for command in [
+            "python3 -m http.server $PORT",
+            "echo \"$HOME\"",
+            "ls *.py",
+            "cat ~/x",
+            "sleep 10 > out.log",
+            "sort < in",
+            "echo a # comment",
+            "echo a\\ b",
+            "echo {a,b}",
+            "echo \"`date`\"",
+            "echo \"a\\$b\"",
+            "gunicorn app:create_app()",
+            "a; b",
+            "FOO=1 server",
+            "exec server",
+            "cd web",
+            "tab\there",
+            "",
+        ] {
+            assert_eq!(literal_words(command), None, "{command}");
+        }
+    }
 
     #[test]
     fn a_simple_command_replaces_the_shell() {

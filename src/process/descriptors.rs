@@ -37,14 +37,10 @@ pub(crate) fn raise_limit() {
     }
 }
 
-/// In the child, before exec: give back the soft limit proj was started with. Only a
-/// setrlimit(2) call, so it is safe between fork and exec.
-pub(crate) fn restore_limit_in_child() {
-    if let Some(&soft) = INHERITED_SOFT_LIMIT.get()
-        && let Ok((_, hard)) = getrlimit(Resource::RLIMIT_NOFILE)
-    {
-        let _ = setrlimit(Resource::RLIMIT_NOFILE, soft.min(hard), hard);
-    }
+/// The soft limit proj was started with, to give back to its children: a program that
+/// uses `select(2)` breaks on descriptors above 1024. `None` when proj never raised it.
+pub(crate) fn inherited_soft_limit() -> Option<u64> {
+    INHERITED_SOFT_LIMIT.get().copied()
 }
 
 /// `Err` with the reason when a spawn now would leave fewer than [`RESERVE`]

@@ -1,8 +1,8 @@
 //! Pseudo-terminals for `tty = true` instances.
 //!
 //! proj keeps the master side; the child gets the slave side as stdin, stdout and
-//! stderr, and in the child (before exec) [`become_session_leader`] makes it the leader
-//! of a new session whose controlling terminal is that slave. So the line discipline
+//! stderr, and in the child (before exec, see `spawn`) becomes the leader of a new
+//! session whose controlling terminal is that slave. So the line discipline
 //! turns a typed Ctrl-C into SIGINT for the instance's foreground process group, the
 //! process sees `isatty` true, and a window size change reaches it as SIGWINCH.
 //!
@@ -57,22 +57,6 @@ pub(crate) fn open(size: WindowSize) -> io::Result<Pty> {
         master: opened.master,
         slave: opened.slave,
     })
-}
-
-/// In the child, before exec: leave proj's session for a new one (which also makes the
-/// child the leader of a new process group, whose id is its pid, as for any instance)
-/// and take stdin, the pty's slave, as the controlling terminal.
-pub(crate) fn become_session_leader() -> io::Result<()> {
-    nix::unistd::setsid()?;
-    // SAFETY: ioctl(2) TIOCSCTTY takes an integer argument (0: do not steal a terminal
-    // that is another session's); it reads and writes no memory of ours, and is a plain
-    // system call, safe between fork and exec.
-    #[allow(unsafe_code)]
-    let result = unsafe { libc::ioctl(0, libc::TIOCSCTTY, 0) };
-    if result == -1 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
 }
 
 /// Set the window size of the terminal whose master (or slave) is `fd`; the kernel sends

@@ -46,4 +46,5 @@ mod systemd;
 mod tty;
 mod tui;
 mod watch;
+mod without_shell;
 mod working;

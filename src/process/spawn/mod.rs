@@ -8,18 +8,25 @@
 //!
 //! Why not `tokio::process`: it reaps its own children, while proj reaps every child
 //! itself (it is a subreaper, see [`super::reaper`]), and must peek at an exit before
-//! reaping it to kill the rest of that process group safely.
+//! reaping it to kill the rest of that process group safely. Why not std's `Command`
+//! either: what a child does before its exec (join its cgroup, switch user, ask for a
+//! parent-death signal) needs a `pre_exec` hook, with which std forks; [`vfork`] starts
+//! the child without copying proj's memory, as posix_spawn(3) does.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use nix::fcntl::OFlag;
 use nix::sys::signal::Signal;
-use nix::unistd::{Pid, getpid};
+use nix::unistd::Pid;
+
+mod vfork;
+
+use vfork::Exec;
 
 /// A spawned child: its pid (also its process group id) and the read end of its output
 /// (none when the output was discarded, or went to a terminal).
@@ -140,96 +147,79 @@ fn spawn_inner(
         ));
     }
     super::descriptors::check_room_to_spawn()?;
-    let parent = getpid();
-    let mut cmd = Command::new("/bin/sh");
     let script = super::command_line::exec_if_simple(command);
     let script = match target.listener {
         // The program execed by the shell keeps the shell's pid, `$$`.
         Some(_) => format!("LISTEN_PID=$$; export LISTEN_PID; {script}").into(),
         None => script,
     };
-    cmd.arg("-c")
-        .arg(script.as_ref())
-        .current_dir(cwd)
-        .env_clear()
-        .envs(env.iter().map(|(key, value)| (key, value)));
     let terminal = output == Output::Terminal;
-    if terminal {
-        // The new session (in pre_exec) also makes a new process group: setpgid here
-        // would make the child a group leader, which setsid refuses.
-        if !env.iter().any(|(key, _)| key == "TERM") {
-            cmd.env("TERM", "xterm-256color");
-        }
-    } else {
-        cmd.stdin(Stdio::null()).process_group(0);
+    let variable = |name: &str| {
+        env.iter()
+            .rev()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value)
+    };
+    let term = (terminal && variable("TERM").is_none())
+        .then_some((OsStr::new("TERM"), OsStr::new("xterm-256color")));
+    let mut exec = Exec::new(
+        "/bin/sh",
+        &[OsStr::new("-c"), OsStr::new(script.as_ref())],
+        cwd,
+        env.iter()
+            .map(|(key, value)| (key.as_os_str(), value.as_os_str()))
+            .chain(term),
+    )?;
+    // Without the shell's start, when that changes nothing the program could see: the
+    // shell would exec these very words, found along the same PATH, with PWD as proj
+    // sets it (dash exports PWD). A listening socket needs the shell for `$$`.
+    if target.listener.is_none()
+        && variable("PWD").is_some()
+        && let Some(path) = variable("PATH")
+        && let Some(words) = super::command_line::literal_words(command)
+    {
+        exec.try_directly(&words, path)?;
     }
-    let (read_end, master) = match output {
+    // Held until the child has execed: the descriptors it takes as 0, 1 and 2.
+    let null = dev_null()?;
+    let (read_end, master, _given) = match output {
         Output::Pipe => {
             let (read_end, write_end) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
-            let stderr = write_end.try_clone()?;
-            cmd.stdout(Stdio::from(write_end))
-                .stderr(Stdio::from(stderr));
-            (Some(read_end), None)
+            exec.stdio = [null, write_end.as_raw_fd(), write_end.as_raw_fd()];
+            (Some(read_end), None, Some(write_end))
         }
         Output::Discard => {
-            cmd.stdout(Stdio::null()).stderr(Stdio::null());
-            (None, None)
+            exec.stdio = [null; 3];
+            (None, None, None)
         }
         Output::Terminal => {
             let pty = super::pty::open(super::pty::WindowSize::DEFAULT)?;
-            cmd.stdin(Stdio::from(pty.slave.try_clone()?))
-                .stdout(Stdio::from(pty.slave.try_clone()?))
-                .stderr(Stdio::from(pty.slave));
-            (None, Some(pty.master))
+            exec.stdio = [pty.slave.as_raw_fd(); 3];
+            (None, Some(pty.master), Some(pty.slave))
         }
     };
-    // Moved into the closure whole, so the child never allocates to read it.
-    let identity = target.identity.cloned();
-    let cgroup_procs = target.cgroup_procs.map(AsRawFd::as_raw_fd);
-    let listener = target.listener;
-    // SAFETY: the closure runs in the forked child before exec, where only
-    // async-signal-safe functions may be called. It makes plain system calls only
-    // (write(2) into cgroup.procs, setsid(2) and ioctl(2) TIOCSCTTY for a terminal,
-    // setgroups(2), setgid(2), setuid(2) on data prepared before the fork, prctl(2),
-    // getppid(2), close_range(2), dup2(2) or fcntl(2) for the listening socket,
-    // getrlimit(2)/setrlimit(2)), allocates nothing and takes no lock.
-    #[allow(unsafe_code)]
-    unsafe {
-        cmd.pre_exec(move || {
-            // First: whatever the child does next, it is already in its cgroup; and
-            // before the switch of user, which may take the right to move away.
-            if let Some(procs) = cgroup_procs {
-                join_cgroup(procs)?;
-            }
-            if terminal {
-                // Before the switch of user: the terminal belongs to proj's user.
-                super::pty::become_session_leader()?;
-            }
-            if let Some(identity) = &identity {
-                identity.switch()?;
-            }
-            // After the switch: changing credentials clears the parent-death signal.
-            die_with_parent(parent)?;
-            close_other_fds_on_exec();
-            // After: the copy at descriptor 3 is the one descriptor that survives exec.
-            if let Some(listener) = listener {
-                pass_listener(listener)?;
-            }
-            super::descriptors::restore_limit_in_child();
-            Ok(())
-        });
-    }
+    // A new session (for a terminal) also makes a new process group: setpgid first
+    // would make the child a group leader, which setsid refuses.
+    exec.process_group = !terminal;
+    exec.session = terminal;
+    exec.cgroup_procs = target.cgroup_procs.map(AsRawFd::as_raw_fd);
+    exec.credentials = target.identity.map(|identity| vfork::Credentials {
+        uid: identity.uid.as_raw(),
+        gid: identity.gid.as_raw(),
+        groups: identity.groups.iter().map(|gid| gid.as_raw()).collect(),
+    });
+    exec.parent = std::process::id().try_into().map_err(io::Error::other)?;
+    exec.listener = target.listener;
+    exec.descriptor_limit = super::descriptors::inherited_soft_limit();
     let (pid, exit) = {
         let _reaper_held_back = super::spawn_lock();
-        let child = cmd.spawn()?;
-        let pid = i32::try_from(child.id()).map_err(io::Error::other)?;
+        let pid = exec.spawn()?;
         super::reaper::lead(pid);
         // Still under the lock: the reaper cannot have seen this child yet.
         (pid, claim.then(|| super::reaper::claim(pid)))
     };
-    // `cmd` still holds the pipe's write ends; dropping it here closes them in proj so the
+    // `_given` (the pipe's write end, or the terminal's slave) is dropped here, so the
     // reader sees end-of-file once the child and its descendants are done.
-    drop(cmd);
     Ok((
         Child {
             pid,
@@ -238,6 +228,20 @@ fn spawn_inner(
         },
         exit,
     ))
+}
+
+/// /dev/null, opened once for every child's stdin (and a probe's output).
+fn dev_null() -> io::Result<RawFd> {
+    static DEV_NULL: std::sync::OnceLock<OwnedFd> = std::sync::OnceLock::new();
+    if let Some(null) = DEV_NULL.get() {
+        return Ok(null.as_raw_fd());
+    }
+    let null: OwnedFd = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")?
+        .into();
+    Ok(DEV_NULL.get_or_init(|| null).as_raw_fd())
 }
 
 /// Replace proj with `command` (`proj run`): one argument is a shell command line
@@ -277,75 +281,6 @@ pub(crate) fn exec_foreground(
         }
     }
     cmd.exec()
-}
-
-/// In the child, before exec: make `listener` descriptor 3, open across exec.
-fn pass_listener(listener: RawFd) -> io::Result<()> {
-    let passed = super::listeners::FIRST_PASSED_FD;
-    // SAFETY: dup2(2) and fcntl(2) on descriptor numbers: no memory is read or written.
-    // Descriptor 3 is held by proj itself (see `listeners`), so it is neither the
-    // listener's original nor std's exec-error pipe, and replacing it in the child
-    // closes nothing the child needs.
-    #[allow(unsafe_code)]
-    let result = unsafe {
-        if listener == passed {
-            libc::fcntl(passed, libc::F_SETFD, 0)
-        } else {
-            libc::dup2(listener, passed)
-        }
-    };
-    if result == -1 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
-    }
-}
-
-/// In the child, before exec: move itself into the cgroup whose `cgroup.procs` is open
-/// as `procs` (writing `0` moves the writer).
-fn join_cgroup(procs: RawFd) -> io::Result<()> {
-    // SAFETY: write(2) of one byte from a static buffer to a descriptor proj opened for
-    // this child (it stays open until after the spawn); no memory is written.
-    #[allow(unsafe_code)]
-    let written = unsafe { libc::write(procs, b"0".as_ptr().cast(), 1) };
-    if written == 1 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
-/// In the child, before exec: ask for SIGKILL when proj dies, and close the race where
-/// proj died between fork and prctl (then the parent is already someone else).
-///
-/// `PR_SET_PDEATHSIG` fires when the *thread* that forked exits, not the process. proj
-/// spawns only from the thread that runs the supervisor, which lives as long as proj.
-fn die_with_parent(parent: Pid) -> io::Result<()> {
-    nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
-    if nix::unistd::getppid() != parent {
-        // proj exited while starting this process. An OS error, not a message: building
-        // one would allocate in the forked child, and std passes only the errno back.
-        return Err(io::Error::from_raw_os_error(libc::ESRCH));
-    }
-    Ok(())
-}
-
-/// In the child, before exec: mark every descriptor above stderr close-on-exec
-/// (`close_range(3, ~0, CLOSE_RANGE_CLOEXEC)`, Linux 5.11). Close-on-exec rather than
-/// close, because std's own exec-error pipe must stay open until exec. On an older
-/// kernel this does nothing, and only descriptors inherited without close-on-exec leak.
-fn close_other_fds_on_exec() {
-    // SAFETY: close_range(2) with CLOSE_RANGE_CLOEXEC only changes descriptor flags; it
-    // reads and writes no memory of ours.
-    #[allow(unsafe_code)]
-    unsafe {
-        libc::syscall(
-            libc::SYS_close_range,
-            3u32,
-            u32::MAX,
-            libc::CLOSE_RANGE_CLOEXEC,
-        );
-    }
 }
 
 /// Send `signal` to the process group `pgid`. A group that is already gone is not an
