@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 
-use crate::support::Project;
+use crate::support::{Project, children_of, wait_until};
 
 /// Writes the environment it got to the file named by its first argument, as JSON.
 /// The line ends the file, so a reader knows it is whole.
@@ -87,4 +87,57 @@ fn make_executable(project: &Project, relative: &str) {
     let path = project.path(relative);
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
         .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+}
+
+/// Children start sharing proj's descriptor table for an instant and get what they need
+/// through a few low descriptors (see `src/process/spawn/vfork.rs`): each must end up
+/// with exactly stdin, stdout and stderr, and proj must keep no end of a child's pipe but
+/// the one it reads.
+#[test]
+fn children_get_their_own_descriptors_and_proj_keeps_only_its_read_ends() {
+    let project = Project::new("[processes.nap]\ncommand = \"sleep 1000\"\nscale = 3\n");
+    let mut proj = project.up(&[]);
+    let supervisor = proj.pid();
+    let children = wait_until("three sleeping children", || {
+        let children: Vec<i32> = children_of(supervisor)
+            .into_iter()
+            .filter(|&pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .is_ok_and(|comm| comm.trim() == "sleep")
+            })
+            .collect();
+        (children.len() == 3).then_some(children)
+    });
+    let links = |pid: i32| -> Vec<(String, String)> {
+        let mut links: Vec<(String, String)> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .map(|entries| {
+                entries
+                    .filter_map(|entry| {
+                        let entry = entry.ok()?;
+                        let target = std::fs::read_link(entry.path()).ok()?;
+                        Some((
+                            entry.file_name().to_string_lossy().into_owned(),
+                            target.to_string_lossy().into_owned(),
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        links.sort();
+        links
+    };
+    for &child in &children {
+        let fds = links(child);
+        let names: Vec<&str> = fds.iter().map(|(fd, _)| fd.as_str()).collect();
+        assert_eq!(names, ["0", "1", "2"], "{fds:?}");
+        assert_eq!(fds[0].1, "/dev/null");
+        assert!(fds[1].1.starts_with("pipe:"), "{fds:?}");
+        assert_eq!(fds[1].1, fds[2].1, "stdout and stderr are one pipe");
+        let held = links(supervisor)
+            .iter()
+            .filter(|(_, target)| *target == fds[1].1)
+            .count();
+        assert_eq!(held, 1, "proj holds only the read end of {}", fds[1].1);
+    }
+    assert!(proj.stop().success(), "{}", proj.text());
 }

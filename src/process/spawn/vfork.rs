@@ -27,10 +27,11 @@
 use std::collections::BTreeMap;
 use std::ffi::{CString, OsStr, OsString, c_char, c_int, c_void};
 use std::io;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::ptr;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicI32, Ordering};
 
 /// Everything the child does between the clone and the exec, prepared by proj.
@@ -61,6 +62,9 @@ pub(super) struct Exec {
     pub listener: Option<RawFd>,
     /// The soft `RLIMIT_NOFILE` proj was started with, given back to the child.
     pub descriptor_limit: Option<libc::rlim_t>,
+    /// Set by `spawn` when the child shares proj's descriptor table at first: it then
+    /// makes its own, of descriptors below this number only (see [`Slots`]).
+    own_table_below: Option<c_int>,
     /// The errno of the step that failed in the child; 0 when it execed.
     failure: AtomicI32,
 }
@@ -123,6 +127,7 @@ impl Exec {
             parent: 0,
             listener: None,
             descriptor_limit: None,
+            own_table_below: None,
             failure: AtomicI32::new(0),
         })
     }
@@ -159,9 +164,14 @@ impl Exec {
     }
 
     /// Start the child; returns its pid once it has execed. Call with the reaper held
-    /// back ([`super::super::spawn_lock`]): a child that failed before its exec is reaped
-    /// here.
-    pub(super) fn spawn(&self) -> io::Result<i32> {
+    /// back ([`super::super::spawn_lock`]), which also keeps spawns from sharing the
+    /// [`Slots`] at once; a child that failed before its exec is reaped here.
+    pub(super) fn spawn(&mut self) -> io::Result<i32> {
+        let lent = match Slots::get() {
+            Some(slots) => Some(slots.lend(self)?),
+            None => None,
+        };
+        let shared_table = if lent.is_some() { libc::CLONE_FILES } else { 0 };
         let pid = CHILD_STACK.with(|stack| -> io::Result<libc::pid_t> {
             let top = stack.top()?;
             let _blocked = BlockedSignals::all()?;
@@ -170,14 +180,15 @@ impl Exec {
             // or exited. It runs on `top`, the top of this thread's child stack, which
             // no one else uses meanwhile (this thread is the only one that spawns on
             // it, and it is waiting). All signals are blocked in this thread, so the
-            // child starts with them blocked and no handler of proj's runs in it. The
-            // child obeys the rules in the module's documentation.
+            // child starts with them blocked and no handler of proj's runs in it. With
+            // CLONE_FILES its first act is to leave proj's descriptor table. The child
+            // obeys the rules in the module's documentation.
             #[allow(unsafe_code)]
             let pid = unsafe {
                 libc::clone(
                     child,
                     top,
-                    libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+                    libc::CLONE_VM | libc::CLONE_VFORK | shared_table | libc::SIGCHLD,
                     ptr::from_ref(self).cast_mut().cast(),
                 )
             };
@@ -185,12 +196,140 @@ impl Exec {
                 return Err(io::Error::last_os_error());
             }
             Ok(pid)
-        })?;
+        });
+        // Before anything else: the slots must not keep the pipe's write end open.
+        drop(lent);
+        let pid = pid?;
         match self.failure.load(Ordering::SeqCst) {
             0 => Ok(pid),
             errno => {
                 reap_failed(pid);
                 Err(io::Error::from_raw_os_error(errno))
+            }
+        }
+    }
+}
+
+/// Low descriptor numbers through which a child receives its own.
+///
+/// A child that got a copy of proj's descriptor table (as after fork, or clone without
+/// `CLONE_FILES`) copies every descriptor proj holds, two per instance (its pipe and
+/// its log file), and its exec then closes each of them again: the n-th spawn costs
+/// O(n), 300 instances O(n²) (`perf`: `dup_fd`, `do_close_on_exec`, `filp_flush`, a
+/// third of proj's own time starting 300 sleepers). Instead, the child shares proj's
+/// table for an instant and leaves it at once with `close_range(LOW, ~0,
+/// CLOSE_RANGE_UNSHARE)`, which copies only the descriptors below `LOW`; what it needs
+/// is lent to it on these slots, made at the first spawn while proj holds few
+/// descriptors (copies of /dev/null in between, so that the slots hold nothing).
+struct Slots {
+    /// stdin, stdout, stderr, cgroup.procs, the listening socket.
+    fds: [OwnedFd; 5],
+    null: OwnedFd,
+}
+
+impl Slots {
+    /// The slots, made on the first call; `None` if they could not be (then each child
+    /// copies proj's table, which is only slower).
+    fn get() -> Option<&'static Slots> {
+        static SLOTS: OnceLock<Option<Slots>> = OnceLock::new();
+        SLOTS
+            .get_or_init(|| match Slots::open() {
+                Ok(slots) => Some(slots),
+                Err(error) => {
+                    tracing::debug!(%error, "no low descriptors for spawns");
+                    None
+                }
+            })
+            .as_ref()
+    }
+
+    fn open() -> io::Result<Slots> {
+        let null: OwnedFd = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/null")?
+            .into();
+        // Above 3, which a child gets its listening socket as.
+        let slot = || -> io::Result<OwnedFd> {
+            let fd = nix::fcntl::fcntl(&null, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(4))?;
+            // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor that nothing else owns.
+            #[allow(unsafe_code)]
+            Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+        };
+        Ok(Slots {
+            fds: [slot()?, slot()?, slot()?, slot()?, slot()?],
+            null,
+        })
+    }
+
+    /// Put what `exec` gives its child on the slots, and point `exec` at them.
+    fn lend(&'static self, exec: &mut Exec) -> io::Result<Lent> {
+        let mut lent = Lent {
+            slots: self,
+            used: [false; 5],
+        };
+        let [stdin, stdout, stderr] = exec.stdio;
+        let sources = [
+            stdin,
+            stdout,
+            stderr,
+            exec.cgroup_procs.unwrap_or(-1),
+            exec.listener.unwrap_or(-1),
+        ];
+        let mut moved = sources;
+        for (index, source) in sources.into_iter().enumerate() {
+            if source < 0 {
+                continue;
+            }
+            let slot = self.fds[index].as_raw_fd();
+            // SAFETY: dup3(2) of a descriptor `exec`'s owner holds open for the spawn
+            // onto a slot this module owns; reads no memory.
+            #[allow(unsafe_code)]
+            if unsafe { libc::dup3(source, slot, libc::O_CLOEXEC) } == -1 {
+                return Err(io::Error::last_os_error());
+            }
+            lent.used[index] = true;
+            moved[index] = slot;
+        }
+        exec.stdio = [moved[0], moved[1], moved[2]];
+        exec.cgroup_procs = exec.cgroup_procs.map(|_| moved[3]);
+        exec.listener = exec.listener.map(|_| moved[4]);
+        exec.own_table_below = self
+            .fds
+            .iter()
+            .map(AsRawFd::as_raw_fd)
+            .max()
+            .map(|fd| fd + 1);
+        Ok(lent)
+    }
+}
+
+/// The slots in use for one spawn: given back (/dev/null again) when dropped.
+struct Lent {
+    slots: &'static Slots,
+    used: [bool; 5],
+}
+
+impl Drop for Lent {
+    fn drop(&mut self) {
+        for (slot, _) in self
+            .slots
+            .fds
+            .iter()
+            .zip(self.used)
+            .filter(|(_, used)| *used)
+        {
+            // SAFETY: dup3(2) onto a slot this module owns; reads no memory.
+            #[allow(unsafe_code)]
+            let result = unsafe {
+                libc::dup3(
+                    self.slots.null.as_raw_fd(),
+                    slot.as_raw_fd(),
+                    libc::O_CLOEXEC,
+                )
+            };
+            if result == -1 {
+                tracing::warn!(error = %io::Error::last_os_error(), "cannot clear a spawn slot");
             }
         }
     }
@@ -379,12 +518,26 @@ extern "C" fn child(exec: *mut c_void) -> c_int {
 /// it; the signal mask last.
 fn prepare(exec: &Exec) -> Result<(), c_int> {
     // SAFETY: each call is a plain system call on numbers and on
-    // pointers into `exec` or locals, valid for the call: rt_sigaction, dup2, fcntl,
+    // pointers into `exec` or locals, valid for the call: close_range or unshare,
+    // rt_sigaction, dup2, fcntl,
     // chdir, setpgid, write, setsid, ioctl(TIOCSCTTY), setgroups, setgid, setuid, prctl,
     // getppid, close_range, getrlimit, setrlimit, rt_sigprocmask. None allocates, locks
     // or touches proj's memory beyond those pointers.
     #[allow(unsafe_code)]
     unsafe {
+        if let Some(below) = exec.own_table_below {
+            // First, before any descriptor changes: a table of its own, with only the
+            // descriptors below the slots' end. Before Linux 5.9, a copy of all.
+            if libc::syscall(
+                libc::SYS_close_range,
+                below as libc::c_uint,
+                libc::c_uint::MAX,
+                libc::CLOSE_RANGE_UNSHARE,
+            ) == -1
+            {
+                check(libc::unshare(libc::CLONE_FILES))?;
+            }
+        }
         default_signal_handlers();
         for (target, &source) in exec.stdio.iter().enumerate() {
             let target = target as c_int;

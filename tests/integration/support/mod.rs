@@ -456,6 +456,15 @@ pub(crate) fn wait_gone(pid: i32) {
     });
 }
 
+/// The children of `pid` that are alive (not zombies).
+pub(crate) fn children_of(pid: i32) -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .expect("/proc")
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&p| stat(p).is_some_and(|fields| fields[0] != "Z" && fields[1] == pid.to_string()))
+        .collect()
+}
+
 /// The live children of `pid` that are zombies.
 pub(crate) fn zombie_children(pid: i32) -> Vec<i32> {
     std::fs::read_dir("/proc")
