@@ -18,7 +18,7 @@ mod setup;
 mod supervise;
 mod up;
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -26,6 +26,24 @@ use crate::Error;
 use crate::cli::{Cli, ColorChoice, Command};
 use crate::config::{self, Plan};
 use crate::control::protocol::Request;
+
+/// `proj __guardian TOKEN [CGROUP_DIR]`, exactly (`args` are those after the program's
+/// name), run without clap: the guardian proj execs when it cannot fork it should cost
+/// as little as it can, and clap would build every subcommand's parser first. `None` for
+/// any other command line, which clap parses (and may still find to be the guardian).
+pub fn guardian(args: &[OsString]) -> Option<Result<(), Error>> {
+    let [subcommand, token, cgroups @ ..] = args else {
+        return None;
+    };
+    if subcommand != crate::process::guardian::SUBCOMMAND || cgroups.len() > 1 {
+        return None;
+    }
+    let token = token.to_str()?;
+    let cgroups = cgroups.first().map(PathBuf::from);
+    Some(
+        crate::process::guardian::run(token, cgroups).map_err(|error| Error::io("guardian", error)),
+    )
+}
 
 pub fn run(cli: Cli) -> Result<(), Error> {
     let file = cli.command.config_file().or(cli.config.file.clone());
