@@ -20,6 +20,44 @@ use crate::process::membership::{self, Membership, Tracking};
 use crate::process::{ports, reaper, spawn};
 use crate::supervisor::{self, Inputs, Processes, SignalEvent, SpawnRequest, Spawned};
 
+/// What a run needs before proj has a second thread: its marker, how its instances are
+/// tracked, and its guardian, which is then a fork of proj that costs almost no memory
+/// (see [`crate::process::guardian`]).
+pub(super) struct Grounds {
+    /// This run's [`crate::process::SUPERVISOR_MARKER`] value.
+    marker: String,
+    tracking: Tracking,
+    guardian: Guardian,
+}
+
+impl Grounds {
+    /// Call while proj has one thread: before the printer, the TUI and the runtimes
+    /// start. Should proj stop before [`supervise`], dropping these sets the guardian
+    /// off, which removes the cgroup tree.
+    pub(super) fn prepare() -> io::Result<Grounds> {
+        let tracking = Tracking::choose();
+        tracing::debug!(?tracking, "process tracking");
+        let marker = format!(
+            "{}-{:x}",
+            std::process::id(),
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_nanos()
+        );
+        let cgroups = match &tracking {
+            Tracking::Cgroups(tree) => Some(tree.dir()),
+            Tracking::Groups => None,
+        };
+        let guardian = Guardian::start(&marker, cgroups)?;
+        Ok(Grounds {
+            marker,
+            tracking,
+            guardian,
+        })
+    }
+}
+
 /// Supervise `plan` until a shutdown completes, with everything real. With
 /// `--exit-on-failure`, the answer is the instance that failed and why.
 ///
@@ -30,24 +68,15 @@ pub(super) async fn supervise(
     plan: Plan,
     options: supervisor::Options,
     claim: &Claim,
+    grounds: Grounds,
 ) -> io::Result<Option<String>> {
     let (inputs, senders) = Inputs::channels();
     reaper::start(senders.exits)?;
-    let tracking = Tracking::choose();
-    tracing::debug!(?tracking, "process tracking");
-    let marker = format!(
-        "{}-{:x}",
-        std::process::id(),
-        SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos()
-    );
-    let cgroups = match &tracking {
-        Tracking::Cgroups(tree) => Some(tree.dir().to_path_buf()),
-        Tracking::Groups => None,
-    };
-    let guardian = Guardian::spawn(&marker, cgroups.as_deref())?;
+    let Grounds {
+        marker,
+        tracking,
+        guardian,
+    } = grounds;
     let membership = Membership::new(tracking, &marker, guardian, senders.members)?;
     forward_signals(senders.signals)?;
     server::start(&claim.socket, senders.commands)?;

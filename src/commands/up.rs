@@ -74,6 +74,10 @@ pub(super) fn run(context: &Context, args: UpArgs) -> Result<(), Error> {
         // A session of its own: no terminal, no hang-up from the shell that started it.
         let _ = nix::unistd::setsid();
     }
+    // Still one thread (the setup's watcher is gone): the guardian is forked now, before
+    // the printer, the TUI and the runtimes start theirs.
+    let grounds = super::supervise::Grounds::prepare()
+        .map_err(|error| Error::io("cannot start the guardian", error))?;
 
     let name_width = plan
         .instances()
@@ -120,7 +124,7 @@ pub(super) fn run(context: &Context, args: UpArgs) -> Result<(), Error> {
         exit_on_failure: args.exit_on_failure,
         probes: Some(probe_runtime()?),
     };
-    let result = runtime.block_on(super::supervise::supervise(plan, options, &claim));
+    let result = runtime.block_on(super::supervise::supervise(plan, options, &claim, grounds));
     // The terminal is given back before anything else is printed.
     let shown = tui.map_or(Ok(()), crate::tui::Launched::join);
     let gave_up = result.map_err(|error| Error::io("supervisor", error))?;

@@ -3,9 +3,10 @@
 //! reaping every child (proj is a subreaper), sweeping escaped descendants, and the
 //! guardian that cleans up when proj itself is killed.
 //!
-//! This is the only module with `unsafe` code: the clone that starts a child in [`spawn`], the
-//! registration of the cgroup watcher with tokio in `membership`, and
-//! the terminal ioctls in [`pty`].
+//! This is the only module with `unsafe` code: the clone that starts a child in
+//! [`spawn`], the registration of the cgroup watcher with tokio in `membership`, the
+//! terminal ioctls in [`pty`], and the fork of the [`guardian`] with what its child does
+//! before it waits.
 
 pub(crate) mod cgroup;
 pub(crate) mod command_line;
@@ -37,10 +38,10 @@ pub(crate) const SUPERVISOR_MARKER: &str = "PROJ_SUPERVISOR";
 /// Held while a child is being spawned, and by the reaper while it reaps.
 ///
 /// When `exec` fails in the child (or a step before it does), the spawn reaps that child
-/// itself; std's `Command::spawn`, which starts the guardian, also asserts that it
-/// could. The reaper waits for any child, so without this lock it could reap the failed
-/// child first. Spawns take well under a millisecond, so the reaper is held back no
-/// longer than that.
+/// itself; std's `Command::spawn`, which starts the guardian when it cannot be forked,
+/// also asserts that it could. The reaper waits for any child, so without this lock it
+/// could reap the failed child first. Spawns take well under a millisecond, so the reaper
+/// is held back no longer than that.
 pub(crate) static SPAWN_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Take [`SPAWN_LOCK`]; a panic elsewhere while it was held does not matter to it.

@@ -15,6 +15,8 @@ pub(crate) struct Stat {
     pub start_time: u64,
     /// Resident set size, in pages.
     pub rss_pages: u64,
+    /// How many threads it has.
+    pub threads: u64,
 }
 
 impl Stat {
@@ -27,9 +29,7 @@ impl Stat {
 /// `pid (comm) state ppid pgrp session …`. The command name may hold spaces and
 /// parentheses, so fields are counted from the last `)`.
 pub(crate) fn parse(stat: &str) -> Option<Stat> {
-    let after = &stat[stat.rfind(')')? + 1..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    // Field n of proc(5) (1-based) is fields[n - 3] here.
+    let fields = fields(stat)?;
     let field = |n: usize| fields.get(n - 3).copied();
     let number = |n: usize| field(n)?.parse::<u64>().ok();
     Some(Stat {
@@ -40,7 +40,26 @@ pub(crate) fn parse(stat: &str) -> Option<Stat> {
         cpu_ticks: number(14)? + number(15)?,
         start_time: number(22)?,
         rss_pages: number(24)?,
+        threads: number(20)?,
     })
+}
+
+/// The fields after the command name: field n of proc(5) (1-based) is `[n - 3]`.
+fn fields(stat: &str) -> Option<Vec<&str>> {
+    let after = &stat[stat.rfind(')')? + 1..];
+    Some(after.split_whitespace().collect())
+}
+
+/// The numeric fields `wanted` (numbered as in proc(5)) of a `/proc/PID/stat` text:
+/// the addresses of the memory layout (`startcode`, `arg_start`, …) that [`Stat`] has no
+/// use for.
+pub(crate) fn numbers<const N: usize>(stat: &str, wanted: [usize; N]) -> Option<[u64; N]> {
+    let fields = fields(stat)?;
+    let mut numbers = [0; N];
+    for (number, n) in numbers.iter_mut().zip(wanted) {
+        *number = fields.get(n.checked_sub(3)?)?.parse().ok()?;
+    }
+    Some(numbers)
 }
 
 /// The stat of process `pid`; `None` when it is gone (or its stat is unreadable).
@@ -66,8 +85,11 @@ mod tests {
                 cpu_ticks: 42,
                 start_time: 5000,
                 rss_pages: 256,
+                threads: 1,
             })
         );
+        assert_eq!(numbers(stat, [20, 22, 24]), Some([1, 5000, 256]));
+        assert_eq!(numbers(stat, [4, 99]), None);
     }
 
     #[test]

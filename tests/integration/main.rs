@@ -20,6 +20,7 @@ mod examples;
 mod export;
 mod export_signals;
 mod faults;
+mod guardian;
 mod health;
 mod init;
 mod interpolation;
