@@ -53,10 +53,10 @@
 //! - it runs the read loop and `_exit`s: nothing of proj's runs in it, no destructor, no
 //!   `atexit` handler, no unwinding into proj's frames.
 //!
-//! With 300 sleepers (`bench/run.py`, workload c) the exec'd guardian had 4.0 MiB of
-//! PSS, 1.2 MiB of it private; the fork has 1.2–1.4 MiB, nearly all of it its half of
+//! With 300 sleepers (`bench/run.py`, workload c) the exec'd guardian had about 4 MiB of
+//! PSS, 1.1 MiB of it private; the fork has 1.3–1.4 MiB, nearly all of it its half of
 //! the pages it shares with proj, 0.18 MiB private: proj and its guardian together take
-//! about 1.4 MiB less (12.0–12.2 → 10.6–10.7 MiB).
+//! 1.5–1.9 MiB less (README, "The guardian as a fork").
 //!
 //! When proj already has more threads (a setup step's output reader still waiting for a
 //! process that escaped the step), forking would copy locks other threads may hold, so
