@@ -32,6 +32,7 @@
 use std::fs;
 use std::io::{self, Write};
 use std::os::fd::OwnedFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -182,25 +183,42 @@ impl Tree {
         self.dir.join(name)
     }
 
-    /// Make the cgroup of instance `name` ready for a new member and open its
-    /// `cgroup.procs` for the child to write itself into (close-on-exec). For a `fresh`
+    /// Make the cgroup of instance `name` ready for a new member and open it for the
+    /// child to be born in, or to write itself into (close-on-exec). For a `fresh`
     /// run, what an earlier run left (a process that would not die in time) is killed
     /// first; a helper joins the processes that are there.
-    pub(crate) fn prepare(&self, name: &str, fresh: bool) -> io::Result<OwnedFd> {
+    pub(crate) fn prepare(&self, name: &str, fresh: bool) -> io::Result<Entry> {
         let dir = self.instance(name);
-        match fs::create_dir(&dir) {
-            Ok(()) => {}
+        let created = match fs::create_dir(&dir) {
+            Ok(()) => true,
             Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {
                 if fresh && populated(&dir) {
                     kill_all(&dir);
                 }
+                false
             }
             Err(error) => return Err(error),
-        }
+        };
         let procs = fs::OpenOptions::new()
             .write(true)
             .open(dir.join("cgroup.procs"))?;
-        Ok(OwnedFd::from(procs))
+        // Only a cgroup made just now is one to be born in: on Linux 6.18 a child that
+        // clone3 starts in a cgroup where `cgroup.kill` was ever written is SIGKILLed at
+        // birth (strace: `cgroup.kill`, then `clone3(CLONE_INTO_CGROUP)`, then `+++
+        // killed by SIGKILL +++`), and proj kills an instance's cgroup after each run.
+        let dir = if created {
+            let dir = fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_DIRECTORY)
+                .open(&dir)?;
+            Some(dir.into())
+        } else {
+            None
+        };
+        Ok(Entry {
+            dir,
+            procs: procs.into(),
+        })
     }
 
     /// SIGKILL every member of every instance, wait up to `wait` for them to be gone,
@@ -208,6 +226,15 @@ impl Tree {
     pub(crate) fn remove_all(&self, wait: Duration) {
         remove_tree(&self.dir, wait);
     }
+}
+
+/// An instance's cgroup, open for its next member: its directory (for `clone3`'s
+/// `CLONE_INTO_CGROUP`), when it was made for this member, and its `cgroup.procs` (for
+/// a child that moves itself).
+#[derive(Debug)]
+pub(crate) struct Entry {
+    pub dir: Option<OwnedFd>,
+    pub procs: OwnedFd,
 }
 
 /// Whether any process is left in the cgroup `dir` (a missing cgroup has none).

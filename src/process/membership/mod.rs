@@ -21,7 +21,6 @@ mod watch;
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io;
-use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -149,13 +148,13 @@ impl Membership {
 
     /// Start a process of `spawn.instance`: in its cgroup, or recorded with the guardian.
     pub(crate) fn spawn(&self, spawn: &Spawn<'_>) -> io::Result<Child> {
-        let procs: Option<OwnedFd> = match &self.tracking {
+        let cgroup = match &self.tracking {
             Tracking::Cgroups(tree) => {
-                let procs = tree.prepare(spawn.instance, spawn.main)?;
+                let cgroup = tree.prepare(spawn.instance, spawn.main)?;
                 if let Some(watcher) = &self.watcher {
                     watcher.watch(&tree.instance(spawn.instance));
                 }
-                Some(procs)
+                Some(cgroup)
             }
             Tracking::Groups => None,
         };
@@ -165,7 +164,7 @@ impl Membership {
             spawn.env,
             spawn.output,
             spawn.identity,
-            procs.as_ref(),
+            cgroup.as_ref(),
             spawn.listener,
         )?;
         self.guardian.record_group(child.pid);

@@ -24,6 +24,7 @@ use nix::fcntl::OFlag;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
+mod into_cgroup;
 mod vfork;
 
 use vfork::Exec;
@@ -75,9 +76,10 @@ pub(crate) fn spawn(
 /// of credentials (`HOME`, `USER` and `LOGNAME` come with `env`, see
 /// [`super::identity::login_environment`]).
 ///
-/// `cgroup_procs`: the instance cgroup's `cgroup.procs`, open for writing; the child
-/// writes `0` (itself) into it before it changes its user, so that everything it ever
-/// starts is inside.
+/// `cgroup`: the instance's cgroup, where the child is born (`clone3` with
+/// `CLONE_INTO_CGROUP`) or which it joins by writing `0` (itself) into its
+/// `cgroup.procs` before it changes its user: either way everything it ever starts is
+/// inside.
 ///
 /// `listener`: a listening socket the child gets as descriptor 3 (SPEC §9.3), with
 /// `LISTEN_PID` set to its own pid by the shell before it execs the program (`$$` is
@@ -88,12 +90,12 @@ pub(crate) fn spawn_member(
     env: &[(OsString, OsString)],
     output: Output,
     identity: Option<&super::identity::Identity>,
-    cgroup_procs: Option<&OwnedFd>,
+    cgroup: Option<&super::cgroup::Entry>,
     listener: Option<RawFd>,
 ) -> io::Result<Child> {
     let target = Target {
         identity,
-        cgroup_procs,
+        cgroup,
         listener,
     };
     Ok(spawn_inner(command, cwd, env, output, target, false)?.0)
@@ -127,7 +129,7 @@ type Spawned = (
 #[derive(Default, Clone, Copy)]
 struct Target<'a> {
     identity: Option<&'a super::identity::Identity>,
-    cgroup_procs: Option<&'a OwnedFd>,
+    cgroup: Option<&'a super::cgroup::Entry>,
     /// A listening socket, passed as descriptor 3.
     listener: Option<RawFd>,
 }
@@ -202,7 +204,11 @@ fn spawn_inner(
     // would make the child a group leader, which setsid refuses.
     exec.process_group = !terminal;
     exec.session = terminal;
-    exec.cgroup_procs = target.cgroup_procs.map(AsRawFd::as_raw_fd);
+    exec.cgroup_procs = target.cgroup.map(|cgroup| cgroup.procs.as_raw_fd());
+    exec.cgroup_dir = target
+        .cgroup
+        .and_then(|cgroup| cgroup.dir.as_ref())
+        .map(AsRawFd::as_raw_fd);
     exec.credentials = target.identity.map(|identity| vfork::Credentials {
         uid: identity.uid.as_raw(),
         gid: identity.gid.as_raw(),

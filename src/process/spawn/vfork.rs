@@ -27,12 +27,14 @@
 use std::collections::BTreeMap;
 use std::ffi::{CString, OsStr, OsString, c_char, c_int, c_void};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::ptr;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+
+use super::into_cgroup;
 
 /// Everything the child does between the clone and the exec, prepared by proj.
 pub(super) struct Exec {
@@ -52,8 +54,14 @@ pub(super) struct Exec {
     pub process_group: bool,
     /// Lead a new session with descriptor 0, a terminal, as its controlling terminal.
     pub session: bool,
-    /// An instance cgroup's `cgroup.procs`, open for writing: the child joins it first.
+    /// An instance cgroup's `cgroup.procs`, open for writing: the child joins it first,
+    /// unless it was born there.
     pub cgroup_procs: Option<RawFd>,
+    /// That cgroup's directory: where the child is born, where the system allows it
+    /// ([`super::into_cgroup`]).
+    pub cgroup_dir: Option<RawFd>,
+    /// Set by `spawn` while it tries to start the child in `cgroup_dir`.
+    born_in_cgroup: bool,
     pub credentials: Option<Credentials>,
     /// proj's pid: the child asks for SIGKILL when proj dies, and gives up if its parent
     /// is already someone else.
@@ -123,6 +131,8 @@ impl Exec {
             process_group: false,
             session: false,
             cgroup_procs: None,
+            cgroup_dir: None,
+            born_in_cgroup: false,
             credentials: None,
             parent: 0,
             listener: None,
@@ -167,14 +177,50 @@ impl Exec {
     /// back ([`super::super::spawn_lock`]), which also keeps spawns from sharing the
     /// [`Slots`] at once; a child that failed before its exec is reaped here.
     pub(super) fn spawn(&mut self) -> io::Result<i32> {
-        let lent = match Slots::get() {
+        self.spawn_with(Slots::get())
+    }
+
+    /// [`Exec::spawn`], the child sharing proj's descriptor table through `slots` or,
+    /// without, copying it.
+    fn spawn_with(&mut self, slots: Option<&'static Slots>) -> io::Result<i32> {
+        let lent = match slots {
             Some(slots) => Some(slots.lend(self)?),
             None => None,
         };
         let shared_table = if lent.is_some() { libc::CLONE_FILES } else { 0 };
+        let flags = libc::CLONE_VM | libc::CLONE_VFORK | shared_table;
         let pid = CHILD_STACK.with(|stack| -> io::Result<libc::pid_t> {
             let top = stack.top()?;
             let _blocked = BlockedSignals::all()?;
+            if let Some(cgroup) = self.cgroup_dir
+                && !CLONE3_REFUSED.load(Ordering::Relaxed)
+            {
+                self.born_in_cgroup = true;
+                // SAFETY: as for `clone` below; `clone_into` calls `child` the same way,
+                // on the same stack, given as its lowest usable address and size.
+                #[allow(unsafe_code)]
+                let born = unsafe {
+                    into_cgroup::clone_into(
+                        flags,
+                        cgroup,
+                        top.wrapping_byte_sub(CHILD_STACK_SIZE),
+                        CHILD_STACK_SIZE,
+                        child,
+                        ptr::from_mut(self).cast(),
+                    )
+                };
+                match born {
+                    Ok(pid) => return Ok(pid),
+                    // No clone3, or a filter that forbids it: not again.
+                    Err(libc::ENOSYS | libc::EPERM) => {
+                        CLONE3_REFUSED.store(true, Ordering::Relaxed)
+                    }
+                    // Anything else (a cgroup it may not be born in, say): this once,
+                    // the child moves itself, and says why if that fails too.
+                    Err(errno) => tracing::debug!(errno, "clone3 into the cgroup refused"),
+                }
+                self.born_in_cgroup = false;
+            }
             // SAFETY: `child` only reads `self`, which outlives the call: CLONE_VFORK
             // keeps this thread (and so this frame) waiting until the child has execed
             // or exited. It runs on `top`, the top of this thread's child stack, which
@@ -188,8 +234,8 @@ impl Exec {
                 libc::clone(
                     child,
                     top,
-                    libc::CLONE_VM | libc::CLONE_VFORK | shared_table | libc::SIGCHLD,
-                    ptr::from_ref(self).cast_mut().cast(),
+                    flags | libc::SIGCHLD,
+                    ptr::from_mut(self).cast(),
                 )
             };
             if pid == -1 {
@@ -256,6 +302,19 @@ impl Slots {
             #[allow(unsafe_code)]
             Ok(unsafe { OwnedFd::from_raw_fd(fd) })
         };
+        // close_range(2) (Linux 5.9, with CLOSE_RANGE_UNSHARE from the start) may be
+        // missing, or refused by a seccomp filter (an older container runtime's), and
+        // a child that cannot leave proj's table must not start sharing it: tried here
+        // on a descriptor of our own, closing it.
+        let probe = slot()?;
+        let fd = probe.as_raw_fd();
+        // SAFETY: close_range(2) of the one descriptor `probe` owns, which is then
+        // released without a second close.
+        #[allow(unsafe_code)]
+        if unsafe { libc::syscall(libc::SYS_close_range, fd, fd, 0) } == -1 {
+            return Err(io::Error::last_os_error());
+        }
+        let _closed: RawFd = probe.into_raw_fd();
         Ok(Slots {
             fds: [slot()?, slot()?, slot()?, slot()?, slot()?],
             null,
@@ -399,6 +458,10 @@ impl Drop for BlockedSignals {
         }
     }
 }
+
+/// Set once `clone3` turned out to be missing or forbidden: children then move
+/// themselves into their cgroups.
+static CLONE3_REFUSED: AtomicBool = AtomicBool::new(false);
 
 /// How much stack the child gets: it makes a few dozen system calls from shallow frames,
 /// so 64 KiB is ample; a guard page below it turns an overflow into the child's
@@ -554,7 +617,9 @@ fn prepare(exec: &Exec) -> Result<(), c_int> {
         if exec.process_group {
             check(libc::setpgid(0, 0))?;
         }
-        if let Some(procs) = exec.cgroup_procs {
+        if let Some(procs) = exec.cgroup_procs
+            && !exec.born_in_cgroup
+        {
             // Writing `0` moves the writer.
             if libc::write(procs, b"0".as_ptr().cast(), 1) != 1 {
                 return Err(last_errno());
@@ -667,5 +732,134 @@ fn last_errno() -> c_int {
     #[allow(unsafe_code)]
     unsafe {
         *libc::__errno_location()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+    use std::fs::File;
+    use std::os::fd::AsRawFd;
+    use std::path::Path;
+
+    use super::{Exec, Slots};
+
+    /// Both ways a child gets its descriptors: through the slots, sharing proj's table
+    /// for an instant, and with a copy of proj's table.
+    fn both_ways() -> [Option<&'static Slots>; 2] {
+        let slots = Slots::get();
+        assert!(slots.is_some(), "close_range(2) works on this machine");
+        [slots, None]
+    }
+
+    /// Start `program ARGS` in `cwd` with `env`, its stdout and stderr into a file, wait
+    /// for it, and return what it wrote; or the spawn's error.
+    fn output_of(
+        program: &str,
+        args: &[&str],
+        cwd: &Path,
+        env: &[(&str, &str)],
+        slots: Option<&'static Slots>,
+    ) -> std::io::Result<String> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("out");
+        let out = File::create(&path).expect("output file");
+        let null = File::open("/dev/null").expect("/dev/null");
+        let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+        let env = env
+            .iter()
+            .map(|(key, value)| (OsStr::new(key), OsStr::new(value)));
+        let mut exec = Exec::new(program, &args, cwd, env)?;
+        exec.stdio = [null.as_raw_fd(), out.as_raw_fd(), out.as_raw_fd()];
+        exec.parent = libc::pid_t::try_from(std::process::id()).expect("pid");
+        let pid = {
+            let _held = crate::process::spawn_lock();
+            exec.spawn_with(slots)?
+        };
+        let mut status = 0;
+        // SAFETY: waitpid(2) for the child just started, writing into a local.
+        #[allow(unsafe_code)]
+        let waited = unsafe { libc::waitpid(pid, &raw mut status, 0) };
+        assert_eq!(waited, pid);
+        Ok(std::fs::read_to_string(path).expect("output"))
+    }
+
+    #[test]
+    fn a_child_holds_only_stdin_stdout_and_stderr_either_way() {
+        // proj's own descriptors are close-on-exec; an inherited one may not be.
+        let held: Vec<File> = (0..8)
+            .map(|_| File::open("/dev/null").expect("open"))
+            .collect();
+        let inherited = nix::unistd::dup(&held[0]).expect("dup");
+        for slots in both_ways() {
+            // The shell's own descriptors, while `ls` runs.
+            let listed = output_of(
+                "/bin/sh",
+                &["-c", "ls /proc/$$/fd"],
+                Path::new("/"),
+                &[("PATH", "/usr/bin:/bin")],
+                slots,
+            );
+            assert_eq!(
+                listed.expect("spawned"),
+                "0\n1\n2\n",
+                "slots: {}",
+                slots.is_some()
+            );
+        }
+        drop(inherited);
+    }
+
+    #[test]
+    fn the_environment_is_exactly_the_one_given_the_last_value_of_a_key_winning() {
+        for slots in both_ways() {
+            let env = [("B", "1"), ("A", "two words"), ("B", "3")];
+            let printed = output_of("/usr/bin/env", &[], Path::new("/"), &env, slots);
+            assert_eq!(printed.expect("spawned"), "A=two words\nB=3\n");
+        }
+    }
+
+    #[test]
+    fn a_child_that_cannot_be_born_in_its_cgroup_moves_itself_there() {
+        // Not a cgroup: clone3 refuses to start a child in it, and the child writes
+        // itself (`0`) into what stands for its cgroup.procs instead.
+        let not_a_cgroup = tempfile::tempdir().expect("temp dir");
+        let dir = File::open(not_a_cgroup.path()).expect("directory");
+        let procs_path = not_a_cgroup.path().join("cgroup.procs");
+        let procs = File::create(&procs_path).expect("procs");
+        let null = File::open("/dev/null").expect("/dev/null");
+        let mut exec = Exec::new("/bin/true", &[], Path::new("/"), []).expect("exec");
+        exec.stdio = [null.as_raw_fd(); 3];
+        exec.parent = libc::pid_t::try_from(std::process::id()).expect("pid");
+        exec.cgroup_dir = Some(dir.as_raw_fd());
+        exec.cgroup_procs = Some(procs.as_raw_fd());
+        let pid = {
+            let _held = crate::process::spawn_lock();
+            exec.spawn_with(Slots::get()).expect("spawned")
+        };
+        let mut status = 0;
+        // SAFETY: waitpid(2) for the child just started, writing into a local.
+        #[allow(unsafe_code)]
+        let waited = unsafe { libc::waitpid(pid, &raw mut status, 0) };
+        assert_eq!((waited, status), (pid, 0));
+        assert_eq!(std::fs::read_to_string(procs_path).expect("procs"), "0");
+    }
+
+    #[test]
+    fn a_step_that_fails_in_the_child_is_the_spawn_s_error() {
+        for slots in both_ways() {
+            let missing = Path::new("/nonexistent-directory-of-proj");
+            let error = output_of("/bin/true", &[], missing, &[], slots).expect_err("no such cwd");
+            assert_eq!(error.raw_os_error(), Some(libc::ENOENT), "{error}");
+            let error = output_of(
+                "/nonexistent-program-of-proj",
+                &[],
+                Path::new("/"),
+                &[],
+                slots,
+            )
+            .expect_err("no such program");
+            assert_eq!(error.raw_os_error(), Some(libc::ENOENT), "{error}");
+        }
     }
 }
