@@ -79,9 +79,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::fcntl::OFlag;
-use nix::sys::signal::{
-    SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal, sigaction, sigprocmask,
-};
+use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
 use nix::unistd::{ForkResult, Pid};
 
 /// The hidden subcommand that runs the guardian.
@@ -246,7 +244,8 @@ fn guardian_child(
 ) -> ! {
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         block_termination_signals()?;
-        default_signal_handlers();
+        // Tokio's handlers are installed once setup ran: an exec would have reset them.
+        super::spawn::default_signal_handlers();
         let _ = nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0));
         let pipe = keep_only_the_pipe(read_end)?;
         drop_marker();
@@ -285,29 +284,6 @@ fn block_termination_signals() -> io::Result<()> {
     }
     sigprocmask(SigmaskHow::SIG_BLOCK, Some(&blocked), None)?;
     Ok(())
-}
-
-/// In the forked guardian: every signal proj caught (tokio's handlers, installed while
-/// setup ran) back to its default action, as an exec resets them; an ignored signal stays
-/// ignored, as across an exec.
-fn default_signal_handlers() {
-    let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
-    for signal in Signal::iterator() {
-        if matches!(signal, Signal::SIGKILL | Signal::SIGSTOP) {
-            continue;
-        }
-        // SAFETY: SIG_DFL installs no function: no handler of proj's can run in the
-        // guardian any more. The old action is only looked at.
-        #[allow(unsafe_code)]
-        let old = unsafe { sigaction(signal, &default) };
-        if let Ok(old) = old
-            && matches!(old.handler(), SigHandler::SigIgn)
-        {
-            // SAFETY: SIG_IGN installs no function either.
-            #[allow(unsafe_code)]
-            let _ = unsafe { sigaction(signal, &old) };
-        }
-    }
 }
 
 /// In the forked guardian: the pipe as descriptor 3, /dev/null as 0, 1 and 2, and every

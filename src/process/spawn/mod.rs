@@ -28,6 +28,7 @@ mod into_cgroup;
 mod vfork;
 
 use vfork::Exec;
+pub(crate) use vfork::default_signal_handlers;
 
 /// A spawned child: its pid (also its process group id) and the read end of its output
 /// (none when the output was discarded, or went to a terminal).

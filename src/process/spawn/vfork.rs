@@ -270,7 +270,8 @@ impl Exec {
 struct Slots {
     /// stdin, stdout, stderr, cgroup.procs, the listening socket.
     fds: [OwnedFd; 5],
-    null: OwnedFd,
+    /// proj's /dev/null ([`super::dev_null`]), put back on a slot after each spawn.
+    null: RawFd,
 }
 
 impl Slots {
@@ -290,14 +291,15 @@ impl Slots {
     }
 
     fn open() -> io::Result<Slots> {
-        let null: OwnedFd = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open("/dev/null")?
-            .into();
+        let null = super::dev_null()?;
         // Above 3, which a child gets its listening socket as.
         let slot = || -> io::Result<OwnedFd> {
-            let fd = nix::fcntl::fcntl(&null, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(4))?;
+            // SAFETY: fcntl(2) F_DUPFD_CLOEXEC of proj's /dev/null, open for good.
+            #[allow(unsafe_code)]
+            let fd = unsafe { libc::fcntl(null, libc::F_DUPFD_CLOEXEC, 4) };
+            if fd == -1 {
+                return Err(io::Error::last_os_error());
+            }
             // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor that nothing else owns.
             #[allow(unsafe_code)]
             Ok(unsafe { OwnedFd::from_raw_fd(fd) })
@@ -380,13 +382,7 @@ impl Drop for Lent {
         {
             // SAFETY: dup3(2) onto a slot this module owns; reads no memory.
             #[allow(unsafe_code)]
-            let result = unsafe {
-                libc::dup3(
-                    self.slots.null.as_raw_fd(),
-                    slot.as_raw_fd(),
-                    libc::O_CLOEXEC,
-                )
-            };
+            let result = unsafe { libc::dup3(self.slots.null, slot.as_raw_fd(), libc::O_CLOEXEC) };
             if result == -1 {
                 tracing::warn!(error = %io::Error::last_os_error(), "cannot clear a spawn slot");
             }
@@ -602,6 +598,10 @@ fn prepare(exec: &Exec) -> Result<(), c_int> {
             }
         }
         default_signal_handlers();
+        // SIGPIPE too: Rust ignores it, programs expect its default.
+        let mut default: libc::sigaction = std::mem::zeroed();
+        default.sa_sigaction = libc::SIG_DFL;
+        libc::sigaction(libc::SIGPIPE, &raw const default, ptr::null_mut());
         for (target, &source) in exec.stdio.iter().enumerate() {
             let target = target as c_int;
             if source < 0 {
@@ -682,17 +682,16 @@ fn prepare(exec: &Exec) -> Result<(), c_int> {
     Ok(())
 }
 
-/// In the child: every signal proj handles back to its default action (proj's handlers
-/// live in proj's memory and would run there), SIGPIPE too (Rust ignores it, programs
-/// expect its default). Signals proj's own parent had ignored stay ignored, as with
-/// std's `Command`.
-///
-/// # Safety
-/// Only in the child, with every signal blocked.
-#[allow(unsafe_code)]
-unsafe fn default_signal_handlers() {
-    // SAFETY: rt_sigaction(2) on locals; a signal that cannot be changed (SIGKILL,
-    // SIGSTOP, glibc's own) is refused with EINVAL and left alone.
+/// In a child of proj's (a spawned process before its exec, the forked guardian): every
+/// signal proj handles back to its default action, as an exec would have it (proj's
+/// handlers live in proj's memory, and would run there). Signals proj's own parent had
+/// ignored stay ignored, as across an exec. Plain rt_sigaction(2) calls: safe in the
+/// spawned child, which must not allocate.
+pub(crate) fn default_signal_handlers() {
+    // SAFETY: rt_sigaction(2) on locals, installing no function of ours (SIG_DFL); a
+    // signal that cannot be changed (SIGKILL, SIGSTOP, glibc's own) is refused with
+    // EINVAL and left alone.
+    #[allow(unsafe_code)]
     unsafe {
         let mut default: libc::sigaction = std::mem::zeroed();
         default.sa_sigaction = libc::SIG_DFL;
@@ -701,9 +700,7 @@ unsafe fn default_signal_handlers() {
             if libc::sigaction(signal, ptr::null(), &raw mut current) != 0 {
                 continue;
             }
-            let handled =
-                current.sa_sigaction != libc::SIG_DFL && current.sa_sigaction != libc::SIG_IGN;
-            if handled || signal == libc::SIGPIPE {
+            if current.sa_sigaction != libc::SIG_DFL && current.sa_sigaction != libc::SIG_IGN {
                 libc::sigaction(signal, &raw const default, ptr::null_mut());
             }
         }
