@@ -482,9 +482,7 @@ fn row_18_sigterm_during_reload_shuts_down_cleanly() {
     wait_until("`proj reload` to end", || reload.try_wait().unwrap());
     assert!(is_gone(old));
     let in_the_project = || -> Vec<i32> {
-        std::fs::read_dir("/proc")
-            .unwrap()
-            .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+        crate::support::pids()
             .filter(|&pid: &i32| {
                 std::fs::read_link(format!("/proc/{pid}/cwd"))
                     .is_ok_and(|cwd| cwd == project.root())

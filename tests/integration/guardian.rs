@@ -34,20 +34,11 @@ impl Drop for Leftovers {
     }
 }
 
-/// The pids whose parent is `parent`.
-fn children(parent: i32) -> Vec<i32> {
-    std::fs::read_dir("/proc")
-        .expect("/proc")
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|&pid| stat(pid).is_some_and(|fields| fields[1] == parent.to_string()))
-        .collect()
-}
-
 /// The guardian of the proj whose pid is `proj`: its child that runs proj's binary. Call
 /// once proj's instances have exec'd their programs (none is then a fork of proj still).
 fn guardian_of(proj: i32) -> i32 {
     wait_until("the guardian", || {
-        children(proj).into_iter().find(|&child| {
+        children_of(proj).into_iter().find(|&child| {
             std::fs::read_link(format!("/proc/{child}/exe"))
                 .is_ok_and(|exe| exe == Path::new(proj_binary()))
         })

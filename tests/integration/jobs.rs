@@ -358,9 +358,7 @@ fn line_from(line: &str, name: &str) -> bool {
 /// process of the stack runs there (postgres in its data directory, under root too).
 fn processes_in(root: &Path) -> Vec<(i32, String)> {
     let root = root.canonicalize().expect("project root");
-    fs::read_dir("/proc")
-        .expect("/proc")
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+    crate::support::pids()
         .filter(|&pid| !is_gone(pid))
         .filter(|&pid| {
             fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd.starts_with(&root))

@@ -441,16 +441,13 @@ fn with_cgroups_a_stale_tree_is_removed_by_the_next_up() {
     let cgroup = instance_cgroup(proj.pid(), "app");
     let tree = cgroup.parent().unwrap().to_path_buf();
     let guardian = wait_until("the guardian", || {
-        std::fs::read_dir("/proc")
-            .unwrap()
-            .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
-            .find(|pid| {
-                std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmdline| {
-                    cmdline
-                        .split(|&b| b == 0)
-                        .any(|arg| arg == tree.as_os_str().as_encoded_bytes())
-                })
+        crate::support::pids().find(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmdline| {
+                cmdline
+                    .split(|&b| b == 0)
+                    .any(|arg| arg == tree.as_os_str().as_encoded_bytes())
             })
+        })
     });
     // Stopped first, so that it cannot act on proj's death before it is killed too.
     kill(Pid::from_raw(guardian), Signal::SIGSTOP).unwrap();

@@ -48,9 +48,7 @@ fn installed(program: &str) -> Option<String> {
 /// Every running process whose command name is `comm` and whose command line (as the
 /// program may have rewritten it) contains `needle`.
 fn pids_of(comm: &str, needle: &str) -> Vec<i32> {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+    crate::support::pids()
         .filter(|pid| {
             std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmdline| {
                 let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");

@@ -86,9 +86,7 @@ stop_timeout = "5m"
     // vfork, and a shell waiting for a vfork child that the SIGSTOP caught before its
     // exec stays in `D` until that child is continued (seen under load).
     wait_until("the group to be stopped", || {
-        let stopped = std::fs::read_dir("/proc")
-            .ok()?
-            .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        let stopped = crate::support::pids()
             .filter_map(stat)
             .any(|fields| fields[0] == "T" && fields[2] == child.to_string());
         stopped.then_some(())

@@ -456,22 +456,30 @@ pub(crate) fn wait_gone(pid: i32) {
     });
 }
 
-/// The children of `pid` that are alive (not zombies).
-pub(crate) fn children_of(pid: i32) -> Vec<i32> {
+/// Every pid in /proc now.
+pub(crate) fn pids() -> impl Iterator<Item = i32> {
     std::fs::read_dir("/proc")
         .expect("/proc")
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|&p| stat(p).is_some_and(|fields| fields[0] != "Z" && fields[1] == pid.to_string()))
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+}
+
+/// The children of `pid` whose state (`/proc/PID/stat`'s third field) passes `state`.
+fn children_where(pid: i32, state: impl Fn(&str) -> bool) -> Vec<i32> {
+    pids()
+        .filter(|&p| {
+            stat(p).is_some_and(|fields| state(&fields[0]) && fields[1] == pid.to_string())
+        })
         .collect()
+}
+
+/// The children of `pid` that are alive (not zombies).
+pub(crate) fn children_of(pid: i32) -> Vec<i32> {
+    children_where(pid, |state| state != "Z")
 }
 
 /// The live children of `pid` that are zombies.
 pub(crate) fn zombie_children(pid: i32) -> Vec<i32> {
-    std::fs::read_dir("/proc")
-        .expect("/proc")
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|&p| stat(p).is_some_and(|fields| fields[0] == "Z" && fields[1] == pid.to_string()))
-        .collect()
+    children_where(pid, |state| state == "Z")
 }
 
 /// Kill a pid the test created, if it is still there (cleanup after a failed assertion).
